@@ -1,0 +1,64 @@
+/**
+ * The narrow interface every recommendation engine implements. Engines know nothing of GraphQL or
+ * HTTP: the orchestrator asks each for scored candidates and merges them.
+ */
+export type EngineName = 'collaborative' | 'statistical' | 'content';
+
+/** A movie that an explanation rests on ("because you rated Heat 5★"). */
+export interface Evidence {
+  movieId: number;
+  /** The user's own rating of that movie, when the evidence is one of their ratings. */
+  rating?: number;
+  /** How strongly it supports the candidate (similarity, contribution), engine-specific scale. */
+  weight?: number;
+}
+
+export interface ScoredMovie {
+  movieId: number;
+  /** Higher is better; scales differ between engines (the orchestrator normalises). */
+  score: number;
+  /** A short reason in the engine's own words, e.g. "highly rated by 412 people". */
+  reason?: string;
+  evidence?: Evidence[];
+}
+
+export interface RecommendationRequest {
+  userId: number;
+  /** How many candidates to return at most. */
+  limit: number;
+  /** Only movies having any of these genres; empty or absent means all. */
+  genres?: readonly string[];
+  /** Movies never to return (the user's rated movies are excluded by every engine anyway). */
+  exclude?: ReadonlySet<number>;
+}
+
+export type EngineStatus = { ready: true } | { ready: false; reason: string; progress?: number };
+
+export interface RecommendationEngine {
+  readonly name: EngineName;
+  status(): EngineStatus;
+  recommend(request: RecommendationRequest): Promise<ScoredMovie[]>;
+}
+
+/** Raised when an engine is asked to answer before it is ready (model training, index building). */
+export class EngineNotReadyError extends Error {
+  constructor(
+    readonly engine: EngineName,
+    readonly reason: string,
+    readonly progress?: number,
+  ) {
+    super(reason);
+    this.name = 'EngineNotReadyError';
+  }
+}
+
+/** Bad arguments to an engine (unknown movie id, empty query, negative window …). */
+export class EngineInputError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'BAD_USER_INPUT' | 'NOT_FOUND' = 'BAD_USER_INPUT',
+  ) {
+    super(message);
+    this.name = 'EngineInputError';
+  }
+}

@@ -26,3 +26,20 @@ export async function createTestDatabase(poolSize = 4): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs `work` and returns every SQL statement the data source sent meanwhile (TypeORM logs each one). */
+export async function recordStatements(dataSource: DataSource, work: () => Promise<void>): Promise<string[]> {
+  const statements: string[] = [];
+  const logger = dataSource.logger;
+  const recorder = Object.create(logger) as typeof logger;
+  recorder.logQuery = (query: string) => {
+    statements.push(query);
+  };
+  (dataSource as { logger: typeof logger }).logger = recorder;
+  try {
+    await work();
+  } finally {
+    (dataSource as { logger: typeof logger }).logger = logger;
+  }
+  return statements;
+}

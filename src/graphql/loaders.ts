@@ -1,0 +1,23 @@
+import DataLoader from 'dataloader';
+import { Movie } from '../db/entities';
+import { MovieCatalog, RatingSummary } from '../services/movie-catalog';
+
+export interface Services {
+  catalog: MovieCatalog;
+}
+
+/** One set per request, so batching and caching never leak between viewers. */
+export function createLoaders(services: Services) {
+  return {
+    movie: new DataLoader<number, Movie | null>(async (ids) => {
+      const byId = new Map((await services.catalog.findByIds(ids)).map((m) => [m.id, m]));
+      return ids.map((id) => byId.get(id) ?? null);
+    }),
+    ratingSummary: new DataLoader<number, RatingSummary>(async (ids) => {
+      const byId = await services.catalog.ratingSummaries(ids);
+      return ids.map((id) => byId.get(id) ?? { count: 0, average: null });
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

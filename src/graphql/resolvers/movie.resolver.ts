@@ -1,0 +1,50 @@
+import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLContext } from '../context';
+import { checkPageSize, clientError } from '../errors';
+import { decodeCursor, encodeCursor, MovieConnection } from '../types/connection';
+import { MovieFilterInput } from '../types/movie-filter.input';
+import { MovieType } from '../types/movie.type';
+
+@Resolver(() => MovieType)
+export class MovieResolver {
+  @Query(() => MovieType, { nullable: true, description: 'A movie by its MovieLens id; null when unknown.' })
+  async movie(
+    @Arg('id', () => Int) id: number,
+    @Ctx() { loaders }: GraphQLContext,
+  ): Promise<MovieType | null> {
+    return loaders.movie.load(id);
+  }
+
+  @Query(() => MovieConnection, { description: 'The catalog, filtered, in id order, cursor-paginated.' })
+  async movies(
+    @Ctx() { services, loaders }: GraphQLContext,
+    @Arg('filter', () => MovieFilterInput, { nullable: true }) filter?: MovieFilterInput | null,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<MovieConnection> {
+    checkPageSize(first);
+    const afterId = after ? decodeCursor('movie', after) : null;
+    if (after && afterId === null)
+      throw clientError('BAD_USER_INPUT', 'after is not a cursor this API issued');
+    const page = await services.catalog.page(filter ?? {}, first, afterId);
+    for (const movie of page.movies) loaders.movie.prime(movie.id, movie);
+    const edges = page.movies.map((node) => ({ cursor: encodeCursor('movie', node.id), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        endCursor: edges.length ? edges[edges.length - 1].cursor : null,
+      },
+    };
+  }
+
+  @FieldResolver(() => Int, { description: 'How many people rated it.' })
+  async ratingsCount(@Root() movie: MovieType, @Ctx() { loaders }: GraphQLContext): Promise<number> {
+    return (await loaders.ratingSummary.load(movie.id)).count;
+  }
+
+  @FieldResolver(() => Float, { nullable: true, description: 'Plain mean rating; null when unrated.' })
+  async averageRating(@Root() movie: MovieType, @Ctx() { loaders }: GraphQLContext): Promise<number | null> {
+    return (await loaders.ratingSummary.load(movie.id)).average;
+  }
+}

@@ -1,0 +1,40 @@
+import { Field, ObjectType } from 'type-graphql';
+import { MovieType } from './movie.type';
+
+@ObjectType()
+export class PageInfo {
+  @Field()
+  hasNextPage: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor: string | null;
+}
+
+@ObjectType()
+export class MovieEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => MovieType)
+  node: MovieType;
+}
+
+@ObjectType()
+export class MovieConnection {
+  @Field(() => [MovieEdge])
+  edges: MovieEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+}
+
+/** Opaque cursors: clients must not build them, so the keyset can change without breaking them. */
+export function encodeCursor(kind: string, id: number): string {
+  return Buffer.from(`${kind}:${id}`).toString('base64url');
+}
+
+export function decodeCursor(kind: string, cursor: string): number | null {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const match = new RegExp(`^${kind}:(\\d+)$`).exec(text);
+  return match ? Number(match[1]) : null;
+}

@@ -1,0 +1,169 @@
+import http, { IncomingMessage, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { Logger } from './logger';
+
+export interface HttpServerOptions<TContext extends BaseContext> {
+  schema: GraphQLSchema;
+  host: string;
+  port: number;
+  introspection: boolean;
+  maxRequestBytes: number;
+  corsOrigins: string[] | true;
+  logger: Logger;
+  /** Builds the per-request context (loaders, viewer) from the request headers. */
+  context(request: IncomingMessage): Promise<TContext>;
+  /** Extra readiness details for /health. */
+  health?(): Promise<Record<string, unknown>>;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+class RequestTooLargeError extends Error {}
+
+async function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > limit) throw new RequestTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new RequestTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+/** Client-facing errors keep their message and code; anything unexpected is logged and masked. */
+export function maskInternalErrors(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    const internal = code === undefined || code === 'INTERNAL_SERVER_ERROR';
+    if (!internal) {
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error('internal error while resolving a request', error);
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}
+
+export async function startHttpServer<TContext extends BaseContext>(
+  options: HttpServerOptions<TContext>,
+): Promise<RunningServer> {
+  const httpServer = http.createServer();
+  const apollo = new ApolloServer<TContext>({
+    schema: options.schema,
+    introspection: options.introspection,
+    includeStacktraceInErrorResponses: false,
+    formatError: maskInternalErrors(options.logger),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  await apollo.start();
+
+  const corsHeaders = (request: IncomingMessage): Record<string, string> => {
+    const origin = request.headers.origin;
+    if (!origin) return {};
+    const allowed = options.corsOrigins === true || options.corsOrigins.includes(origin);
+    if (!allowed) return {};
+    return {
+      'access-control-allow-origin': options.corsOrigins === true ? '*' : origin,
+      'access-control-allow-headers': 'content-type, authorization, apollo-require-preflight',
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      vary: 'origin',
+    };
+  };
+
+  const handleGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+    const cors = corsHeaders(request);
+    let body: unknown = undefined;
+    if (request.method === 'POST') {
+      const text = await readBody(request, options.maxRequestBytes);
+      const contentType = request.headers['content-type'] ?? '';
+      if (contentType.includes('application/json')) {
+        try {
+          body = text.length ? JSON.parse(text) : undefined;
+        } catch {
+          return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON' }] }, cors);
+        }
+      } else body = text;
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      context: () => options.context(request),
+    });
+    const outHeaders: Record<string, string> = { ...cors };
+    for (const [name, value] of result.headers) outHeaders[name] = value;
+    response.writeHead(result.status ?? 200, outHeaders);
+    if (result.body.kind === 'complete') response.end(result.body.string);
+    else {
+      for await (const chunk of result.body.asyncIterator) response.write(chunk);
+      response.end();
+    }
+  };
+
+  httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const route = async () => {
+      if (request.method === 'OPTIONS') {
+        response.writeHead(204, corsHeaders(request));
+        return response.end();
+      }
+      if (url.pathname === '/health' && request.method === 'GET') {
+        return sendJson(response, 200, { status: 'ok', ...(options.health ? await options.health() : {}) });
+      }
+      if (url.pathname === '/graphql') return handleGraphQL(request, response, url);
+      sendJson(response, 404, { error: 'not found; the API lives at /graphql' });
+    };
+    route().catch((error: unknown) => {
+      if (error instanceof RequestTooLargeError) {
+        sendJson(response, 413, {
+          errors: [{ message: `request body over ${options.maxRequestBytes} bytes` }],
+        });
+        request.resume();
+        return;
+      }
+      options.logger.error('unhandled error serving a request', error);
+      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error' }] });
+      else response.end();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  return {
+    port,
+    url: `http://${options.host}:${port}/graphql`,
+    async stop() {
+      await apollo.stop();
+    },
+  };
+}

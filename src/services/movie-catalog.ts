@@ -1,0 +1,92 @@
+import { DataSource } from 'typeorm';
+import { Movie } from '../db/entities';
+
+export interface MovieFilter {
+  genre?: string | null;
+  yearFrom?: number | null;
+  yearTo?: number | null;
+  titleContains?: string | null;
+}
+
+export interface MoviePage {
+  movies: Movie[];
+  hasNextPage: boolean;
+}
+
+export interface RatingSummary {
+  count: number;
+  average: number | null;
+}
+
+interface MovieRow {
+  id: number;
+  title: string;
+  year: number | null;
+  genres: string[];
+  imdb_id: string | null;
+  tmdb_id: number | null;
+  overview: string | null;
+}
+
+const MOVIE_COLUMNS = 'id, title, year, genres, imdb_id, tmdb_id, overview';
+
+function toMovie(row: MovieRow): Movie {
+  return Object.assign(new Movie(), {
+    id: row.id,
+    title: row.title,
+    year: row.year,
+    genres: row.genres,
+    imdbId: row.imdb_id,
+    tmdbId: row.tmdb_id,
+    overview: row.overview,
+  });
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** Reads of the movie catalog; every method is one SQL statement so loaders can batch on it. */
+export class MovieCatalog {
+  constructor(private readonly db: DataSource) {}
+
+  async findByIds(ids: readonly number[]): Promise<Movie[]> {
+    if (ids.length === 0) return [];
+    const rows: MovieRow[] = await this.db.query(
+      `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,
+      [ids],
+    );
+    return rows.map(toMovie);
+  }
+
+  /** Keyset pagination by id: stable under inserts, O(page) whatever the offset. */
+  async page(filter: MovieFilter, first: number, afterId: number | null): Promise<MoviePage> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (afterId !== null) conditions.push(`id > ${param(afterId)}`);
+    if (filter.genre) conditions.push(`genres @> ARRAY[${param(filter.genre)}::text]`);
+    if (filter.yearFrom != null) conditions.push(`year >= ${param(filter.yearFrom)}`);
+    if (filter.yearTo != null) conditions.push(`year <= ${param(filter.yearTo)}`);
+    if (filter.titleContains)
+      conditions.push(`title ILIKE ${param(`%${escapeLike(filter.titleContains)}%`)}`);
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    const rows: MovieRow[] = await this.db.query(
+      `SELECT ${MOVIE_COLUMNS} FROM movies ${where} ORDER BY id LIMIT ${param(first + 1)}`,
+      params,
+    );
+    return { movies: rows.slice(0, first).map(toMovie), hasNextPage: rows.length > first };
+  }
+
+  async ratingSummaries(movieIds: readonly number[]): Promise<Map<number, RatingSummary>> {
+    const rows: { movie_id: number; count: string; average: number | null }[] = await this.db.query(
+      `SELECT movie_id, count(*) AS count, avg(rating)::float8 AS average
+         FROM ratings WHERE movie_id = ANY($1::int[]) GROUP BY movie_id`,
+      [movieIds],
+    );
+    return new Map(rows.map((r) => [r.movie_id, { count: Number(r.count), average: r.average }]));
+  }
+}

@@ -38,6 +38,11 @@ export interface RecommendationEngine {
   readonly name: EngineName;
   status(): EngineStatus;
   recommend(request: RecommendationRequest): Promise<ScoredMovie[]>;
+  /**
+   * Scores given movies for the user: the hybrid merge asks every engine about the candidates the
+   * others found. Movies the engine cannot score are left out of the map.
+   */
+  scoreMovies?(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>>;
 }
 
 /** Raised when an engine is asked to answer before it is ready (model training, index building). */

@@ -1,0 +1,187 @@
+import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
+import { genreSimilarity, mmrRerank } from './diversity';
+import { explain, Explanation, leadingEngine } from './explain';
+import { EngineScores, mergeScores } from './merge';
+import { EngineWeights, ENGINE_NAMES, resolveWeights } from './weights';
+
+export type Strategy = 'HYBRID' | 'COLLABORATIVE' | 'CONTENT' | 'STATISTICAL';
+
+const ENGINE_OF: Record<Exclude<Strategy, 'HYBRID'>, EngineName> = {
+  COLLABORATIVE: 'collaborative',
+  CONTENT: 'content',
+  STATISTICAL: 'statistical',
+};
+
+/** What the orchestrator needs to know about users and movies; it never writes SQL itself. */
+export interface OrchestratorCatalog {
+  /** movieId → the user's rating. */
+  ratingsOf(userId: number): Promise<Map<number, number>>;
+  moviesByIds(ids: readonly number[]): Promise<{ id: number; title: string; genres: string[] }[]>;
+}
+
+export interface RecommendOptions {
+  userId: number;
+  strategy: Strategy;
+  first: number;
+  genres?: readonly string[];
+  weights?: Partial<Record<EngineName, number | null>>;
+  /** 0 keeps relevance order; up to 1 trades relevance for variety (MMR over genres). */
+  diversity?: number;
+}
+
+export interface Recommendation {
+  movieId: number;
+  rank: number;
+  score: number;
+  strategyUsed: Strategy;
+  engineScores: EngineScores;
+  explanation: Explanation;
+}
+
+export interface RecommendationList {
+  strategyUsed: Strategy;
+  items: Recommendation[];
+  /** Engines a HYBRID request wanted but had to do without, with the reason ("index building: 40%"). */
+  skippedEngines: { engine: EngineName; reason: string }[];
+}
+
+export interface OrchestratorOptions {
+  /** Users with fewer ratings get STATISTICAL whatever they asked for. */
+  coldStartThreshold: number;
+}
+
+export class RecommendationInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecommendationInputError';
+  }
+}
+
+export class Orchestrator {
+  private readonly engines: Map<EngineName, RecommendationEngine>;
+
+  constructor(
+    engines: readonly RecommendationEngine[],
+    private readonly catalog: OrchestratorCatalog,
+    private readonly options: OrchestratorOptions = { coldStartThreshold: 5 },
+  ) {
+    this.engines = new Map(engines.map((e) => [e.name, e]));
+  }
+
+  engine(name: EngineName): RecommendationEngine | undefined {
+    return this.engines.get(name);
+  }
+
+  routeStrategy(requested: Strategy, ratingsCount: number): Strategy {
+    return ratingsCount < this.options.coldStartThreshold ? 'STATISTICAL' : requested;
+  }
+
+  async recommend(options: RecommendOptions): Promise<RecommendationList> {
+    const diversity = options.diversity ?? 0;
+    if (!Number.isFinite(diversity) || diversity < 0 || diversity > 1)
+      throw new RecommendationInputError(`diversity must be between 0 and 1, got ${diversity}`);
+    const history = await this.catalog.ratingsOf(options.userId);
+    const strategyUsed = this.routeStrategy(options.strategy, history.size);
+    const requested: EngineName[] = strategyUsed === 'HYBRID' ? [...ENGINE_NAMES] : [ENGINE_OF[strategyUsed]];
+
+    const skippedEngines: { engine: EngineName; reason: string }[] = [];
+    const active: RecommendationEngine[] = [];
+    for (const name of requested) {
+      const engine = this.engines.get(name);
+      const status = engine?.status() ?? {
+        ready: false as const,
+        reason: `${name} engine is not configured`,
+      };
+      if (engine && status.ready) active.push(engine);
+      else if (strategyUsed !== 'HYBRID')
+        throw new EngineNotReadyError(name, status.ready ? 'not configured' : status.reason);
+      else skippedEngines.push({ engine: name, reason: status.ready ? 'not configured' : status.reason });
+    }
+    const weights = resolveWeights(
+      options.weights,
+      active.map((e) => e.name),
+    );
+
+    // Extra candidates leave room for the genre filter, dedup and diversity re-ranking.
+    const pool = Math.min(500, Math.max(50, options.first * (diversity > 0 ? 5 : 3)));
+    const request = {
+      userId: options.userId,
+      limit: pool,
+      genres: options.genres,
+      exclude: new Set(history.keys()),
+    };
+    const found = await Promise.all(active.map((engine) => engine.recommend(request)));
+    const scored = new Map<EngineName, Map<number, ScoredMovie>>();
+    active.forEach((engine, i) => {
+      scored.set(engine.name, new Map(found[i].map((s) => [s.movieId, s])));
+    });
+
+    if (active.length > 1) await this.scoreAcrossEngines(options.userId, active, scored);
+
+    const perEngine: Partial<Record<EngineName, Map<number, number>>> = {};
+    for (const [name, movies] of scored) {
+      perEngine[name] = new Map([...movies.values()].map((s) => [s.movieId, s.score]));
+    }
+    let merged = mergeScores(perEngine, weights).filter((c) => !history.has(c.movieId));
+
+    const movies = await this.catalog.moviesByIds(merged.map((c) => c.movieId));
+    const genresOf = new Map(movies.map((m) => [m.id, m.genres]));
+    if (options.genres?.length) {
+      const wanted = new Set(options.genres);
+      merged = merged.filter((c) => (genresOf.get(c.movieId) ?? []).some((g) => wanted.has(g)));
+    }
+    merged = merged.filter((c) => genresOf.has(c.movieId));
+    const chosen = mmrRerank(merged, options.first, diversity, genreSimilarity(genresOf));
+
+    const evidenceIds = new Set<number>();
+    for (const c of chosen)
+      for (const byEngine of scored.values())
+        for (const e of byEngine.get(c.movieId)?.evidence ?? []) evidenceIds.add(e.movieId);
+    const titles = new Map(
+      (await this.catalog.moviesByIds([...evidenceIds])).map((m) => [m.id, m.title] as [number, string]),
+    );
+    const coldStart =
+      history.size < this.options.coldStartThreshold
+        ? { ratingsCount: history.size, threshold: this.options.coldStartThreshold }
+        : null;
+
+    const items = chosen.map((candidate, index): Recommendation => {
+      const lead = leadingEngine(candidate.engineScores, weights);
+      return {
+        movieId: candidate.movieId,
+        rank: index + 1,
+        score: candidate.score,
+        strategyUsed,
+        engineScores: candidate.engineScores,
+        explanation: explain(
+          lead,
+          lead ? scored.get(lead)?.get(candidate.movieId) : undefined,
+          titles,
+          coldStart,
+        ),
+      };
+    });
+    return { strategyUsed, items, skippedEngines };
+  }
+
+  /** Every engine scores the candidates the others found, so the merge compares like with like. */
+  private async scoreAcrossEngines(
+    userId: number,
+    active: readonly RecommendationEngine[],
+    scored: Map<EngineName, Map<number, ScoredMovie>>,
+  ): Promise<void> {
+    const union = new Set<number>();
+    for (const movies of scored.values()) for (const id of movies.keys()) union.add(id);
+    await Promise.all(
+      active.map(async (engine) => {
+        if (!engine.scoreMovies) return;
+        const own = scored.get(engine.name) as Map<number, ScoredMovie>;
+        const missing = [...union].filter((id) => !own.has(id));
+        if (missing.length === 0) return;
+        for (const [id, s] of await engine.scoreMovies(userId, missing)) own.set(id, s);
+      }),
+    );
+  }
+}
+
+export type { EngineWeights };

@@ -1,0 +1,273 @@
+import {
+  EngineName,
+  EngineNotReadyError,
+  EngineStatus,
+  RecommendationEngine,
+  RecommendationRequest,
+  ScoredMovie,
+} from '../../src/engines/engine';
+import { genreSimilarity, mmrRerank } from '../../src/orchestrator/diversity';
+import { mergeScores, minMaxNormalise } from '../../src/orchestrator/merge';
+import { Orchestrator, OrchestratorCatalog } from '../../src/orchestrator/orchestrator';
+import { InvalidWeightsError, resolveWeights } from '../../src/orchestrator/weights';
+
+/** An engine over a fixed score table: enough to check routing and merging without a database. */
+class TableEngine implements RecommendationEngine {
+  requests: RecommendationRequest[] = [];
+  constructor(
+    readonly name: EngineName,
+    private readonly table: Map<number, ScoredMovie>,
+    private readonly readiness: EngineStatus = { ready: true },
+  ) {}
+  status(): EngineStatus {
+    return this.readiness;
+  }
+  async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
+    this.requests.push(request);
+    return [...this.table.values()]
+      .filter((s) => !request.exclude?.has(s.movieId))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, request.limit);
+  }
+  async scoreMovies(_userId: number, ids: readonly number[]): Promise<Map<number, ScoredMovie>> {
+    return new Map(
+      ids.filter((id) => this.table.has(id)).map((id) => [id, this.table.get(id) as ScoredMovie]),
+    );
+  }
+}
+
+const table = (entries: [number, number][], evidence?: ScoredMovie['evidence']) =>
+  new Map(entries.map(([movieId, score]) => [movieId, { movieId, score, evidence }]));
+
+const MOVIES = [
+  { id: 1, title: 'Heat', genres: ['Action', 'Crime'] },
+  { id: 2, title: 'Alien', genres: ['Horror', 'Sci-Fi'] },
+  { id: 3, title: 'Toy Story', genres: ['Animation', 'Comedy'] },
+  { id: 4, title: 'Aliens', genres: ['Action', 'Sci-Fi'] },
+  { id: 5, title: 'Casino', genres: ['Crime', 'Drama'] },
+  { id: 6, title: 'Clueless', genres: ['Comedy', 'Romance'] },
+  { id: 7, title: 'Se7en', genres: ['Mystery', 'Thriller'] },
+];
+
+function catalogWith(ratings: Map<number, number>): OrchestratorCatalog {
+  return {
+    ratingsOf: async () => ratings,
+    moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
+  };
+}
+
+describe('weights', () => {
+  it('fills defaults, validates and renormalises over the engines that take part', () => {
+    expect(resolveWeights(undefined)).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
+    expect(resolveWeights({ content: 0 }, ['collaborative', 'content', 'statistical'])).toEqual({
+      collaborative: 0.5 / 0.7,
+      content: 0,
+      statistical: 0.2 / 0.7,
+    });
+    expect(
+      resolveWeights({ collaborative: 2, content: 1, statistical: 1 }, ['collaborative', 'statistical']),
+    ).toEqual({ collaborative: 2 / 3, content: 0, statistical: 1 / 3 });
+    expect(() => resolveWeights({ content: -1 })).toThrow(InvalidWeightsError);
+    expect(() => resolveWeights({ content: Number.NaN })).toThrow(/finite/);
+    expect(() => resolveWeights({ collaborative: 0, content: 0, statistical: 0 })).toThrow(/all be zero/);
+  });
+});
+
+describe('merge', () => {
+  it('min-max normalises, mapping a constant list to 1', () => {
+    expect([
+      ...minMaxNormalise(
+        new Map([
+          [1, 2],
+          [2, 4],
+          [3, 3],
+        ]),
+      ).values(),
+    ]).toEqual([0, 1, 0.5]);
+    expect([
+      ...minMaxNormalise(
+        new Map([
+          [1, 7],
+          [2, 7],
+        ]),
+      ).values(),
+    ]).toEqual([1, 1]);
+  });
+
+  it('sums weighted normalised scores and dedups across engines', () => {
+    const merged = mergeScores(
+      {
+        collaborative: new Map([
+          [1, 4.5],
+          [2, 3.5],
+          [3, 2.5],
+        ]),
+        statistical: new Map([
+          [3, 10],
+          [4, 0],
+        ]),
+      },
+      { collaborative: 0.6, content: 0, statistical: 0.4 },
+    );
+    expect(merged.map((m) => m.movieId)).toEqual([1, 3, 2, 4]);
+    const byId = new Map(merged.map((m) => [m.movieId, m]));
+    expect(byId.get(3)?.score).toBeCloseTo(0.4);
+    expect(byId.get(2)?.score).toBeCloseTo(0.3);
+    expect(byId.get(3)?.engineScores).toEqual({ collaborative: 0, content: null, statistical: 1 });
+  });
+});
+
+describe('diversity', () => {
+  const genresOf = new Map(MOVIES.map((m) => [m.id, m.genres]));
+  const ranked = [
+    { movieId: 1, score: 1 },
+    { movieId: 5, score: 0.95 },
+    { movieId: 4, score: 0.9 },
+    { movieId: 6, score: 0.5 },
+  ];
+  it('keeps the relevance order at diversity 0', () => {
+    expect(mmrRerank(ranked, 3, 0, genreSimilarity(genresOf)).map((r) => r.movieId)).toEqual([1, 5, 4]);
+  });
+  it('pushes a movie sharing genres with an already chosen one down', () => {
+    // Heat (Action, Crime) first; Casino shares Crime, Aliens shares Action, Clueless shares nothing.
+    expect(mmrRerank(ranked, 3, 0.6, genreSimilarity(genresOf)).map((r) => r.movieId)).toEqual([1, 6, 5]);
+  });
+});
+
+describe('Orchestrator', () => {
+  const fiveRatings = new Map([
+    [1, 5],
+    [2, 4],
+    [10, 3],
+    [11, 2],
+    [12, 4.5],
+  ]);
+
+  it('routes a user with fewer than 5 ratings to STATISTICAL and says why', async () => {
+    const statistical = new TableEngine(
+      'statistical',
+      table([
+        [3, 4.2],
+        [4, 4.0],
+      ]),
+    );
+    const collaborative = new TableEngine('collaborative', table([[5, 4.9]]));
+    const orchestrator = new Orchestrator([statistical, collaborative], catalogWith(new Map([[1, 5]])));
+    const list = await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 5 });
+    expect(list.strategyUsed).toBe('STATISTICAL');
+    expect(collaborative.requests).toHaveLength(0);
+    expect(list.items.map((i) => i.movieId)).toEqual([3, 4]);
+    expect(list.items[0].explanation.text).toMatch(/rate 4 more movies/);
+  });
+
+  it('merges all three engines for HYBRID, excluding rated movies, with per-engine scores', async () => {
+    const evidence = [{ movieId: 1, rating: 5, weight: 0.9 }];
+    const orchestrator = new Orchestrator(
+      [
+        new TableEngine(
+          'collaborative',
+          table(
+            [
+              [1, 9],
+              [4, 4.8],
+              [5, 4.0],
+              [6, 3.0],
+            ],
+            evidence,
+          ),
+        ),
+        new TableEngine(
+          'content',
+          table(
+            [
+              [4, 0.9],
+              [7, 0.8],
+              [6, 0.1],
+            ],
+            evidence,
+          ),
+        ),
+        new TableEngine(
+          'statistical',
+          table([
+            [3, 4.3],
+            [4, 4.1],
+            [5, 3.9],
+            [6, 3.0],
+          ]),
+        ),
+      ],
+      catalogWith(fiveRatings),
+    );
+    const list = await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 3 });
+    expect(list.strategyUsed).toBe('HYBRID');
+    expect(list.items.map((i) => i.movieId)).toEqual([4, 5, 7]);
+    expect(list.items.map((i) => i.rank)).toEqual([1, 2, 3]);
+    expect(list.items.some((i) => i.movieId === 1)).toBe(false);
+    expect(list.items[0].engineScores).toEqual({
+      collaborative: 1,
+      content: 1,
+      statistical: expect.any(Number),
+    });
+    expect(list.items[2].engineScores.collaborative).toBeNull();
+    expect(list.items[0].explanation).toEqual({ text: 'Because you rated Heat 5★', movieIds: [1] });
+  });
+
+  it('proceeds without an engine that is not ready, and reports it', async () => {
+    const orchestrator = new Orchestrator(
+      [
+        new TableEngine(
+          'collaborative',
+          table([
+            [4, 4.8],
+            [5, 4.0],
+          ]),
+        ),
+        new TableEngine('content', table([[7, 1]]), {
+          ready: false,
+          reason: 'index building: 40%',
+          progress: 0.4,
+        }),
+        new TableEngine(
+          'statistical',
+          table([
+            [4, 4.1],
+            [5, 3.9],
+          ]),
+        ),
+      ],
+      catalogWith(fiveRatings),
+    );
+    const list = await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 5 });
+    expect(list.skippedEngines).toEqual([{ engine: 'content', reason: 'index building: 40%' }]);
+    expect(list.items.every((i) => i.engineScores.content === null)).toBe(true);
+    await expect(orchestrator.recommend({ userId: 1, strategy: 'CONTENT', first: 5 })).rejects.toThrow(
+      EngineNotReadyError,
+    );
+  });
+
+  it('applies the genre filter before cutting to first', async () => {
+    const orchestrator = new Orchestrator(
+      [
+        new TableEngine(
+          'collaborative',
+          table([
+            [4, 5],
+            [5, 4.5],
+            [6, 4],
+            [7, 3.5],
+            [3, 3],
+          ]),
+        ),
+      ],
+      catalogWith(fiveRatings),
+    );
+    const list = await orchestrator.recommend({
+      userId: 1,
+      strategy: 'COLLABORATIVE',
+      first: 2,
+      genres: ['Comedy'],
+    });
+    expect(list.items.map((i) => i.movieId)).toEqual([6, 3]);
+  });
+});

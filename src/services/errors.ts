@@ -1,0 +1,16 @@
+/** Errors services raise for the API to turn into client errors (the code maps to extensions.code). */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: 'BAD_USER_INPUT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+export function checkRatingValue(rating: number): number {
+  if (!Number.isFinite(rating) || rating < 0.5 || rating > 5 || Math.round(rating * 2) !== rating * 2)
+    throw new ServiceError('BAD_USER_INPUT', `rating must be between 0.5 and 5 in half steps, got ${rating}`);
+  return rating;
+}

@@ -1,0 +1,148 @@
+import { DataSource, EntityManager } from 'typeorm';
+import { checkRatingValue, ServiceError } from './errors';
+
+export interface UserRating {
+  userId: number;
+  movieId: number;
+  rating: number;
+  ratedAt: Date;
+}
+
+export interface RatingPage {
+  ratings: UserRating[];
+  hasNextPage: boolean;
+}
+
+/** Called after a user's ratings changed and were committed (fold-in of their factors, caches). */
+export type RatingsChangedListener = (userId: number) => Promise<void>;
+
+interface RatingRow {
+  user_id: number;
+  movie_id: number;
+  rating: number;
+  rated_at: Date;
+}
+
+const toRating = (r: RatingRow): UserRating => ({
+  userId: r.user_id,
+  movieId: r.movie_id,
+  rating: r.rating,
+  ratedAt: r.rated_at,
+});
+
+/** Writes and reads of ratings; every write is one transaction, and listeners run after commit. */
+export class RatingService {
+  private readonly listeners: RatingsChangedListener[] = [];
+
+  constructor(private readonly db: DataSource) {}
+
+  onRatingsChanged(listener: RatingsChangedListener): void {
+    this.listeners.push(listener);
+  }
+
+  async rate(userId: number, movieId: number, rating: number): Promise<UserRating> {
+    checkRatingValue(rating);
+    const saved = await this.db.transaction(async (tx) => {
+      await this.assertMoviesExist(tx, [movieId]);
+      const [row]: RatingRow[] = await tx.query(
+        `INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, $3, now())
+         ON CONFLICT (user_id, movie_id) DO UPDATE SET rating = EXCLUDED.rating, rated_at = EXCLUDED.rated_at
+         RETURNING user_id, movie_id, rating, rated_at`,
+        [userId, movieId, rating],
+      );
+      return toRating(row);
+    });
+    await this.notify(userId);
+    return saved;
+  }
+
+  /** Returns whether there was a rating to remove. */
+  async remove(userId: number, movieId: number): Promise<boolean> {
+    const removed = await this.db.transaction(async (tx) => {
+      await this.assertMoviesExist(tx, [movieId]);
+      const rows: unknown[] = await tx.query(
+        `DELETE FROM ratings WHERE user_id = $1 AND movie_id = $2 RETURNING movie_id`,
+        [userId, movieId],
+      );
+      return rows.length > 0;
+    });
+    if (removed) await this.notify(userId);
+    return removed;
+  }
+
+  /** Inserts a new user's first ratings inside the caller's transaction (onboarding). */
+  async insertInitial(
+    tx: EntityManager,
+    userId: number,
+    ratings: readonly { movieId: number; rating: number }[],
+  ): Promise<void> {
+    const seen = new Set<number>();
+    for (const r of ratings) {
+      checkRatingValue(r.rating);
+      if (seen.has(r.movieId)) throw new ServiceError('BAD_USER_INPUT', `movie ${r.movieId} is rated twice`);
+      seen.add(r.movieId);
+    }
+    await this.assertMoviesExist(tx, [...seen]);
+    if (ratings.length === 0) return;
+    await tx.query(
+      `INSERT INTO ratings (user_id, movie_id, rating, rated_at)
+       SELECT $1, movie_id, rating, now() FROM unnest($2::int[], $3::real[]) AS r(movie_id, rating)`,
+      [userId, ratings.map((r) => r.movieId), ratings.map((r) => r.rating)],
+    );
+  }
+
+  async notify(userId: number): Promise<void> {
+    for (const listener of this.listeners) await listener(userId);
+  }
+
+  /** movieId → rating, for the orchestrator and engines. */
+  async ratingsOf(userId: number): Promise<Map<number, number>> {
+    const rows: { movie_id: number; rating: number }[] = await this.db.query(
+      `SELECT movie_id, rating FROM ratings WHERE user_id = $1`,
+      [userId],
+    );
+    return new Map(rows.map((r) => [r.movie_id, r.rating]));
+  }
+
+  async countsByUser(userIds: readonly number[]): Promise<Map<number, number>> {
+    const rows: { user_id: number; count: string }[] = await this.db.query(
+      `SELECT user_id, count(*) AS count FROM ratings WHERE user_id = ANY($1::int[]) GROUP BY user_id`,
+      [userIds],
+    );
+    return new Map(rows.map((r) => [r.user_id, Number(r.count)]));
+  }
+
+  /** Newest first; the cursor is the last row's (rated_at, movie_id). */
+  async page(
+    userId: number,
+    first: number,
+    after: { ratedAt: Date; movieId: number } | null,
+  ): Promise<RatingPage> {
+    const params: unknown[] = [userId, first + 1];
+    let keyset = '';
+    if (after) {
+      params.push(after.ratedAt, after.movieId);
+      keyset = `AND (rated_at, movie_id) < ($3::timestamptz, $4::int)`;
+    }
+    const rows: RatingRow[] = await this.db.query(
+      `SELECT user_id, movie_id, rating, rated_at FROM ratings WHERE user_id = $1 ${keyset}
+       ORDER BY rated_at DESC, movie_id DESC LIMIT $2`,
+      params,
+    );
+    return { ratings: rows.slice(0, first).map(toRating), hasNextPage: rows.length > first };
+  }
+
+  private async assertMoviesExist(tx: EntityManager, movieIds: readonly number[]): Promise<void> {
+    if (movieIds.length === 0) return;
+    const rows: { id: number }[] = await tx.query(`SELECT id FROM movies WHERE id = ANY($1::int[])`, [
+      movieIds,
+    ]);
+    const found = new Set(rows.map((r) => r.id));
+    const missing = movieIds.filter((id) => !found.has(id));
+    if (missing.length)
+      throw new ServiceError(
+        'NOT_FOUND',
+        `unknown movie id${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      );
+  }
+}

@@ -1,0 +1,68 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { ServiceError } from './errors';
+import { RatingService } from './rating-service';
+
+export interface Viewer {
+  userId: number;
+}
+
+export interface OnboardResult {
+  userId: number;
+  /** Shown once; only its hash is stored. */
+  token: string;
+}
+
+const TOKEN_PREFIX = 'cg_';
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export class UserService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly ratings: RatingService,
+  ) {}
+
+  /** Creates a user with their first ratings in one transaction; bad input leaves nothing behind. */
+  async onboard(ratings: readonly { movieId: number; rating: number }[]): Promise<OnboardResult> {
+    if (ratings.length > 500)
+      throw new ServiceError('BAD_USER_INPUT', 'at most 500 ratings can be sent at once');
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const userId = await this.db.transaction(async (tx) => {
+      const [user]: { id: number }[] = await tx.query(
+        `INSERT INTO users (token_hash) VALUES ($1) RETURNING id`,
+        [hashToken(token)],
+      );
+      await this.ratings.insertInitial(tx, user.id, ratings);
+      return user.id;
+    });
+    await this.ratings.notify(userId);
+    return { userId, token };
+  }
+
+  /** The user a bearer token belongs to; null when there is no Authorization header. */
+  async authenticate(authorization: string | undefined): Promise<Viewer | null> {
+    if (!authorization) return null;
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!match || !match[1].startsWith(TOKEN_PREFIX))
+      throw new ServiceError(
+        'UNAUTHENTICATED',
+        'Authorization must be "Bearer <token>" with a token from onboard',
+      );
+    const rows: { id: number }[] = await this.db.query(`SELECT id FROM users WHERE token_hash = $1`, [
+      hashToken(match[1]),
+    ]);
+    if (rows.length === 0) throw new ServiceError('UNAUTHENTICATED', 'unknown or revoked token');
+    return { userId: rows[0].id };
+  }
+
+  async existing(userIds: readonly number[]): Promise<Map<number, { id: number; hasToken: boolean }>> {
+    const rows: { id: number; has_token: boolean }[] = await this.db.query(
+      `SELECT id, token_hash IS NOT NULL AS has_token FROM users WHERE id = ANY($1::int[])`,
+      [userIds],
+    );
+    return new Map(rows.map((r) => [r.id, { id: r.id, hasToken: r.has_token }]));
+  }
+}

@@ -3,11 +3,15 @@ import { Config } from './config';
 import { openDatabase } from './db/datasource';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { createContext } from './graphql/context';
-import { Services } from './graphql/loaders';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
 import { startHttpServer, RunningServer } from './server';
+import { RecommendationEngine } from './engines/engine';
+import { Orchestrator } from './orchestrator/orchestrator';
+import { Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
+import { RatingService } from './services/rating-service';
+import { UserService } from './services/user-service';
 
 export interface Database {
   dataSource: DataSource;
@@ -46,8 +50,15 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
   }
 }
 
-export function createServices(dataSource: DataSource): Services {
-  return { catalog: new MovieCatalog(dataSource) };
+export function createServices(dataSource: DataSource, engines: readonly RecommendationEngine[]): Services {
+  const catalog = new MovieCatalog(dataSource);
+  const ratings = new RatingService(dataSource);
+  const users = new UserService(dataSource, ratings);
+  const orchestrator = new Orchestrator(engines, {
+    ratingsOf: (userId) => ratings.ratingsOf(userId),
+    moviesByIds: (ids) => catalog.findByIds(ids),
+  });
+  return { catalog, ratings, users, orchestrator };
 }
 
 export async function startApi(config: Config, services: Services, logger: Logger): Promise<RunningServer> {
@@ -60,6 +71,6 @@ export async function startApi(config: Config, services: Services, logger: Logge
     maxRequestBytes: config.maxRequestBytes,
     corsOrigins: config.corsOrigins,
     logger,
-    context: async () => createContext(services),
+    context: async (request) => createContext(services, request.headers.authorization),
   });
 }

@@ -2,14 +2,27 @@ import 'reflect-metadata';
 import path from 'node:path';
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
+import { mapDomainErrors } from './error-mapping';
 import { HealthResolver } from './resolvers/health.resolver';
 import { MovieResolver } from './resolvers/movie.resolver';
+import { MutationResolver } from './resolvers/mutation.resolver';
+import { ExplanationResolver, RecommendationResolver } from './resolvers/recommendation.resolver';
+import { RatingResolver, UserResolver } from './resolvers/user.resolver';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '../../schema/schema.graphql');
 
 export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [HealthResolver, MovieResolver],
+    resolvers: [
+      HealthResolver,
+      MovieResolver,
+      RecommendationResolver,
+      ExplanationResolver,
+      UserResolver,
+      RatingResolver,
+      MutationResolver,
+    ],
+    globalMiddlewares: [mapDomainErrors],
     validate: { forbidUnknownValues: false },
   });
 }

@@ -3,6 +3,7 @@ import { createServices, startApi } from '../../src/app';
 import { silentLogger } from '../../src/logger';
 import { RunningServer } from '../../src/server';
 import { DataSource } from 'typeorm';
+import { RecommendationEngine } from '../../src/engines/engine';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T;
@@ -11,10 +12,11 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export async function startTestApi(
   dataSource: DataSource,
+  engines: readonly RecommendationEngine[] = [],
   env: Record<string, string> = {},
 ): Promise<RunningServer> {
   const config = loadConfig({ PORT: '0', ...env });
-  return startApi(config, createServices(dataSource), silentLogger);
+  return startApi(config, createServices(dataSource, engines), silentLogger);
 }
 
 export async function graphql<T = Record<string, unknown>>(

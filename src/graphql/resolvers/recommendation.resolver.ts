@@ -1,0 +1,66 @@
+import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { Recommendation } from '../../orchestrator/orchestrator';
+import { assertCanRead, GraphQLContext } from '../context';
+import { checkPageSize } from '../errors';
+import { MovieType } from '../types/movie.type';
+import { RecommendationArgs } from '../types/recommendation-args';
+import { Explanation, RecommendationType } from '../types/recommendation.type';
+import { StrategyEnum } from '../types/strategy.enum';
+
+function toType(item: Recommendation): RecommendationType {
+  return {
+    movieId: item.movieId,
+    rank: item.rank,
+    score: item.score,
+    strategyUsed: item.strategyUsed as StrategyEnum,
+    engineScores: item.engineScores,
+    explanation: { text: item.explanation.text, basedOnIds: item.explanation.movieIds },
+  };
+}
+
+/** Shared by Query.recommendations, User.recommendations and onboard. */
+export async function recommendFor(
+  context: GraphQLContext,
+  userId: number,
+  args: RecommendationArgs,
+): Promise<RecommendationType[]> {
+  checkPageSize(args.first);
+  const list = await context.services.orchestrator.recommend({
+    userId,
+    strategy: args.strategy,
+    first: args.first,
+    genres: args.genres ?? undefined,
+    weights: args.weights ?? undefined,
+    diversity: args.diversity ?? 0,
+  });
+  return list.items.map(toType);
+}
+
+@Resolver(() => RecommendationType)
+export class RecommendationResolver {
+  @Query(() => [RecommendationType], {
+    description: 'Personal recommendations, best first, with explanations.',
+  })
+  async recommendations(
+    @Arg('userId', () => Int) userId: number,
+    @Args(() => RecommendationArgs) args: RecommendationArgs,
+    @Ctx() context: GraphQLContext,
+  ): Promise<RecommendationType[]> {
+    await assertCanRead(context, userId);
+    return recommendFor(context, userId, args);
+  }
+
+  @FieldResolver(() => MovieType)
+  async movie(@Root() item: RecommendationType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
+    return (await loaders.movie.load(item.movieId)) as MovieType;
+  }
+}
+
+@Resolver(() => Explanation)
+export class ExplanationResolver {
+  @FieldResolver(() => [MovieType], { description: 'The movies the explanation rests on.' })
+  async basedOn(@Root() explanation: Explanation, @Ctx() { loaders }: GraphQLContext): Promise<MovieType[]> {
+    const movies = await loaders.movie.loadMany(explanation.basedOnIds);
+    return movies.filter((m): m is MovieType => m !== null && !(m instanceof Error));
+  }
+}

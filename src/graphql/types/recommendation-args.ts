@@ -1,0 +1,43 @@
+import { ArrayMaxSize, IsOptional, Max, Min } from 'class-validator';
+import { ArgsType, Field, Float, InputType, Int } from 'type-graphql';
+import { StrategyEnum } from './strategy.enum';
+
+@InputType({
+  description: 'Relative engine weights; missing ones keep their defaults, then all are rescaled to sum 1.',
+})
+export class EngineWeightsInput {
+  @Field(() => Float, { nullable: true })
+  collaborative?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  content?: number | null;
+
+  @Field(() => Float, { nullable: true })
+  statistical?: number | null;
+}
+
+@ArgsType()
+export class RecommendationArgs {
+  @Field(() => StrategyEnum, { defaultValue: StrategyEnum.HYBRID })
+  strategy: StrategyEnum = StrategyEnum.HYBRID;
+
+  @Field(() => Int, { defaultValue: 20 })
+  first: number = 20;
+
+  @Field(() => [String], { nullable: true, description: 'Only movies having any of these genres.' })
+  @IsOptional()
+  @ArrayMaxSize(20)
+  genres?: string[] | null;
+
+  @Field(() => EngineWeightsInput, { nullable: true })
+  weights?: EngineWeightsInput | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: '0 (default) keeps relevance order; up to 1 favours variety.',
+  })
+  @IsOptional()
+  @Min(0)
+  @Max(1)
+  diversity?: number | null;
+}

@@ -1,0 +1,45 @@
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { StrategyEnum } from './strategy.enum';
+
+@ObjectType({
+  description: 'Each engine’s min-max normalised score in [0, 1]; null where it did not take part.',
+})
+export class EngineScores {
+  @Field(() => Float, { nullable: true })
+  collaborative: number | null;
+
+  @Field(() => Float, { nullable: true })
+  content: number | null;
+
+  @Field(() => Float, { nullable: true })
+  statistical: number | null;
+}
+
+@ObjectType()
+export class Explanation {
+  @Field({ description: 'One short sentence, e.g. "Because you rated Heat 5★".' })
+  text: string;
+
+  /** Resolved to movies by a field resolver. */
+  basedOnIds: number[];
+}
+
+@ObjectType('Recommendation')
+export class RecommendationType {
+  movieId: number;
+
+  @Field(() => Int, { description: '1 for the best.' })
+  rank: number;
+
+  @Field(() => Float, { description: 'The merged score in [0, 1].' })
+  score: number;
+
+  @Field(() => StrategyEnum, { description: 'The strategy that actually ran (STATISTICAL for cold start).' })
+  strategyUsed: StrategyEnum;
+
+  @Field(() => EngineScores)
+  engineScores: EngineScores;
+
+  @Field(() => Explanation)
+  explanation: Explanation;
+}

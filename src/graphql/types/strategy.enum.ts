@@ -1,0 +1,19 @@
+import { registerEnumType } from 'type-graphql';
+
+export enum StrategyEnum {
+  HYBRID = 'HYBRID',
+  COLLABORATIVE = 'COLLABORATIVE',
+  CONTENT = 'CONTENT',
+  STATISTICAL = 'STATISTICAL',
+}
+
+registerEnumType(StrategyEnum, {
+  name: 'Strategy',
+  description: 'Which engine ranks: users with fewer than 5 ratings always get STATISTICAL.',
+  valuesConfig: {
+    HYBRID: { description: 'All three engines, normalised and weighted (default 0.5 / 0.3 / 0.2).' },
+    COLLABORATIVE: { description: 'Matrix factorisation over everyone’s ratings.' },
+    CONTENT: { description: 'Sentence embeddings of movie text, against your taste profile.' },
+    STATISTICAL: { description: 'Bayesian weighted rating: the cold-start engine.' },
+  },
+});

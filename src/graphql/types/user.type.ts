@@ -1,0 +1,55 @@
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { MovieType } from './movie.type';
+import { PageInfo } from './connection';
+import { RecommendationType } from './recommendation.type';
+
+@ObjectType('User')
+export class UserType {
+  @Field(() => Int)
+  id: number;
+}
+
+@ObjectType('Rating')
+export class RatingType {
+  userId: number;
+  movieId: number;
+
+  @Field(() => Float)
+  rating: number;
+
+  @Field()
+  ratedAt: Date;
+
+  @Field(() => MovieType, { description: 'Resolved through the request’s movie loader.' })
+  movie?: MovieType;
+}
+
+@ObjectType()
+export class RatingEdge {
+  @Field()
+  cursor: string;
+
+  @Field(() => RatingType)
+  node: RatingType;
+}
+
+@ObjectType()
+export class RatingConnection {
+  @Field(() => [RatingEdge])
+  edges: RatingEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo: PageInfo;
+}
+
+@ObjectType()
+export class OnboardPayload {
+  @Field(() => UserType)
+  user: UserType;
+
+  @Field({ description: 'Send as "Authorization: Bearer <token>"; it is shown only this once.' })
+  token: string;
+
+  @Field(() => [RecommendationType])
+  recommendations: RecommendationType[];
+}

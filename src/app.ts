@@ -70,6 +70,8 @@ export async function startApi(config: Config, services: Services, logger: Logge
     introspection: config.introspection,
     maxRequestBytes: config.maxRequestBytes,
     corsOrigins: config.corsOrigins,
+    playground: config.playground,
+    limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost },
     logger,
     context: async (request) => createContext(services, request.headers.authorization),
   });

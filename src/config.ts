@@ -22,6 +22,9 @@ export interface Config {
   corsOrigins: string[] | true;
   introspection: boolean;
   maxRequestBytes: number;
+  maxQueryDepth: number;
+  maxQueryCost: number;
+  playground: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -39,7 +42,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
   const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
@@ -78,7 +82,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     cacheDir: optionalPath(env, 'CACHE_DIR', cwd) ?? path.resolve(cwd, '.cache'),
     movielensDir: optionalPath(env, 'MOVIELENS_DIR', cwd),
     movielensDownloadUrl:
-      env.MOVIELENS_DOWNLOAD_URL?.trim() || 'https://files.grouplens.org/datasets/movielens/ml-latest-small.zip',
+      env.MOVIELENS_DOWNLOAD_URL?.trim() ||
+      'https://files.grouplens.org/datasets/movielens/ml-latest-small.zip',
     embeddings: oneOf(env, 'EMBEDDINGS', ['auto', 'transformers', 'use-lite'] as const, 'auto'),
     transformersModel: env.TRANSFORMERS_MODEL?.trim() || 'Xenova/all-MiniLM-L6-v2',
     localModelPath: optionalPath(env, 'LOCAL_MODEL_PATH', cwd),
@@ -86,6 +91,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     corsOrigins: !cors || cors === '*' ? true : cors.split(',').map((o) => o.trim()),
     introspection: boolean(env, 'GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
     maxRequestBytes: integer(env, 'MAX_REQUEST_BYTES', 100_000, 1_000, 50_000_000),
+    maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
+    maxQueryCost: integer(env, 'MAX_QUERY_COST', 50_000, 10, 10_000_000),
+    playground: boolean(env, 'GRAPHQL_PLAYGROUND', true),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };
 }

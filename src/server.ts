@@ -3,6 +3,13 @@ import { AddressInfo } from 'node:net';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import {
+  playgroundAsset,
+  playgroundHtml,
+  PLAYGROUND_ASSET_PREFIX,
+  wantsPlayground,
+} from './graphql/playground';
+import { queryLimitsPlugin, QueryLimits } from './graphql/plugins/query-limits';
 import { Logger } from './logger';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
@@ -12,6 +19,9 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   introspection: boolean;
   maxRequestBytes: number;
   corsOrigins: string[] | true;
+  /** Serve GraphiQL to browsers at /graphql. */
+  playground: boolean;
+  limits: QueryLimits;
   logger: Logger;
   /** Builds the per-request context (loaders, viewer) from the request headers. */
   context(request: IncomingMessage): Promise<TContext>;
@@ -78,7 +88,7 @@ export async function startHttpServer<TContext extends BaseContext>(
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: maskInternalErrors(options.logger),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryLimitsPlugin<TContext>(options.limits)],
   });
   await apollo.start();
 
@@ -137,7 +147,23 @@ export async function startHttpServer<TContext extends BaseContext>(
       if (url.pathname === '/health' && request.method === 'GET') {
         return sendJson(response, 200, { status: 'ok', ...(options.health ? await options.health() : {}) });
       }
-      if (url.pathname === '/graphql') return handleGraphQL(request, response, url);
+      if (
+        options.playground &&
+        url.pathname.startsWith(PLAYGROUND_ASSET_PREFIX) &&
+        request.method === 'GET'
+      ) {
+        const asset = await playgroundAsset(url.pathname.slice(PLAYGROUND_ASSET_PREFIX.length));
+        if (!asset) return sendJson(response, 404, { error: 'no such playground asset' });
+        response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'public, max-age=86400' });
+        return response.end(asset.body);
+      }
+      if (url.pathname === '/graphql') {
+        if (options.playground && wantsPlayground(request.method, request.headers.accept, url.search)) {
+          response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+          return response.end(playgroundHtml('/graphql'));
+        }
+        return handleGraphQL(request, response, url);
+      }
       sendJson(response, 404, { error: 'not found; the API lives at /graphql' });
     };
     route().catch((error: unknown) => {

@@ -1,0 +1,464 @@
+import { DataSource } from 'typeorm';
+import { EngineStatus, RecommendationEngine, RecommendationRequest, ScoredMovie } from '../engine';
+import { refreshRatingStats, RefreshSummary } from './aggregates';
+import { estimate, Prior, RatingAggregate } from './bayes';
+import {
+  AsOfSource,
+  RankBy,
+  RankingOptions,
+  resolveEngineOptions,
+  ResolvedEngineOptions,
+  resolveTrendingAsOf,
+  StatisticalEngineOptions,
+  TrendingOptions,
+  validatePositiveId,
+  validateRanking,
+  validateTrending,
+  ValidatedRanking,
+  windowStart,
+} from './options';
+
+export interface BayesianRating {
+  /** The Bayesian weighted rating (posterior mean). */
+  weighted: number;
+  /** The plain mean of the movie's ratings. */
+  mean: number;
+  votes: number;
+  lower: number;
+  upper: number;
+}
+
+export interface RankedMovie extends BayesianRating {
+  movieId: number;
+  /** The ranking key: `weighted` or `lower`, per rankBy. */
+  score: number;
+}
+
+export interface TrendingMovie extends RankedMovie {
+  /** Ratings inside the window (undecayed); `mean` and `weighted` use the decayed weights. */
+  votes: number;
+  /** Σ decay weights: the effective vote count the prior is weighed against. */
+  decayedVotes: number;
+  lastRatedAt: Date;
+}
+
+export type PriorWeightSource = 'configured' | 'quantile';
+
+export interface PriorSummary {
+  /** m, in (decayed) votes. */
+  weight: number;
+  weightSource: PriorWeightSource;
+  /** C, the mean of all ratings. */
+  mean: number;
+  variance: number;
+  z: number;
+}
+
+export interface TopRatedResult {
+  movies: RankedMovie[];
+  rankBy: RankBy;
+  /** Null when there are no ratings at all. */
+  prior: PriorSummary | null;
+}
+
+export interface TrendingResult {
+  movies: TrendingMovie[];
+  rankBy: RankBy;
+  /** Null when m could not be derived: an empty window and no configured m. */
+  prior: PriorSummary | null;
+  /** The window is (windowStart, asOf]. */
+  asOf: Date;
+  asOfSource: AsOfSource;
+  windowStart: Date;
+  windowDays: number;
+  halfLifeDays: number | null;
+}
+
+export interface GlobalRatingStats {
+  ratedMovies: number;
+  votes: number;
+  /** C; null without ratings. */
+  mean: number | null;
+  variance: number | null;
+  /** The m used when a call does not override it; null without ratings. */
+  priorWeight: number | null;
+  priorWeightSource: PriorWeightSource;
+  /** The quantile of per-movie vote counts a data-derived m comes from. */
+  priorQuantile: number;
+  z: number;
+  newestRatingAt: Date | null;
+}
+
+export interface StatisticalEngineDescription {
+  name: 'statistical';
+  method: string;
+  priorWeight: string;
+  bounds: string;
+  trending: string;
+  rankBy: RankBy;
+  stats: GlobalRatingStats;
+}
+
+interface AggregateRow {
+  movie_id: number;
+  n: number;
+  s: number;
+  q: number;
+}
+
+interface TrendingRow extends AggregateRow {
+  prior_weight: number | null;
+  votes: number;
+  last_rated_at: Date;
+}
+
+/** Collects positional parameters while a query is assembled. */
+class Parameters {
+  readonly values: unknown[] = [];
+
+  add(value: unknown, cast: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::${cast}`;
+  }
+}
+
+/**
+ * The SQL twin of bayes.estimate() over columns n (votes), s (Σr), q (Σr²), used to order in the
+ * database; the returned rows are recomputed with bayes.ts, and a test checks both agree.
+ */
+function scoreSql(
+  rankBy: RankBy,
+  m: string,
+  prior: { mean: number; variance: number; z: number },
+  params: Parameters,
+): string {
+  const weighted = `((s + ${m} * ${params.add(prior.mean, 'float8')}) / (n + ${m}))`;
+  if (rankBy === 'weighted') return weighted;
+  const globalVariance = params.add(prior.variance, 'float8');
+  const standardError = `(sqrt(greatest(q - s * s / n, 0) + ${m} * ${globalVariance}) / (n + ${m}))`;
+  return `greatest(0.5, least(5, ${weighted} - ${params.add(prior.z, 'float8')} * ${standardError}))`;
+}
+
+/** WHERE conditions on a movie id column `id` and the movies row `mv` (joined only when needed). */
+function movieFilters(
+  filters: ValidatedRanking,
+  params: Parameters,
+  id: string,
+  userId: number | null,
+): { conditions: string[]; needsMovies: boolean } {
+  const conditions: string[] = [];
+  if (filters.genres) conditions.push(`mv.genres && ${params.add(filters.genres, 'text[]')}`);
+  if (filters.yearFrom !== null) conditions.push(`mv.year >= ${params.add(filters.yearFrom, 'int')}`);
+  if (filters.yearTo !== null) conditions.push(`mv.year <= ${params.add(filters.yearTo, 'int')}`);
+  const needsMovies = conditions.length > 0;
+  if (filters.exclude.length > 0)
+    conditions.push(`NOT (${id} = ANY (${params.add(filters.exclude, 'int[]')}))`);
+  if (userId !== null)
+    conditions.push(
+      `NOT EXISTS (SELECT 1 FROM ratings AS seen WHERE seen.user_id = ${params.add(userId, 'int')} AND seen.movie_id = ${id})`,
+    );
+  return { conditions, needsMovies };
+}
+
+function scoredMovie(movieId: number, rating: BayesianRating): ScoredMovie {
+  const people = rating.votes === 1 ? 'person' : 'people';
+  return {
+    movieId,
+    score: rating.weighted,
+    reason: `rated ${rating.mean.toFixed(1)}★ by ${rating.votes} ${people}`,
+  };
+}
+
+/**
+ * The cold-start engine: needs nothing about the user, ranks by how well and how widely a movie is
+ * rated (Bayesian weighted rating with confidence bounds), and what is rated well lately (trending).
+ * All aggregates live in SQL (movie_rating_stats, kept by triggers), so a ranking is one or two
+ * small queries.
+ */
+export class StatisticalEngine implements RecommendationEngine {
+  readonly name = 'statistical' as const;
+  private readonly options: ResolvedEngineOptions;
+  private cachedGlobalStats: { at: number; stats: Promise<GlobalRatingStats> } | null = null;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: StatisticalEngineOptions = {},
+  ) {
+    this.options = resolveEngineOptions(options);
+  }
+
+  /** Always answerable: aggregates are maintained in the database, there is nothing to train. */
+  status(): EngineStatus {
+    return { ready: true };
+  }
+
+  /** The user's best unseen movies by Bayesian rating; a user without ratings gets the plain top list. */
+  async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
+    const userId = validatePositiveId(request.userId, 'userId');
+    const filters = validateRanking(
+      { limit: request.limit, genres: request.genres, exclude: request.exclude },
+      this.options,
+    );
+    const { movies } = await this.rankAllTime(filters, userId);
+    return movies.map((movie) => scoredMovie(movie.movieId, movie));
+  }
+
+  /**
+   * The same score for candidates other engines found: the Bayesian rating does not depend on the
+   * user. Movies nobody rated are left out.
+   */
+  async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
+    validatePositiveId(userId, 'userId');
+    const ratings = await this.bayesianRatings(movieIds);
+    return new Map([...ratings].map(([movieId, rating]) => [movieId, scoredMovie(movieId, rating)]));
+  }
+
+  /** The best movies of all time by Bayesian rating (or by its lower bound). */
+  async topRated(options: RankingOptions): Promise<TopRatedResult> {
+    return this.rankAllTime(validateRanking(options, this.options), null);
+  }
+
+  /**
+   * The best-rated movies among ratings inside (asOf − windowDays, asOf], each optionally weighted
+   * by 2^(−age/halfLifeDays), shrunk toward the all-time global mean with m defaulting to the
+   * priorQuantile of the window's decayed vote counts.
+   */
+  async trending(options: TrendingOptions = { limit: 20 }): Promise<TrendingResult> {
+    const request = validateTrending(options, this.options);
+    const global = await this.globalStats();
+    const { asOf, source } = resolveTrendingAsOf(
+      request.asOf,
+      this.options.clock(),
+      global.newestRatingAt,
+      request.windowDays,
+    );
+    const start = windowStart(asOf, request.windowDays);
+    const base = {
+      rankBy: request.rankBy,
+      asOf,
+      asOfSource: source,
+      windowStart: start,
+      windowDays: request.windowDays,
+      halfLifeDays: request.halfLifeDays,
+    };
+    if (global.mean === null || global.variance === null) return { ...base, movies: [], prior: null };
+
+    const params = new Parameters();
+    const asOfParam = params.add(asOf, 'timestamptz');
+    const weight =
+      request.halfLifeDays === null
+        ? '1::float8'
+        : `power(0.5, extract(epoch FROM (${asOfParam} - rated_at))::float8 / ${params.add(request.halfLifeDays * 86400, 'float8')})`;
+    const m = `coalesce(${params.add(request.priorWeight, 'float8')}, percentile_cont(${params.add(this.options.priorQuantile, 'float8')}) WITHIN GROUP (ORDER BY n))`;
+    const score = scoreSql(
+      request.rankBy,
+      'prior.m',
+      { mean: global.mean, variance: global.variance, z: request.z },
+      params,
+    );
+    const { conditions, needsMovies } = movieFilters(request, params, 'x.movie_id', null);
+    if (request.minVotes > 1) conditions.push(`x.votes >= ${params.add(request.minVotes, 'int')}`);
+    const sql = `
+      WITH windowed AS (
+        SELECT movie_id, count(*)::int AS votes, sum(w) AS n, sum(w * rating) AS s, sum(w * rating * rating) AS q,
+               max(rated_at) AS last_rated_at
+        FROM (
+          SELECT movie_id, rating::float8 AS rating, rated_at, ${weight} AS w
+          FROM ratings
+          WHERE rated_at > ${params.add(start, 'timestamptz')} AND rated_at <= ${asOfParam}
+        ) AS recent
+        GROUP BY movie_id
+      ),
+      prior AS (SELECT ${m} AS m FROM windowed),
+      ranked AS (
+        SELECT x.*, ${score} AS score
+        FROM windowed AS x CROSS JOIN prior ${needsMovies ? 'JOIN movies AS mv ON mv.id = x.movie_id' : ''}
+        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY score DESC, x.n DESC, x.movie_id
+        LIMIT ${params.add(request.limit, 'int')}
+      )
+      SELECT prior.m AS prior_weight, ranked.movie_id, ranked.votes, ranked.n, ranked.s, ranked.q, ranked.last_rated_at
+      FROM prior LEFT JOIN ranked ON true
+      ORDER BY ranked.score DESC, ranked.n DESC, ranked.movie_id`;
+    const rows: TrendingRow[] = await this.dataSource.query(sql, params.values);
+    const priorWeight = rows[0]?.prior_weight ?? null;
+    if (priorWeight === null) return { ...base, movies: [], prior: null };
+
+    const prior = {
+      weight: priorWeight,
+      weightSource: request.priorWeight === null ? 'quantile' : 'configured',
+      mean: global.mean,
+      variance: global.variance,
+      z: request.z,
+    } satisfies PriorSummary;
+    const movies = rows
+      .filter((row) => row.movie_id !== null)
+      .map((row): TrendingMovie => {
+        const ranked = this.ranked(row, prior, request.rankBy);
+        return { ...ranked, votes: row.votes, decayedVotes: row.n, lastRatedAt: row.last_rated_at };
+      });
+    return { ...base, movies, prior };
+  }
+
+  /** Bayesian ratings of many movies at once (for a DataLoader); movies without ratings are absent. */
+  async bayesianRatings(movieIds: readonly number[]): Promise<Map<number, BayesianRating>> {
+    const ids = [...new Set(movieIds.map((id) => validatePositiveId(id)))];
+    const result = new Map<number, BayesianRating>();
+    if (ids.length === 0) return result;
+    const global = await this.globalStats();
+    const prior = this.allTimePrior(global, this.options.priorWeight);
+    if (!prior) return result;
+    const rows: AggregateRow[] = await this.dataSource.query(
+      `SELECT movie_id, votes::float8 AS n, rating_sum AS s, rating_sq_sum AS q
+       FROM movie_rating_stats WHERE movie_id = ANY ($1::int[])`,
+      [ids],
+    );
+    for (const row of rows) {
+      const { weighted, mean, votes, lower, upper } = estimate(aggregateOf(row), prior, prior.z);
+      result.set(row.movie_id, { weighted, mean, votes, lower, upper });
+    }
+    return result;
+  }
+
+  /**
+   * The prior (C, σ², m) and catalog totals. Cached for globalStatsMaxAgeMs: one rating moves them
+   * imperceptibly, and the percentile behind m sorts every movie's vote count, which would otherwise
+   * be the larger part of each ranking's cost. Per-movie figures are never cached.
+   */
+  async globalStats(): Promise<GlobalRatingStats> {
+    const now = this.options.clock().getTime();
+    const cached = this.cachedGlobalStats;
+    if (cached && now >= cached.at && now - cached.at < this.options.globalStatsMaxAgeMs) return cached.stats;
+    const stats = this.queryGlobalStats();
+    this.cachedGlobalStats = { at: now, stats };
+    stats.catch(() => {
+      if (this.cachedGlobalStats?.stats === stats) this.cachedGlobalStats = null;
+    });
+    return stats;
+  }
+
+  private async queryGlobalStats(): Promise<GlobalRatingStats> {
+    const [row]: {
+      rated_movies: number;
+      votes: number;
+      rating_sum: number | null;
+      rating_sq_sum: number | null;
+      vote_quantile: number | null;
+      newest_rating_at: Date | null;
+    }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS rated_movies, coalesce(sum(votes), 0)::float8 AS votes,
+              sum(rating_sum) AS rating_sum, sum(rating_sq_sum) AS rating_sq_sum,
+              percentile_cont($1::float8) WITHIN GROUP (ORDER BY votes) AS vote_quantile,
+              max(last_rated_at) AS newest_rating_at
+       FROM movie_rating_stats WHERE votes > 0`,
+      [this.options.priorQuantile],
+    );
+    const hasRatings = row.votes > 0 && row.rating_sum !== null && row.rating_sq_sum !== null;
+    const mean = hasRatings ? row.rating_sum! / row.votes : null;
+    const variance = hasRatings ? Math.max(0, row.rating_sq_sum! / row.votes - mean! * mean!) : null;
+    return {
+      ratedMovies: row.rated_movies,
+      votes: row.votes,
+      mean,
+      variance,
+      priorWeight: hasRatings ? (this.options.priorWeight ?? row.vote_quantile) : null,
+      priorWeightSource: this.options.priorWeight === null ? 'quantile' : 'configured',
+      priorQuantile: this.options.priorQuantile,
+      z: this.options.z,
+      newestRatingAt: row.newest_rating_at,
+    };
+  }
+
+  async describe(): Promise<StatisticalEngineDescription> {
+    const stats = await this.globalStats();
+    const quantile = `${Math.round(stats.priorQuantile * 1000) / 10}th percentile`;
+    return {
+      name: this.name,
+      method:
+        'Bayesian weighted rating WR = v/(v+m)·R + m/(v+m)·C (v votes, R the movie mean, C the global mean).',
+      priorWeight:
+        stats.priorWeightSource === 'configured'
+          ? `m = ${stats.priorWeight} (configured)`
+          : `m = the ${quantile} of per-movie vote counts among movies with at least one vote` +
+            (stats.priorWeight === null ? ' (no ratings yet)' : ` = ${stats.priorWeight}`),
+      bounds:
+        `WR ± ${stats.z}·σ/√(v+m), clamped to [0.5, 5]: normal approximation of the posterior of the mean, ` +
+        'σ² the movie variance shrunk toward the global variance, (v·s² + m·σ²global)/(v+m).',
+      trending:
+        `ratings inside (asOf − ${this.options.trendingWindowDays} days, asOf]` +
+        (this.options.trendingHalfLifeDays === null
+          ? ''
+          : `, each weighted 2^(−age/${this.options.trendingHalfLifeDays} days)`) +
+        `, shrunk toward C with m = the ${quantile} of the window's vote counts unless configured; ` +
+        'asOf defaults to now, or to the newest rating when that is older than the window.',
+      rankBy: this.options.rankBy,
+      stats,
+    };
+  }
+
+  /** Full recompute of the aggregates (after a bulk import that bypassed the triggers). */
+  async refresh(): Promise<RefreshSummary> {
+    const summary = await refreshRatingStats(this.dataSource);
+    this.cachedGlobalStats = null;
+    return summary;
+  }
+
+  /** Forgets the cached global statistics, e.g. right after a bulk import. */
+  invalidateGlobalStats(): void {
+    this.cachedGlobalStats = null;
+  }
+
+  private allTimePrior(global: GlobalRatingStats, configured: number | null, z = this.options.z) {
+    if (global.mean === null || global.variance === null || global.priorWeight === null) return null;
+    return {
+      weight: configured ?? global.priorWeight,
+      weightSource: configured === null ? 'quantile' : 'configured',
+      mean: global.mean,
+      variance: global.variance,
+      z,
+    } satisfies PriorSummary;
+  }
+
+  private async rankAllTime(filters: ValidatedRanking, userId: number | null): Promise<TopRatedResult> {
+    const global = await this.globalStats();
+    const prior = this.allTimePrior(global, filters.priorWeight, filters.z);
+    if (!prior) return { movies: [], rankBy: filters.rankBy, prior: null };
+
+    const params = new Parameters();
+    const score = scoreSql(filters.rankBy, params.add(prior.weight, 'float8'), prior, params);
+    const { conditions, needsMovies } = movieFilters(filters, params, 'x.movie_id', userId);
+    if (filters.minVotes > 1) conditions.push(`x.votes >= ${params.add(filters.minVotes, 'int')}`);
+    const rows: AggregateRow[] = await this.dataSource.query(
+      `SELECT movie_id, n, s, q
+       FROM (SELECT movie_id, votes, votes::float8 AS n, rating_sum AS s, rating_sq_sum AS q
+             FROM movie_rating_stats) AS x
+       ${needsMovies ? 'JOIN movies AS mv ON mv.id = x.movie_id' : ''}
+       ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+       ORDER BY ${score} DESC, x.n DESC, x.movie_id
+       LIMIT ${params.add(filters.limit, 'int')}`,
+      params.values,
+    );
+    return {
+      movies: rows.map((row) => this.ranked(row, prior, filters.rankBy)),
+      rankBy: filters.rankBy,
+      prior,
+    };
+  }
+
+  private ranked(row: AggregateRow, prior: Prior & { z: number }, rankBy: RankBy): RankedMovie {
+    const { weighted, mean, votes, lower, upper } = estimate(aggregateOf(row), prior, prior.z);
+    return {
+      movieId: row.movie_id,
+      score: rankBy === 'weighted' ? weighted : lower,
+      weighted,
+      mean,
+      votes,
+      lower,
+      upper,
+    };
+  }
+}
+
+function aggregateOf(row: AggregateRow): RatingAggregate {
+  return { votes: row.n, sum: row.s, sumOfSquares: row.q };
+}

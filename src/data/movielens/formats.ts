@@ -59,9 +59,11 @@ export class MovieLensParseError extends Error {
 }
 
 export class UnknownReleaseError extends Error {
-  constructor(dir: string, found: string[]) {
+  /** `incomplete` names what a nearly recognised layout lacks, e.g. "ml-1m without ratings.dat". */
+  constructor(dir: string, found: string[], incomplete?: string) {
     super(
-      `${dir} does not look like a MovieLens release (found: ${found.slice(0, 12).join(', ') || 'nothing'}). ` +
+      `${dir} does not look like a MovieLens release (found: ${found.slice(0, 12).join(', ') || 'nothing'}` +
+        `${found.length > 12 ? ', …' : ''})${incomplete ? `; it looks like ${incomplete}` : ''}. ` +
         `Known formats: ${KNOWN_FORMATS_DESCRIPTION}.`,
     );
     this.name = 'UnknownReleaseError';
@@ -111,7 +113,14 @@ export async function detectRelease(dir: string): Promise<ReleaseLayout> {
       linksFile: null,
     };
   }
-  throw new UnknownReleaseError(dir, await fs.readdir(dir));
+  const found = (await fs.readdir(dir)).sort();
+  const partial: Array<[string, string, string]> = [
+    ['movies.csv', 'ratings.csv', 'an ml-latest release without ratings.csv'],
+    ['u.item', 'u.data', 'ml-100k without u.data'],
+    ['movies.dat', 'ratings.dat', 'ml-1m without ratings.dat'],
+  ];
+  const incomplete = partial.find(([present, absent]) => found.includes(present) && !found.includes(absent));
+  throw new UnknownReleaseError(dir, found, incomplete?.[2]);
 }
 
 /** Latin-1 for the older releases, UTF-8 for the CSV ones. */
@@ -213,7 +222,8 @@ function positiveInt(value: string | undefined, name: string): number {
 
 function ratingValue(value: string | undefined): number {
   const n = Number((value ?? '').trim());
-  if (!Number.isFinite(n) || (value ?? '').trim() === '') throw new Error(`rating is not a number: "${value ?? ''}"`);
+  if (!Number.isFinite(n) || (value ?? '').trim() === '')
+    throw new Error(`rating is not a number: "${value ?? ''}"`);
   if (n < 0.5 || n > 5 || Math.round(n * 2) !== n * 2)
     throw new Error(`rating must be 0.5..5.0 in half steps, got ${n}`);
   return n;
@@ -226,13 +236,15 @@ function timestampValue(value: string | undefined): number {
 }
 
 function expectFields(fields: string[], count: number, what: string): void {
-  if (fields.length !== count) throw new Error(`expected ${count} fields for ${what}, found ${fields.length}`);
+  if (fields.length !== count)
+    throw new Error(`expected ${count} fields for ${what}, found ${fields.length}`);
 }
 
 /** One line-level parser per file kind and format; each throws a plain Error with the reason. */
 export const lineParsers = {
   ratings(format: ReleaseFormat, text: string): RatingRow {
-    const fields = format === 'ml-latest' ? text.split(',') : format === 'ml-100k' ? text.split('\t') : text.split('::');
+    const fields =
+      format === 'ml-latest' ? text.split(',') : format === 'ml-100k' ? text.split('\t') : text.split('::');
     expectFields(fields, 4, 'a rating');
     return {
       userId: positiveInt(fields[0], 'userId'),
@@ -287,7 +299,8 @@ export const lineParsers = {
 
 export type FileKind = keyof typeof lineParsers;
 
-const CSV_HEADERS: Record<FileKind, string> = {
+/** The exact first line each ml-latest CSV file starts with. */
+export const CSV_HEADERS: Record<FileKind, string> = {
   ratings: 'userId,movieId,rating,timestamp',
   movies: 'movieId,title,genres',
   tags: 'userId,movieId,tag,timestamp',
@@ -316,14 +329,21 @@ export async function* readRecords<K extends FileKind>(
   kind: K,
   format: ReleaseFormat,
 ): AsyncGenerator<ReturnType<(typeof lineParsers)[K]>> {
-  const parse = lineParsers[kind] as (format: ReleaseFormat, text: string) => ReturnType<(typeof lineParsers)[K]>;
+  const parse = lineParsers[kind] as (
+    format: ReleaseFormat,
+    text: string,
+  ) => ReturnType<(typeof lineParsers)[K]>;
   let first = true;
   for await (const { text, line } of readLines(file)) {
     if (first && format === 'ml-latest') {
       first = false;
       const header = text.replace(/^\uFEFF/, '');
       if (header !== CSV_HEADERS[kind])
-        throw new MovieLensParseError(file, line, `expected header "${CSV_HEADERS[kind]}", found "${header}"`);
+        throw new MovieLensParseError(
+          file,
+          line,
+          `expected header "${CSV_HEADERS[kind]}", found "${header}"`,
+        );
       continue;
     }
     first = false;

@@ -1,0 +1,262 @@
+import { DataSource } from 'typeorm';
+import { Logger, silentLogger } from '../../logger';
+import {
+  EngineNotReadyError,
+  EngineStatus,
+  Evidence,
+  RecommendationEngine,
+  RecommendationRequest,
+  ScoredMovie,
+} from '../engine';
+import {
+  clip,
+  encodeRating,
+  foldInBiasedUser,
+  predictAllItemsFor,
+  pureSvdScores,
+  pureSvdUserVector,
+  topK,
+} from './kernels';
+import { ActiveModel, ModelStore } from './model-store';
+
+/** A user's rating-model parameters: trained, or folded in from their current ratings. */
+interface UserParameters {
+  bias: number;
+  factors: Float64Array;
+}
+
+interface Snapshot {
+  model: ActiveModel;
+  itemIndex: Map<number, number>;
+  userIndex: Map<number, number>;
+  /** Genres by item index, for the genre filter without a round trip. */
+  itemGenres: string[][];
+  /** Users folded in since this model was activated (rated again, or unknown to training). */
+  folded: Map<number, UserParameters>;
+}
+
+export interface CollaborativeEngineOptions {
+  logger?: Logger;
+  /** Evidence movies per recommendation ("because you rated …"). */
+  maxEvidence?: number;
+}
+
+/** The user's ratings mapped onto the model's item indices (unknown movies dropped). */
+interface UserRatings {
+  items: Int32Array;
+  ratings: Float64Array;
+  /** movieIds the user rated, including movies the model does not know. */
+  rated: Set<number>;
+}
+
+/**
+ * Personalised ranking from everyone's ratings. Rankings come from the PureSVD top-N model
+ * (scores r_u·V·Vᵀ: any user is scored from their ratings alone, so a new rating counts at
+ * once); predicted ratings come from the biased MF, whose user factors are folded in by least
+ * squares when a user rates. Serving never trains: it reads a snapshot of the active version.
+ */
+export class CollaborativeEngine implements RecommendationEngine {
+  readonly name = 'collaborative' as const;
+  private snapshot: Snapshot | null = null;
+  private notReadyReason = 'no trained model yet';
+  private readonly logger: Logger;
+  private readonly maxEvidence: number;
+
+  constructor(
+    private readonly db: DataSource,
+    readonly store: ModelStore,
+    options: CollaborativeEngineOptions = {},
+  ) {
+    this.logger = options.logger ?? silentLogger;
+    this.maxEvidence = options.maxEvidence ?? 3;
+  }
+
+  status(): EngineStatus {
+    return this.snapshot ? { ready: true } : { ready: false, reason: this.notReadyReason };
+  }
+
+  setNotReadyReason(reason: string): void {
+    this.notReadyReason = reason;
+  }
+
+  activeVersionId(): number | null {
+    return this.snapshot?.model.versionId ?? null;
+  }
+
+  /** Loads (or reloads) the active version; returns false when there is none. */
+  async reload(): Promise<boolean> {
+    const model = await this.store.loadActive();
+    if (!model) return false;
+    const genres: { id: number; genres: string[] }[] = await this.db.query(
+      `SELECT id, genres FROM movies WHERE id = ANY($1::int[])`,
+      [Array.from(model.biased.itemIds)],
+    );
+    const genresById = new Map(genres.map((g) => [g.id, g.genres]));
+    this.snapshot = {
+      model,
+      itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
+      userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
+      itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
+      folded: new Map(),
+    };
+    this.logger.info(
+      `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies)`,
+    );
+    return true;
+  }
+
+  private requireSnapshot(): Snapshot {
+    if (!this.snapshot) throw new EngineNotReadyError('collaborative', this.notReadyReason);
+    return this.snapshot;
+  }
+
+  private async userRatings(snapshot: Snapshot, userId: number): Promise<UserRatings> {
+    const rows: { movie_id: number; rating: number }[] = await this.db.query(
+      `SELECT movie_id, rating FROM ratings WHERE user_id = $1`,
+      [userId],
+    );
+    const items: number[] = [];
+    const ratings: number[] = [];
+    for (const row of rows) {
+      const item = snapshot.itemIndex.get(row.movie_id);
+      if (item === undefined) continue;
+      items.push(item);
+      ratings.push(row.rating);
+    }
+    return {
+      items: Int32Array.from(items),
+      ratings: Float64Array.from(ratings),
+      rated: new Set(rows.map((r) => r.movie_id)),
+    };
+  }
+
+  /** Top-N scores for every item of the model, from the user's ratings. */
+  private rankingScores(snapshot: Snapshot, user: UserRatings): Float32Array {
+    const { topN } = snapshot.model;
+    const userVector = new Float64Array(topN.rank);
+    pureSvdUserVector(topN, user.items, user.ratings, userVector);
+    const scores = new Float32Array(topN.itemIds.length);
+    pureSvdScores(topN, userVector, scores);
+    return scores;
+  }
+
+  /**
+   * Which of the user's ratings pushed `item` up most: score(i) = Σ_j e(r_j)·(v_j·v_i), so each
+   * rated movie contributes one term. Only positive contributions from movies rated at or above
+   * the user's mean count as reasons.
+   */
+  private evidenceFor(snapshot: Snapshot, user: UserRatings, item: number): Evidence[] {
+    const { topN } = snapshot.model;
+    const rank = topN.rank;
+    let mean = 0;
+    for (const r of user.ratings) mean += r;
+    mean /= Math.max(1, user.ratings.length);
+    const contributions: Evidence[] = [];
+    for (let n = 0; n < user.items.length; n++) {
+      if (user.ratings[n] < mean) continue;
+      const j = user.items[n];
+      let similarity = 0;
+      for (let f = 0; f < rank; f++)
+        similarity += topN.itemFactors[j * rank + f] * topN.itemFactors[item * rank + f];
+      const weight = encodeRating(topN.encoding, user.ratings[n], mean) * similarity;
+      if (weight > 0)
+        contributions.push({ movieId: snapshot.model.biased.itemIds[j], rating: user.ratings[n], weight });
+    }
+    return contributions.sort((a, b) => (b.weight ?? 0) - (a.weight ?? 0)).slice(0, this.maxEvidence);
+  }
+
+  async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
+    const snapshot = this.requireSnapshot();
+    const user = await this.userRatings(snapshot, request.userId);
+    if (user.items.length === 0) return [];
+    const scores = this.rankingScores(snapshot, user);
+    const ids = snapshot.model.topN.itemIds;
+    const wanted = request.genres?.length ? new Set(request.genres) : null;
+    for (let i = 0; i < scores.length; i++) {
+      const id = ids[i];
+      if (user.rated.has(id) || request.exclude?.has(id)) scores[i] = -Infinity;
+      else if (wanted && !snapshot.itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
+    }
+    return Array.from(topK(scores, request.limit), (i) => ({
+      movieId: ids[i],
+      score: scores[i],
+      evidence: this.evidenceFor(snapshot, user, i),
+    }));
+  }
+
+  async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
+    const snapshot = this.requireSnapshot();
+    const user = await this.userRatings(snapshot, userId);
+    const result = new Map<number, ScoredMovie>();
+    if (user.items.length === 0) return result;
+    const scores = this.rankingScores(snapshot, user);
+    for (const movieId of movieIds) {
+      const item = snapshot.itemIndex.get(movieId);
+      if (item === undefined || user.rated.has(movieId)) continue;
+      result.set(movieId, { movieId, score: scores[item], evidence: this.evidenceFor(snapshot, user, item) });
+    }
+    return result;
+  }
+
+  /** The biased model's rating predictions, clipped to the rating scale; unknown movies are left out. */
+  async predictRatings(userId: number, movieIds: readonly number[]): Promise<Map<number, number>> {
+    const snapshot = this.requireSnapshot();
+    const parameters = await this.userParameters(snapshot, userId);
+    const { biased } = snapshot.model;
+    const result = new Map<number, number>();
+    for (const movieId of movieIds) {
+      const item = snapshot.itemIndex.get(movieId);
+      if (item === undefined) continue;
+      let value = biased.mu + biased.itemBias[item];
+      if (parameters) {
+        value += parameters.bias;
+        for (let f = 0; f < biased.k; f++)
+          value += parameters.factors[f] * biased.itemFactors[item * biased.k + f];
+      }
+      result.set(movieId, clip(value, biased.ratingScale));
+    }
+    return result;
+  }
+
+  private async userParameters(snapshot: Snapshot, userId: number): Promise<UserParameters | null> {
+    const folded = snapshot.folded.get(userId);
+    if (folded) return folded;
+    const row = snapshot.userIndex.get(userId);
+    if (row !== undefined) {
+      const { biased } = snapshot.model;
+      return {
+        bias: biased.userBias[row],
+        factors: Float64Array.from(biased.userFactors.subarray(row * biased.k, (row + 1) * biased.k)),
+      };
+    }
+    return this.foldIn(userId);
+  }
+
+  /**
+   * Recomputes the user's bias and factors from their current ratings with the items fixed
+   * (regularised least squares), keeps them for serving and stores them with the active version.
+   * Null when the user has no rating the model knows.
+   */
+  async foldIn(userId: number): Promise<UserParameters | null> {
+    const snapshot = this.snapshot;
+    if (!snapshot) return null;
+    const user = await this.userRatings(snapshot, userId);
+    if (user.items.length === 0) {
+      snapshot.folded.delete(userId);
+      return null;
+    }
+    const { biased } = snapshot.model;
+    const parameters = foldInBiasedUser(biased, user.items, user.ratings, biased);
+    snapshot.folded.set(userId, parameters);
+    await this.store.saveUserFactors(snapshot.model.versionId, userId, parameters.bias, parameters.factors);
+    return parameters;
+  }
+
+  /** Predictions for every item, for tests and evaluation (rating model). */
+  predictAll(parameters: UserParameters): Float32Array {
+    const { biased } = this.requireSnapshot().model;
+    const out = new Float32Array(biased.itemIds.length);
+    predictAllItemsFor(biased, parameters.bias, parameters.factors, out);
+    return out;
+  }
+}

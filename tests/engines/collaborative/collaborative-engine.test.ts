@@ -1,0 +1,188 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSyntheticCatalog, writeSyntheticRelease } from '../../../fixtures/synthetic';
+import { importRelease } from '../../../src/data/importer';
+import { CollaborativeEngine } from '../../../src/engines/collaborative/collaborative-engine';
+import { ModelStore } from '../../../src/engines/collaborative/model-store';
+import { EngineNotReadyError } from '../../../src/engines/engine';
+import { trainFromDatabase } from '../../../training/database';
+import { DEFAULT_TRAIN_OPTIONS, TrainedModels, TrainOptions } from '../../../training/train';
+import { createTestDatabase, TestDatabase } from '../../helpers/database';
+
+const OPTIONS: TrainOptions = {
+  biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 30 },
+  topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
+};
+
+describe('collaborative engine over Postgres', () => {
+  let db: TestDatabase;
+  let store: ModelStore;
+  let engine: CollaborativeEngine;
+  const catalog = generateSyntheticCatalog({ seed: 7, users: 150, movies: 120 });
+  let trained: TrainedModels;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-cf-'));
+    try {
+      await importRelease(db.dataSource, await writeSyntheticRelease(dir, catalog));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    store = new ModelStore(db.dataSource);
+    engine = new CollaborativeEngine(db.dataSource, store);
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('is not ready before a model exists, and says so', async () => {
+    expect(engine.status()).toEqual({ ready: false, reason: 'no trained model yet' });
+    await expect(engine.recommend({ userId: 1, limit: 5 })).rejects.toThrow(EngineNotReadyError);
+    expect(await engine.reload()).toBe(false);
+  });
+
+  it('trains from the ratings table, activates the version and serves it', async () => {
+    const { version, models } = await trainFromDatabase(db.dataSource, store, OPTIONS);
+    trained = models;
+    expect(version).toMatch(/^model version \d+$/);
+    expect(await engine.reload()).toBe(true);
+    expect(engine.status()).toEqual({ ready: true });
+    const [active] = (await store.versions()).filter((v) => v.status === 'active');
+    expect(active.id).toBe(engine.activeVersionId());
+  });
+
+  it('round-trips factors through real[] exactly (float32)', async () => {
+    const loaded = await store.loadActive();
+    const { models } = { models: loaded! };
+    expect(models.biased.itemFactors.length).toBe(models.biased.itemIds.length * models.biased.k);
+    const again = await store.loadActive();
+    expect(Array.from(again!.topN.itemFactors.slice(0, 50))).toEqual(
+      Array.from(models.topN.itemFactors.slice(0, 50)),
+    );
+  });
+
+  it('recommends unseen movies only, best first, with evidence from the user’s own ratings', async () => {
+    const userId = 3;
+    const rated = new Set(catalog.ratings.filter((r) => r.userId === userId).map((r) => r.movieId));
+    const list = await engine.recommend({ userId, limit: 15 });
+    expect(list).toHaveLength(15);
+    expect(list.some((s) => rated.has(s.movieId))).toBe(false);
+    for (let i = 1; i < list.length; i++) expect(list[i - 1].score).toBeGreaterThanOrEqual(list[i].score);
+    const evidence = list[0].evidence ?? [];
+    expect(evidence.length).toBeGreaterThan(0);
+    for (const e of evidence) expect(rated.has(e.movieId)).toBe(true);
+  });
+
+  it('ranks movies the planted model likes above those it dislikes', async () => {
+    // Compare, over users, the planted score of the engine's top 10 against a random unseen 10.
+    let topPlanted = 0;
+    let allPlanted = 0;
+    let count = 0;
+    const { truth } = catalog;
+    const planted = (u: number, m: number) =>
+      truth.globalMean +
+      truth.userBias[u - 1] +
+      truth.movieBias[m - 1] +
+      truth.userFactors[u - 1].reduce((s, f, i) => s + f * truth.movieFactors[m - 1][i], 0);
+    for (let userId = 1; userId <= 40; userId++) {
+      const list = await engine.recommend({ userId, limit: 10 });
+      const rated = new Set(catalog.ratings.filter((r) => r.userId === userId).map((r) => r.movieId));
+      const unseen = catalog.movies.map((m) => m.movieId).filter((m) => !rated.has(m));
+      topPlanted += list.reduce((s, x) => s + planted(userId, x.movieId), 0) / list.length;
+      allPlanted += unseen.reduce((s, m) => s + planted(userId, m), 0) / unseen.length;
+      count++;
+    }
+    expect(topPlanted / count).toBeGreaterThan(allPlanted / count + 0.3);
+  });
+
+  it('scores other engines’ candidates and predicts ratings near the observed ones', async () => {
+    const userId = 5;
+    const own = catalog.ratings.filter((r) => r.userId === userId);
+    const predicted = await engine.predictRatings(
+      userId,
+      own.map((r) => r.movieId),
+    );
+    const errors = own.map((r) => (predicted.get(r.movieId) as number) - r.rating);
+    const rmse = Math.sqrt(errors.reduce((s, e) => s + e * e, 0) / errors.length);
+    expect(rmse).toBeLessThan(0.9);
+    const unseen = catalog.movies.map((m) => m.movieId).filter((m) => !own.some((r) => r.movieId === m));
+    const scored = await engine.scoreMovies(userId, unseen.slice(0, 5));
+    expect([...scored.keys()].sort((a, b) => a - b)).toEqual(unseen.slice(0, 5).sort((a, b) => a - b));
+  });
+
+  it('folds in a new rating at once: predictions and rankings move, without retraining', async () => {
+    const userId = 9;
+    const versionBefore = engine.activeVersionId();
+    const rated = new Set(catalog.ratings.filter((r) => r.userId === userId).map((r) => r.movieId));
+    const before = await engine.recommend({ userId, limit: 5 });
+    const target = before[0].movieId;
+    const [predictedBefore] = (await engine.predictRatings(userId, [target])).values();
+    await db.dataSource.query(`INSERT INTO ratings (user_id, movie_id, rating) VALUES ($1, $2, 0.5)`, [
+      userId,
+      target,
+    ]);
+    await engine.foldIn(userId);
+    const [predictedAfter] = (await engine.predictRatings(userId, [target])).values();
+    expect(predictedAfter).toBeLessThan(predictedBefore);
+    const after = await engine.recommend({ userId, limit: 5 });
+    expect(after.map((s) => s.movieId)).not.toContain(target);
+    expect(rated.has(target)).toBe(false);
+    expect(engine.activeVersionId()).toBe(versionBefore);
+    const [stored] = await db.dataSource.query(
+      `SELECT folded_in_at IS NOT NULL AS folded FROM model_user_factors WHERE model_id = $1 AND user_id = $2`,
+      [versionBefore, userId],
+    );
+    expect(stored.folded).toBe(true);
+  });
+
+  it('gives a user unknown to the model factors by fold-in once they have ratings', async () => {
+    const [{ id }] = await db.dataSource.query(`INSERT INTO users DEFAULT VALUES RETURNING id`);
+    const liked = catalog.movies.slice(0, 6).map((m) => m.movieId);
+    for (const movieId of liked)
+      await db.dataSource.query(`INSERT INTO ratings (user_id, movie_id, rating) VALUES ($1, $2, 5)`, [
+        id,
+        movieId,
+      ]);
+    const predicted = await engine.predictRatings(id, [catalog.movies[10].movieId]);
+    expect(predicted.size).toBe(1);
+    const list = await engine.recommend({ userId: id, limit: 5 });
+    expect(list).toHaveLength(5);
+    expect(list.some((s) => liked.includes(s.movieId))).toBe(false);
+  });
+
+  it('leaves the active model serving when writing a new version fails half-way', async () => {
+    const active = await store.loadActive();
+    const versionsBefore = await store.versions();
+    const broken = {
+      ...active!,
+      // A duplicate movie id violates the primary key after the version row and some factors are written.
+      biased: {
+        ...active!.biased,
+        itemIds: Int32Array.from(active!.biased.itemIds, (id, i) =>
+          i === 5 ? active!.biased.itemIds[4] : id,
+        ),
+      },
+      topN: {
+        ...active!.topN,
+        itemIds: Int32Array.from(active!.biased.itemIds, (id, i) =>
+          i === 5 ? active!.biased.itemIds[4] : id,
+        ),
+      },
+    };
+    await expect(store.save(broken)).rejects.toThrow(/duplicate key/);
+    expect(await store.versions()).toEqual(versionsBefore);
+    expect(await store.activeVersionId()).toBe(active!.versionId);
+    expect(await engine.recommend({ userId: 3, limit: 3 })).toHaveLength(3);
+  });
+
+  it('keeps the active version and one previous for rollback', async () => {
+    await trainFromDatabase(db.dataSource, store, OPTIONS);
+    await trainFromDatabase(db.dataSource, store, OPTIONS);
+    const versions = await store.versions();
+    expect(versions).toHaveLength(2);
+    expect(versions.map((v) => v.status)).toEqual(['retired', 'active']);
+  });
+});

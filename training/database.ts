@@ -1,0 +1,57 @@
+import { DataSource } from 'typeorm';
+import { ModelStore } from '../src/engines/collaborative/model-store';
+import { datasetFromRows, type RatingsDataset } from './dataset';
+import type { ModelSink } from './model-files';
+import type { RatingsSource } from './sources';
+import {
+  DEFAULT_TRAIN_OPTIONS,
+  trainModels,
+  type TrainedModels,
+  type TrainingProgress,
+  type TrainOptions,
+} from './train';
+
+/** The ratings table as a training source. */
+export function postgresRatingsSource(db: DataSource): RatingsSource {
+  return {
+    description: 'the ratings table',
+    async load(): Promise<RatingsDataset> {
+      const rows: { user_id: number; movie_id: number; rating: number; ts: number }[] = await db.query(
+        `SELECT user_id, movie_id, rating, extract(epoch FROM rated_at)::float8 AS ts FROM ratings`,
+      );
+      if (rows.length === 0) throw new Error('the ratings table is empty: import a catalog first');
+      return datasetFromRows(
+        rows.map((r) => ({ userId: r.user_id, movieId: r.movie_id, rating: r.rating, timestamp: r.ts })),
+      );
+    },
+  };
+}
+
+/** Writes trained models as a new version and activates it (the previous one is kept for rollback). */
+export function postgresModelSink(store: ModelStore): ModelSink {
+  return {
+    async save(models: TrainedModels): Promise<string> {
+      const versionId = await store.save({
+        biased: models.biased,
+        topN: models.topN,
+        hyperparameters: models.options,
+        metrics: models.metrics,
+      });
+      await store.activate(versionId);
+      return `model version ${versionId}`;
+    },
+  };
+}
+
+/** Trains on the database's ratings and activates the result; the active model serves until then. */
+export async function trainFromDatabase(
+  db: DataSource,
+  store: ModelStore,
+  options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
+  onProgress?: (progress: TrainingProgress) => void,
+): Promise<{ models: TrainedModels; version: string }> {
+  const dataset = await postgresRatingsSource(db).load();
+  const models = await trainModels(dataset, options, onProgress);
+  const version = await postgresModelSink(store).save(models);
+  return { models, version };
+}

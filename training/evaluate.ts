@@ -1,0 +1,196 @@
+import { performance } from 'node:perf_hooks';
+import { buildCsr } from '../src/engines/collaborative/kernels/sparse';
+import { topK } from '../src/engines/collaborative/kernels/top-k';
+import { datasetFromRows, idSpaceOf, ratingScaleOf, type RatingsDataset } from './dataset';
+import { CUTOFF, mae, RankingAccumulator, RELEVANCE_THRESHOLD, rmse, type RankingMetrics } from './metrics';
+import type { EvaluationFold, EvaluationPlan } from './protocols';
+import { createStrategy, type EvaluationStrategy, type StrategyContext } from './strategies';
+
+export interface FoldResult {
+  readonly fold: string;
+  readonly rmse: number | null;
+  readonly mae: number | null;
+  readonly ndcg10: number | null;
+  readonly recall10: number | null;
+  readonly precision10: number | null;
+  readonly hitRate10: number | null;
+  readonly coverage: number | null;
+  readonly rankedUsers: number | null;
+  readonly trainSeconds: number;
+  readonly evaluateSeconds: number;
+}
+
+export interface StrategyResult {
+  readonly strategy: string;
+  /** Mean over the folds with rating metrics. */
+  readonly rmse: number | null;
+  readonly mae: number | null;
+  /** Mean over the folds with ranking metrics (only u1 in ml100k-folds). */
+  readonly ndcg10: number | null;
+  readonly recall10: number | null;
+  readonly precision10: number | null;
+  readonly hitRate10: number | null;
+  readonly coverage: number | null;
+  /** Mean fitting time per fold. */
+  readonly trainSeconds: number;
+  /** Per-fold details when the protocol has several folds, else null. */
+  readonly folds: FoldResult[] | null;
+}
+
+export interface EvaluationReport {
+  readonly dataset: string;
+  readonly protocol: string;
+  readonly results: StrategyResult[];
+}
+
+/** The fold's ratings on one id space spanning train ∪ test (the catalog). */
+export function prepareFold(fold: EvaluationFold): { train: RatingsDataset; test: RatingsDataset } {
+  const space = idSpaceOf(fold.train, fold.test);
+  return { train: datasetFromRows(fold.train, space), test: datasetFromRows(fold.test, space) };
+}
+
+function ratingMetrics(strategy: EvaluationStrategy, train: RatingsDataset, test: RatingsDataset) {
+  const predict = strategy.predict?.bind(strategy);
+  if (!predict) return { rmse: null, mae: null };
+  const { min, max } = ratingScaleOf(train);
+  const predicted = new Float64Array(test.size);
+  for (let n = 0; n < test.size; n++) {
+    const value = predict(test.users[n], test.items[n]);
+    predicted[n] = value < min ? min : value > max ? max : value;
+  }
+  return { rmse: rmse(predicted, test.ratings), mae: mae(predicted, test.ratings) };
+}
+
+/**
+ * Ranks every catalog item the user did not rate in train and scores the top CUTOFF against the
+ * user's relevant test items, for each user with at least one.
+ */
+export function rankingMetrics(
+  strategy: EvaluationStrategy,
+  train: RatingsDataset,
+  test: RatingsDataset,
+  threshold = RELEVANCE_THRESHOLD,
+): RankingMetrics | null {
+  const scoreAll = strategy.scoreAll?.bind(strategy);
+  const predict = strategy.predict?.bind(strategy);
+  if (!scoreAll && !predict) return null;
+  const rated = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
+  const relevantByUser = new Map<number, Set<number>>();
+  for (let n = 0; n < test.size; n++) {
+    if (test.ratings[n] < threshold) continue;
+    const user = test.users[n];
+    const set = relevantByUser.get(user) ?? new Set<number>();
+    set.add(test.items[n]);
+    relevantByUser.set(user, set);
+  }
+  const accumulator = new RankingAccumulator(train.numItems, CUTOFF);
+  const scores = new Float32Array(train.numItems);
+  for (const user of [...relevantByUser.keys()].sort((a, b) => a - b)) {
+    if (scoreAll) scoreAll(user, scores);
+    else
+      for (let item = 0; item < train.numItems; item++)
+        scores[item] = (predict as NonNullable<typeof predict>)(user, item);
+    for (let e = rated.offsets[user]; e < rated.offsets[user + 1]; e++) scores[rated.columns[e]] = -Infinity;
+    accumulator.add(topK(scores, CUTOFF), relevantByUser.get(user) as Set<number>);
+  }
+  return accumulator.result();
+}
+
+export async function evaluateFold(
+  fold: EvaluationFold,
+  strategy: EvaluationStrategy,
+  prepared = prepareFold(fold),
+): Promise<FoldResult> {
+  const { train, test } = prepared;
+  const fitStarted = performance.now();
+  await strategy.fit(train);
+  const trainSeconds = (performance.now() - fitStarted) / 1000;
+  const evaluateStarted = performance.now();
+  const rating = fold.ratingMetrics ? ratingMetrics(strategy, train, test) : { rmse: null, mae: null };
+  const ranking = fold.rankingMetrics ? rankingMetrics(strategy, train, test) : null;
+  return {
+    fold: fold.name,
+    ...rating,
+    ndcg10: ranking?.ndcg10 ?? null,
+    recall10: ranking?.recall10 ?? null,
+    precision10: ranking?.precision10 ?? null,
+    hitRate10: ranking?.hitRate10 ?? null,
+    coverage: ranking?.coverage ?? null,
+    rankedUsers: ranking?.users ?? null,
+    trainSeconds,
+    evaluateSeconds: (performance.now() - evaluateStarted) / 1000,
+  };
+}
+
+function meanOf(values: (number | null)[]): number | null {
+  const present = values.filter((value): value is number => value !== null);
+  return present.length === 0 ? null : present.reduce((sum, value) => sum + value, 0) / present.length;
+}
+
+export function summarize(strategy: string, folds: FoldResult[]): StrategyResult {
+  return {
+    strategy,
+    rmse: meanOf(folds.map((fold) => fold.rmse)),
+    mae: meanOf(folds.map((fold) => fold.mae)),
+    ndcg10: meanOf(folds.map((fold) => fold.ndcg10)),
+    recall10: meanOf(folds.map((fold) => fold.recall10)),
+    precision10: meanOf(folds.map((fold) => fold.precision10)),
+    hitRate10: meanOf(folds.map((fold) => fold.hitRate10)),
+    coverage: meanOf(folds.map((fold) => fold.coverage)),
+    trainSeconds: meanOf(folds.map((fold) => fold.trainSeconds)) ?? 0,
+    folds: folds.length > 1 ? folds : null,
+  };
+}
+
+export async function runEvaluation(
+  plan: EvaluationPlan,
+  strategyNames: readonly string[],
+  context: StrategyContext,
+  onFold?: (strategy: string, result: FoldResult) => void,
+): Promise<EvaluationReport> {
+  // Validate every name before any (possibly long) training starts.
+  for (const name of strategyNames) createStrategy(name, context);
+  const prepared = plan.folds.map((fold) => prepareFold(fold));
+  const results: StrategyResult[] = [];
+  for (const name of strategyNames) {
+    const folds: FoldResult[] = [];
+    for (let f = 0; f < plan.folds.length; f++) {
+      const result = await evaluateFold(plan.folds[f], createStrategy(name, context), prepared[f]);
+      onFold?.(name, result);
+      folds.push(result);
+    }
+    results.push(summarize(name, folds));
+  }
+  return { dataset: plan.dataset, protocol: plan.protocol, results };
+}
+
+function cell(value: number | null, digits: number): string {
+  return value === null ? '–' : value.toFixed(digits);
+}
+
+export function formatMarkdownTable(report: EvaluationReport): string {
+  const header =
+    '| strategy | RMSE | MAE | NDCG@10 | Recall@10 | Precision@10 | HitRate@10 | Coverage | train s |\n' +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const rows = report.results.map(
+    (r) =>
+      `| ${r.strategy} | ${cell(r.rmse, 4)} | ${cell(r.mae, 4)} | ${cell(r.ndcg10, 4)} | ${cell(r.recall10, 4)} | ` +
+      `${cell(r.precision10, 4)} | ${cell(r.hitRate10, 4)} | ${cell(r.coverage, 4)} | ${r.trainSeconds.toFixed(2)} |`,
+  );
+  const lines = [`**${report.dataset}**, protocol \`${report.protocol}\``, '', header, ...rows];
+  const foldRows = report.results.flatMap((r) =>
+    (r.folds ?? []).map(
+      (f) =>
+        `| ${r.strategy} | ${f.fold} | ${cell(f.rmse, 4)} | ${cell(f.mae, 4)} | ${cell(f.ndcg10, 4)} | ${f.trainSeconds.toFixed(2)} |`,
+    ),
+  );
+  if (foldRows.length > 0) {
+    lines.push(
+      '',
+      '| strategy | fold | RMSE | MAE | NDCG@10 | train s |',
+      '|---|---|---:|---:|---:|---:|',
+      ...foldRows,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,216 @@
+import path from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import type { BiasedMfOptions } from './biased-mf';
+import { integerFlag, numberFlag, parseFlags, runCli, stringFlag, UsageError } from './cli';
+import { fileModelSink, type ModelSink } from './model-files';
+import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
+import { writeTrainingReport } from './report';
+import { movieLensSource, type RatingsSource } from './sources';
+import type { PureSvdOptions } from './top-n';
+import { trainModels, type TrainedModels, type TrainingProgress, type TrainOptions } from './train';
+import type { RatingEncoding } from '../src/engines/collaborative/kernels/pure-svd';
+
+const b = DEFAULT_BIASED_MF_OPTIONS;
+const t = DEFAULT_PURE_SVD_OPTIONS;
+
+export const TRAIN_USAGE = `usage: npm run train -- --data <movielens dir or ratings file> [--out <dir>] [options]
+
+Trains the biased MF rating model and the PureSVD top-N model, writes models.json/models.bin and a
+training report (training-report.json, learning-curve.svg) into --out (default reports/train-<time>).
+
+biased MF (SGD):
+  --factors ${b.factors}          latent factors
+  --epochs ${b.epochs}           epochs (upper bound when early stopping)
+  --lr ${b.lrFactor}           learning rate of the factors      --lr-bias ${b.lrBias}    of the biases
+  --reg ${b.regFactor}          regularisation of the factors     --reg-bias ${b.regBias}   of the biases
+  --reg-exponent ${b.regExponent}     frequency regularisation: λ·n^-x per update of a row with n ratings
+  --recency-half-life ${b.recencyHalfLifeDays}  days; a rating d days older than the user's latest weighs 2^(-d/x) (0 = off)
+  --decay ${b.decay}          learning rates × decay^epoch
+  --init-std ${b.initStd}      std of the initial factors
+  --bias-init ${b.biasInit}  zero | baseline (start from the ALS baseline)
+  --validation ${b.validationFraction}       held-out fraction for early stopping (0 = none)
+  --patience ${b.patience}         epochs without improvement before stopping (0 = never)
+  --restarts ${b.restarts}         independent SGD runs averaged into one model (restarts × factors columns)
+  --seed ${b.seed}            random seed
+  --threads ${b.threads}          worker threads (the model does not depend on it)
+  --strata ${b.strata}           DSGD strata (the model depends on it)
+
+top-N (PureSVD):
+  --topn-factors ${t.rank}      rank of the truncated SVD
+  --topn-encoding ${t.encoding}  binary | rating | centered
+  --topn-popularity-exponent ${t.popularityExponent}  column scaling ‖column‖^x before the SVD
+  --topn-power-iterations ${t.powerIterations}   --topn-oversampling ${t.oversampling}
+
+  --quiet                  no progress bar`;
+
+export interface TrainArgs {
+  readonly data: string;
+  readonly out: string;
+  readonly options: TrainOptions;
+  readonly quiet: boolean;
+}
+
+export function parseTrainArgs(argv: readonly string[], now = new Date()): TrainArgs | 'help' {
+  const spec = {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    factors: { type: 'string' },
+    epochs: { type: 'string' },
+    lr: { type: 'string' },
+    'lr-bias': { type: 'string' },
+    reg: { type: 'string' },
+    'reg-bias': { type: 'string' },
+    'reg-exponent': { type: 'string' },
+    'recency-half-life': { type: 'string' },
+    decay: { type: 'string' },
+    'init-std': { type: 'string' },
+    'bias-init': { type: 'string' },
+    validation: { type: 'string' },
+    patience: { type: 'string' },
+    restarts: { type: 'string' },
+    seed: { type: 'string' },
+    threads: { type: 'string' },
+    strata: { type: 'string' },
+    'topn-factors': { type: 'string' },
+    'topn-encoding': { type: 'string' },
+    'topn-popularity-exponent': { type: 'string' },
+    'topn-power-iterations': { type: 'string' },
+    'topn-oversampling': { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  const values = parseFlags(argv, spec);
+  if (values.help) return 'help';
+  const data = stringFlag(values, 'data');
+  if (!data) throw new UsageError('--data is required');
+  const biasInit = stringFlag(values, 'bias-init') ?? b.biasInit;
+  if (biasInit !== 'zero' && biasInit !== 'baseline')
+    throw new UsageError('--bias-init must be zero or baseline');
+  const encoding = stringFlag(values, 'topn-encoding') ?? t.encoding;
+  if (!['binary', 'rating', 'centered'].includes(encoding)) {
+    throw new UsageError('--topn-encoding must be binary, rating or centered');
+  }
+  const seed = integerFlag(values, 'seed', b.seed);
+  const biased: BiasedMfOptions = {
+    factors: integerFlag(values, 'factors', b.factors, 1),
+    epochs: integerFlag(values, 'epochs', b.epochs, 1),
+    lrFactor: numberFlag(values, 'lr', b.lrFactor),
+    lrBias: numberFlag(values, 'lr-bias', b.lrBias),
+    regFactor: numberFlag(values, 'reg', b.regFactor),
+    regBias: numberFlag(values, 'reg-bias', b.regBias),
+    regExponent: numberFlag(values, 'reg-exponent', b.regExponent),
+    recencyHalfLifeDays: numberFlag(values, 'recency-half-life', b.recencyHalfLifeDays),
+    decay: numberFlag(values, 'decay', b.decay),
+    initStd: numberFlag(values, 'init-std', b.initStd),
+    biasInit,
+    validationFraction: numberFlag(values, 'validation', b.validationFraction),
+    patience: integerFlag(values, 'patience', b.patience, 0),
+    restarts: integerFlag(values, 'restarts', b.restarts, 1),
+    seed,
+    threads: integerFlag(values, 'threads', b.threads, 1),
+    strata: integerFlag(values, 'strata', b.strata, 1),
+  };
+  const topN: PureSvdOptions = {
+    rank: integerFlag(values, 'topn-factors', t.rank, 1),
+    encoding: encoding as RatingEncoding,
+    popularityExponent: numberFlag(values, 'topn-popularity-exponent', t.popularityExponent),
+    powerIterations: integerFlag(values, 'topn-power-iterations', t.powerIterations, 0),
+    oversampling: integerFlag(values, 'topn-oversampling', t.oversampling, 0),
+    seed,
+  };
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  return {
+    data,
+    out: stringFlag(values, 'out') ?? path.join('reports', `train-${stamp}`),
+    options: { biased, topN },
+    quiet: values.quiet === true,
+  };
+}
+
+/** Progress bar over epochs, showing train and validation RMSE as they come. */
+function progressReporter(
+  epochs: number,
+  restarts: number,
+  quiet: boolean,
+): { onProgress: (p: TrainingProgress) => void; stop: () => void } {
+  if (quiet) return { onProgress: () => undefined, stop: () => undefined };
+  const bar = new SingleBar(
+    {
+      format:
+        'biased MF |{bar}| epoch {value}/{total} | train RMSE {train} | validation RMSE {validation} | {stage}',
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  const total = epochs * restarts;
+  const stage = (restart: number) => (restarts > 1 ? `SGD run ${restart + 1}/${restarts}` : 'SGD');
+  bar.start(total, 0, { train: '–', validation: '–', stage: stage(0) });
+  let done = 0;
+  return {
+    onProgress: (progress) => {
+      if (progress.stage === 'biased') {
+        done++;
+        bar.update(done, {
+          train: progress.stats.trainRmse.toFixed(4),
+          validation: progress.stats.validationRmse?.toFixed(4) ?? '–',
+          stage: stage(progress.stats.restart),
+        });
+      } else if (!progress.done) {
+        // Early stopping may have ended runs before their last epoch: show the bar as complete.
+        if (done < total) bar.setTotal(Math.max(1, done));
+        bar.update({ stage: 'top-N SVD…' });
+      } else {
+        bar.update({ stage: 'done' });
+      }
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+/** Trains from any source into any sink; the server calls this with its Postgres source and store. */
+export async function trainFromSource(
+  source: RatingsSource,
+  options: TrainOptions,
+  sink: ModelSink | null,
+  onProgress?: (progress: TrainingProgress) => void,
+): Promise<{ models: TrainedModels; location: string | null }> {
+  const dataset = await source.load();
+  const models = await trainModels(dataset, options, onProgress);
+  const location = sink ? await sink.save(models) : null;
+  return { models, location };
+}
+
+export async function trainMain(argv: readonly string[]): Promise<void> {
+  const args = parseTrainArgs(argv);
+  if (args === 'help') {
+    process.stdout.write(`${TRAIN_USAGE}\n`);
+    return;
+  }
+  const source = movieLensSource(args.data);
+  const progress = progressReporter(args.options.biased.epochs, args.options.biased.restarts, args.quiet);
+  let result: Awaited<ReturnType<typeof trainFromSource>>;
+  try {
+    result = await trainFromSource(source, args.options, fileModelSink(args.out), progress.onProgress);
+  } finally {
+    progress.stop();
+  }
+  const { models, location } = result;
+  const report = await writeTrainingReport(args.out, {
+    createdAt: new Date().toISOString(),
+    source: source.description,
+    options: args.options,
+    metrics: models.metrics,
+    curve: models.curve,
+    modelLocation: location,
+  });
+  const m = models.metrics;
+  process.stdout.write(
+    `${m.numRatings} ratings, ${m.numUsers} users, ${m.numItems} items\n` +
+      `biased MF: train RMSE ${m.trainRmse.toFixed(4)}, validation RMSE ${m.validationRmse?.toFixed(4) ?? '–'} ` +
+      `(kept epoch ${m.bestEpochs.join(', ')}; ${m.epochsRun} epochs run), ${m.biasedSeconds.toFixed(2)} s\n` +
+      `top-N PureSVD rank ${models.topN.rank}: ${m.topNSeconds.toFixed(2)} s\n` +
+      `models: ${location}\nreport: ${report.json}\ncurve:  ${report.svg}\n`,
+  );
+}
+
+if (require.main === module) runCli(trainMain, TRAIN_USAGE);

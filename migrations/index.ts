@@ -1,4 +1,14 @@
 import { CoreCatalog1764000000000 } from './1764000000000-CoreCatalog';
+import { CollaborativeModels1764000100000 } from './1764000100000-CollaborativeModels';
+import { StatisticalAggregates1764000200000 } from './1764000200000-StatisticalAggregates';
+import { ContentEmbeddings1764000300000 } from './1764000300000-ContentEmbeddings';
+import { UserAccess1764000400000 } from './1764000400000-UserAccess';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
-export const migrations = [CoreCatalog1764000000000];
+export const migrations = [
+  CoreCatalog1764000000000,
+  CollaborativeModels1764000100000,
+  StatisticalAggregates1764000200000,
+  ContentEmbeddings1764000300000,
+  UserAccess1764000400000,
+];

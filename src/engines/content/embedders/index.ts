@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import type { Embedder } from './embedder';
 import { describeError } from './errors';
+import { createUseLitePool } from './pool';
 import { createTransformersEmbedder } from './transformers';
 import { createUseLiteEmbedder } from './use-lite';
 
@@ -9,6 +11,8 @@ export { createTransformersEmbedder, DEFAULT_TRANSFORMERS_MODEL } from './transf
 export type { TransformersEmbedderOptions } from './transformers';
 export { createUseLiteEmbedder, USE_LITE_DIMENSION } from './use-lite';
 export type { UseLiteEmbedderOptions } from './use-lite';
+export { createUseLitePool } from './pool';
+export type { UseLitePoolOptions } from './pool';
 
 export type EmbedderMode = 'auto' | 'transformers' | 'use-lite';
 
@@ -22,7 +26,13 @@ export interface CreateEmbedderOptions {
   /** Defaults to true, matching the `onnx/model_quantized.onnx` files published for Xenova models. */
   transformersQuantized?: boolean;
   maxBatchSize?: number;
-  /** Receives the one-line notice when `auto` falls back; defaults to console.warn. */
+  /**
+   * use-lite only (transformers already runs its own native threads): embed on this many worker threads,
+   * `'auto'` meaning os.availableParallelism(). Unset embeds on the calling thread. Pooled workers also keep
+   * embedding off the event loop. Always dispose() a pooled embedder: each worker holds a model copy.
+   */
+  workers?: number | 'auto';
+  /** Receives one-line notices (`auto` fell back, a pool worker was replaced); defaults to console.warn. */
   logger?: (message: string) => void;
 }
 
@@ -36,7 +46,14 @@ export async function createEmbedder(options: CreateEmbedderOptions): Promise<Em
       quantized: options.transformersQuantized,
       maxBatchSize: options.maxBatchSize,
     });
-  const createUseLite = () => createUseLiteEmbedder({ maxBatchSize: options.maxBatchSize });
+  const createUseLite = () => {
+    if (options.workers === undefined) return createUseLiteEmbedder({ maxBatchSize: options.maxBatchSize });
+    return createUseLitePool({
+      workers: options.workers === 'auto' ? availableParallelism() : options.workers,
+      maxBatchSize: options.maxBatchSize,
+      logger: options.logger,
+    });
+  };
 
   switch (options.mode) {
     case 'transformers':

@@ -1,0 +1,106 @@
+/**
+ * `npm run embed`: brings the content index (movie_embeddings) up to date for the configured model.
+ * Resumable: an interrupted run continues where it stopped, because unchanged movies are skipped.
+ *   --force           re-embed every movie
+ *   --batch-size N    texts per embed call and INSERT (default 64)
+ */
+import { parseArgs } from 'node:util';
+import { Presets, SingleBar } from 'cli-progress';
+import { connectDatabase, embedderFor } from '../../app';
+import { loadConfig } from '../../config';
+import { createLogger } from '../../logger';
+import { ContentIndexer, DEFAULT_BATCH_SIZE, IndexProgress } from './indexer';
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const whole = Math.round(seconds);
+  return whole >= 60 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
+}
+
+/** Shows texts/s and an ETA computed from embedding alone, not from movies that were skipped as unchanged. */
+function progressReporter(interactive: boolean, log: (line: string) => void) {
+  const bar = new SingleBar(
+    { format: 'embedding |{bar}| {percentage}% | {value}/{total} movies | {rate} texts/s | ETA {remaining}' },
+    Presets.shades_classic,
+  );
+  let buildStart: number | null = null;
+  let lastLoggedTenth = -1;
+  let barStarted = false;
+  const report = (progress: IndexProgress) => {
+    if (progress.state !== 'building' || progress.total === 0) return;
+    // Nothing to embed: the summary line says so.
+    if (progress.embedded === 0 && progress.done === progress.total) return;
+    buildStart ??= performance.now();
+    const seconds = (performance.now() - buildStart) / 1000;
+    const rate = seconds > 0 ? progress.embedded / seconds : 0;
+    const eta = rate > 0 ? (progress.total - progress.done) / rate : Number.POSITIVE_INFINITY;
+    const payload = { rate: rate.toFixed(1), remaining: formatSeconds(eta) };
+    if (interactive) {
+      if (!barStarted) bar.start(progress.total, progress.done, payload);
+      barStarted = true;
+      bar.update(progress.done, payload);
+      return;
+    }
+    const tenth = Math.floor(progress.fraction * 10);
+    if (tenth > lastLoggedTenth) {
+      lastLoggedTenth = tenth;
+      log(
+        `${Math.floor(progress.fraction * 100)}% (${progress.done}/${progress.total}), ${payload.speed} texts/s, ETA ${payload.eta}`,
+      );
+    }
+  };
+  const stop = () => {
+    if (barStarted) bar.stop();
+    barStarted = false;
+  };
+  return { report, stop };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { force: { type: 'boolean', default: false }, 'batch-size': { type: 'string' } },
+  });
+  const batchSize = values['batch-size'] === undefined ? DEFAULT_BATCH_SIZE : Number(values['batch-size']);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new Error('--batch-size must be a positive integer');
+
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const database = await connectDatabase(config, logger);
+  const reporter = progressReporter(Boolean(process.stderr.isTTY), (line) => logger.info(line));
+  try {
+    // The server's own embedder settings (cache dir, worker pool), so both produce the same model id.
+    const embedder = await embedderFor(config, logger);
+    logger.info(`embedding with ${embedder.modelId} (${embedder.dimension}-d)`);
+    const indexer = new ContentIndexer({
+      dataSource: database.dataSource,
+      embedder,
+      batchSize,
+      logger,
+      onProgress: reporter.report,
+    });
+    try {
+      const summary = await indexer.run({ force: values.force });
+      reporter.stop();
+      const rate = summary.embedded / Math.max(summary.seconds, 1e-9);
+      process.stdout.write(
+        `${summary.model.modelId}: ${summary.embedded} embedded, ${summary.unchanged} unchanged, ` +
+          `${summary.skipped} skipped of ${summary.total} movies in ${summary.seconds.toFixed(1)} s` +
+          (summary.embedded > 0 ? ` (${rate.toFixed(1)} texts/s)` : '') +
+          '\n',
+      );
+    } finally {
+      await embedder.dispose?.();
+    }
+  } finally {
+    reporter.stop();
+    await database.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `embed failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

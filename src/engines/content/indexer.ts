@@ -1,0 +1,261 @@
+import { DataSource } from 'typeorm';
+import { Logger, silentLogger } from '../../logger';
+import type { Embedder } from './embedders/embedder';
+import { describeError } from './embedders/errors';
+import { EmbeddingModel, EmbeddingStore, MovieTextSource } from './embedding-store';
+import { buildMovieText, contentHash, MovieTextOptions } from './movie-text';
+
+export type IndexState = 'idle' | 'loading-model' | 'building' | 'ready' | 'failed';
+
+export interface IndexProgress {
+  state: IndexState;
+  /** Movies whose embedding is current for the active model (embedded now, unchanged, or unembeddable). */
+  done: number;
+  /** Movies in the catalog when the run started; 0 until counted. */
+  total: number;
+  /** done / total, 0..1 (1 for an empty catalog). */
+  fraction: number;
+  /** Texts embedded by the current (or last) run. */
+  embedded: number;
+  /** The active model, once loaded. */
+  model: EmbeddingModel | null;
+  /** Whether a run has completed for the active model, so queries can be served. */
+  complete: boolean;
+  /** Why the last run failed. */
+  error?: string;
+}
+
+export interface IndexRunSummary {
+  model: EmbeddingModel;
+  total: number;
+  /** Movies whose text and model were unchanged. */
+  unchanged: number;
+  embedded: number;
+  /** Movies without usable text (blank title); logged and left out. */
+  skipped: number;
+  seconds: number;
+}
+
+export interface ContentIndexerOptions {
+  dataSource: DataSource;
+  /**
+   * The model, or a promise of it: the server starts the indexer before the model has finished loading,
+   * and the status reports "loading embedding model" meanwhile.
+   */
+  embedder: Embedder | Promise<Embedder>;
+  /** Texts per embed call and per INSERT. */
+  batchSize?: number;
+  /** Movies read per page while looking for stale embeddings. */
+  scanPageSize?: number;
+  movieText?: MovieTextOptions;
+  /** Called whenever progress changes (after each batch is written). */
+  onProgress?: (progress: IndexProgress) => void;
+  logger?: Logger;
+}
+
+export const DEFAULT_BATCH_SIZE = 64;
+const DEFAULT_SCAN_PAGE_SIZE = 2000;
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
+interface StaleMovie {
+  movieId: number;
+}
+
+/**
+ * Keeps movie_embeddings current for one model: finds movies whose text (title, year, genres, top tags,
+ * overview) or model changed since they were embedded, embeds those in batches and upserts the vectors.
+ * Runs are resumable because unchanged movies are recognised by their stored text hash and model id.
+ */
+export class ContentIndexer {
+  private readonly store: EmbeddingStore;
+  private readonly batchSize: number;
+  private readonly scanPageSize: number;
+  private readonly logger: Logger;
+  private embedder: Embedder | null = null;
+  private current: Promise<IndexRunSummary> | null = null;
+  private state: IndexProgress = {
+    state: 'idle',
+    done: 0,
+    total: 0,
+    fraction: 0,
+    embedded: 0,
+    model: null,
+    complete: false,
+  };
+
+  constructor(private readonly options: ContentIndexerOptions) {
+    this.store = new EmbeddingStore(options.dataSource);
+    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.scanPageSize = options.scanPageSize ?? DEFAULT_SCAN_PAGE_SIZE;
+    for (const [name, value] of [
+      ['batchSize', this.batchSize],
+      ['scanPageSize', this.scanPageSize],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+    }
+    this.logger = options.logger ?? silentLogger;
+    if (isPromise(options.embedder)) {
+      // The run reports a failed load; this only keeps an unawaited rejection from crashing the process.
+      options.embedder.catch(() => undefined);
+    } else this.embedder = options.embedder;
+  }
+
+  /** A snapshot of the progress; synchronous so status() never waits on the database. */
+  progress(): IndexProgress {
+    return { ...this.state };
+  }
+
+  /** The loaded model, or null while it is loading (or failed to load). */
+  activeEmbedder(): Embedder | null {
+    return this.embedder;
+  }
+
+  /**
+   * Brings the index up to date. Concurrent calls share one run. `force` re-embeds every movie even if
+   * unchanged.
+   */
+  run(options: { force?: boolean } = {}): Promise<IndexRunSummary> {
+    if (this.current) return this.current;
+    this.current = this.runOnce(options.force ?? false).finally(() => {
+      this.current = null;
+    });
+    return this.current;
+  }
+
+  /**
+   * Starts a run without making anyone wait for it; failures are logged and visible through progress().
+   * The returned promise settles when the run ends, for callers that do want to know.
+   */
+  startInBackground(options: { force?: boolean } = {}): Promise<IndexRunSummary> {
+    const run = this.run(options);
+    run.catch((error: unknown) => this.logger.error(`content index build failed: ${describeError(error)}`));
+    return run;
+  }
+
+  private update(patch: Partial<IndexProgress>): void {
+    const next = { ...this.state, ...patch };
+    next.fraction = next.total > 0 ? Math.min(1, next.done / next.total) : next.state === 'ready' ? 1 : 0;
+    this.state = next;
+    this.options.onProgress?.(this.progress());
+  }
+
+  private async loadEmbedder(): Promise<Embedder> {
+    if (this.embedder) return this.embedder;
+    this.update({ state: 'loading-model' });
+    this.embedder = await this.options.embedder;
+    return this.embedder;
+  }
+
+  private async runOnce(force: boolean): Promise<IndexRunSummary> {
+    const started = performance.now();
+    try {
+      const embedder = await this.loadEmbedder();
+      const model = { modelId: embedder.modelId, dimension: embedder.dimension };
+      const complete = this.state.complete && this.state.model?.modelId === model.modelId;
+      this.update({ state: 'building', model, complete, done: 0, total: 0, embedded: 0, error: undefined });
+      this.update({ total: await this.store.countMovies() });
+
+      const { stale, unchanged, skipped } = await this.findStale(model, force);
+      this.logger.info(
+        `content index (${model.modelId}): ${unchanged} movies up to date, ${stale.length} to embed` +
+          (skipped > 0 ? `, ${skipped} without usable text` : ''),
+      );
+      const embedded = await this.embedStale(embedder, model, stale);
+      // Movies added while the run was going are left for the next run; the index is complete for the
+      // catalog it started from.
+      this.update({ state: 'ready', complete: true, done: this.state.total });
+      return {
+        model,
+        total: this.state.total,
+        unchanged,
+        embedded,
+        skipped: skipped + (stale.length - embedded),
+        seconds: (performance.now() - started) / 1000,
+      };
+    } catch (error) {
+      this.update({ state: 'failed', error: describeError(error) });
+      throw error;
+    }
+  }
+
+  /** The text for a movie, or null (logged) when it has nothing to embed. */
+  private textOf(source: MovieTextSource): string | null {
+    try {
+      return buildMovieText(source.input, this.options.movieText);
+    } catch (error) {
+      this.logger.warn(`movie ${source.movieId} is left out of the content index: ${describeError(error)}`);
+      return null;
+    }
+  }
+
+  private async findStale(model: EmbeddingModel, force: boolean) {
+    const stale: StaleMovie[] = [];
+    let unchanged = 0;
+    let skipped = 0;
+    let afterId = 0;
+    for (;;) {
+      const page = await this.store.movieTextSources({ afterId, limit: this.scanPageSize });
+      if (page.length === 0) break;
+      afterId = page[page.length - 1].movieId;
+      for (const source of page) {
+        const text = this.textOf(source);
+        if (text === null) skipped++;
+        else if (
+          !force &&
+          source.storedModelId === model.modelId &&
+          source.storedTextHash === contentHash(text)
+        )
+          unchanged++;
+        else stale.push({ movieId: source.movieId });
+      }
+      this.update({ done: unchanged + skipped });
+    }
+    return { stale, unchanged, skipped };
+  }
+
+  /**
+   * Embeds in batches, writing each batch while the next one is being embedded. Texts are read again per
+   * batch (rather than kept from the scan) so memory stays bounded by the batch, and the stored hash is
+   * always that of the text actually embedded.
+   */
+  private async embedStale(embedder: Embedder, model: EmbeddingModel, stale: StaleMovie[]): Promise<number> {
+    let embedded = 0;
+    let pendingWrite: Promise<unknown> | null = null;
+    const settle = async () => {
+      const outcome = await pendingWrite;
+      pendingWrite = null;
+      if (outcome instanceof Error) throw outcome;
+    };
+    for (let start = 0; start < stale.length; start += this.batchSize) {
+      const ids = stale.slice(start, start + this.batchSize).map((movie) => movie.movieId);
+      const sources = await this.store.movieTextSources({ ids });
+      const batch = sources.flatMap((source) => {
+        const text = this.textOf(source);
+        return text === null ? [] : [{ movieId: source.movieId, text }];
+      });
+      const vectors = batch.length > 0 ? await embedder.embed(batch.map((movie) => movie.text)) : [];
+      if (vectors.length !== batch.length)
+        throw new Error(`${model.modelId} returned ${vectors.length} vectors for ${batch.length} texts`);
+      await settle();
+      const rows = batch.map((movie, i) => ({
+        movieId: movie.movieId,
+        textHash: contentHash(movie.text),
+        vector: vectors[i],
+      }));
+      const batchSize = ids.length;
+      // Captured as a value, not left as a rejected promise: nothing awaits it until the next batch is embedded.
+      pendingWrite = this.store.upsert(model, rows).then(
+        (written) => {
+          embedded += written;
+          this.update({ done: this.state.done + batchSize, embedded });
+        },
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+    await settle();
+    return embedded;
+  }
+}

@@ -1,0 +1,214 @@
+import { ContentEngine } from '../../../../src/engines/content/content-engine';
+import { ContentIndexer, IndexProgress } from '../../../../src/engines/content/indexer';
+import { buildMovieText, contentHash } from '../../../../src/engines/content/movie-text';
+import { EngineNotReadyError } from '../../../../src/engines/engine';
+import { createTestDatabase, TestDatabase } from '../../../helpers/database';
+import { embeddingRows, insertMovies, MOVIES } from './helpers/catalog';
+import { HashingEmbedder, until } from './helpers/hashing-embedder';
+
+function parseVector(text: string): number[] {
+  return text.slice(1, -1).split(',').map(Number);
+}
+
+describe('ContentIndexer', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+  beforeEach(async () => {
+    await db.dataSource.query(`TRUNCATE movies, users CASCADE`);
+    await insertMovies(db.dataSource);
+  });
+
+  it('embeds every movie text in batches and stores model, dimension, hash and the exact vector', async () => {
+    const embedder = new HashingEmbedder(384);
+    const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder, batchSize: 4 });
+    const summary = await indexer.run();
+
+    expect(summary).toMatchObject({ total: 10, unchanged: 0, embedded: 10, skipped: 0 });
+    expect(embedder.calls.map((call) => call.length)).toEqual([4, 4, 2]);
+    const rows = await embeddingRows(db.dataSource);
+    expect(rows.map((row) => row.movie_id)).toEqual(MOVIES.map((movie) => movie.id));
+    for (const row of rows) {
+      const movie = MOVIES.find((candidate) => candidate.id === row.movie_id)!;
+      const text = buildMovieText(movie);
+      expect(row).toMatchObject({ model_id: embedder.modelId, dimension: 384, text_hash: contentHash(text) });
+      expect(new Float32Array(parseVector(row.embedding))).toEqual(embedder.vectorOf(text));
+    }
+    expect(indexer.progress()).toMatchObject({
+      state: 'ready',
+      done: 10,
+      total: 10,
+      fraction: 1,
+      complete: true,
+    });
+  });
+
+  it('puts the most used tags into the text', async () => {
+    await db.dataSource.query(`INSERT INTO users (id) VALUES (1), (2), (3)`);
+    await db.dataSource.query(
+      `INSERT INTO tags (user_id, movie_id, tag, tagged_at) VALUES
+         (1, 4, 'heist', now()), (2, 4, 'heist', now()), (3, 4, 'slow', now()), (1, 4, 'heist', now() - interval '1 day')`,
+    );
+    const embedder = new HashingEmbedder();
+    await new ContentIndexer({ dataSource: db.dataSource, embedder }).run();
+    const text = embedder.embeddedTexts.find((candidate) => candidate.startsWith('Bank Heist'));
+    // Two distinct users tagged "heist" (one of them twice), one tagged "slow".
+    expect(text).toContain('Tags: heist, slow.');
+  });
+
+  it('skips unchanged movies on a re-run and re-embeds only those whose text changed', async () => {
+    const embedder = new HashingEmbedder();
+    await new ContentIndexer({ dataSource: db.dataSource, embedder }).run();
+    const [before] = await db.dataSource.query(`SELECT embedded_at FROM movie_embeddings WHERE movie_id = 1`);
+
+    const rerun = new HashingEmbedder();
+    const unchanged = await new ContentIndexer({ dataSource: db.dataSource, embedder: rerun }).run();
+    expect(unchanged).toMatchObject({ unchanged: 10, embedded: 0 });
+    expect(rerun.calls).toEqual([]);
+
+    await db.dataSource.query(
+      `UPDATE movies SET overview = 'a brand new plot about submarines' WHERE id = 5`,
+    );
+    const changed = new HashingEmbedder();
+    const summary = await new ContentIndexer({ dataSource: db.dataSource, embedder: changed }).run();
+    expect(summary).toMatchObject({ unchanged: 9, embedded: 1 });
+    expect(changed.embeddedTexts).toEqual([expect.stringContaining('submarines')]);
+    const [after] = await db.dataSource.query(`SELECT embedded_at FROM movie_embeddings WHERE movie_id = 1`);
+    expect(after.embedded_at).toEqual(before.embedded_at);
+  });
+
+  it('re-embeds everything when the model changes, including to another dimension', async () => {
+    await new ContentIndexer({
+      dataSource: db.dataSource,
+      embedder: new HashingEmbedder(384, 'model-a'),
+    }).run();
+    const other = new HashingEmbedder(512, 'model-b');
+    const summary = await new ContentIndexer({ dataSource: db.dataSource, embedder: other }).run();
+    expect(summary).toMatchObject({ unchanged: 0, embedded: 10 });
+    const rows = await embeddingRows(db.dataSource);
+    expect(new Set(rows.map((row) => `${row.model_id}/${row.dimension}`))).toEqual(new Set(['model-b/512']));
+    expect(parseVector(rows[0].embedding)).toHaveLength(512);
+  });
+
+  it('re-embeds unchanged movies when forced', async () => {
+    await new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() }).run();
+    const embedder = new HashingEmbedder();
+    const summary = await new ContentIndexer({ dataSource: db.dataSource, embedder }).run({ force: true });
+    expect(summary).toMatchObject({ unchanged: 0, embedded: 10 });
+  });
+
+  it('resumes after an interrupted run without embedding the finished batches again', async () => {
+    const failing = new HashingEmbedder();
+    failing.failOn(2);
+    const interrupted = new ContentIndexer({ dataSource: db.dataSource, embedder: failing, batchSize: 4 });
+    await expect(interrupted.run()).rejects.toThrow('embedder failure on call 2');
+    expect(interrupted.progress()).toMatchObject({
+      state: 'failed',
+      complete: false,
+      error: 'embedder failure on call 2',
+    });
+    expect(await embeddingRows(db.dataSource)).toHaveLength(4);
+
+    const embedder = new HashingEmbedder();
+    const summary = await new ContentIndexer({ dataSource: db.dataSource, embedder, batchSize: 4 }).run();
+    expect(summary).toMatchObject({ unchanged: 4, embedded: 6 });
+    expect(embedder.embeddedTexts).toHaveLength(6);
+  });
+
+  it('reports progress while building; the engine is not ready and says how far the build is', async () => {
+    const embedder = new HashingEmbedder();
+    const seen: IndexProgress[] = [];
+    const indexer = new ContentIndexer({
+      dataSource: db.dataSource,
+      embedder,
+      batchSize: 4,
+      onProgress: (progress) => seen.push(progress),
+    });
+    const engine = new ContentEngine({ dataSource: db.dataSource, indexer });
+    expect(engine.status()).toEqual({ ready: false, reason: 'index not built yet', progress: 0 });
+
+    const release = embedder.hold();
+    const run = indexer.startInBackground();
+    await until(() => embedder.calls.length === 1, 'the first embed call');
+    expect(engine.status()).toEqual({ ready: false, reason: 'index building: 0%', progress: 0 });
+    release();
+    // The next batch is held too, so the build stops with exactly the first batch of 4 written.
+    const midway = embedder.hold();
+    await until(
+      () => embedder.calls.length === 2 && indexer.progress().done === 4,
+      'the first batch to be written',
+    );
+    expect(engine.status()).toEqual({ ready: false, reason: 'index building: 40%', progress: 0.4 });
+    await expect(engine.similarMovies(1, 3)).rejects.toThrow(EngineNotReadyError);
+    await expect(engine.search('space', 3)).rejects.toMatchObject({
+      name: 'EngineNotReadyError',
+      engine: 'content',
+      message: 'index building: 40%',
+      progress: 0.4,
+    });
+    await expect(engine.recommend({ userId: 1, limit: 3 })).rejects.toThrow('index building: 40%');
+    midway();
+    await run;
+
+    expect(engine.status()).toEqual({ ready: true });
+    const fractions = seen
+      .filter((progress) => progress.state === 'building')
+      .map((progress) => progress.fraction);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    expect(seen.at(-1)).toMatchObject({ state: 'ready', fraction: 1, embedded: 10 });
+  });
+
+  it('counts unchanged movies as done from the start of a resumed build', async () => {
+    await new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() }).run();
+    await db.dataSource.query(`UPDATE movies SET overview = overview || ' sequel' WHERE id IN (2, 3)`);
+    const embedder = new HashingEmbedder();
+    const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
+    const engine = new ContentEngine({ dataSource: db.dataSource, indexer });
+    const release = embedder.hold();
+    const run = indexer.run();
+    await until(() => embedder.calls.length === 1, 'the embed call');
+    expect(engine.status()).toEqual({ ready: false, reason: 'index building: 80%', progress: 0.8 });
+    release();
+    await run;
+  });
+
+  it('reports a model that fails to load, and shares one run between concurrent callers', async () => {
+    const broken = new ContentIndexer({
+      dataSource: db.dataSource,
+      embedder: Promise.reject(new Error('weights not found')),
+    });
+    const engine = new ContentEngine({ dataSource: db.dataSource, indexer: broken });
+    await expect(broken.startInBackground()).rejects.toThrow('weights not found');
+    expect(engine.status()).toEqual({ ready: false, reason: 'index build failed: weights not found' });
+
+    let resolveModel!: (embedder: HashingEmbedder) => void;
+    const loading = new ContentIndexer({
+      dataSource: db.dataSource,
+      embedder: new Promise<HashingEmbedder>((resolve) => {
+        resolveModel = resolve;
+      }),
+    });
+    const waiting = new ContentEngine({ dataSource: db.dataSource, indexer: loading });
+    const first = loading.run();
+    expect(loading.run()).toBe(first);
+    await until(() => loading.progress().state === 'loading-model', 'the model load');
+    expect(waiting.status()).toEqual({ ready: false, reason: 'loading embedding model', progress: 0 });
+    resolveModel(new HashingEmbedder());
+    await expect(first).resolves.toMatchObject({ embedded: 10 });
+    expect(waiting.status()).toEqual({ ready: true });
+  });
+
+  it('leaves out movies without usable text and still completes', async () => {
+    await db.dataSource.query(`INSERT INTO movies (id, title) VALUES (11, '   ')`);
+    const summary = await new ContentIndexer({
+      dataSource: db.dataSource,
+      embedder: new HashingEmbedder(),
+    }).run();
+    expect(summary).toMatchObject({ total: 11, embedded: 10, skipped: 1 });
+  });
+});

@@ -1,0 +1,313 @@
+import { ContentEngine } from '../../../../src/engines/content/content-engine';
+import { EmbeddingStore } from '../../../../src/engines/content/embedding-store';
+import { ContentIndexer } from '../../../../src/engines/content/indexer';
+import { buildMovieText } from '../../../../src/engines/content/movie-text';
+import { computeTasteProfile, RatedVector } from '../../../../src/engines/content/taste-profile';
+import { EngineInputError, EngineNotReadyError } from '../../../../src/engines/engine';
+import { createTestDatabase, TestDatabase } from '../../../helpers/database';
+import { insertMovies, insertRatings, MOVIES } from './helpers/catalog';
+import { HashingEmbedder } from './helpers/hashing-embedder';
+
+const embedder = new HashingEmbedder(384);
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum / Math.sqrt(a.reduce((s, v) => s + v * v, 0) * b.reduce((s, v) => s + v * v, 0));
+}
+
+function vectorOfMovie(id: number): Float32Array {
+  return embedder.vectorOf(buildMovieText(MOVIES.find((movie) => movie.id === id)!));
+}
+
+/** Brute-force ranking in TypeScript, the reference the database answers are checked against. */
+function exactRanking(query: Float32Array, candidates: readonly number[]) {
+  return candidates
+    .map((movieId) => ({ movieId, score: cosine(query, vectorOfMovie(movieId)) }))
+    .sort((a, b) => b.score - a.score || a.movieId - b.movieId);
+}
+
+function unit(vector: Float32Array): Float32Array {
+  const norm = Math.hypot(...vector);
+  return vector.map((value) => value / norm);
+}
+
+function expectSameVector(actual: Float32Array, expected: Float32Array): void {
+  expect(actual).toHaveLength(expected.length);
+  let largestDifference = 0;
+  for (let i = 0; i < expected.length; i++)
+    largestDifference = Math.max(largestDifference, Math.abs(actual[i] - expected[i]));
+  expect(largestDifference).toBeLessThan(1e-6);
+}
+
+const ALL_IDS = MOVIES.map((movie) => movie.id);
+
+describe('ContentEngine queries', () => {
+  let db: TestDatabase;
+  let engine: ContentEngine;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await insertMovies(db.dataSource);
+    const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
+    await indexer.run();
+    engine = new ContentEngine({ dataSource: db.dataSource, indexer });
+    // Added after indexing: exists in the catalog but has no embedding.
+    await db.dataSource.query(
+      `INSERT INTO movies (id, title, genres) VALUES (11, 'Late Arrival', '{Drama}')`,
+    );
+    await insertRatings(db.dataSource, 1, { 1: 5, 4: 1, 6: 3 });
+    await insertRatings(db.dataSource, 2, { 6: 4, 7: 4 });
+    await insertRatings(db.dataSource, 3, { 1: 5, 2: 4, 11: 3 });
+    await insertRatings(db.dataSource, 4, { 1: 5, 2: 4.5, 3: 4, 8: 1, 5: 2 });
+    await db.dataSource.query(`INSERT INTO users (id) VALUES (5)`);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  describe('similarMovies', () => {
+    it('returns the nearest movies by cosine similarity, best first, without the movie itself', async () => {
+      const results = await engine.similarMovies(1, 4);
+      const expected = exactRanking(
+        vectorOfMovie(1),
+        ALL_IDS.filter((id) => id !== 1),
+      ).slice(0, 4);
+      expect(results.map((result) => result.movieId)).toEqual(expected.map((movie) => movie.movieId));
+      results.forEach((result, i) => expect(result.score).toBeCloseTo(expected[i].score, 5));
+      expect(results[0].movieId).toBe(2);
+    });
+
+    it('returns every other embedded movie when asked for more than there are', async () => {
+      const results = await engine.similarMovies(4, 50);
+      expect(results.map((result) => result.movieId).sort((a, b) => a - b)).toEqual(
+        ALL_IDS.filter((id) => id !== 4),
+      );
+      const scores = results.map((result) => result.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    });
+
+    it('keeps only movies having any of the requested genres', async () => {
+      const results = await engine.similarMovies(1, 5, { genres: ['Animation', 'Horror'] });
+      expect(results.map((result) => result.movieId)).toEqual(
+        exactRanking(vectorOfMovie(1), [2, 8, 9, 10]).map((movie) => movie.movieId),
+      );
+    });
+
+    it('tells an unknown movie from one not embedded yet', async () => {
+      await expect(engine.similarMovies(999, 5)).rejects.toMatchObject({
+        name: 'EngineInputError',
+        code: 'NOT_FOUND',
+      });
+      await expect(engine.similarMovies(11, 5)).rejects.toThrow(EngineNotReadyError);
+      await expect(engine.similarMovies(11, 5)).rejects.toThrow('movie 11 is not in the content index yet');
+    });
+
+    it('rejects bad ids and limits', async () => {
+      for (const [movieId, limit] of [
+        [0, 5],
+        [1.5, 5],
+        [1, 0],
+        [1, 1001],
+        [1, 2.5],
+      ]) {
+        await expect(engine.similarMovies(movieId, limit)).rejects.toMatchObject({
+          name: 'EngineInputError',
+          code: 'BAD_USER_INPUT',
+        });
+      }
+    });
+  });
+
+  describe('similarMoviesBatch', () => {
+    it('answers several movies in one go, exactly as one at a time', async () => {
+      const batch = await engine.similarMoviesBatch([1, 4, 8, 4], 3);
+      expect([...batch.keys()].sort((a, b) => a - b)).toEqual([1, 4, 8]);
+      for (const movieId of [1, 4, 8])
+        expect(batch.get(movieId)).toEqual(await engine.similarMovies(movieId, 3));
+      const filtered = await engine.similarMoviesBatch([1, 6], 2, { genres: ['Comedy'] });
+      expect(filtered.get(1)).toEqual(await engine.similarMovies(1, 2, { genres: ['Comedy'] }));
+      expect(filtered.get(6)).toEqual(await engine.similarMovies(6, 2, { genres: ['Comedy'] }));
+    });
+
+    it('leaves out movies that are unknown or not embedded', async () => {
+      const batch = await engine.similarMoviesBatch([2, 11, 999], 2);
+      expect([...batch.keys()]).toEqual([2]);
+      await expect(engine.similarMoviesBatch([2, 0], 2)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    });
+  });
+
+  describe('search', () => {
+    it('ranks movies by similarity to the query text', async () => {
+      const results = await engine.search('aliens attack a space crew', 4);
+      const expected = exactRanking(embedder.vectorOf('aliens attack a space crew'), ALL_IDS).slice(0, 4);
+      expect(results.map((result) => result.movieId)).toEqual(expected.map((movie) => movie.movieId));
+      results.forEach((result, i) => expect(result.score).toBeCloseTo(expected[i].score, 5));
+    });
+
+    it('applies the genre filter', async () => {
+      const results = await engine.search('aliens attack a space crew', 3, { genres: ['Horror'] });
+      expect(results.map((result) => result.movieId)).toEqual([2]);
+    });
+
+    it('embeds a repeated query once', async () => {
+      const before = embedder.calls.length;
+      const first = await engine.search('  a detective chases robbers ', 3);
+      const again = await engine.search('a detective chases robbers', 3);
+      expect(again).toEqual(first);
+      expect(embedder.calls.slice(before)).toEqual([['a detective chases robbers']]);
+    });
+
+    it('rejects empty, blank and over-long queries', async () => {
+      for (const query of ['', '   \n', 'x'.repeat(501)]) {
+        const attempt = engine.search(query, 5);
+        await expect(attempt).rejects.toBeInstanceOf(EngineInputError);
+        await expect(attempt).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      }
+      await expect(engine.search(`space ${'x'.repeat(494)}`, 5)).resolves.toHaveLength(5);
+    });
+  });
+
+  describe('tasteProfile', () => {
+    it('weights each rated movie by its rating minus the user mean, so disliked movies push away', async () => {
+      // Ratings 5, 1 and 3: mean 3, weights +2, −2 and 0.
+      const profile = await engine.tasteProfile(1);
+      expect(profile).toMatchObject({ method: 'centred', userMean: 3, ratedCount: 3 });
+      const expected = unit(vectorOfMovie(1).map((value, i) => 2 * value - 2 * vectorOfMovie(4)[i]));
+      expectSameVector(profile!.vector, expected);
+    });
+
+    it('centres on the mean of all the user ratings, also of movies not embedded yet', async () => {
+      // Ratings 5, 4 and 3 (movie 11 has no embedding): mean 4, so movie 2 weighs nothing.
+      const profile = await engine.tasteProfile(3);
+      expect(profile).toMatchObject({ method: 'centred', userMean: 4, ratedCount: 2 });
+      expectSameVector(profile!.vector, vectorOfMovie(1));
+    });
+
+    it('falls back to the plain mean of liked movies when every rating is the same', async () => {
+      const profile = await engine.tasteProfile(2);
+      expect(profile).toMatchObject({ method: 'liked-mean', userMean: 4 });
+      expectSameVector(
+        profile!.vector,
+        unit(vectorOfMovie(6).map((value, i) => value + vectorOfMovie(7)[i])),
+      );
+    });
+
+    it('computes in SQL what the TypeScript reference computes from the same ratings', async () => {
+      const store = new EmbeddingStore(db.dataSource);
+      for (const userId of [1, 2, 3, 4]) {
+        const { userMean, ratings } = await store.userRatings(userId, embedder.modelId);
+        const reference = computeTasteProfile(
+          ratings.filter((rating): rating is RatedVector => rating.vector !== null),
+          userMean!,
+        );
+        const inSql = await store.tasteProfileInSql(userId, { modelId: embedder.modelId, dimension: 384 });
+        expect(inSql).toMatchObject({ userMean: reference!.userMean, ratedCount: reference!.ratedCount });
+        expect(inSql.profile?.method).toBe(reference!.method);
+        expectSameVector(inSql.profile!.vector, reference!.vector);
+      }
+    });
+
+    it('is null for a user without ratings and NOT_FOUND for an unknown user', async () => {
+      await expect(engine.tasteProfile(5)).resolves.toBeNull();
+      await expect(engine.tasteProfile(404)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  describe('recommend', () => {
+    it('ranks unrated movies by similarity to the taste profile, skipping rated and excluded ones', async () => {
+      const profile = (await engine.tasteProfile(4))!.vector;
+      const results = await engine.recommend({ userId: 4, limit: 3, exclude: new Set([10]) });
+      const expected = exactRanking(profile, [4, 6, 7, 9]).slice(0, 3);
+      expect(results.map((result) => result.movieId)).toEqual(expected.map((movie) => movie.movieId));
+      results.forEach((result, i) => expect(result.score).toBeCloseTo(expected[i].score, 5));
+    });
+
+    it('explains each candidate by the liked movies most similar to it', async () => {
+      // User 4's mean is 3.3: movies 1, 2 and 3 are liked; 8 and 5 are not and never serve as evidence.
+      const results = await engine.recommend({ userId: 4, limit: 6 });
+      expect(results.length).toBeGreaterThan(0);
+      for (const result of results) {
+        const expected = [
+          { movieId: 1, rating: 5 },
+          { movieId: 2, rating: 4.5 },
+          { movieId: 3, rating: 4 },
+        ]
+          .map((liked) => ({
+            ...liked,
+            weight: cosine(vectorOfMovie(result.movieId), vectorOfMovie(liked.movieId)),
+          }))
+          .filter((liked) => liked.weight > 0)
+          .sort((a, b) => b.weight - a.weight);
+        expect(result.evidence?.map((evidence) => evidence.movieId)).toEqual(expected.map((e) => e.movieId));
+        result.evidence!.forEach((evidence, i) => {
+          expect(evidence.rating).toBe(expected[i].rating);
+          expect(evidence.weight).toBeCloseTo(expected[i].weight, 5);
+        });
+      }
+      expect(results.find((result) => result.movieId === 10)?.evidence?.[0]).toMatchObject({ movieId: 1 });
+    });
+
+    it('applies the genre filter', async () => {
+      const results = await engine.recommend({ userId: 1, limit: 10, genres: ['Sci-Fi'] });
+      expect(results.map((result) => result.movieId).sort((a, b) => a - b)).toEqual([2, 3, 10]);
+    });
+
+    it('returns nothing for a user without ratings and NOT_FOUND for an unknown user', async () => {
+      await expect(engine.recommend({ userId: 5, limit: 5 })).resolves.toEqual([]);
+      await expect(engine.recommend({ userId: 404, limit: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  describe('scoreMovies', () => {
+    it('scores given movies against the taste profile and leaves out those without an embedding', async () => {
+      const profile = (await engine.tasteProfile(1))!.vector;
+      const scores = await engine.scoreMovies(1, [2, 8, 11]);
+      expect([...scores.keys()].sort()).toEqual([2, 8]);
+      expect(scores.get(2)!.score).toBeCloseTo(cosine(profile, vectorOfMovie(2)), 5);
+      expect(scores.get(8)!.score).toBeCloseTo(cosine(profile, vectorOfMovie(8)), 5);
+    });
+  });
+
+  describe('query plans', () => {
+    /** The plan under the settings searches run with; the 10-row table makes any other plan cheaper. */
+    function planOf(dimension: number, filters: { genres?: string[]; excludeIds?: number[] }) {
+      return new EmbeddingStore(db.dataSource).explainNearest(
+        {
+          model: { modelId: 'any', dimension },
+          vector: new Float32Array(dimension).fill(1 / Math.sqrt(dimension)),
+          limit: 10,
+          ...filters,
+        },
+        { efSearch: 40 },
+      );
+    }
+
+    it.each([384, 512])('matches the %i-d partial HNSW index', async (dimension) => {
+      expect(await planOf(dimension, {})).toContain(`Index Scan using movie_embeddings_hnsw_${dimension}`);
+      expect(await planOf(dimension, { genres: ['Crime'], excludeIds: [1, 2] })).toContain(
+        `Index Scan using movie_embeddings_hnsw_${dimension}`,
+      );
+    });
+
+    it('has no HNSW index to use for other dimensions and still answers by exact scan', async () => {
+      const plan = await planOf(64, {});
+      expect(plan).not.toContain('hnsw');
+      expect(plan).toContain('Sort');
+      const other = new HashingEmbedder(64, 'test/64-d');
+      await new ContentIndexer({ dataSource: db.dataSource, embedder: other }).run();
+      const store = new EmbeddingStore(db.dataSource);
+      const { neighbours } = await store.nearest(
+        {
+          model: { modelId: other.modelId, dimension: 64 },
+          vector: other.vectorOf('space aliens'),
+          limit: 2,
+        },
+        { efSearch: 40 },
+      );
+      expect(neighbours).toHaveLength(2);
+      // Put the 384-d embeddings back for the other tests.
+      await new ContentIndexer({ dataSource: db.dataSource, embedder }).run();
+    });
+  });
+});

@@ -1,14 +1,21 @@
 import { DataSource } from 'typeorm';
 import { Config } from './config';
+import { ensureCatalog } from './data/first-run';
 import { openDatabase } from './db/datasource';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
+import { RecommendationEngine } from './engines/engine';
+import { ContentEngine, ContentIndexer, startContentEngine } from './engines/content';
+import { createEmbedder, Embedder } from './engines/content/embedders';
+import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
+import { ModelStore } from './engines/collaborative/model-store';
+import { StatisticalEngine } from './engines/statistical';
+import { trainFromDatabase } from '../training/database';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
-import { startHttpServer, RunningServer } from './server';
-import { RecommendationEngine } from './engines/engine';
 import { Orchestrator } from './orchestrator/orchestrator';
-import { Services } from './services';
+import { startHttpServer, RunningServer } from './server';
+import { RatingPredictor, Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { UserService } from './services/user-service';
@@ -50,18 +57,39 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
   }
 }
 
-export function createServices(dataSource: DataSource, engines: readonly RecommendationEngine[]): Services {
+export interface EngineSet {
+  statistical: StatisticalEngine;
+  content: ContentEngine | null;
+  /** Engines in the order the orchestrator should know them. */
+  all: RecommendationEngine[];
+  predictor: RatingPredictor | null;
+}
+
+export function createServices(dataSource: DataSource, engines: EngineSet): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
   const users = new UserService(dataSource, ratings);
-  const orchestrator = new Orchestrator(engines, {
+  const orchestrator = new Orchestrator(engines.all, {
     ratingsOf: (userId) => ratings.ratingsOf(userId),
     moviesByIds: (ids) => catalog.findByIds(ids),
   });
-  return { catalog, ratings, users, orchestrator };
+  return {
+    catalog,
+    ratings,
+    users,
+    orchestrator,
+    statistical: engines.statistical,
+    content: engines.content,
+    predictor: engines.predictor,
+  };
 }
 
-export async function startApi(config: Config, services: Services, logger: Logger): Promise<RunningServer> {
+export async function startApi(
+  config: Config,
+  services: Services,
+  logger: Logger,
+  health?: () => Promise<Record<string, unknown>>,
+): Promise<RunningServer> {
   const schema = await buildGraphQLSchema();
   return startHttpServer({
     schema,
@@ -73,6 +101,122 @@ export async function startApi(config: Config, services: Services, logger: Logge
     playground: config.playground,
     limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost },
     logger,
+    health,
     context: async (request) => createContext(services, request.headers.authorization),
   });
+}
+
+export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
+  return createEmbedder({
+    mode: config.embeddings,
+    transformersModel: config.transformersModel,
+    localModelPath: config.localModelPath ?? undefined,
+    cacheDir: `${config.cacheDir}/transformers`,
+    allowRemoteModels: config.allowRemoteModels,
+    workers: config.embeddingWorkers,
+    logger: (message) => logger.info(message),
+  });
+}
+
+/**
+ * Loads the active collaborative model; on a first start with ratings but no model, trains one
+ * (seconds on ml-latest-small) before serving. A failed training leaves the engine not ready and
+ * the service up: the other engines still answer.
+ */
+async function prepareCollaborative(dataSource: DataSource, engine: CollaborativeEngine, logger: Logger) {
+  if (await engine.reload()) return;
+  const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
+  if (!present) {
+    engine.setNotReadyReason('no ratings to train on yet');
+    return;
+  }
+  logger.info('no active collaborative model: training one on the ratings in the database');
+  engine.setNotReadyReason('training the first model');
+  try {
+    const { models, version } = await trainFromDatabase(dataSource, engine.store);
+    logger.info(
+      `trained ${version}: ${models.metrics.numRatings} ratings, ` +
+        `${(models.metrics.biasedSeconds + models.metrics.topNSeconds).toFixed(1)} s`,
+    );
+    await engine.reload();
+  } catch (error) {
+    engine.setNotReadyReason(`training failed: ${error instanceof Error ? error.message : String(error)}`);
+    logger.error('training the collaborative model failed', error);
+  }
+}
+
+export interface Cinegraph {
+  url: string;
+  database: Database;
+  services: Services;
+  indexer: ContentIndexer | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole service: database (embedded unless DATABASE_URL), catalog on first run, engines,
+ * then the API. The content index builds in the background; until it is complete the content
+ * engine answers "index building: N%" and HYBRID proceeds without it.
+ */
+export async function startCinegraph(config: Config, logger: Logger): Promise<Cinegraph> {
+  const database = await connectDatabase(config, logger);
+  const { dataSource } = database;
+  let embedder: Promise<Embedder> | null = null;
+  try {
+    const statistical = new StatisticalEngine(dataSource);
+    await ensureCatalog(dataSource, config, logger, {
+      afterImport: [async () => statistical.invalidateGlobalStats()],
+    });
+
+    let content: ContentEngine | null = null;
+    let indexer: ContentIndexer | null = null;
+    if (config.contentEngine) {
+      embedder = embedderFor(config, logger);
+      const started = startContentEngine({ dataSource, embedder, logger });
+      content = started.engine;
+      indexer = started.indexer;
+      started.indexed.then(
+        (summary) =>
+          logger.info(
+            `content index ready: ${summary.embedded} embedded, ${summary.unchanged} unchanged ` +
+              `(${summary.model.modelId}, ${summary.seconds.toFixed(1)} s)`,
+          ),
+        () => undefined,
+      );
+    }
+
+    const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), { logger });
+    await prepareCollaborative(dataSource, collaborative, logger);
+
+    const engines: EngineSet = {
+      statistical,
+      content,
+      predictor: collaborative,
+      all: [collaborative, ...(content ? [content] : []), statistical],
+    };
+    const services = createServices(dataSource, engines);
+    services.ratings.onRatingsChanged(async (userId) => {
+      await collaborative.foldIn(userId);
+    });
+    const server = await startApi(config, services, logger, async () => ({
+      database: database.embedded ? 'embedded' : 'postgres',
+      engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
+    }));
+    logger.info(`Cinegraph is serving GraphQL at ${server.url} (open it in a browser for GraphiQL)`);
+    return {
+      url: server.url,
+      database,
+      services,
+      indexer,
+      async stop() {
+        await server.stop();
+        await (await embedder?.catch(() => null))?.dispose?.();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await (await embedder?.catch(() => null))?.dispose?.();
+    await database.close();
+    throw error;
+  }
 }

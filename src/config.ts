@@ -16,6 +16,10 @@ export interface Config {
   movielensDir: string | null;
   movielensDownloadUrl: string;
   embeddings: 'auto' | 'transformers' | 'use-lite';
+  /** Worker threads for use-lite embedding; 'auto' = one per core. */
+  embeddingWorkers: number | 'auto';
+  /** CONTENT_ENGINE=false skips the embedding index (and the content engine) entirely. */
+  contentEngine: boolean;
   transformersModel: string;
   localModelPath: string | null;
   allowRemoteModels: boolean;
@@ -85,6 +89,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       env.MOVIELENS_DOWNLOAD_URL?.trim() ||
       'https://files.grouplens.org/datasets/movielens/ml-latest-small.zip',
     embeddings: oneOf(env, 'EMBEDDINGS', ['auto', 'transformers', 'use-lite'] as const, 'auto'),
+    embeddingWorkers:
+      env.EMBEDDING_WORKERS?.trim() && env.EMBEDDING_WORKERS.trim() !== 'auto'
+        ? integer(env, 'EMBEDDING_WORKERS', 1, 1, 64)
+        : 'auto',
+    contentEngine: boolean(env, 'CONTENT_ENGINE', true),
     transformersModel: env.TRANSFORMERS_MODEL?.trim() || 'Xenova/all-MiniLM-L6-v2',
     localModelPath: optionalPath(env, 'LOCAL_MODEL_PATH', cwd),
     allowRemoteModels: boolean(env, 'ALLOW_REMOTE_MODELS', true),

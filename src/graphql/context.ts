@@ -11,12 +11,9 @@ export interface GraphQLContext {
 }
 
 export function createContext(services: Services, authorization?: string): GraphQLContext {
-  let viewer: Promise<Viewer | null> | null = null;
-  return {
-    services,
-    loaders: createLoaders(services),
-    viewer: () => (viewer ??= services.users.authenticate(authorization)),
-  };
+  let resolved: Promise<Viewer | null> | null = null;
+  const viewer = () => (resolved ??= services.users.authenticate(authorization));
+  return { services, loaders: createLoaders(services, viewer), viewer };
 }
 
 export async function requireViewer(context: GraphQLContext): Promise<Viewer> {

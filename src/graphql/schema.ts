@@ -3,6 +3,11 @@ import path from 'node:path';
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { mapDomainErrors } from './error-mapping';
+import {
+  DiscoveryResolver,
+  ScoredMovieResolver,
+  TrendingMovieResolver,
+} from './resolvers/discovery.resolver';
 import { HealthResolver } from './resolvers/health.resolver';
 import { MovieResolver } from './resolvers/movie.resolver';
 import { MutationResolver } from './resolvers/mutation.resolver';
@@ -16,6 +21,9 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
     resolvers: [
       HealthResolver,
       MovieResolver,
+      DiscoveryResolver,
+      ScoredMovieResolver,
+      TrendingMovieResolver,
       RecommendationResolver,
       ExplanationResolver,
       UserResolver,

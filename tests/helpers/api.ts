@@ -1,22 +1,38 @@
+import { DataSource } from 'typeorm';
+import { createServices, EngineSet, startApi } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { createServices, startApi } from '../../src/app';
+import { StatisticalEngine } from '../../src/engines/statistical';
 import { silentLogger } from '../../src/logger';
 import { RunningServer } from '../../src/server';
-import { DataSource } from 'typeorm';
-import { RecommendationEngine } from '../../src/engines/engine';
+import { Services } from '../../src/services';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T;
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
+export interface TestApi extends RunningServer {
+  services: Services;
+}
+
+/** The real API on a test schema; engines default to the statistical one alone. */
 export async function startTestApi(
   dataSource: DataSource,
-  engines: readonly RecommendationEngine[] = [],
+  engines: Partial<EngineSet> = {},
   env: Record<string, string> = {},
-): Promise<RunningServer> {
+): Promise<TestApi> {
   const config = loadConfig({ PORT: '0', ...env });
-  return startApi(config, createServices(dataSource, engines), silentLogger);
+  const statistical = engines.statistical ?? new StatisticalEngine(dataSource, { globalStatsMaxAgeMs: 0 });
+  const content = engines.content ?? null;
+  const set: EngineSet = {
+    statistical,
+    content,
+    predictor: engines.predictor ?? null,
+    all: engines.all ?? [statistical, ...(content ? [content] : [])],
+  };
+  const services = createServices(dataSource, set);
+  const server = await startApi(config, services, silentLogger);
+  return { ...server, services };
 }
 
 export async function graphql<T = Record<string, unknown>>(

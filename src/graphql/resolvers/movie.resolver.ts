@@ -4,6 +4,7 @@ import { checkPageSize, clientError } from '../errors';
 import { decodeCursor, encodeCursor, MovieConnection } from '../types/connection';
 import { MovieFilterInput } from '../types/movie-filter.input';
 import { MovieType } from '../types/movie.type';
+import { BayesianRatingType, ScoredMovieType } from '../types/discovery.type';
 
 @Resolver(() => MovieType)
 export class MovieResolver {
@@ -46,5 +47,37 @@ export class MovieResolver {
   @FieldResolver(() => Float, { nullable: true, description: 'Plain mean rating; null when unrated.' })
   async averageRating(@Root() movie: MovieType, @Ctx() { loaders }: GraphQLContext): Promise<number | null> {
     return (await loaders.ratingSummary.load(movie.id)).average;
+  }
+
+  @FieldResolver(() => BayesianRatingType, {
+    nullable: true,
+    description: 'Bayesian weighted rating with bounds (the statistical engine); null when unrated.',
+  })
+  async bayesianRating(
+    @Root() movie: MovieType,
+    @Ctx() { loaders }: GraphQLContext,
+  ): Promise<BayesianRatingType | null> {
+    return loaders.bayesianRating.load(movie.id);
+  }
+
+  @FieldResolver(() => Float, {
+    nullable: true,
+    description: 'The authenticated viewer’s predicted rating (collaborative model); null without a token.',
+  })
+  async predictedRating(
+    @Root() movie: MovieType,
+    @Ctx() { loaders }: GraphQLContext,
+  ): Promise<number | null> {
+    return loaders.predictedRating.load(movie.id);
+  }
+
+  @FieldResolver(() => [ScoredMovieType], { description: 'Movies closest in content, this one excluded.' })
+  async similar(
+    @Root() movie: MovieType,
+    @Ctx() { loaders }: GraphQLContext,
+    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
+  ): Promise<ScoredMovieType[]> {
+    checkPageSize(first);
+    return loaders.similar.load({ movieId: movie.id, first });
   }
 }

@@ -1,0 +1,90 @@
+import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
+import { GraphQLContext } from '../context';
+import { checkPageSize, clientError } from '../errors';
+import { ScoredMovieType, TrendingMovieType } from '../types/discovery.type';
+import { MovieType } from '../types/movie.type';
+
+function requireContent(context: GraphQLContext) {
+  const content = context.services.content;
+  if (!content) throw clientError('SERVICE_UNAVAILABLE', 'the content engine is not configured');
+  return content;
+}
+
+async function knownMovie(context: GraphQLContext, movieId: number): Promise<void> {
+  if (!(await context.loaders.movie.load(movieId)))
+    throw clientError('NOT_FOUND', `unknown movie id ${movieId}`);
+}
+
+@Resolver()
+export class DiscoveryResolver {
+  @Query(() => [ScoredMovieType], { description: 'Movies closest in content (embeddings), itself excluded.' })
+  async similarMovies(
+    @Arg('movieId', () => Int) movieId: number,
+    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
+    @Ctx() context: GraphQLContext,
+  ): Promise<ScoredMovieType[]> {
+    checkPageSize(first);
+    await knownMovie(context, movieId);
+    return context.loaders.similar.load({ movieId, first });
+  }
+
+  @Query(() => [TrendingMovieType], {
+    description: 'Best rated lately: Bayesian rating over a window ending now (or at the newest rating).',
+  })
+  async trending(
+    @Ctx() { services }: GraphQLContext,
+    @Arg('genre', () => String, { nullable: true }) genre?: string | null,
+    @Arg('windowDays', () => Int, { defaultValue: 30 }) windowDays = 30,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('halfLifeDays', () => Float, { nullable: true, description: 'Exponential decay of older ratings.' })
+    halfLifeDays?: number | null,
+  ): Promise<TrendingMovieType[]> {
+    checkPageSize(first);
+    if (windowDays < 1 || windowDays > 36500)
+      throw clientError('BAD_USER_INPUT', `windowDays must be between 1 and 36500, got ${windowDays}`);
+    const result = await services.statistical.trending({
+      limit: first,
+      windowDays,
+      halfLifeDays: halfLifeDays ?? null,
+      genres: genre ? [genre] : undefined,
+    });
+    return result.movies.map((m) => ({
+      movieId: m.movieId,
+      score: m.score,
+      votes: m.votes,
+      mean: m.mean,
+      lower: m.lower,
+      upper: m.upper,
+      windowEnd: result.asOf,
+    }));
+  }
+
+  @Query(() => [ScoredMovieType], { description: 'Natural-language search over movie text embeddings.' })
+  async search(
+    @Arg('query') query: string,
+    @Ctx() context: GraphQLContext,
+    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
+    @Arg('genres', () => [String], { nullable: true }) genres?: string[] | null,
+  ): Promise<ScoredMovieType[]> {
+    checkPageSize(first);
+    if (query.trim() === '') throw clientError('BAD_USER_INPUT', 'query must not be empty');
+    const found = await requireContent(context).search(query, first, { genres: genres ?? undefined });
+    return found.map((s) => ({ movieId: s.movieId, score: s.score }));
+  }
+}
+
+@Resolver(() => ScoredMovieType)
+export class ScoredMovieResolver {
+  @FieldResolver(() => MovieType)
+  async movie(@Root() item: ScoredMovieType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
+    return (await loaders.movie.load(item.movieId)) as MovieType;
+  }
+}
+
+@Resolver(() => TrendingMovieType)
+export class TrendingMovieResolver {
+  @FieldResolver(() => MovieType)
+  async movie(@Root() item: TrendingMovieType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
+    return (await loaders.movie.load(item.movieId)) as MovieType;
+  }
+}

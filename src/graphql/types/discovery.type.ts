@@ -1,0 +1,57 @@
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { MovieType } from './movie.type';
+
+@ObjectType({ description: 'A movie with a score from the engine that found it.' })
+export class ScoredMovieType {
+  movieId: number;
+
+  @Field(() => MovieType)
+  movie?: MovieType;
+
+  @Field(() => Float, { description: 'Cosine similarity in [-1, 1] for similar movies and search.' })
+  score: number;
+}
+
+@ObjectType({ description: 'Bayesian weighted rating with a confidence interval.' })
+export class BayesianRatingType {
+  @Field(() => Float, { description: 'WR = v/(v+m)·R + m/(v+m)·C.' })
+  weighted: number;
+
+  @Field(() => Float, { description: 'The plain mean R.' })
+  mean: number;
+
+  @Field(() => Int)
+  votes: number;
+
+  @Field(() => Float, { description: 'Lower bound of the ~95% interval (normal approximation).' })
+  lower: number;
+
+  @Field(() => Float)
+  upper: number;
+}
+
+@ObjectType()
+export class TrendingMovieType {
+  movieId: number;
+
+  @Field(() => MovieType)
+  movie?: MovieType;
+
+  @Field(() => Float, { description: 'The ranking key: the windowed Bayesian rating.' })
+  score: number;
+
+  @Field(() => Int, { description: 'Ratings inside the window.' })
+  votes: number;
+
+  @Field(() => Float, { description: 'Mean of the window’s ratings (decay-weighted when decay is on).' })
+  mean: number;
+
+  @Field(() => Float)
+  lower: number;
+
+  @Field(() => Float)
+  upper: number;
+
+  @Field({ description: 'The end of the window (the newest rating for historical data).' })
+  windowEnd: Date;
+}

@@ -60,11 +60,13 @@ export class RatingService {
   async remove(userId: number, movieId: number): Promise<boolean> {
     const removed = await this.db.transaction(async (tx) => {
       await this.assertMoviesExist(tx, [movieId]);
-      const rows: unknown[] = await tx.query(
-        `DELETE FROM ratings WHERE user_id = $1 AND movie_id = $2 RETURNING movie_id`,
+      // A CTE so the statement returns rows: TypeORM reshapes a bare DELETE's result into [rows, count].
+      const [{ removed }]: { removed: number }[] = await tx.query(
+        `WITH gone AS (DELETE FROM ratings WHERE user_id = $1 AND movie_id = $2 RETURNING 1)
+         SELECT count(*)::int AS removed FROM gone`,
         [userId, movieId],
       );
-      return rows.length > 0;
+      return removed > 0;
     });
     if (removed) await this.notify(userId);
     return removed;

@@ -13,11 +13,15 @@ describe('HTTP serving', () => {
     await db.dataSource.query(
       `INSERT INTO movies (id, title, year, genres) VALUES (1, 'Heat', 1995, '{Action}')`,
     );
-    api = await startTestApi(db.dataSource, {}, {
-      MAX_REQUEST_BYTES: '2000',
-      MAX_QUERY_DEPTH: '5',
-      MAX_QUERY_COST: '500',
-    });
+    api = await startTestApi(
+      db.dataSource,
+      {},
+      {
+        MAX_REQUEST_BYTES: '2000',
+        MAX_QUERY_DEPTH: '5',
+        MAX_QUERY_COST: '500',
+      },
+    );
     base = api.url.replace(/\/graphql$/, '');
   });
 

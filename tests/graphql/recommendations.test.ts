@@ -1,0 +1,390 @@
+import { recordStatements } from '../helpers/database';
+import { FullStack, startFullStack } from '../helpers/full-stack';
+import { graphql } from '../helpers/api';
+
+const RECOMMEND = `query ($userId: Int!, $strategy: Strategy, $first: Int, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
+  recommendations(userId: $userId, strategy: $strategy, first: $first, genres: $genres, weights: $weights, diversity: $diversity) {
+    rank score strategyUsed
+    movie { id title genres }
+    engineScores { collaborative content statistical }
+    explanation { text basedOn { id title } }
+  }
+}`;
+
+const ONBOARD = `mutation ($ratings: [RatingInput!]!) {
+  onboard(ratings: $ratings) { token user { id ratingsCount } recommendations { strategyUsed movie { id } } }
+}`;
+
+describe('recommendations, onboarding and rating through GraphQL', () => {
+  let stack: FullStack;
+  let url: string;
+
+  beforeAll(async () => {
+    stack = await startFullStack();
+    url = stack.api.url;
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  const ratingsOf = (userId: number) => stack.catalog.ratings.filter((r) => r.userId === userId);
+
+  it('gives an imported user HYBRID recommendations from all three engines, unseen movies only', async () => {
+    const result = await graphql<any>(url, RECOMMEND, { userId: 4, first: 10 });
+    expect(result.errors).toBeUndefined();
+    const items = result.data.recommendations;
+    expect(items).toHaveLength(10);
+    expect(items.map((i: any) => i.rank)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(items.every((i: any) => i.strategyUsed === 'HYBRID')).toBe(true);
+    const rated = new Set(ratingsOf(4).map((r) => r.movieId));
+    expect(items.some((i: any) => rated.has(i.movie.id))).toBe(false);
+    expect(new Set(items.map((i: any) => i.movie.id)).size).toBe(10);
+    for (let i = 1; i < items.length; i++) expect(items[i - 1].score).toBeGreaterThanOrEqual(items[i].score);
+    const engines = items.map((i: any) => i.engineScores);
+    expect(engines.some((e: any) => e.collaborative !== null)).toBe(true);
+    expect(engines.some((e: any) => e.content !== null)).toBe(true);
+    expect(engines.some((e: any) => e.statistical !== null)).toBe(true);
+    const explained = items.find((i: any) => i.explanation.basedOn.length > 0);
+    expect(explained.explanation.text).toMatch(/^(Because you rated|Similar to) /);
+    for (const movie of explained.explanation.basedOn) expect(rated.has(movie.id)).toBe(true);
+  });
+
+  it('honours the genre filter, weights and diversity, and rejects malformed ones', async () => {
+    const genre = stack.catalog.movies[0].genres[0];
+    const filtered = await graphql<any>(url, RECOMMEND, { userId: 4, first: 5, genres: [genre] });
+    expect(filtered.data.recommendations.length).toBeGreaterThan(0);
+    for (const item of filtered.data.recommendations) expect(item.movie.genres).toContain(genre);
+
+    const onlyStatistical = await graphql<any>(url, RECOMMEND, {
+      userId: 4,
+      first: 5,
+      weights: { collaborative: 0, content: 0, statistical: 1 },
+    });
+    for (const item of onlyStatistical.data.recommendations)
+      expect(item.score).toBeCloseTo(item.engineScores.statistical);
+
+    const plain = await graphql<any>(url, RECOMMEND, { userId: 4, first: 8 });
+    const diverse = await graphql<any>(url, RECOMMEND, { userId: 4, first: 8, diversity: 0.9 });
+    const distinctGenres = (items: any[]) => new Set(items.flatMap((i) => i.movie.genres)).size;
+    expect(distinctGenres(diverse.data.recommendations)).toBeGreaterThanOrEqual(
+      distinctGenres(plain.data.recommendations),
+    );
+
+    for (const variables of [
+      { userId: 4, weights: { content: -1 } },
+      { userId: 4, weights: { collaborative: 0, content: 0, statistical: 0 } },
+      { userId: 4, first: 101 },
+      { userId: 4, diversity: 1.5 },
+    ]) {
+      const bad = await graphql(url, RECOMMEND, variables);
+      expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    const unknown = await graphql(url, RECOMMEND, { userId: 999999 });
+    expect(unknown.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it('onboards a cold user to STATISTICAL, then moves them to HYBRID once they reach 5 ratings', async () => {
+    const movies = stack.catalog.movies.map((m) => m.movieId);
+    const onboard = await graphql<any>(url, ONBOARD, {
+      ratings: [
+        { movieId: movies[0], rating: 5 },
+        { movieId: movies[1], rating: 4.5 },
+      ],
+    });
+    expect(onboard.errors).toBeUndefined();
+    const { token, user } = onboard.data.onboard;
+    expect(token).toMatch(/^cg_/);
+    expect(user.ratingsCount).toBe(2);
+    expect(onboard.data.onboard.recommendations[0].strategyUsed).toBe('STATISTICAL');
+    const auth = { authorization: `Bearer ${token}` };
+
+    const cold = await graphql<any>(url, RECOMMEND, { userId: user.id, first: 5 }, auth);
+    expect(cold.data.recommendations.every((i: any) => i.strategyUsed === 'STATISTICAL')).toBe(true);
+    expect(cold.data.recommendations[0].explanation.text).toMatch(/rate 3 more movies/);
+
+    for (const [i, rating] of [
+      [2, 4],
+      [3, 1],
+      [4, 5],
+    ] as const) {
+      const rated = await graphql<any>(
+        url,
+        `
+          mutation ($m: Int!, $r: Float!) {
+            rate(movieId: $m, rating: $r) {
+              rating
+              movie {
+                id
+              }
+            }
+          }
+        `,
+        { m: movies[i], r: rating },
+        auth,
+      );
+      expect(rated.errors).toBeUndefined();
+    }
+    const warm = await graphql<any>(url, RECOMMEND, { userId: user.id, first: 5 }, auth);
+    expect(warm.data.recommendations.every((i: any) => i.strategyUsed === 'HYBRID')).toBe(true);
+    expect(warm.data.recommendations.some((i: any) => movies.slice(0, 5).includes(i.movie.id))).toBe(false);
+  });
+
+  it('reflects a new rating in the next recommendations without retraining', async () => {
+    const versionBefore = stack.collaborative.activeVersionId();
+    const ratings = stack.catalog.movies.slice(10, 16).map((m) => ({ movieId: m.movieId, rating: 4 }));
+    const { data } = await graphql<any>(url, ONBOARD, { ratings });
+    const auth = { authorization: `Bearer ${data.onboard.token}` };
+    const before = await graphql<any>(
+      url,
+      RECOMMEND,
+      { userId: data.onboard.user.id, first: 10, strategy: 'COLLABORATIVE' },
+      auth,
+    );
+    const top = before.data.recommendations[0].movie.id;
+    await graphql(url, `mutation { rate(movieId: ${top}, rating: 0.5) { rating } }`, {}, auth);
+    const after = await graphql<any>(
+      url,
+      RECOMMEND,
+      { userId: data.onboard.user.id, first: 10, strategy: 'COLLABORATIVE' },
+      auth,
+    );
+    expect(after.data.recommendations.map((i: any) => i.movie.id)).not.toContain(top);
+    expect(after.data.recommendations).not.toEqual(before.data.recommendations);
+    const predicted = await graphql<any>(url, `{ movie(id: ${top}) { predictedRating } }`, {}, auth);
+    expect(predicted.data.movie.predictedRating).toBeGreaterThanOrEqual(0.5);
+    expect(stack.collaborative.activeVersionId()).toBe(versionBefore);
+  });
+
+  it('guards mutations and private users with the bearer token', async () => {
+    const movie = stack.catalog.movies[20].movieId;
+    const anonymous = await graphql(url, `mutation { rate(movieId: ${movie}, rating: 4) { rating } }`);
+    expect(anonymous.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    const forged = await graphql(
+      url,
+      `mutation { rate(movieId: ${movie}, rating: 4) { rating } }`,
+      {},
+      {
+        authorization: 'Bearer cg_not-a-real-token',
+      },
+    );
+    expect(forged.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+
+    const alice = await graphql<any>(url, ONBOARD, { ratings: [{ movieId: movie, rating: 4 }] });
+    const bob = await graphql<any>(url, ONBOARD, { ratings: [{ movieId: movie, rating: 2 }] });
+    const bobAuth = { authorization: `Bearer ${bob.data.onboard.token}` };
+    const peek = await graphql(url, RECOMMEND, { userId: alice.data.onboard.user.id }, bobAuth);
+    expect(peek.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const noToken = await graphql(url, `{ user(id: ${alice.data.onboard.user.id}) { ratingsCount } }`);
+    expect(noToken.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    const own = await graphql<any>(
+      url,
+      `
+        {
+          me {
+            id
+            ratingsCount
+          }
+        }
+      `,
+      {},
+      bobAuth,
+    );
+    expect(own.data.me).toEqual({ id: bob.data.onboard.user.id, ratingsCount: 1 });
+    const publicUser = await graphql<any>(
+      url,
+      `
+        {
+          user(id: 1) {
+            id
+            ratingsCount
+          }
+        }
+      `,
+    );
+    expect(publicUser.data.user.ratingsCount).toBe(ratingsOf(1).length);
+  });
+
+  it('rejects bad ratings with clear errors and keeps the data intact', async () => {
+    const movie = stack.catalog.movies[30].movieId;
+    const { data } = await graphql<any>(url, ONBOARD, { ratings: [{ movieId: movie, rating: 3 }] });
+    const auth = { authorization: `Bearer ${data.onboard.token}` };
+    for (const rating of [4.3, 0, 5.5, -1]) {
+      const bad = await graphql(
+        url,
+        `mutation { rate(movieId: ${movie}, rating: ${rating}) { rating } }`,
+        {},
+        auth,
+      );
+      expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(bad.errors?.[0].message).toMatch(/half steps/);
+    }
+    const unknown = await graphql(
+      url,
+      `
+        mutation {
+          rate(movieId: 999999, rating: 4) {
+            rating
+          }
+        }
+      `,
+      {},
+      auth,
+    );
+    expect(unknown.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const stored = await graphql<any>(
+      url,
+      `
+        {
+          me {
+            ratings {
+              edges {
+                node {
+                  rating
+                  movie {
+                    id
+                  }
+                }
+              }
+            }
+          }
+        }
+      `,
+      {},
+      auth,
+    );
+    expect(stored.data.me.ratings.edges).toEqual([{ node: { rating: 3, movie: { id: movie } } }]);
+
+    const before = await stack.db.dataSource.query(`SELECT count(*)::int AS n FROM users`);
+    const badOnboard = await graphql(url, ONBOARD, {
+      ratings: [
+        { movieId: movie, rating: 4 },
+        { movieId: 999999, rating: 4 },
+      ],
+    });
+    expect(badOnboard.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const duplicate = await graphql(url, ONBOARD, {
+      ratings: [
+        { movieId: movie, rating: 4 },
+        { movieId: movie, rating: 3 },
+      ],
+    });
+    expect(duplicate.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await stack.db.dataSource.query(`SELECT count(*)::int AS n FROM users`)).toEqual(before);
+
+    const removed = await graphql<any>(url, `mutation { removeRating(movieId: ${movie}) }`, {}, auth);
+    expect(removed.data.removeRating).toBe(true);
+    const again = await graphql<any>(url, `mutation { removeRating(movieId: ${movie}) }`, {}, auth);
+    expect(again.data.removeRating).toBe(false);
+  });
+
+  it('answers similar movies, trending and search, with clear errors for bad input', async () => {
+    const movie = stack.catalog.movies[0];
+    const similar = await graphql<any>(
+      url,
+      `{ similarMovies(movieId: ${movie.movieId}, first: 5) { score movie { id } } }`,
+    );
+    expect(similar.errors).toBeUndefined();
+    const scores = similar.data.similarMovies.map((s: any) => s.score);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    expect(similar.data.similarMovies.map((s: any) => s.movie.id)).not.toContain(movie.movieId);
+
+    const trending = await graphql<any>(
+      url,
+      `
+        {
+          trending(first: 5, windowDays: 3650) {
+            score
+            votes
+            lower
+            upper
+            movie {
+              id
+            }
+          }
+        }
+      `,
+    );
+    expect(trending.errors).toBeUndefined();
+    expect(trending.data.trending.length).toBeGreaterThan(0);
+    for (const t of trending.data.trending) expect(t.lower).toBeLessThanOrEqual(t.upper);
+
+    const search = await graphql<any>(
+      url,
+      `
+        query ($q: String!) {
+          search(query: $q, first: 3) {
+            score
+            movie {
+              title
+            }
+          }
+        }
+      `,
+      {
+        q: movie.title,
+      },
+    );
+    expect(search.data.search[0].movie.title).toBe(movie.title);
+
+    const errors = await Promise.all([
+      graphql(
+        url,
+        `
+          {
+            similarMovies(movieId: 999999) {
+              score
+            }
+          }
+        `,
+      ),
+      graphql(
+        url,
+        `
+          {
+            search(query: "   ") {
+              score
+            }
+          }
+        `,
+      ),
+      graphql(
+        url,
+        `
+          {
+            trending(windowDays: -3) {
+              score
+            }
+          }
+        `,
+      ),
+      graphql(url, `{ search(query: "${'x'.repeat(600)}") { score } }`),
+    ]);
+    expect(errors.map((e) => e.errors?.[0].extensions?.code)).toEqual([
+      'NOT_FOUND',
+      'BAD_USER_INPUT',
+      'BAD_USER_INPUT',
+      'BAD_USER_INPUT',
+    ]);
+  });
+
+  it('batches recommendations → movie → similar → movie: statement count does not grow with first', async () => {
+    const query = `query ($first: Int!) { recommendations(userId: 7, first: $first) {
+      movie { title bayesianRating { weighted } similar(first: 3) { score movie { title ratingsCount } } } } }`;
+    await graphql(url, query, { first: 2 });
+    const counts: number[] = [];
+    for (const first of [3, 12, 30]) {
+      const statements = await recordStatements(stack.db.dataSource, async () => {
+        const result = await graphql<any>(url, query, { first });
+        expect(result.errors).toBeUndefined();
+        expect(result.data.recommendations).toHaveLength(first);
+      });
+      counts.push(
+        statements.filter((s) => !/^(SET|START|COMMIT|BEGIN|SELECT current_setting)/i.test(s.trim())).length,
+      );
+    }
+    expect(counts[1]).toBe(counts[0]);
+    expect(counts[2]).toBe(counts[0]);
+    expect(counts[0]).toBeLessThan(25);
+  });
+});

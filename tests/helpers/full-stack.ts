@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSyntheticCatalog, SyntheticCatalog, writeSyntheticRelease } from '../../fixtures/synthetic';
+import { importRelease } from '../../src/data/importer';
+import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
+import { ModelStore } from '../../src/engines/collaborative/model-store';
+import { ContentEngine, ContentIndexer } from '../../src/engines/content';
+import { StatisticalEngine } from '../../src/engines/statistical';
+import { trainFromDatabase } from '../../training/database';
+import { DEFAULT_TRAIN_OPTIONS } from '../../training/train';
+import { HashingEmbedder } from '../engines/content/index/helpers/hashing-embedder';
+import { startTestApi, TestApi } from './api';
+import { createTestDatabase, TestDatabase } from './database';
+
+export interface FullStack {
+  db: TestDatabase;
+  api: TestApi;
+  catalog: SyntheticCatalog;
+  collaborative: CollaborativeEngine;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole API over a synthetic catalog in its own schema: imported, a small collaborative model
+ * trained and activated, the content index built (with a deterministic hashing embedder), and the
+ * same rating listeners as the service.
+ */
+export async function startFullStack(env: Record<string, string> = {}): Promise<FullStack> {
+  const db = await createTestDatabase(6);
+  const catalog = generateSyntheticCatalog({ seed: 11, users: 120, movies: 150 });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-stack-'));
+  try {
+    await importRelease(db.dataSource, await writeSyntheticRelease(dir, catalog));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const store = new ModelStore(db.dataSource);
+  await trainFromDatabase(db.dataSource, store, {
+    biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 15 },
+    topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
+  });
+  const collaborative = new CollaborativeEngine(db.dataSource, store);
+  await collaborative.reload();
+  const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() });
+  await indexer.run();
+  const content = new ContentEngine({ dataSource: db.dataSource, indexer });
+  const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 });
+  const api = await startTestApi(
+    db.dataSource,
+    { statistical, content, predictor: collaborative, all: [collaborative, content, statistical] },
+    env,
+  );
+  api.services.ratings.onRatingsChanged(async (userId) => {
+    await collaborative.foldIn(userId);
+  });
+  return {
+    db,
+    api,
+    catalog,
+    collaborative,
+    async stop() {
+      await api.stop();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * Load benchmark of the running service: starts Cinegraph as a child process on the local
+ * PostgreSQL (a database of its own, kept between runs so the content index is built once),
+ * waits until every engine is ready, then drives each query at 1, 16 and 64 concurrent
+ * connections and prints p50 / p95 / p99 latency, requests/s and errors.
+ *
+ *   MOVIELENS_DIR=../shared/data/ml-latest-small npm run bench:serve [-- --seconds 10 --connections 1,16,64]
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+
+interface Scenario {
+  name: string;
+  body(random: () => number): string;
+}
+
+function flag(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
+}
+
+const SECONDS = Number(flag('seconds', '10'));
+const CONNECTIONS = flag('connections', '1,16,64').split(',').map(Number);
+const PORT = Number(flag('port', '4600'));
+const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DATABASE = flag('database', 'cinegraph_bench');
+const DATA = process.env.MOVIELENS_DIR ?? flag('data', '');
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function ensureDatabase(): Promise<string> {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [DATABASE]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${DATABASE}"`);
+  } finally {
+    await admin.end();
+  }
+  return ADMIN_URL.replace(/\/[^/]*$/, `/${DATABASE}`);
+}
+
+async function waitUntilReady(base: string, child: ChildProcess): Promise<void> {
+  let last = '';
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
+    try {
+      const health = (await (await fetch(`${base}/health`)).json()) as {
+        engines: Record<string, { ready: boolean; reason?: string }>;
+      };
+      const waiting = Object.entries(health.engines).filter(([, s]) => !s.ready);
+      if (waiting.length === 0) return;
+      const line = waiting.map(([name, s]) => `${name}: ${s.reason}`).join(', ');
+      if (line !== last) process.stderr.write(`waiting for ${line}\n`);
+      last = line;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+interface Outcome {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
+async function drive(
+  url: string,
+  scenario: Scenario,
+  connections: number,
+  seconds: number,
+): Promise<Outcome> {
+  const random = seeded(42);
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const sent = performance.now();
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: scenario.body(random),
+        });
+        const body = (await response.json()) as { errors?: unknown[] };
+        if (!response.ok || body.errors) errors++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - sent);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  return { latencies, errors, seconds: (performance.now() - started) / 1000 };
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+async function main(): Promise<void> {
+  if (!DATA) throw new Error('set MOVIELENS_DIR (or --data) to a MovieLens release, e.g. ml-latest-small');
+  const databaseUrl = await ensureDatabase();
+  const base = `http://127.0.0.1:${PORT}`;
+  const child = spawn(
+    process.execPath,
+    ['-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        MOVIELENS_DIR: path.resolve(DATA),
+        PORT: String(PORT),
+        LOG_LEVEL: 'warn',
+        DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '16',
+        MAX_QUERY_COST: '1000000',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  try {
+    await waitUntilReady(base, child);
+    const url = `${base}/graphql`;
+    const movies = await (
+      await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ trending(first: 100, windowDays: 3650) { movie { id } } }' }),
+      })
+    ).json();
+    const movieIds: number[] = (
+      movies as { data: { trending: { movie: { id: number } }[] } }
+    ).data.trending.map((t) => t.movie.id);
+    const pick = <T>(list: readonly T[], random: () => number) => list[Math.floor(random() * list.length)];
+    const users = Array.from({ length: 610 }, (_, i) => i + 1);
+    const queries = [
+      'mind-bending thriller about dreams',
+      'space adventure with aliens',
+      'romantic comedy in Paris',
+      'animated movie for kids',
+      'gritty crime drama in New York',
+    ];
+    const recommend = (strategy: string): Scenario => ({
+      name: `recommendations ${strategy}`,
+      body: (random) =>
+        JSON.stringify({
+          query: `query ($u: Int!) { recommendations(userId: $u, strategy: ${strategy}, first: 20) { rank score movie { id title } explanation { text } } }`,
+          variables: { u: pick(users, random) },
+        }),
+    });
+    const scenarios: Scenario[] = [
+      recommend('HYBRID'),
+      recommend('COLLABORATIVE'),
+      recommend('CONTENT'),
+      recommend('STATISTICAL'),
+      {
+        name: 'similarMovies',
+        body: (random) =>
+          JSON.stringify({
+            query: `query ($m: Int!) { similarMovies(movieId: $m, first: 20) { score movie { id title } } }`,
+            variables: { m: pick(movieIds, random) },
+          }),
+      },
+      {
+        name: 'trending',
+        body: () => JSON.stringify({ query: `{ trending(first: 20) { score votes movie { id title } } }` }),
+      },
+      {
+        name: 'search',
+        body: (random) =>
+          JSON.stringify({
+            query: `query ($q: String!) { search(query: $q, first: 20) { score movie { id title } } }`,
+            variables: { q: pick(queries, random) },
+          }),
+      },
+    ];
+    console.log(`\n${SECONDS} s per cell, ml data: ${DATA}\n`);
+    console.log('| query | connections | requests/s | p50 ms | p95 ms | p99 ms | errors |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|');
+    for (const scenario of scenarios) {
+      await drive(url, scenario, 4, 1); // warm-up
+      for (const connections of CONNECTIONS) {
+        const outcome = await drive(url, scenario, connections, SECONDS);
+        const sorted = outcome.latencies.sort((a, b) => a - b);
+        console.log(
+          `| ${scenario.name} | ${connections} | ${(sorted.length / outcome.seconds).toFixed(0)} | ` +
+            `${percentile(sorted, 0.5).toFixed(1)} | ${percentile(sorted, 0.95).toFixed(1)} | ` +
+            `${percentile(sorted, 0.99).toFixed(1)} | ${outcome.errors} |`,
+        );
+      }
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

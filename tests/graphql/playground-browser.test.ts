@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { chromium, Browser } from 'playwright-core';
+import { RunningServer } from '../../src/server';
+import { startTestApi } from '../helpers/api';
+import { createTestDatabase, TestDatabase } from '../helpers/database';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const describeWithBrowser = existsSync(CHROMIUM) ? describe : describe.skip;
+if (!existsSync(CHROMIUM))
+  console.warn(
+    `playground browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
+  );
+
+describeWithBrowser('GraphiQL playground in headless Chromium', () => {
+  let db: TestDatabase;
+  let api: RunningServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await db.dataSource.query(
+      `INSERT INTO movies (id, title, year, genres) VALUES (42, 'Heat', 1995, '{Action,Crime}')`,
+    );
+    api = await startTestApi(db.dataSource);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.stop();
+    await db?.drop();
+  });
+
+  it('loads offline from the server’s own assets, runs a query and shows the result', async () => {
+    const page = await browser.newPage();
+    const foreignRequests: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(api.url.replace(/\/graphql$/, ''))) foreignRequests.push(request.url());
+    });
+    await page.goto(api.url, { waitUntil: 'load' });
+    await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
+    await page.evaluate(() => {
+      const editor = (document.querySelector('.graphiql-query-editor .CodeMirror') as any)?.CodeMirror;
+      editor.setValue('{ movie(id: 42) { title year genres } }');
+    });
+    await page.click('.graphiql-execute-button');
+    await page.waitForFunction(
+      () => document.querySelector('.graphiql-response')?.textContent?.includes('"title": "Heat"'),
+      undefined,
+      { timeout: 30_000 },
+    );
+    const response = await page.textContent('.graphiql-response');
+    expect(response).toContain('"year": 1995');
+    expect(foreignRequests.filter((u) => !u.startsWith('data:'))).toEqual([]);
+  });
+});

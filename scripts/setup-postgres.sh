@@ -4,6 +4,9 @@
 # missing (bookworm does not package it), creates the database and enables the extension.
 set -euo pipefail
 
+# Tests pointed at another server (TEST_DATABASE_URL) or an explicit opt-out leave the local cluster alone.
+if [ -n "${TEST_DATABASE_URL:-}" ] || [ "${SKIP_DB_SETUP:-}" = "1" ]; then exit 0; fi
+
 PG_MAJOR="${PG_MAJOR:-15}"
 PG_CONFIG="/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config"
 DB_NAME="${PGDATABASE:-test}"

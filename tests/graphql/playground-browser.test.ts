@@ -52,12 +52,16 @@ describeWithBrowser('GraphiQL playground in headless Chromium', () => {
     await page.goto(api.url, { waitUntil: 'load' });
     await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
     await page.evaluate(() => {
-      const editor = (document.querySelector('.graphiql-query-editor .CodeMirror') as any)?.CodeMirror;
+      const editor = ((globalThis as any).document.querySelector('.graphiql-query-editor .CodeMirror') as any)
+        ?.CodeMirror;
       editor.setValue('{ movie(id: 42) { title year genres } }');
     });
     await page.click('.graphiql-execute-button');
     await page.waitForFunction(
-      () => document.querySelector('.graphiql-response')?.textContent?.includes('"title": "Heat"'),
+      () =>
+        (globalThis as any).document
+          .querySelector('.graphiql-response')
+          ?.textContent?.includes('"title": "Heat"'),
       undefined,
       { timeout: 30_000 },
     );

@@ -45,7 +45,8 @@ function progressReporter(interactive: boolean, log: (line: string) => void) {
     if (tenth > lastLoggedTenth) {
       lastLoggedTenth = tenth;
       log(
-        `${Math.floor(progress.fraction * 100)}% (${progress.done}/${progress.total}), ${payload.speed} texts/s, ETA ${payload.eta}`,
+        `${Math.floor(progress.fraction * 100)}% (${progress.done}/${progress.total}), ` +
+          `${payload.rate} texts/s, ETA ${payload.remaining}`,
       );
     }
   };

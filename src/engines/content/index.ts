@@ -8,8 +8,19 @@ export { ContentEngine, DEFAULT_EF_SEARCH, MAX_LIMIT, MAX_QUERY_LENGTH } from '.
 export type { ContentEngineOptions, ContentQueryOptions } from './content-engine';
 export { ContentIndexer, DEFAULT_BATCH_SIZE } from './indexer';
 export type { ContentIndexerOptions, IndexProgress, IndexRunSummary, IndexState } from './indexer';
-export { EmbeddingStore, neighbourQuerySql } from './embedding-store';
-export type { EmbeddingModel, Neighbour, NeighbourQuery } from './embedding-store';
+export {
+  DEFAULT_EXACT_FILTER_LIMIT,
+  EmbeddingStore,
+  moviesNeighbourQuerySql,
+  neighbourQuerySql,
+} from './embedding-store';
+export type {
+  EmbeddingModel,
+  MoviesNeighbourQuery,
+  Neighbour,
+  NeighbourQuery,
+  SearchTuning,
+} from './embedding-store';
 export { computeTasteProfile } from './taste-profile';
 export type { RatedVector, TasteProfile } from './taste-profile';
 

@@ -7,7 +7,9 @@ describe('embedded PGlite database', () => {
     try {
       const dataSource = await openDatabase({ url: embedded.url, poolSize: 2 });
       try {
-        await dataSource.query(`INSERT INTO movies (id, title, year, genres) VALUES (1, 'Heat', 1995, '{Action,Crime}')`);
+        await dataSource.query(
+          `INSERT INTO movies (id, title, year, genres) VALUES (1, 'Heat', 1995, '{Action,Crime}')`,
+        );
         const [movie] = await dataSource.query(`SELECT title, genres FROM movies WHERE id = 1`);
         expect(movie).toEqual({ title: 'Heat', genres: ['Action', 'Crime'] });
         const [row] = await dataSource.query(`SELECT '[3,4]'::vector <-> '[0,0]'::vector AS distance`);

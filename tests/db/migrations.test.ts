@@ -14,7 +14,9 @@ describe('migrations on the local Postgres', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [db.schema],
     );
-    expect(rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(['movies', 'ratings', 'tags', 'users']));
+    expect(rows.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['movies', 'ratings', 'tags', 'users']),
+    );
   });
 
   it('rejects ratings off the half-star scale and duplicate (user, movie) pairs', async () => {

@@ -3,7 +3,7 @@ import {
   rowDot,
   type BiasedMfParameters,
 } from '../../../../src/engines/collaborative/kernels/biased-mf';
-import { foldInBiasedUser } from '../../../../src/engines/collaborative/kernels/fold-in';
+import { foldInBiasedUser, userRecencyWeights } from '../../../../src/engines/collaborative/kernels/fold-in';
 import {
   choleskyInPlace,
   choleskySolveInPlace,
@@ -268,6 +268,14 @@ describe('biased MF kernels', () => {
       weights,
     );
     expect(robust.bias).toBeCloseTo(trueBias, 4);
+  });
+});
+
+describe('recency weights for fold-in', () => {
+  it('halves the weight every half-life before the latest rating', () => {
+    const day = 86400;
+    expect(Array.from(userRecencyWeights([20 * day, 0, 10 * day], 10))).toEqual([1, 0.25, 0.5]);
+    expect(Array.from(userRecencyWeights([5, 1], 0))).toEqual([1, 1]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { Logger, silentLogger } from '../../logger';
 import {
@@ -18,6 +19,10 @@ import {
   topK,
 } from './kernels';
 import { ActiveModel, ModelStore } from './model-store';
+
+/** How many of the user's best ratings are weighed as reasons for a recommendation. */
+const EVIDENCE_POOL = 60;
+const USER_STATE_TTL_MS = 2000;
 
 /** A user's rating-model parameters: trained, or folded in from their current ratings. */
 interface UserParameters {
@@ -45,6 +50,9 @@ export interface CollaborativeEngineOptions {
 interface UserRatings {
   items: Int32Array;
   ratings: Float64Array;
+  mean: number;
+  /** Positions of the user's best ratings (at or above their mean, best first, capped): explanation candidates. */
+  evidencePool: number[];
   /** movieIds the user rated, including movies the model does not know. */
   rated: Set<number>;
 }
@@ -61,6 +69,10 @@ export class CollaborativeEngine implements RecommendationEngine {
   private notReadyReason = 'no trained model yet';
   private readonly logger: Logger;
   private readonly maxEvidence: number;
+  private readonly recent = new Map<
+    number,
+    { snapshot: Snapshot; at: number; user: UserRatings; scores: Float32Array }
+  >();
 
   constructor(
     private readonly db: DataSource,
@@ -123,11 +135,38 @@ export class CollaborativeEngine implements RecommendationEngine {
       items.push(item);
       ratings.push(row.rating);
     }
+    const mean = ratings.length ? ratings.reduce((sum, r) => sum + r, 0) / ratings.length : 0;
+    const evidencePool = ratings
+      .map((_, n) => n)
+      .filter((n) => ratings[n] >= mean)
+      .sort((a, b) => ratings[b] - ratings[a])
+      .slice(0, EVIDENCE_POOL);
     return {
       items: Int32Array.from(items),
       ratings: Float64Array.from(ratings),
+      mean,
+      evidencePool,
       rated: new Set(rows.map((r) => r.movie_id)),
     };
+  }
+
+  /**
+   * The user's ratings and ranking scores, reused for a moment: one hybrid request asks for them
+   * twice (recommend, then scoreMovies for the other engines' candidates). A rating change drops
+   * the entry (foldIn), so a new rating is seen at once.
+   */
+  private async userState(
+    snapshot: Snapshot,
+    userId: number,
+  ): Promise<{ user: UserRatings; scores: Float32Array }> {
+    const cached = this.recent.get(userId);
+    if (cached && cached.snapshot === snapshot && performance.now() - cached.at < USER_STATE_TTL_MS)
+      return cached;
+    const user = await this.userRatings(snapshot, userId);
+    const state = { snapshot, at: performance.now(), user, scores: this.rankingScores(snapshot, user) };
+    this.recent.set(userId, state);
+    if (this.recent.size > 1000) this.recent.delete(this.recent.keys().next().value as number);
+    return state;
   }
 
   /** Top-N scores for every item of the model, from the user's ratings. */
@@ -148,12 +187,9 @@ export class CollaborativeEngine implements RecommendationEngine {
   private evidenceFor(snapshot: Snapshot, user: UserRatings, item: number): Evidence[] {
     const { topN } = snapshot.model;
     const rank = topN.rank;
-    let mean = 0;
-    for (const r of user.ratings) mean += r;
-    mean /= Math.max(1, user.ratings.length);
+    const mean = user.mean;
     const contributions: Evidence[] = [];
-    for (let n = 0; n < user.items.length; n++) {
-      if (user.ratings[n] < mean) continue;
+    for (const n of user.evidencePool) {
       const j = user.items[n];
       let similarity = 0;
       for (let f = 0; f < rank; f++)
@@ -167,9 +203,10 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
     const snapshot = this.requireSnapshot();
-    const user = await this.userRatings(snapshot, request.userId);
+    const state = await this.userState(snapshot, request.userId);
+    const user = state.user;
     if (user.items.length === 0) return [];
-    const scores = this.rankingScores(snapshot, user);
+    const scores = Float32Array.from(state.scores);
     const ids = snapshot.model.topN.itemIds;
     const wanted = request.genres?.length ? new Set(request.genres) : null;
     for (let i = 0; i < scores.length; i++) {
@@ -186,10 +223,9 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
     const snapshot = this.requireSnapshot();
-    const user = await this.userRatings(snapshot, userId);
+    const { user, scores } = await this.userState(snapshot, userId);
     const result = new Map<number, ScoredMovie>();
     if (user.items.length === 0) return result;
-    const scores = this.rankingScores(snapshot, user);
     for (const movieId of movieIds) {
       const item = snapshot.itemIndex.get(movieId);
       if (item === undefined || user.rated.has(movieId)) continue;
@@ -240,6 +276,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   async foldIn(userId: number): Promise<UserParameters | null> {
     const snapshot = this.snapshot;
     if (!snapshot) return null;
+    this.recent.delete(userId);
     const user = await this.userRatings(snapshot, userId);
     if (user.items.length === 0) {
       snapshot.folded.delete(userId);

@@ -27,6 +27,8 @@ const PORT = Number(flag('port', '4600'));
 const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? flag('data', '');
+/** A substring of scenario names to run, e.g. --only HYBRID. */
+const ONLY = flag('only', '');
 
 function seeded(seed: number): () => number {
   let state = seed >>> 0;
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
     console.log(`\n${SECONDS} s per cell, ml data: ${DATA}\n`);
     console.log('| query | connections | requests/s | p50 ms | p95 ms | p99 ms | errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
-    for (const scenario of scenarios) {
+    for (const scenario of scenarios.filter((s) => s.name.includes(ONLY))) {
       await drive(url, scenario, 4, 1); // warm-up
       for (const connections of CONNECTIONS) {
         const outcome = await drive(url, scenario, connections, SECONDS);

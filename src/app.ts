@@ -196,6 +196,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     };
     const services = createServices(dataSource, engines);
     services.ratings.onRatingsChanged(async (userId) => {
+      content?.forgetUser(userId);
       await collaborative.foldIn(userId);
     });
     const server = await startApi(config, services, logger, async () => ({

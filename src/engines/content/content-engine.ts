@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import {
   EngineInputError,
@@ -46,9 +47,10 @@ export interface ContentQueryOptions {
 export const DEFAULT_EF_SEARCH = 100;
 export const MAX_LIMIT = 1000;
 export const MAX_QUERY_LENGTH = 500;
-const DEFAULT_EVIDENCE_POOL_SIZE = 50;
+const DEFAULT_EVIDENCE_POOL_SIZE = 20;
 const DEFAULT_MAX_EVIDENCE = 3;
 const DEFAULT_QUERY_CACHE_SIZE = 256;
+const TASTE_TTL_MS = 2000;
 
 interface ReadyModel {
   embedder: Embedder;
@@ -94,6 +96,9 @@ export class ContentEngine implements RecommendationEngine {
   private readonly maxEvidence: number;
   private readonly queryCacheSize: number;
   private readonly queryCache = new Map<string, Float32Array>();
+  private readonly vectorCache = new Map<number, Float32Array>();
+  private vectorGeneration = '';
+  private readonly recentTastes = new Map<string, { at: number; taste: Promise<UserTaste | null> }>();
 
   constructor(options: ContentEngineOptions) {
     this.store = new EmbeddingStore(options.dataSource);
@@ -230,7 +235,56 @@ export class ContentEngine implements RecommendationEngine {
    * The profile is computed in SQL (only the result crosses the wire), while the user's ratings come back
    * with vectors for just the best rated few, which are all that explanations need.
    */
-  private async userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
+  /**
+   * The user's taste, reused for a moment: one hybrid request needs it twice (recommend, then
+   * scoreMovies for the other engines' candidates). forgetUser() drops it when they rate.
+   */
+  private userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
+    const key = `${model.modelId}:${userId}`;
+    const cached = this.recentTastes.get(key);
+    if (cached && performance.now() - cached.at < TASTE_TTL_MS) return cached.taste;
+    const taste = this.computeUserTaste(userId, model);
+    this.recentTastes.set(key, { at: performance.now(), taste });
+    taste.catch(() => this.recentTastes.delete(key));
+    if (this.recentTastes.size > 1000)
+      this.recentTastes.delete(this.recentTastes.keys().next().value as string);
+    return taste;
+  }
+
+  /**
+   * Movie vectors kept in memory (≈2 KB each, 20 MB for ten thousand 512-d movies): the hybrid
+   * merge scores a hundred or more candidates per request, and shipping their vectors from
+   * Postgres each time costs more than the rest of the request. The cache is dropped whenever
+   * the index changes (another model, or a run that re-embedded movies).
+   */
+  private async cachedVectors(
+    movieIds: readonly number[],
+    modelId: string,
+  ): Promise<Map<number, Float32Array>> {
+    const progress = this.indexer.progress();
+    const generation = `${modelId}:${progress.state}:${progress.embedded}:${progress.done}`;
+    if (generation !== this.vectorGeneration) {
+      this.vectorCache.clear();
+      this.vectorGeneration = generation;
+    }
+    const missing = movieIds.filter((id) => !this.vectorCache.has(id));
+    if (missing.length > 0)
+      for (const [id, vector] of await this.store.vectorsOf(missing, modelId))
+        this.vectorCache.set(id, vector);
+    const found = new Map<number, Float32Array>();
+    for (const id of movieIds) {
+      const vector = this.vectorCache.get(id);
+      if (vector) found.set(id, vector);
+    }
+    return found;
+  }
+
+  /** Call when the user's ratings changed, so their next request sees the new taste. */
+  forgetUser(userId: number): void {
+    for (const key of this.recentTastes.keys()) if (key.endsWith(`:${userId}`)) this.recentTastes.delete(key);
+  }
+
+  private async computeUserTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
     const [computed, { userMean, ratings }] = await Promise.all([
       this.store.tasteProfileInSql(userId, model),
       this.store.userRatings(userId, model.modelId, this.evidencePoolSize),
@@ -310,7 +364,7 @@ export class ContentEngine implements RecommendationEngine {
     if (movieIds.length === 0) return scores;
     const taste = await this.userTaste(userId, model);
     if (!taste) return scores;
-    const vectors = await this.store.vectorsOf([...new Set(movieIds)], model.modelId);
+    const vectors = await this.cachedVectors([...new Set(movieIds)], model.modelId);
     for (const [movieId, vector] of vectors) {
       scores.set(movieId, this.scored(movieId, dot(taste.profile.vector, vector), vector, taste));
     }

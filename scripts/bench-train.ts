@@ -10,6 +10,7 @@
  * rating updates per second, plus the u1.test RMSE as a sanity check; then the serving-side fold-in
  * kernels (one user's vector from their ratings, k = 100) for users with a few hundred ratings.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readRatingsFile } from '../src/data/movielens/formats';
@@ -28,7 +29,7 @@ import type { RatingsDataset } from '../training/dataset';
 const USAGE =
   'usage: node -r @swc-node/register scripts/bench-train.ts --data <ml-100k dir> [--repeats 7] [--threads 1,2]';
 
-const SURPRISE_SETTINGS: Omit<BiasedMfOptions, 'threads' | 'strata'> = {
+const SURPRISE_SETTINGS: Omit<BiasedMfOptions, 'threads' | 'strata' | 'kernel'> = {
   factors: 100,
   epochs: 20,
   lrBias: 0.005,
@@ -118,15 +119,22 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(
     `ml-100k u1.base: ${train.size} ratings, ${SURPRISE_SETTINGS.factors} factors, ${SURPRISE_SETTINGS.epochs} epochs ` +
       `(${updates.toLocaleString('en-US')} rating updates per fit); node ${process.version}\n` +
-      'Surprise SVD (Cython, 1 thread): 0.41 s on the reference machine\n\n' +
-      '| schedule | threads | pool start s | cold fit s | best warm s | median warm s | updates/s (best) | u1.test RMSE |\n' +
-      '|---|---:|---:|---:|---:|---:|---:|---:|\n',
+      'Surprise SVD (Cython, 1 thread): 0.41 s on the reference machine\n' +
+      // Other processes on the machine inflate wall times: the load average and CPU times tell.
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${os.cpus().length} CPUs\n\n` +
+      '| schedule | threads | pool start s | cold fit s | best warm s | median warm s | median CPU s | updates/s (best) | u1.test RMSE |\n' +
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n',
   );
 
-  const runs: { label: string; threads: number; strata: number }[] = [
-    { label: 'plain SGD (1 stratum)', threads: 1, strata: 1 },
-    ...threadCounts.map((threads) => ({ label: 'DSGD, 2 strata', threads, strata: 2 })),
-  ];
+  const runs: { label: string; threads: number; strata: number; kernel: 'js' | 'simd' }[] = (
+    ['js', 'simd'] as const
+  ).flatMap((kernel) => [
+    { label: `${kernel}, plain SGD (1 stratum)`, threads: 1, strata: 1, kernel },
+    ...threadCounts.map((threads) => ({ label: `${kernel}, DSGD 2 strata`, threads, strata: 2, kernel })),
+  ]);
   let lastModel: BiasedMfParameters | null = null;
   for (const run of runs) {
     const poolStarted = performance.now();
@@ -134,14 +142,18 @@ async function main(argv: string[]): Promise<void> {
     const poolSeconds = (performance.now() - poolStarted) / 1000;
     try {
       const seconds: number[] = [];
+      const cpuSeconds: number[] = [];
       let rmse = 0;
       for (let r = 0; r < repeats; r++) {
+        const cpuStarted = process.cpuUsage();
         const result = await trainBiasedMf(
           train,
-          { ...SURPRISE_SETTINGS, threads: run.threads, strata: run.strata },
+          { ...SURPRISE_SETTINGS, threads: run.threads, strata: run.strata, kernel: run.kernel },
           { pool },
         );
         seconds.push(result.trainSeconds);
+        const cpu = process.cpuUsage(cpuStarted);
+        cpuSeconds.push((cpu.user + cpu.system) / 1e6);
         lastModel = result.model;
         rmse = Math.sqrt(sumSquaredErrors(result.model, test, scale.min, scale.max) / test.size);
       }
@@ -149,7 +161,8 @@ async function main(argv: string[]): Promise<void> {
       const best = Math.min(...warm);
       process.stdout.write(
         `| ${run.label} | ${run.threads} | ${pool ? poolSeconds.toFixed(3) : '–'} | ${cold.toFixed(3)} | ` +
-          `${best.toFixed(3)} | ${median(warm).toFixed(3)} | ${(updates / best / 1e6).toFixed(2)} M | ${rmse.toFixed(4)} |\n`,
+          `${best.toFixed(3)} | ${median(warm).toFixed(3)} | ${median(cpuSeconds.slice(1)).toFixed(3)} | ` +
+          `${(updates / best / 1e6).toFixed(2)} M | ${rmse.toFixed(4)} |\n`,
       );
     } finally {
       await pool?.close();

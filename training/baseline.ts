@@ -39,13 +39,14 @@ export function fitBaseline(
     userCounts[users[n]]++;
     itemCounts[items[n]]++;
   }
+  // Items first, then users, in each epoch, as Surprise's baseline_als does.
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    userSums.fill(0);
-    for (let n = 0; n < ratings.length; n++) userSums[users[n]] += ratings[n] - mu - itemBias[items[n]];
-    for (let u = 0; u < numUsers; u++) userBias[u] = userSums[u] / (options.regUser + userCounts[u]);
     itemSums.fill(0);
     for (let n = 0; n < ratings.length; n++) itemSums[items[n]] += ratings[n] - mu - userBias[users[n]];
     for (let i = 0; i < numItems; i++) itemBias[i] = itemSums[i] / (options.regItem + itemCounts[i]);
+    userSums.fill(0);
+    for (let n = 0; n < ratings.length; n++) userSums[users[n]] += ratings[n] - mu - itemBias[items[n]];
+    for (let u = 0; u < numUsers; u++) userBias[u] = userSums[u] / (options.regUser + userCounts[u]);
   }
   return { mu, userBias, itemBias };
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { rowDot, type BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import { fillGaussian, Mulberry32, deriveSeed } from '../src/engines/collaborative/kernels/prng';
 import {
+  sgdSweep,
   sumSquaredErrors,
   type RatingTriples,
   type RegularizationWeights,
@@ -9,7 +10,14 @@ import {
 } from '../src/engines/collaborative/kernels/sgd';
 import { DEFAULT_BASELINE_OPTIONS, fitBaseline } from './baseline';
 import { countPerIndex, meanRating, ratingScaleOf, splitHoldout, type RatingsDataset } from './dataset';
-import { blockFor, buildStratifiedLayout, runBlock } from './sgd-schedule';
+import {
+  WasmArena,
+  WasmSgdKernel,
+  wasmSgdModule,
+  type WasmMemory,
+} from '../src/engines/collaborative/kernels/wasm-sgd';
+import { copyWith, heapAllocator, sharedAllocator, type ArrayAllocator } from './sgd-memory';
+import { blockFor, buildStratifiedLayout, runBlock, type SweepKernel } from './sgd-schedule';
 import { SgdWorkerPool } from './sgd-workers';
 
 export interface BiasedMfOptions {
@@ -50,6 +58,12 @@ export interface BiasedMfOptions {
    * averaging cancels part of the SGD noise.
    */
   readonly restarts: number;
+  /**
+   * 'simd' runs the WebAssembly SIMD sweep (float32 arithmetic, needs factors % 4 === 0), 'js' the
+   * JavaScript one (float64 temporaries); 'auto' picks SIMD when it can. The two agree to float32
+   * rounding, so the model is reproducible for a given kernel, not across kernels.
+   */
+  readonly kernel: 'auto' | 'simd' | 'js';
 }
 
 export interface EpochStats {
@@ -71,6 +85,12 @@ export interface BiasedMfResult {
   readonly bestEpochs: number[];
   /** RMSE of the returned model on the validation ratings (after averaging and refit). */
   readonly validationRmse: number | null;
+  /**
+   * The same before the recency refit of user biases. A random holdout is not "the future", so the
+   * refit, which bets on each user's recent ratings, can raise validationRmse while it lowers the
+   * error on later ratings (the temporal protocol).
+   */
+  readonly validationRmseBeforeRefit: number | null;
   /** Exact RMSE of the kept model on the ratings it was trained on (clipped predictions). */
   readonly trainRmse: number;
   readonly trainSeconds: number;
@@ -128,32 +148,28 @@ export function validateBiasedMfOptions(options: BiasedMfOptions): void {
   if (options.biasInit !== 'zero' && options.biasInit !== 'baseline')
     throw new TrainingOptionsError("biasInit must be 'zero' or 'baseline'");
   if (!Number.isInteger(options.seed)) throw new TrainingOptionsError('seed must be an integer');
-}
-
-function allocate<T extends Float32Array | Float64Array>(
-  Constructor: { new (length: number): T; new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number },
-  length: number,
-  shared: boolean,
-): T {
-  return shared
-    ? new Constructor(new SharedArrayBuffer(length * Constructor.BYTES_PER_ELEMENT))
-    : new Constructor(length);
+  if (!['auto', 'simd', 'js'].includes(options.kernel))
+    throw new TrainingOptionsError("kernel must be 'auto', 'simd' or 'js'");
+  if (options.kernel === 'simd' && !WasmSgdKernel.supports(options.factors))
+    throw new TrainingOptionsError('the SIMD kernel needs factors to be a multiple of 4');
+  if (options.kernel === 'simd' && !wasmSgdModule())
+    throw new TrainingOptionsError('WebAssembly SIMD is not available in this runtime');
 }
 
 /** A fresh model: factors ~ N(0, initStd²) from the seed, biases zero or from the ALS baseline. */
 export function initialBiasedModel(
   train: RatingsDataset,
   options: Pick<BiasedMfOptions, 'factors' | 'initStd' | 'biasInit' | 'seed'>,
-  shared = false,
+  allocator: ArrayAllocator = heapAllocator,
 ): BiasedMfParameters {
   const k = options.factors;
   const model: BiasedMfParameters = {
     k,
     mu: meanRating(train),
-    userBias: allocate(Float64Array, train.numUsers, shared),
-    itemBias: allocate(Float64Array, train.numItems, shared),
-    userFactors: allocate(Float32Array, train.numUsers * k, shared),
-    itemFactors: allocate(Float32Array, train.numItems * k, shared),
+    userBias: allocator.float64(train.numUsers),
+    itemBias: allocator.float64(train.numItems),
+    userFactors: allocator.float32(train.numUsers * k),
+    itemFactors: allocator.float32(train.numItems * k),
   };
   const rng = new Mulberry32(deriveSeed(options.seed, 0x1417));
   fillGaussian(model.userFactors, rng, options.initStd);
@@ -167,10 +183,17 @@ export function initialBiasedModel(
   return model;
 }
 
-export function regularizationWeights(train: RatingsDataset, exponent: number): RegularizationWeights | null {
+export function regularizationWeights(
+  train: RatingsDataset,
+  exponent: number,
+  allocator: ArrayAllocator = heapAllocator,
+): RegularizationWeights | null {
   if (exponent === 0) return null;
-  const weigh = (counts: Int32Array) =>
-    Float64Array.from(counts, (count) => (count > 0 ? count ** -exponent : 1));
+  const weigh = (counts: Int32Array) => {
+    const weights = allocator.float64(counts.length);
+    counts.forEach((count, row) => (weights[row] = count > 0 ? count ** -exponent : 1));
+    return weights;
+  };
   return {
     user: weigh(countPerIndex(train.users, train.numUsers)),
     item: weigh(countPerIndex(train.items, train.numItems)),
@@ -256,24 +279,70 @@ interface SgdRun {
   readonly bestEpoch: number;
 }
 
+/** Where one run's arrays live and which sweep kernel updates them. */
+interface SgdBackend {
+  readonly allocator: ArrayAllocator;
+  readonly sweep: SweepKernel;
+  /** The WebAssembly memory holding every array, for the SIMD kernel in worker threads. */
+  readonly memory: WasmMemory | null;
+}
+
+function useSimd(options: BiasedMfOptions): boolean {
+  if (options.kernel === 'js') return false;
+  return WasmSgdKernel.supports(options.factors) && wasmSgdModule() !== null;
+}
+
+function sgdBackend(train: RatingsDataset, options: BiasedMfOptions, threaded: boolean): SgdBackend {
+  if (!useSimd(options)) {
+    return { allocator: threaded ? sharedAllocator : heapAllocator, sweep: sgdSweep, memory: null };
+  }
+  const k = options.factors;
+  const blocks = options.strata * options.strata + 1;
+  const arena = new WasmArena(
+    WasmArena.sizeFor([
+      train.numUsers * k * 4,
+      train.numItems * k * 4,
+      train.numUsers * 8,
+      train.numItems * 8,
+      // users, items, ratings and the shuffled order: four bytes per rating each
+      ...[0, 1, 2, 3].map(() => train.size * 4),
+      blocks * 4,
+      ...(options.regExponent > 0 ? [train.numUsers * 8, train.numItems * 8] : []),
+    ]),
+  );
+  const kernel = WasmSgdKernel.forMemory(arena.memory);
+  if (!kernel) throw new TrainingOptionsError('WebAssembly SIMD is not available in this runtime');
+  return { allocator: arena, sweep: kernel.sweep.bind(kernel), memory: arena.memory };
+}
+
 /** One SGD run from a fresh initialisation; keeps the best validation epoch when there is a holdout. */
 async function runSgd(
   train: RatingsDataset,
   holdout: RatingTriples | null,
+  scale: { min: number; max: number },
   options: BiasedMfOptions,
   seed: number,
   restart: number,
   pool: SgdWorkerPool | null,
   onEpoch: ((stats: EpochStats) => void) | undefined,
 ): Promise<SgdRun> {
-  const scale = ratingScaleOf(train);
-  const model = initialBiasedModel(train, { ...options, seed }, pool !== null);
+  const backend = sgdBackend(train, options, pool !== null);
+  const { allocator } = backend;
+  const model = initialBiasedModel(train, { ...options, seed }, allocator);
   // Rows without ratings never receive an update; zeroing them up front keeps every validation
   // figure equal to what the returned model predicts.
   clearUntrainedRows(model, train);
-  const weights = regularizationWeights(train, options.regExponent);
-  const layout = buildStratifiedLayout(train, train.numUsers, train.numItems, options.strata, pool !== null);
-  if (pool) await pool.prepare(model, train, layout, seed, weights);
+  const triples: RatingTriples =
+    allocator === heapAllocator
+      ? train
+      : {
+          users: copyWith(allocator, train.users),
+          items: copyWith(allocator, train.items),
+          ratings: copyWith(allocator, train.ratings),
+        };
+  const weights = regularizationWeights(train, options.regExponent, allocator);
+  const layout = buildStratifiedLayout(triples, train.numUsers, train.numItems, options.strata, allocator);
+  if (pool) await pool.prepare(model, triples, layout, seed, weights, backend.memory);
   let best: { epoch: number; rmse: number; parameters: BiasedMfParameters | null } = {
     epoch: 0,
     rmse: Infinity,
@@ -297,10 +366,22 @@ async function runSgd(
       for (let subEpoch = 0; subEpoch < options.strata; subEpoch++) {
         for (let row = 0; row < options.strata; row++) {
           const block = blockFor(row, subEpoch, options.strata);
-          blockErrors[block] = runBlock(model, train, layout, block, epoch, seed, rates, weights);
+          blockErrors[block] = runBlock(
+            model,
+            triples,
+            layout,
+            block,
+            epoch,
+            seed,
+            rates,
+            weights,
+            backend.sweep,
+          );
         }
       }
       for (const blockError of blockErrors) squaredErrors += blockError;
+      // Let a server's event loop breathe between epochs when training runs on its thread.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     epochsRun = epoch + 1;
     const validationRmse =
@@ -391,17 +472,23 @@ export async function trainBiasedMf(
     curve.push(stats);
     hooks.onEpoch?.(stats);
   };
+  // Validation figures clip to the scale of the whole dataset, like the returned model's metrics.
+  const scale = ratingScaleOf(dataset);
   const runs: SgdRun[] = [];
   try {
     for (let restart = 0; restart < options.restarts; restart++) {
       // Restart 0 uses the seed itself, so one restart is exactly the plain model.
       const seed = restart === 0 ? options.seed : deriveSeed(options.seed, 0x5e5, restart);
-      runs.push(await runSgd(train, holdout, options, seed, restart, pool, onEpoch));
+      runs.push(await runSgd(train, holdout, scale, options, seed, restart, pool, onEpoch));
     }
   } finally {
     if (pool && !hooks.pool) await pool.close();
   }
   const model = averageBiasedModels(runs.map((run) => run.model));
+  const rmseOn = (triples: RatingTriples) =>
+    Math.sqrt(sumSquaredErrors(model, triples, scale.min, scale.max) / Math.max(1, triples.ratings.length));
+  const hasHoldout = holdout !== null && holdout.ratings.length > 0;
+  const validationRmseBeforeRefit = hasHoldout ? rmseOn(holdout) : null;
   if (options.recencyHalfLifeDays > 0) {
     const weights = recencyWeights(
       train.users,
@@ -411,15 +498,13 @@ export async function trainBiasedMf(
     );
     refitUserBiases(model, train, weights, options.regBias, options.regExponent);
   }
-  const scale = ratingScaleOf(dataset);
-  const rmseOn = (triples: RatingTriples) =>
-    Math.sqrt(sumSquaredErrors(model, triples, scale.min, scale.max) / Math.max(1, triples.ratings.length));
   return {
     model,
     curve,
     bestEpochs: runs.map((run) => run.bestEpoch),
     trainRmse: rmseOn(train),
-    validationRmse: holdout && holdout.ratings.length > 0 ? rmseOn(holdout) : null,
+    validationRmse: hasHoldout ? rmseOn(holdout) : null,
+    validationRmseBeforeRefit,
     trainSeconds: (performance.now() - started) / 1000,
     trainRatings: train.size,
     validationRatings: holdout?.ratings.length ?? 0,

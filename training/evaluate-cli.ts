@@ -3,6 +3,7 @@ import path from 'node:path';
 import { registerBuiltinStrategies } from './builtin-strategies';
 import { integerFlag, parseFlags, runCli, stringFlag, UsageError } from './cli';
 import { formatMarkdownTable, runEvaluation, type EvaluationReport } from './evaluate';
+import { registerHybridStrategies } from './hybrid-strategies';
 import { isProtocolName, loadEvaluationPlan, PROTOCOLS, type ProtocolName } from './protocols';
 import { registeredStrategies } from './strategies';
 
@@ -49,6 +50,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
   const data = stringFlag(values, 'data');
   const train = stringFlag(values, 'train');
   const test = stringFlag(values, 'test');
+  registerHybridStrategies({ movieDirectory: data ?? (train && path.dirname(train)) });
   if (protocol === 'split') {
     if (!train || !test) throw new UsageError('--protocol split needs --train <file> and --test <file>');
   } else {

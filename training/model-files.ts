@@ -33,10 +33,15 @@ interface ArrayEntry {
 interface ModelHeader {
   readonly format: 'cinegraph-cf-models';
   readonly version: 1;
-  readonly biased: { k: number; mu: number; ratingScale: { min: number; max: number } } & Record<
-    string,
-    unknown
-  >;
+  readonly biased: {
+    k: number;
+    mu: number;
+    ratingScale: { min: number; max: number };
+    regBias: number;
+    regFactor: number;
+    regExponent: number;
+    recencyHalfLifeDays: number;
+  };
   readonly topN: { rank: number; encoding: RatingEncoding; popularityExponent: number };
   readonly metrics: TrainingMetrics;
   readonly curve: EpochStats[];
@@ -90,6 +95,7 @@ export function fileModelSink(dir: string): ModelSink {
           regBias: biased.regBias,
           regFactor: biased.regFactor,
           regExponent: biased.regExponent,
+          recencyHalfLifeDays: biased.recencyHalfLifeDays,
         },
         topN: { rank: topN.rank, encoding: topN.encoding, popularityExponent: topN.popularityExponent },
         metrics: models.metrics,
@@ -120,11 +126,7 @@ export async function readModelFiles(dir: string): Promise<TrainedModels> {
       bytes.buffer.slice(bytes.byteOffset + entry.byteOffset, bytes.byteOffset + end),
     ) as T;
   };
-  const biased = header.biased as ModelHeader['biased'] & {
-    regBias: number;
-    regFactor: number;
-    regExponent: number;
-  };
+  const biased = header.biased;
   return {
     biased: {
       k: biased.k,
@@ -133,6 +135,7 @@ export async function readModelFiles(dir: string): Promise<TrainedModels> {
       regBias: biased.regBias,
       regFactor: biased.regFactor,
       regExponent: biased.regExponent,
+      recencyHalfLifeDays: biased.recencyHalfLifeDays,
       userBias: view('biased.userBias'),
       itemBias: view('biased.itemBias'),
       userFactors: view('biased.userFactors'),

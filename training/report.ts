@@ -100,9 +100,12 @@ export function learningCurveSvg(curve: readonly EpochStats[], bestEpoch: number
   );
   if (bestEpoch !== null && bestEpoch >= 1 && curve.some((s) => s.validationRmse !== null)) {
     const bx = fmt(x(bestEpoch));
+    // Keep the label inside the canvas when the kept epoch is near either end of the axis.
+    const fraction = (x(bestEpoch) - MARGIN.left) / plotWidth;
+    const anchor = fraction > 0.85 ? 'end' : fraction < 0.15 ? 'start' : 'middle';
     parts.push(
       `<line x1="${bx}" y1="${MARGIN.top}" x2="${bx}" y2="${HEIGHT - MARGIN.bottom}" stroke="#888" stroke-dasharray="4 4"/>`,
-      `<text x="${bx}" y="${MARGIN.top - 6}" text-anchor="middle" fill="#555">${escapeXml(`best epoch ${bestEpoch}`)}</text>`,
+      `<text x="${bx}" y="${MARGIN.top - 6}" text-anchor="${anchor}" fill="#555">${escapeXml(`best epoch ${bestEpoch}`)}</text>`,
     );
   }
   const series = (pick: (s: EpochStats) => number | null, colour: string, restart: number) => {

@@ -1,11 +1,22 @@
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import { deriveSeed, Mulberry32, shuffleInPlace } from '../src/engines/collaborative/kernels/prng';
-import {
-  sgdSweep,
-  type RatingTriples,
-  type RegularizationWeights,
-  type SgdRates,
+import type {
+  RatingTriples,
+  RegularizationWeights,
+  SgdRates,
 } from '../src/engines/collaborative/kernels/sgd';
+import type { ArrayAllocator } from './sgd-memory';
+
+/** A sweep kernel: the JavaScript sgdSweep or the SIMD WasmSgdKernel.sweep, same contract. */
+export type SweepKernel = (
+  model: BiasedMfParameters,
+  triples: RatingTriples,
+  order: Int32Array,
+  start: number,
+  end: number,
+  rates: SgdRates,
+  weights: RegularizationWeights | null,
+) => number;
 
 /**
  * The stratified schedule of DSGD (Gemulla et al. 2011). Users and items are each split into
@@ -22,18 +33,21 @@ export interface StratifiedLayout {
   readonly blockStarts: Int32Array;
 }
 
-/** Longest-processing-time assignment of rows to groups, balancing their rating counts. */
+/**
+ * Splits rows 0..size−1 into `groups` contiguous ranges holding about the same number of ratings.
+ * Contiguous ranges matter for threads: rows of different groups then sit in different cache lines,
+ * whereas interleaved rows would have two threads writing neighbouring biases (false sharing).
+ */
 function balancedGroups(indices: Int32Array, size: number, groups: number): Int32Array {
   const counts = new Int32Array(size);
   for (const index of indices) counts[index]++;
-  const byCount = Array.from({ length: size }, (_, i) => i).sort((a, b) => counts[b] - counts[a] || a - b);
-  const load = new Float64Array(groups);
   const groupOf = new Int32Array(size);
-  for (const index of byCount) {
-    let lightest = 0;
-    for (let g = 1; g < groups; g++) if (load[g] < load[lightest]) lightest = g;
-    groupOf[index] = lightest;
-    load[lightest] += counts[index];
+  let seen = 0;
+  for (let row = 0; row < size; row++) {
+    // The group is fixed by how many ratings precede the row's midpoint.
+    const middle = seen + counts[row] / 2;
+    groupOf[row] = Math.min(groups - 1, Math.floor((middle * groups) / Math.max(1, indices.length)));
+    seen += counts[row];
   }
   return groupOf;
 }
@@ -43,20 +57,18 @@ export function buildStratifiedLayout(
   numUsers: number,
   numItems: number,
   strata: number,
-  shared: boolean,
+  allocator: ArrayAllocator,
 ): StratifiedLayout {
   const userGroup = balancedGroups(triples.users, numUsers, strata);
   const itemGroup = balancedGroups(triples.items, numItems, strata);
   const size = triples.ratings.length;
   const blockOf = (n: number) => userGroup[triples.users[n]] * strata + itemGroup[triples.items[n]];
   const blockCount = strata * strata;
-  const int32 = (length: number) =>
-    shared ? new Int32Array(new SharedArrayBuffer(4 * length)) : new Int32Array(length);
-  const blockStarts = int32(blockCount + 1);
+  const blockStarts = allocator.int32(blockCount + 1);
   for (let n = 0; n < size; n++) blockStarts[blockOf(n) + 1]++;
   for (let b = 0; b < blockCount; b++) blockStarts[b + 1] += blockStarts[b];
   const cursor = blockStarts.slice(0, blockCount);
-  const order = int32(size);
+  const order = allocator.int32(size);
   for (let n = 0; n < size; n++) order[cursor[blockOf(n)]++] = n;
   return { strata, order, blockStarts };
 }
@@ -76,9 +88,10 @@ export function runBlock(
   seed: number,
   rates: SgdRates,
   weights: RegularizationWeights | null,
+  sweep: SweepKernel,
 ): number {
   const start = layout.blockStarts[block];
   const end = layout.blockStarts[block + 1];
   shuffleInPlace(layout.order, new Mulberry32(deriveSeed(seed, epoch, block)), start, end);
-  return sgdSweep(model, triples, layout.order, start, end, rates, weights);
+  return sweep(model, triples, layout.order, start, end, rates, weights);
 }

@@ -1,11 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
-import type {
-  RatingTriples,
-  RegularizationWeights,
-  SgdRates,
+import {
+  sgdSweep,
+  type RatingTriples,
+  type RegularizationWeights,
+  type SgdRates,
 } from '../src/engines/collaborative/kernels/sgd';
-import { blockFor, runBlock, type StratifiedLayout } from './sgd-schedule';
+import { WasmSgdKernel } from '../src/engines/collaborative/kernels/wasm-sgd';
+import { float32View, float64View, int32View } from './sgd-memory';
+import { blockFor, runBlock, type StratifiedLayout, type SweepKernel } from './sgd-schedule';
 import type { SharedSgdJob, WorkerReply, WorkerRequest } from './sgd-workers';
 
 /**
@@ -14,12 +17,18 @@ import type { SharedSgdJob, WorkerReply, WorkerRequest } from './sgd-workers';
  */
 const workerIndex = (workerData as { workerIndex: number }).workerIndex;
 
-let model: BiasedMfParameters | null = null;
-let triples: RatingTriples | null = null;
-let layout: StratifiedLayout | null = null;
-let job: SharedSgdJob | null = null;
-let barrierState: Int32Array | null = null;
-let weights: RegularizationWeights | null = null;
+interface PreparedRun {
+  readonly job: SharedSgdJob;
+  readonly model: BiasedMfParameters;
+  readonly triples: RatingTriples;
+  readonly layout: StratifiedLayout;
+  readonly weights: RegularizationWeights | null;
+  readonly sweep: SweepKernel;
+  readonly barrierState: Int32Array;
+  readonly blockErrors: Float64Array;
+}
+
+let run: PreparedRun | null = null;
 
 /** A reusable barrier: [0] counts arrivals, [1] is the generation the waiters sleep on. */
 function barrier(state: Int32Array, parties: number): void {
@@ -33,17 +42,43 @@ function barrier(state: Int32Array, parties: number): void {
   }
 }
 
-function runEpoch(epoch: number, rates: SgdRates): void {
-  if (!model || !triples || !layout || !job || !barrierState)
-    throw new Error('epoch requested before prepare');
-  const { strata } = layout;
-  const blockErrors = new Float64Array(job.blockErrors);
-  for (let subEpoch = 0; subEpoch < strata; subEpoch++) {
-    for (let row = workerIndex; row < strata; row += job.threads) {
-      const block = blockFor(row, subEpoch, strata);
-      blockErrors[block] = runBlock(model, triples, layout, block, epoch, job.seed, rates, weights);
+function prepare(job: SharedSgdJob): PreparedRun {
+  let sweep: SweepKernel = sgdSweep;
+  if (job.memory) {
+    const kernel = WasmSgdKernel.forMemory(job.memory);
+    if (!kernel) throw new Error('this worker cannot run the WebAssembly SIMD kernel');
+    sweep = kernel.sweep.bind(kernel);
+  }
+  return {
+    job,
+    model: {
+      k: job.k,
+      mu: job.mu,
+      userBias: float64View(job.userBias),
+      itemBias: float64View(job.itemBias),
+      userFactors: float32View(job.userFactors),
+      itemFactors: float32View(job.itemFactors),
+    },
+    triples: { users: int32View(job.users), items: int32View(job.items), ratings: float32View(job.ratings) },
+    layout: { strata: job.strata, order: int32View(job.order), blockStarts: int32View(job.blockStarts) },
+    weights:
+      job.userRegWeight && job.itemRegWeight
+        ? { user: float64View(job.userRegWeight), item: float64View(job.itemRegWeight) }
+        : null,
+    sweep,
+    barrierState: new Int32Array(job.barrier),
+    blockErrors: new Float64Array(job.blockErrors),
+  };
+}
+
+function runEpoch(prepared: PreparedRun, epoch: number, rates: SgdRates): void {
+  const { job, model, triples, layout, weights, sweep, barrierState, blockErrors } = prepared;
+  for (let subEpoch = 0; subEpoch < layout.strata; subEpoch++) {
+    for (let row = workerIndex; row < layout.strata; row += job.threads) {
+      const block = blockFor(row, subEpoch, layout.strata);
+      blockErrors[block] = runBlock(model, triples, layout, block, epoch, job.seed, rates, weights, sweep);
     }
-    if (subEpoch < strata - 1) barrier(barrierState, job.threads);
+    if (subEpoch < layout.strata - 1) barrier(barrierState, job.threads);
   }
 }
 
@@ -51,33 +86,11 @@ parentPort?.on('message', (request: WorkerRequest) => {
   let reply: WorkerReply;
   try {
     if (request.type === 'prepare') {
-      job = request.job;
-      model = {
-        k: job.k,
-        mu: job.mu,
-        userBias: new Float64Array(job.userBias),
-        itemBias: new Float64Array(job.itemBias),
-        userFactors: new Float32Array(job.userFactors),
-        itemFactors: new Float32Array(job.itemFactors),
-      };
-      triples = {
-        users: new Int32Array(job.users),
-        items: new Int32Array(job.items),
-        ratings: new Float32Array(job.ratings),
-      };
-      layout = {
-        strata: job.strata,
-        order: new Int32Array(job.order),
-        blockStarts: new Int32Array(job.blockStarts),
-      };
-      barrierState = new Int32Array(job.barrier);
-      weights =
-        job.userRegWeight && job.itemRegWeight
-          ? { user: new Float64Array(job.userRegWeight), item: new Float64Array(job.itemRegWeight) }
-          : null;
+      run = prepare(request.job);
       reply = { type: 'prepared' };
     } else {
-      runEpoch(request.epoch, request.rates);
+      if (!run) throw new Error('epoch requested before prepare');
+      runEpoch(run, request.epoch, request.rates);
       reply = { type: 'epoch-done' };
     }
   } catch (error) {

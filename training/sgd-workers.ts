@@ -6,50 +6,38 @@ import type {
   RegularizationWeights,
   SgdRates,
 } from '../src/engines/collaborative/kernels/sgd';
+import type { WasmMemory } from '../src/engines/collaborative/kernels/wasm-sgd';
+import { sharedRef, type SharedArrayRef } from './sgd-memory';
 import type { StratifiedLayout } from './sgd-schedule';
 
-/** Everything a worker needs, as SharedArrayBuffers so updates land directly in the caller's model. */
+/** Everything a worker needs: views into shared memory, so updates land directly in the caller's model. */
 export interface SharedSgdJob {
   readonly threads: number;
   readonly strata: number;
   readonly seed: number;
   readonly k: number;
   readonly mu: number;
-  readonly userBias: SharedArrayBuffer;
-  readonly itemBias: SharedArrayBuffer;
-  readonly userFactors: SharedArrayBuffer;
-  readonly itemFactors: SharedArrayBuffer;
-  readonly users: SharedArrayBuffer;
-  readonly items: SharedArrayBuffer;
-  readonly ratings: SharedArrayBuffer;
-  readonly order: SharedArrayBuffer;
-  readonly blockStarts: SharedArrayBuffer;
+  /** Set when the arrays live in this WebAssembly memory and the SIMD kernel is to run on it. */
+  readonly memory: WasmMemory | null;
+  readonly userBias: SharedArrayRef;
+  readonly itemBias: SharedArrayRef;
+  readonly userFactors: SharedArrayRef;
+  readonly itemFactors: SharedArrayRef;
+  readonly users: SharedArrayRef;
+  readonly items: SharedArrayRef;
+  readonly ratings: SharedArrayRef;
+  readonly order: SharedArrayRef;
+  readonly blockStarts: SharedArrayRef;
+  readonly userRegWeight: SharedArrayRef | null;
+  readonly itemRegWeight: SharedArrayRef | null;
   /** One Float64 per block: its squared error in the last epoch. */
   readonly blockErrors: SharedArrayBuffer;
   readonly barrier: SharedArrayBuffer;
-  readonly userRegWeight: SharedArrayBuffer | null;
-  readonly itemRegWeight: SharedArrayBuffer | null;
 }
 
 export type WorkerRequest =
   { type: 'prepare'; job: SharedSgdJob } | { type: 'epoch'; epoch: number; rates: SgdRates };
 export type WorkerReply = { type: 'prepared' } | { type: 'epoch-done' } | { type: 'failed'; message: string };
-
-/** Array views over SharedArrayBuffers (the model must already live in shared memory). */
-function sharedBuffer(array: { buffer: ArrayBufferLike }, what: string): SharedArrayBuffer {
-  if (!(array.buffer instanceof SharedArrayBuffer))
-    throw new Error(`${what} must be backed by a SharedArrayBuffer`);
-  return array.buffer;
-}
-
-/** Copies a typed array into shared memory, or returns it if it already lives there. */
-export function toShared<T extends Int32Array | Float32Array | Float64Array>(array: T): T {
-  if (array.buffer instanceof SharedArrayBuffer && array.byteOffset === 0) return array;
-  const Constructor = array.constructor as new (buffer: SharedArrayBuffer) => T;
-  const copy = new Constructor(new SharedArrayBuffer(array.byteLength));
-  copy.set(array as never);
-  return copy;
-}
 
 /**
  * Worker threads kept alive across trainings (spawning one costs tens of milliseconds, more than an
@@ -111,35 +99,41 @@ export class SgdWorkerPool {
     });
   }
 
+  /**
+   * Hands the workers one training run. Every array must live in shared memory; with `memory` set,
+   * all of them must live in that WebAssembly memory, and the workers run the SIMD kernel on it.
+   */
   async prepare(
     model: BiasedMfParameters,
     triples: RatingTriples,
     layout: StratifiedLayout,
     seed: number,
     weights: RegularizationWeights | null,
+    memory: WasmMemory | null,
   ): Promise<void> {
     const blockCount = layout.strata * layout.strata;
-    this.job = {
+    const job: SharedSgdJob = {
       threads: this.workers.length,
       strata: layout.strata,
       seed,
       k: model.k,
       mu: model.mu,
-      userBias: sharedBuffer(model.userBias, 'userBias'),
-      itemBias: sharedBuffer(model.itemBias, 'itemBias'),
-      userFactors: sharedBuffer(model.userFactors, 'userFactors'),
-      itemFactors: sharedBuffer(model.itemFactors, 'itemFactors'),
-      users: sharedBuffer(toShared(triples.users), 'users'),
-      items: sharedBuffer(toShared(triples.items), 'items'),
-      ratings: sharedBuffer(toShared(triples.ratings), 'ratings'),
-      order: sharedBuffer(layout.order, 'order'),
-      blockStarts: sharedBuffer(layout.blockStarts, 'blockStarts'),
+      memory,
+      userBias: sharedRef(model.userBias, 'userBias'),
+      itemBias: sharedRef(model.itemBias, 'itemBias'),
+      userFactors: sharedRef(model.userFactors, 'userFactors'),
+      itemFactors: sharedRef(model.itemFactors, 'itemFactors'),
+      users: sharedRef(triples.users, 'users'),
+      items: sharedRef(triples.items, 'items'),
+      ratings: sharedRef(triples.ratings, 'ratings'),
+      order: sharedRef(layout.order, 'order'),
+      blockStarts: sharedRef(layout.blockStarts, 'blockStarts'),
+      userRegWeight: weights ? sharedRef(weights.user, 'user weights') : null,
+      itemRegWeight: weights ? sharedRef(weights.item, 'item weights') : null,
       blockErrors: new SharedArrayBuffer(8 * blockCount),
       barrier: new SharedArrayBuffer(8),
-      userRegWeight: weights ? sharedBuffer(toShared(weights.user), 'user weights') : null,
-      itemRegWeight: weights ? sharedBuffer(toShared(weights.item), 'item weights') : null,
     };
-    const job = this.job;
+    this.job = job;
     await Promise.all(this.workers.map((worker) => this.request(worker, { type: 'prepare', job })));
   }
 

@@ -34,6 +34,7 @@ biased MF (SGD):
   --seed ${b.seed}            random seed
   --threads ${b.threads}          worker threads (the model does not depend on it)
   --strata ${b.strata}           DSGD strata (the model depends on it)
+  --kernel ${b.kernel}         simd (WebAssembly, float32) | js (float64 temporaries) | auto (simd when factors % 4 = 0)
 
 top-N (PureSVD):
   --topn-factors ${t.rank}      rank of the truncated SVD
@@ -68,6 +69,7 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     validation: { type: 'string' },
     patience: { type: 'string' },
     restarts: { type: 'string' },
+    kernel: { type: 'string' },
     seed: { type: 'string' },
     threads: { type: 'string' },
     strata: { type: 'string' },
@@ -91,6 +93,10 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     throw new UsageError('--topn-encoding must be binary, rating or centered');
   }
   const seed = integerFlag(values, 'seed', b.seed);
+  const kernel = stringFlag(values, 'kernel') ?? b.kernel;
+  if (kernel !== 'auto' && kernel !== 'simd' && kernel !== 'js') {
+    throw new UsageError('--kernel must be auto, simd or js');
+  }
   const biased: BiasedMfOptions = {
     factors: integerFlag(values, 'factors', b.factors, 1),
     epochs: integerFlag(values, 'epochs', b.epochs, 1),
@@ -106,6 +112,7 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     validationFraction: numberFlag(values, 'validation', b.validationFraction),
     patience: integerFlag(values, 'patience', b.patience, 0),
     restarts: integerFlag(values, 'restarts', b.restarts, 1),
+    kernel,
     seed,
     threads: integerFlag(values, 'threads', b.threads, 1),
     strata: integerFlag(values, 'strata', b.strata, 1),
@@ -206,8 +213,11 @@ export async function trainMain(argv: readonly string[]): Promise<void> {
   const m = models.metrics;
   process.stdout.write(
     `${m.numRatings} ratings, ${m.numUsers} users, ${m.numItems} items\n` +
-      `biased MF: train RMSE ${m.trainRmse.toFixed(4)}, validation RMSE ${m.validationRmse?.toFixed(4) ?? '–'} ` +
-      `(kept epoch ${m.bestEpochs.join(', ')}; ${m.epochsRun} epochs run), ${m.biasedSeconds.toFixed(2)} s\n` +
+      `biased MF: train RMSE ${m.trainRmse.toFixed(4)}, validation RMSE ${m.validationRmse?.toFixed(4) ?? '–'}` +
+      (m.validationRmseBeforeRefit !== null && args.options.biased.recencyHalfLifeDays > 0
+        ? ` [${m.validationRmseBeforeRefit.toFixed(4)} before the recency refit of user biases]`
+        : '') +
+      `; kept epoch ${m.bestEpochs.join(', ')} of ${m.epochsRun} run; ${m.biasedSeconds.toFixed(2)} s\n` +
       `top-N PureSVD rank ${models.topN.rank}: ${m.topNSeconds.toFixed(2)} s\n` +
       `models: ${location}\nreport: ${report.json}\ncurve:  ${report.svg}\n`,
   );

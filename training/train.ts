@@ -26,6 +26,8 @@ export interface TrainedBiasedModel extends BiasedMfParameters {
   readonly regBias: number;
   readonly regFactor: number;
   readonly regExponent: number;
+  /** 0 = off; otherwise fold in with userRecencyWeights(timestamps, recencyHalfLifeDays). */
+  readonly recencyHalfLifeDays: number;
 }
 
 /** The ranking model: item space only, users are folded in from their ratings (p_u = r_u V). */
@@ -44,6 +46,8 @@ export interface TrainingMetrics {
   /** Exact RMSE of the kept model on its training ratings (clipped predictions). */
   readonly trainRmse: number;
   readonly validationRmse: number | null;
+  /** Validation RMSE before the recency refit of user biases (see BiasedMfResult). */
+  readonly validationRmseBeforeRefit: number | null;
   /** Per SGD restart, the epoch kept. */
   readonly bestEpochs: number[];
   /** Epochs run, over all restarts. */
@@ -99,6 +103,7 @@ export async function trainModels(
       regBias: options.biased.regBias,
       regFactor: options.biased.regFactor,
       regExponent: options.biased.regExponent,
+      recencyHalfLifeDays: options.biased.recencyHalfLifeDays,
     },
     topN: {
       ...topN.model,
@@ -114,6 +119,7 @@ export async function trainModels(
       validationRatings: biased.validationRatings,
       trainRmse: biased.trainRmse,
       validationRmse: biased.validationRmse,
+      validationRmseBeforeRefit: biased.validationRmseBeforeRefit,
       bestEpochs: biased.bestEpochs,
       epochsRun: biased.curve.length,
       biasedSeconds: biased.trainSeconds,

@@ -69,3 +69,16 @@ export function foldInBiasedUser(
   choleskySolveInPlace(normal, size, rhs);
   return { bias: rhs[0], factors: rhs.slice(1) };
 }
+
+/**
+ * Weights 2^(−(latest − t)/halfLife) for one user's rating timestamps (unix seconds): the recency
+ * weighting training applies to user biases, for folding in with the same emphasis on recent taste.
+ */
+export function userRecencyWeights(timestamps: ArrayLike<number>, halfLifeDays: number): Float64Array {
+  let latest = -Infinity;
+  for (let n = 0; n < timestamps.length; n++) if (timestamps[n] > latest) latest = timestamps[n];
+  const halfLifeSeconds = halfLifeDays * 86400;
+  return Float64Array.from({ length: timestamps.length }, (_, n) =>
+    halfLifeDays > 0 ? 2 ** (-(latest - timestamps[n]) / halfLifeSeconds) : 1,
+  );
+}

@@ -21,6 +21,11 @@ import {
   csrTransposeTimesDense,
 } from '../../../../src/engines/collaborative/kernels/sparse';
 import { topK } from '../../../../src/engines/collaborative/kernels/top-k';
+import {
+  WasmArena,
+  WasmSgdKernel,
+  wasmSgdModule,
+} from '../../../../src/engines/collaborative/kernels/wasm-sgd';
 
 describe('prng', () => {
   it('repeats for a seed and differs across seeds and streams', () => {
@@ -268,6 +273,82 @@ describe('biased MF kernels', () => {
       weights,
     );
     expect(robust.bias).toBeCloseTo(trueBias, 4);
+  });
+});
+
+describe('WebAssembly SIMD sweep', () => {
+  it('compiles in this runtime', () => {
+    expect(wasmSgdModule()).not.toBeNull();
+  });
+
+  it('applies the same updates as the JavaScript sweep, to float32 rounding', () => {
+    const k = 12;
+    const users = 7;
+    const items = 9;
+    const ratings = 60;
+    const arena = new WasmArena(1 << 16);
+    const rng = new Mulberry32(8);
+    const makeModel = (allocate: boolean): BiasedMfParameters => {
+      const init = new Mulberry32(4);
+      const model = {
+        k,
+        mu: 3.5,
+        userBias: allocate ? arena.float64(users) : new Float64Array(users),
+        itemBias: allocate ? arena.float64(items) : new Float64Array(items),
+        userFactors: allocate ? arena.float32(users * k) : new Float32Array(users * k),
+        itemFactors: allocate ? arena.float32(items * k) : new Float32Array(items * k),
+      };
+      model.userFactors.forEach((_, i) => (model.userFactors[i] = init.nextGaussian() * 0.1));
+      model.itemFactors.forEach((_, i) => (model.itemFactors[i] = init.nextGaussian() * 0.1));
+      return model;
+    };
+    const triples = {
+      users: arena.int32(ratings),
+      items: arena.int32(ratings),
+      ratings: arena.float32(ratings),
+    };
+    const order = arena.int32(ratings);
+    for (let n = 0; n < ratings; n++) {
+      triples.users[n] = rng.nextInt(users);
+      triples.items[n] = rng.nextInt(items);
+      triples.ratings[n] = 1 + rng.nextInt(5);
+      order[n] = ratings - 1 - n;
+    }
+    const weights = { user: arena.float64(users).fill(0.5), item: arena.float64(items).fill(2) };
+    const simdModel = makeModel(true);
+    const jsModel = makeModel(false);
+    const kernel = WasmSgdKernel.forMemory(arena.memory);
+    if (!kernel) throw new Error('no SIMD kernel');
+    const rates = { lrBias: 0.05, regBias: 0.1, lrFactor: 0.05, regFactor: 0.1 };
+    for (let epoch = 0; epoch < 5; epoch++) {
+      const simdErrors = kernel.sweep(simdModel, triples, order, 0, ratings, rates, weights);
+      const jsErrors = sgdSweep(jsModel, triples, order, 0, ratings, rates, weights);
+      expect(simdErrors).toBeCloseTo(jsErrors, 4);
+    }
+    const largestGap = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+      Math.max(...Array.from(a, (value, i) => Math.abs(value - b[i])));
+    expect(largestGap(simdModel.userFactors, jsModel.userFactors)).toBeLessThan(1e-5);
+    expect(largestGap(simdModel.itemFactors, jsModel.itemFactors)).toBeLessThan(1e-5);
+    expect(largestGap(simdModel.userBias, jsModel.userBias)).toBeLessThan(1e-6);
+    expect(largestGap(simdModel.itemBias, jsModel.itemBias)).toBeLessThan(1e-6);
+  });
+
+  it('refuses arrays outside its memory and factor counts it cannot vectorise', () => {
+    const arena = new WasmArena(1 << 16);
+    const kernel = WasmSgdKernel.forMemory(arena.memory);
+    if (!kernel) throw new Error('no SIMD kernel');
+    const triples = { users: arena.int32(1), items: arena.int32(1), ratings: arena.float32(1) };
+    const outside = {
+      ...tinyModel(),
+      k: 4,
+      userFactors: new Float32Array(4),
+      itemFactors: new Float32Array(8),
+    };
+    const rates = { lrBias: 0.1, regBias: 0, lrFactor: 0.1, regFactor: 0 };
+    expect(() => kernel.sweep(outside, triples, arena.int32(1), 0, 1, rates)).toThrow(/does not live/);
+    expect(() => kernel.sweep(tinyModel(), triples, arena.int32(1), 0, 1, rates)).toThrow(/k % 4/);
+    expect(WasmSgdKernel.supports(100)).toBe(true);
+    expect(WasmSgdKernel.supports(6)).toBe(false);
   });
 });
 

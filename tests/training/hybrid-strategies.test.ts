@@ -1,0 +1,245 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Embedder } from '../../src/engines/content/embedders';
+import { mergeScores } from '../../src/orchestrator/merge';
+import { DEFAULT_WEIGHTS } from '../../src/orchestrator/weights';
+import { PureSvdStrategy } from '../../training/builtin-strategies';
+import { datasetFromRows, type RatingRecord, type RatingsDataset } from '../../training/dataset';
+import {
+  CANDIDATE_POOL_SIZE,
+  cachedEmbeddings,
+  ContentStrategy,
+  HybridStrategy,
+  StatisticalStrategy,
+  TunedHybridStrategy,
+  weightGrid,
+  type EngineScoreArrays,
+  type NormalisationScope,
+} from '../../training/hybrid-strategies';
+import { topK } from '../../src/engines/collaborative/kernels/top-k';
+
+const row = (userId: number, movieId: number, rating: number): RatingRecord => ({
+  userId,
+  movieId,
+  rating,
+  timestamp: 0,
+});
+
+/** Letter frequencies of the text, normalised: deterministic, and similar texts get similar vectors. */
+class LetterCountEmbedder implements Embedder {
+  readonly provider = 'use-lite' as const;
+  readonly modelId = 'letter-counts';
+  readonly dimension = 26;
+  embeddedTexts = 0;
+
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    this.embeddedTexts += texts.length;
+    return texts.map((text) => {
+      const vector = new Float32Array(this.dimension);
+      for (const char of text.toLowerCase()) {
+        const letter = char.charCodeAt(0) - 97;
+        if (letter >= 0 && letter < 26) vector[letter]++;
+      }
+      const norm = Math.hypot(...vector);
+      return vector.map((value) => value / norm);
+    });
+  }
+}
+
+describe('statistical strategy', () => {
+  it('scores each item by its Bayesian weighted rating with m at the 90th percentile of vote counts', () => {
+    const train = datasetFromRows(
+      [
+        row(1, 10, 5),
+        row(2, 10, 4),
+        row(1, 11, 3),
+        row(1, 12, 4),
+        row(2, 12, 4),
+        row(3, 12, 2),
+        row(4, 12, 2),
+      ],
+      { userIds: Int32Array.of(1, 2, 3, 4), itemIds: Int32Array.of(10, 11, 12, 13) },
+    );
+    const strategy = new StatisticalStrategy();
+    strategy.fit(train);
+
+    // Vote counts 2, 1, 4 (item 13 has none) sort to [1, 2, 4]: the 0.9 quantile sits at rank 1.8,
+    // so m = 2 + 0.8·(4 − 2) = 3.6. C = 24/7, the mean of all seven ratings.
+    const m = 3.6;
+    const C = 24 / 7;
+    const expected = [(2 * 4.5 + m * C) / (2 + m), (1 * 3 + m * C) / (1 + m), (4 * 3 + m * C) / (4 + m), C];
+    const scores = new Float32Array(4);
+    strategy.scoreAll(0, scores);
+    expected.forEach((value, item) => {
+      expect(scores[item]).toBeCloseTo(value, 5);
+      expect(strategy.predict(3, item)).toBeCloseTo(value, 10);
+    });
+  });
+});
+
+/** 12 users × 160 items with deterministic, user-dependent ratings. */
+function syntheticTrain(): RatingsDataset {
+  const rows: RatingRecord[] = [];
+  for (let user = 1; user <= 12; user++)
+    for (let movie = 1; movie <= 160; movie++)
+      if ((user * 7 + movie * 3) % 5 < 2) rows.push(row(user, movie, 1 + ((user * movie) % 5)));
+  return datasetFromRows(rows);
+}
+
+const genresByMovie = ['Comedy', 'Drama', 'Horror', 'Western'];
+const movieTexts = async (itemIds: Int32Array) =>
+  new Map(Array.from(itemIds, (id) => [id, `Film ${id}. Genres: ${genresByMovie[id % 4]}.`]));
+
+describe('hybrid strategy', () => {
+  let cacheDirectory: string;
+  beforeEach(async () => {
+    cacheDirectory = await fs.mkdtemp(path.join(os.tmpdir(), 'hybrid-strategies-'));
+  });
+  afterEach(async () => {
+    await fs.rm(cacheDirectory, { recursive: true, force: true });
+  });
+
+  function createEngines() {
+    const embedder = new LetterCountEmbedder();
+    return {
+      collaborative: new PureSvdStrategy({
+        rank: 4,
+        encoding: 'rating',
+        popularityExponent: -0.5,
+        oversampling: 4,
+        powerIterations: 2,
+        seed: 7,
+      }),
+      content: new ContentStrategy(
+        movieTexts,
+        cachedEmbeddings(embedder.modelId, cacheDirectory, async () => embedder),
+      ),
+      statistical: new StatisticalStrategy(),
+    };
+  }
+
+  async function fittedHybrid(scope: NormalisationScope) {
+    const engines = createEngines();
+    const hybrid = new HybridStrategy('hybrid', engines, scope);
+    const train = syntheticTrain();
+    await hybrid.fit(train);
+    return { hybrid, engines, train };
+  }
+
+  function componentScores(
+    engines: Awaited<ReturnType<typeof fittedHybrid>>['engines'],
+    user: number,
+    numItems: number,
+  ): EngineScoreArrays {
+    const scores = {
+      collaborative: new Float32Array(numItems),
+      content: new Float32Array(numItems),
+      statistical: new Float32Array(numItems),
+    };
+    engines.collaborative.scoreAll(user, scores.collaborative);
+    engines.content.scoreAll(user, scores.content);
+    engines.statistical.scoreAll(user, scores.statistical);
+    return scores;
+  }
+
+  function ratedItems(train: RatingsDataset, user: number): Set<number> {
+    const rated = new Set<number>();
+    for (let n = 0; n < train.size; n++) if (train.users[n] === user) rated.add(train.items[n]);
+    return rated;
+  }
+
+  /** The production Map-based merge over the given candidates. */
+  function productionMerge(scores: EngineScoreArrays, candidates: readonly number[]): Map<number, number> {
+    const asMap = (values: Float32Array) => new Map(candidates.map((item) => [item, values[item]]));
+    const merged = mergeScores(
+      {
+        collaborative: asMap(scores.collaborative),
+        content: asMap(scores.content),
+        statistical: asMap(scores.statistical),
+      },
+      DEFAULT_WEIGHTS,
+    );
+    return new Map(merged.map((candidate) => [candidate.movieId, candidate.score]));
+  }
+
+  it('over all items, scores each unrated item with the production merge of the three engines', async () => {
+    const { hybrid, engines, train } = await fittedHybrid('all-items');
+    const user = 3;
+    const out = new Float32Array(train.numItems);
+    hybrid.scoreAll(user, out);
+
+    const rated = ratedItems(train, user);
+    const unrated = Array.from({ length: train.numItems }, (_, item) => item).filter(
+      (item) => !rated.has(item),
+    );
+    const expected = productionMerge(componentScores(engines, user, train.numItems), unrated);
+    for (let item = 0; item < train.numItems; item++) {
+      if (rated.has(item)) expect(out[item]).toBe(-Infinity);
+      else expect(out[item]).toBeCloseTo(expected.get(item) as number, 5);
+    }
+  });
+
+  it('over the candidate pool, normalises over the union of each engine’s top unrated items', async () => {
+    const { hybrid, engines, train } = await fittedHybrid('candidate-pool');
+    const user = 5;
+    const out = new Float32Array(train.numItems);
+    hybrid.scoreAll(user, out);
+
+    const rated = ratedItems(train, user);
+    const scores = componentScores(engines, user, train.numItems);
+    const union = new Set<number>();
+    for (const values of Object.values(scores)) {
+      const masked = values.map((value: number, item: number) => (rated.has(item) ? -Infinity : value));
+      for (const item of topK(masked, CANDIDATE_POOL_SIZE)) union.add(item);
+    }
+    expect(union.size).toBeLessThan(train.numItems - rated.size);
+    const expected = productionMerge(scores, [...union]);
+    for (let item = 0; item < train.numItems; item++) {
+      if (union.has(item)) expect(out[item]).toBeCloseTo(expected.get(item) as number, 5);
+      else expect(out[item]).toBe(-Infinity);
+    }
+  });
+
+  it('tunes the weights on a validation split of train, then scores as the hybrid with those weights', async () => {
+    const train = syntheticTrain();
+    const tuned = new TunedHybridStrategy('hybrid-tuned', createEngines, 'candidate-pool', 11);
+    await tuned.fit(train);
+    const chosen = tuned.chosen as NonNullable<typeof tuned.chosen>;
+    expect(weightGrid()).toContainEqual(chosen.weights);
+    expect(weightGrid()).toHaveLength(66);
+
+    const reference = new HybridStrategy('hybrid', createEngines(), 'candidate-pool', chosen.weights);
+    await reference.fit(train);
+    const fromTuned = new Float32Array(train.numItems);
+    const fromReference = new Float32Array(train.numItems);
+    tuned.scoreAll(4, fromTuned);
+    reference.scoreAll(4, fromReference);
+    expect(fromTuned).toEqual(fromReference);
+  });
+
+  it('embeds the catalog once and reads the vectors back from the cache file', async () => {
+    const train = syntheticTrain();
+    const first = new LetterCountEmbedder();
+    const firstStrategy = new ContentStrategy(
+      movieTexts,
+      cachedEmbeddings(first.modelId, cacheDirectory, async () => first),
+    );
+    await firstStrategy.fit(train);
+    expect(first.embeddedTexts).toBe(train.numItems);
+    expect(await fs.readdir(cacheDirectory)).toHaveLength(1);
+
+    const second = new LetterCountEmbedder();
+    const secondStrategy = new ContentStrategy(
+      movieTexts,
+      cachedEmbeddings(second.modelId, cacheDirectory, async () => second),
+    );
+    await secondStrategy.fit(train);
+    expect(second.embeddedTexts).toBe(0);
+    const fromEmbedder = new Float32Array(train.numItems);
+    const fromCache = new Float32Array(train.numItems);
+    firstStrategy.scoreAll(2, fromEmbedder);
+    secondStrategy.scoreAll(2, fromCache);
+    expect(fromCache).toEqual(fromEmbedder);
+  });
+});

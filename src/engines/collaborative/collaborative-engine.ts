@@ -17,6 +17,7 @@ import {
   pureSvdScores,
   pureSvdUserVector,
   topK,
+  userRecencyWeights,
 } from './kernels';
 import { ActiveModel, ModelStore } from './model-store';
 
@@ -50,6 +51,8 @@ export interface CollaborativeEngineOptions {
 interface UserRatings {
   items: Int32Array;
   ratings: Float64Array;
+  /** Unix seconds, for the recency weights training used. */
+  timestamps: Float64Array;
   mean: number;
   /** Positions of the user's best ratings (at or above their mean, best first, capped): explanation candidates. */
   evidencePool: number[];
@@ -123,17 +126,19 @@ export class CollaborativeEngine implements RecommendationEngine {
   }
 
   private async userRatings(snapshot: Snapshot, userId: number): Promise<UserRatings> {
-    const rows: { movie_id: number; rating: number }[] = await this.db.query(
-      `SELECT movie_id, rating FROM ratings WHERE user_id = $1`,
+    const rows: { movie_id: number; rating: number; ts: number }[] = await this.db.query(
+      `SELECT movie_id, rating, extract(epoch FROM rated_at)::float8 AS ts FROM ratings WHERE user_id = $1`,
       [userId],
     );
     const items: number[] = [];
     const ratings: number[] = [];
+    const timestamps: number[] = [];
     for (const row of rows) {
       const item = snapshot.itemIndex.get(row.movie_id);
       if (item === undefined) continue;
       items.push(item);
       ratings.push(row.rating);
+      timestamps.push(row.ts);
     }
     const mean = ratings.length ? ratings.reduce((sum, r) => sum + r, 0) / ratings.length : 0;
     const evidencePool = ratings
@@ -144,6 +149,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     return {
       items: Int32Array.from(items),
       ratings: Float64Array.from(ratings),
+      timestamps: Float64Array.from(timestamps),
       mean,
       evidencePool,
       rated: new Set(rows.map((r) => r.movie_id)),
@@ -283,7 +289,10 @@ export class CollaborativeEngine implements RecommendationEngine {
       return null;
     }
     const { biased } = snapshot.model;
-    const parameters = foldInBiasedUser(biased, user.items, user.ratings, biased);
+    const halfLife = biased.recencyHalfLifeDays ?? 0;
+    // Fold in the way training fitted users, recency weights included, so folded and trained users agree.
+    const weights = halfLife > 0 ? userRecencyWeights(user.timestamps, halfLife) : undefined;
+    const parameters = foldInBiasedUser(biased, user.items, user.ratings, biased, weights);
     snapshot.folded.set(userId, parameters);
     await this.store.saveUserFactors(snapshot.model.versionId, userId, parameters.bias, parameters.factors);
     return parameters;

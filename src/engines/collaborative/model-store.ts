@@ -10,6 +10,8 @@ export interface StoredModels {
     regBias: number;
     regFactor: number;
     regExponent: number;
+    /** Training re-fit user biases with recency weights of this half-life; fold-in must do the same. 0 = off. */
+    recencyHalfLifeDays?: number;
   };
   topN: PureSvdModel & { itemIds: Int32Array };
   hyperparameters: unknown;
@@ -38,6 +40,7 @@ interface VersionParams {
   regBias: number;
   regFactor: number;
   regExponent: number;
+  recencyHalfLifeDays?: number;
 }
 
 /** How many versions survive activation: the active one and one to roll back to. */
@@ -75,6 +78,7 @@ export class ModelStore {
       regBias: biased.regBias,
       regFactor: biased.regFactor,
       regExponent: biased.regExponent,
+      recencyHalfLifeDays: biased.recencyHalfLifeDays ?? 0,
     };
     return this.db.transaction(async (tx) => {
       const [version]: { id: number }[] = await tx.query(
@@ -236,6 +240,7 @@ export class ModelStore {
         regBias: version.params.regBias,
         regFactor: version.params.regFactor,
         regExponent: version.params.regExponent,
+        recencyHalfLifeDays: version.params.recencyHalfLifeDays ?? 0,
       },
       topN: { rank, encoding: version.params.encoding, itemFactors: topNFactors, itemIds },
     };

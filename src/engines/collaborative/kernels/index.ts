@@ -7,3 +7,4 @@ export * from './randomized-svd';
 export * from './sgd';
 export * from './sparse';
 export * from './top-k';
+export * from './wasm-sgd';

@@ -10,6 +10,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { createRandom } from '../fixtures/synthetic';
 
 interface Scenario {
   name: string;
@@ -29,17 +30,6 @@ const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? flag('data', '');
 /** A substring of scenario names to run, e.g. --only HYBRID. */
 const ONLY = flag('only', '');
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function ensureDatabase(): Promise<string> {
   const admin = new Client({ connectionString: ADMIN_URL });
@@ -85,7 +75,7 @@ async function drive(
   connections: number,
   seconds: number,
 ): Promise<Outcome> {
-  const random = seeded(42);
+  const random = createRandom(42);
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + seconds * 1000;

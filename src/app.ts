@@ -28,6 +28,14 @@ export interface Database {
 }
 
 /** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
+/**
+ * PGlite is a single session, and its socket server interleaves the extended-protocol messages of
+ * concurrent connections (one connection's Bind can land on another's Parse). One pooled
+ * connection keeps every statement whole; the server still admits pool + 2 for tools.
+ */
+const EMBEDDED_POOL_SIZE = 1;
+
+/** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
 export async function connectDatabase(config: Config, logger: Logger): Promise<Database> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
@@ -35,13 +43,16 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
     embedded = await startEmbeddedDatabase({
       dataDir: `${config.dataDir}/pglite`,
       port: config.embeddedDbPort,
-      poolSize: config.dbPoolSize,
+      poolSize: EMBEDDED_POOL_SIZE,
     });
     url = embedded.url;
     logger.info(`DATABASE_URL is unset: started the embedded PGlite database (${config.dataDir}/pglite)`);
   }
   try {
-    const dataSource = await openDatabase({ url, poolSize: config.dbPoolSize });
+    const dataSource = await openDatabase({
+      url,
+      poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
+    });
     return {
       dataSource,
       url,

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { Logger, silentLogger } from '../../logger';
 import {
@@ -19,6 +18,7 @@ import {
   topK,
   userRecencyWeights,
 } from './kernels';
+import { ShortLivedCache } from '../short-lived-cache';
 import { ActiveModel, ModelStore } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
@@ -72,10 +72,11 @@ export class CollaborativeEngine implements RecommendationEngine {
   private notReadyReason = 'no trained model yet';
   private readonly logger: Logger;
   private readonly maxEvidence: number;
-  private readonly recent = new Map<
+  /** Keyed by user; entries of an older snapshot are ignored and replaced. */
+  private readonly recent = new ShortLivedCache<
     number,
-    { snapshot: Snapshot; at: number; user: UserRatings; scores: Float32Array }
-  >();
+    { snapshot: Snapshot; user: UserRatings; scores: Float32Array }
+  >(USER_STATE_TTL_MS);
 
   constructor(
     private readonly db: DataSource,
@@ -166,12 +167,10 @@ export class CollaborativeEngine implements RecommendationEngine {
     userId: number,
   ): Promise<{ user: UserRatings; scores: Float32Array }> {
     const cached = this.recent.get(userId);
-    if (cached && cached.snapshot === snapshot && performance.now() - cached.at < USER_STATE_TTL_MS)
-      return cached;
+    if (cached && cached.snapshot === snapshot) return cached;
     const user = await this.userRatings(snapshot, userId);
-    const state = { snapshot, at: performance.now(), user, scores: this.rankingScores(snapshot, user) };
+    const state = { snapshot, user, scores: this.rankingScores(snapshot, user) };
     this.recent.set(userId, state);
-    if (this.recent.size > 1000) this.recent.delete(this.recent.keys().next().value as number);
     return state;
   }
 

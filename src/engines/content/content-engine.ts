@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import {
   EngineInputError,
@@ -20,6 +19,7 @@ import {
 import { ContentIndexer } from './indexer';
 import { RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
+import { ShortLivedCache } from '../short-lived-cache';
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
@@ -98,7 +98,11 @@ export class ContentEngine implements RecommendationEngine {
   private readonly queryCache = new Map<string, Float32Array>();
   private readonly vectorCache = new Map<number, Float32Array>();
   private vectorGeneration = '';
-  private readonly recentTastes = new Map<string, { at: number; taste: Promise<UserTaste | null> }>();
+  /** Keyed by user; each entry remembers the model it was computed for. */
+  private readonly recentTastes = new ShortLivedCache<
+    number,
+    { modelId: string; taste: Promise<UserTaste | null> }
+  >(TASTE_TTL_MS);
 
   constructor(options: ContentEngineOptions) {
     this.store = new EmbeddingStore(options.dataSource);
@@ -240,14 +244,11 @@ export class ContentEngine implements RecommendationEngine {
    * scoreMovies for the other engines' candidates). forgetUser() drops it when they rate.
    */
   private userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
-    const key = `${model.modelId}:${userId}`;
-    const cached = this.recentTastes.get(key);
-    if (cached && performance.now() - cached.at < TASTE_TTL_MS) return cached.taste;
+    const cached = this.recentTastes.get(userId);
+    if (cached && cached.modelId === model.modelId) return cached.taste;
     const taste = this.computeUserTaste(userId, model);
-    this.recentTastes.set(key, { at: performance.now(), taste });
-    taste.catch(() => this.recentTastes.delete(key));
-    if (this.recentTastes.size > 1000)
-      this.recentTastes.delete(this.recentTastes.keys().next().value as string);
+    this.recentTastes.set(userId, { modelId: model.modelId, taste });
+    taste.catch(() => this.recentTastes.delete(userId));
     return taste;
   }
 
@@ -281,7 +282,7 @@ export class ContentEngine implements RecommendationEngine {
 
   /** Call when the user's ratings changed, so their next request sees the new taste. */
   forgetUser(userId: number): void {
-    for (const key of this.recentTastes.keys()) if (key.endsWith(`:${userId}`)) this.recentTastes.delete(key);
+    this.recentTastes.delete(userId);
   }
 
   private async computeUserTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {

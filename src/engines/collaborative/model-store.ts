@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { float32Text } from '../../db/float32-text';
 import type { BiasedMfParameters, PureSvdModel, RatingEncoding } from './kernels';
 
 /** Everything serving needs from a trained pair of models (biased MF + PureSVD top-N). */
@@ -47,11 +48,8 @@ interface VersionParams {
 export const KEPT_VERSIONS = 2;
 const ROWS_PER_STATEMENT = 2000;
 
-/** Nine significant digits round-trip a float32 exactly. */
 function arrayLiteral(values: ArrayLike<number>, from: number, length: number): string {
-  const parts = new Array<string>(length);
-  for (let f = 0; f < length; f++) parts[f] = Number(values[from + f]).toPrecision(9);
-  return `{${parts.join(',')}}`;
+  return `{${float32Text(values, from, length)}}`;
 }
 
 /** Model versions and their factors in Postgres (`real[]`), written whole and activated atomically. */

@@ -4,18 +4,10 @@
  * decimal text of hundreds of floats per row.
  */
 
-/** Nine significant digits round-trip any float32 exactly, and are half the length of a double's text. */
-const FLOAT32_DIGITS = 9;
+import { float32Text } from '../../db/float32-text';
 
 export function toVectorLiteral(vector: ArrayLike<number>): string {
-  const parts = new Array<string>(vector.length);
-  for (let i = 0; i < vector.length; i++) {
-    const value = vector[i];
-    if (!Number.isFinite(value))
-      throw new RangeError(`vector component ${i} is ${value}; pgvector needs finite values`);
-    parts[i] = value.toPrecision(FLOAT32_DIGITS);
-  }
-  return `[${parts.join(',')}]`;
+  return `[${float32Text(vector)}]`;
 }
 
 /** Decodes pgvector's binary send format: int16 dimension, int16 unused, then big-endian float4s. */

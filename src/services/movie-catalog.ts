@@ -81,10 +81,11 @@ export class MovieCatalog {
     return { movies: rows.slice(0, first).map(toMovie), hasNextPage: rows.length > first };
   }
 
+  /** From the trigger-maintained aggregates, not by scanning the ratings of every movie on the page. */
   async ratingSummaries(movieIds: readonly number[]): Promise<Map<number, RatingSummary>> {
-    const rows: { movie_id: number; count: string; average: number | null }[] = await this.db.query(
-      `SELECT movie_id, count(*) AS count, avg(rating)::float8 AS average
-         FROM ratings WHERE movie_id = ANY($1::int[]) GROUP BY movie_id`,
+    const rows: { movie_id: number; count: number; average: number | null }[] = await this.db.query(
+      `SELECT movie_id, votes AS count, CASE WHEN votes > 0 THEN rating_sum / votes END AS average
+         FROM movie_rating_stats WHERE movie_id = ANY($1::int[])`,
       [movieIds],
     );
     return new Map(rows.map((r) => [r.movie_id, { count: Number(r.count), average: r.average }]));

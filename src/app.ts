@@ -4,6 +4,7 @@ import { ensureCatalog } from './data/first-run';
 import { openDatabase } from './db/datasource';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
+import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
 import { ContentEngine, ContentIndexer, startContentEngine } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
@@ -74,15 +75,18 @@ export interface EngineSet {
   /** Engines in the order the orchestrator should know them. */
   all: RecommendationEngine[];
   predictor: RatingPredictor | null;
+  /** The users' ratings as the engines read them; shared so a request reads them once. */
+  history?: RatingHistorySource;
 }
 
 export function createServices(dataSource: DataSource, engines: EngineSet): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
   const users = new UserService(dataSource, ratings);
+  const history = engines.history ?? new SqlRatingHistory(dataSource);
   const orchestrator = new Orchestrator(engines.all, {
-    ratingsOf: (userId) => ratings.ratingsOf(userId),
-    moviesByIds: (ids) => catalog.findByIds(ids),
+    ratingsOf: async (userId) => new Map((await history.historyOf(userId)).map((r) => [r.movieId, r.rating])),
+    moviesByIds: (ids) => catalog.summariesByIds(ids),
   });
   return {
     catalog,
@@ -174,7 +178,8 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
   const { dataSource } = database;
   let embedder: Promise<Embedder> | null = null;
   try {
-    const statistical = new StatisticalEngine(dataSource);
+    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource));
+    const statistical = new StatisticalEngine(dataSource, {}, history);
     await ensureCatalog(dataSource, config, logger, {
       afterImport: [async () => statistical.invalidateGlobalStats()],
     });
@@ -183,7 +188,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     let indexer: ContentIndexer | null = null;
     if (config.contentEngine) {
       embedder = embedderFor(config, logger);
-      const started = startContentEngine({ dataSource, embedder, logger });
+      const started = startContentEngine({ dataSource, embedder, logger, history });
       content = started.engine;
       indexer = started.indexer;
       started.indexed.then(
@@ -196,7 +201,10 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       );
     }
 
-    const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), { logger });
+    const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
+      logger,
+      history,
+    });
     await prepareCollaborative(dataSource, collaborative, logger);
 
     const engines: EngineSet = {
@@ -204,9 +212,11 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       content,
       predictor: collaborative,
       all: [collaborative, ...(content ? [content] : []), statistical],
+      history,
     };
     const services = createServices(dataSource, engines);
     services.ratings.onRatingsChanged(async (userId) => {
+      history.forget(userId);
       content?.forgetUser(userId);
       await collaborative.foldIn(userId);
     });

@@ -22,6 +22,42 @@ export interface ScoredMovie {
   evidence?: Evidence[];
 }
 
+/**
+ * A scored movie whose reason and evidence are worked out on first read: a list shows a few of the
+ * hundred or more candidates each engine scores, and explaining every candidate (weighing each
+ * rated movie against it, formatting its reason) cost more than scoring it.
+ */
+export function withLazyDetails(
+  movie: { movieId: number; score: number },
+  details: () => { reason?: string; evidence?: Evidence[] },
+): ScoredMovie {
+  return new LazilyExplainedMovie(movie.movieId, movie.score, details);
+}
+
+/** Getters on the prototype: defining them per object made each one slow to create and to read. */
+class LazilyExplainedMovie implements ScoredMovie {
+  private worked: { reason?: string; evidence?: Evidence[] } | null = null;
+
+  constructor(
+    readonly movieId: number,
+    readonly score: number,
+    private readonly details: () => { reason?: string; evidence?: Evidence[] },
+  ) {}
+
+  get reason(): string | undefined {
+    return (this.worked ??= this.details()).reason;
+  }
+
+  get evidence(): Evidence[] | undefined {
+    return (this.worked ??= this.details()).evidence;
+  }
+
+  /** Plain data for logs and test comparisons, details included. */
+  toJSON(): ScoredMovie {
+    return { movieId: this.movieId, score: this.score, reason: this.reason, evidence: this.evidence };
+  }
+}
+
 export interface RecommendationRequest {
   userId: number;
   /** How many candidates to return at most. */

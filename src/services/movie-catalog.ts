@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { ShortLivedCache } from '../engines/short-lived-cache';
 import { Movie } from '../db/entities';
 
 export interface MovieFilter {
@@ -11,6 +12,12 @@ export interface MovieFilter {
 export interface MoviePage {
   movies: Movie[];
   hasNextPage: boolean;
+}
+
+export interface MovieSummary {
+  id: number;
+  title: string;
+  genres: string[];
 }
 
 export interface RatingSummary {
@@ -27,6 +34,13 @@ interface MovieRow {
   tmdb_id: number | null;
   overview: string | null;
 }
+
+/**
+ * Movies change only when a release is re-imported, while every recommendation list reads a hundred
+ * or more: they are remembered this long (how long a re-imported title may go unseen).
+ */
+const MOVIE_TTL_MS = 60_000;
+const MAX_CACHED_MOVIES = 200_000;
 
 const MOVIE_COLUMNS = 'id, title, year, genres, imdb_id, tmdb_id, overview';
 
@@ -48,15 +62,44 @@ function escapeLike(text: string): string {
 
 /** Reads of the movie catalog; every method is one SQL statement so loaders can batch on it. */
 export class MovieCatalog {
+  private readonly summaries = new ShortLivedCache<number, MovieSummary>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
+  private readonly movies = new ShortLivedCache<number, Movie>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
+
   constructor(private readonly db: DataSource) {}
 
   async findByIds(ids: readonly number[]): Promise<Movie[]> {
-    if (ids.length === 0) return [];
-    const rows: MovieRow[] = await this.db.query(
-      `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,
-      [ids],
+    return this.cachedRead(ids, this.movies, async (missing) => {
+      const rows: MovieRow[] = await this.db.query(
+        `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,
+        [missing],
+      );
+      return rows.map(toMovie);
+    });
+  }
+
+  /** Just what ranking needs (no overviews). */
+  async summariesByIds(ids: readonly number[]): Promise<MovieSummary[]> {
+    return this.cachedRead(ids, this.summaries, async (missing) =>
+      this.db.query(`SELECT id, title, genres FROM movies WHERE id = ANY($1::int[])`, [missing]),
     );
-    return rows.map(toMovie);
+  }
+
+  private async cachedRead<T extends { id: number }>(
+    ids: readonly number[],
+    cache: ShortLivedCache<number, T>,
+    read: (missing: number[]) => Promise<T[]>,
+  ): Promise<T[]> {
+    const found: T[] = [];
+    const missing: number[] = [];
+    for (const id of new Set(ids)) {
+      const cached = cache.get(id);
+      if (cached) found.push(cached);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
+    const rows = await read(missing);
+    for (const row of rows) cache.set(row.id, row);
+    return found.concat(rows);
   }
 
   /** Keyset pagination by id: stable under inserts, O(page) whatever the offset. */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { ShortLivedCache } from '../engines/short-lived-cache';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
 
@@ -19,7 +20,14 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
+export interface UserAccess {
+  id: number;
+  hasToken: boolean;
+}
+
 export class UserService {
+  private readonly known = new ShortLivedCache<number, UserAccess>(60_000, 100_000);
+
   constructor(
     private readonly db: DataSource,
     private readonly ratings: RatingService,
@@ -58,11 +66,29 @@ export class UserService {
     return { userId: rows[0].id };
   }
 
-  async existing(userIds: readonly number[]): Promise<Map<number, { id: number; hasToken: boolean }>> {
+  /**
+   * Which of these users exist, and whether each is private (has a token). Found users are
+   * remembered for a minute: every read of a user's data asks, and users are never deleted;
+   * an id not found is asked again next time.
+   */
+  async existing(userIds: readonly number[]): Promise<Map<number, UserAccess>> {
+    const found = new Map<number, UserAccess>();
+    const missing: number[] = [];
+    for (const id of userIds) {
+      const cached = this.known.get(id);
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
+    if (missing.length === 0) return found;
     const rows: { id: number; has_token: boolean }[] = await this.db.query(
       `SELECT id, token_hash IS NOT NULL AS has_token FROM users WHERE id = ANY($1::int[])`,
-      [userIds],
+      [missing],
     );
-    return new Map(rows.map((r) => [r.id, { id: r.id, hasToken: r.has_token }]));
+    for (const row of rows) {
+      const access = { id: row.id, hasToken: row.has_token };
+      this.known.set(row.id, access);
+      found.set(row.id, access);
+    }
+    return found;
   }
 }

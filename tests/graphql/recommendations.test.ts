@@ -372,19 +372,24 @@ describe('recommendations, onboarding and rating through GraphQL', () => {
     const query = `query ($first: Int!) { recommendations(userId: 7, first: $first) {
       movie { title bayesianRating { weighted } similar(first: 3) { score movie { title ratingsCount } } } } }`;
     await graphql(url, query, { first: 2 });
-    const counts: number[] = [];
-    for (const first of [3, 12, 30]) {
+    const countStatements = async (first: number) => {
       const statements = await recordStatements(stack.db.dataSource, async () => {
         const result = await graphql<any>(url, query, { first });
         expect(result.errors).toBeUndefined();
         expect(result.data.recommendations).toHaveLength(first);
       });
-      counts.push(
-        statements.filter((s) => !/^(SET|START|COMMIT|BEGIN|SELECT current_setting)/i.test(s.trim())).length,
-      );
+      return statements.filter((s) => !/^(SET|START|COMMIT|BEGIN|SELECT current_setting)/i.test(s.trim()))
+        .length;
+    };
+    const firstRuns: number[] = [];
+    const repeats: number[] = [];
+    for (const first of [3, 12, 30]) {
+      // The first run of a page size meets cold caches (movies, candidate lists); the repeat
+      // shows what every request pays regardless.
+      firstRuns.push(await countStatements(first));
+      repeats.push(await countStatements(first));
     }
-    // Caches may save a statement on one run and not another; what must not happen is one per item.
-    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(2);
-    expect(Math.max(...counts)).toBeLessThan(25);
+    expect(Math.max(...repeats) - Math.min(...repeats)).toBeLessThanOrEqual(1);
+    expect(Math.max(...firstRuns)).toBeLessThan(25);
   });
 });

@@ -7,6 +7,7 @@ import {
   RecommendationEngine,
   RecommendationRequest,
   ScoredMovie,
+  withLazyDetails,
 } from '../engine';
 import {
   clip,
@@ -19,11 +20,13 @@ import {
   userRecencyWeights,
 } from './kernels';
 import { ShortLivedCache } from '../short-lived-cache';
+import { RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { ActiveModel, ModelStore } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
-const USER_STATE_TTL_MS = 2000;
+/** Entries are only reused for the very history they were computed from, so this merely bounds memory. */
+const USER_STATE_TTL_MS = 60_000;
 
 /** A user's rating-model parameters: trained, or folded in from their current ratings. */
 interface UserParameters {
@@ -37,6 +40,11 @@ interface Snapshot {
   userIndex: Map<number, number>;
   /** Genres by item index, for the genre filter without a round trip. */
   itemGenres: string[][];
+  /**
+   * Whether the top-N model knows the item (1) or it only has a rating-model row imputed from its
+   * metadata because nobody had rated it at training time (0): such items are not ranked.
+   */
+  rankable: Uint8Array;
   /** Users folded in since this model was activated (rated again, or unknown to training). */
   folded: Map<number, UserParameters>;
 }
@@ -45,6 +53,22 @@ export interface CollaborativeEngineOptions {
   logger?: Logger;
   /** Evidence movies per recommendation ("because you rated …"). */
   maxEvidence?: number;
+  /** Shared with the other engines so a request reads the user's ratings once. */
+  history?: RatingHistorySource;
+}
+
+/** An item without ratings has an all-zero top-N row (its column of the rating matrix is empty). */
+function rankableItems(itemFactors: Float32Array, rank: number): Uint8Array {
+  const rankable = new Uint8Array(itemFactors.length / rank);
+  for (let item = 0; item < rankable.length; item++) {
+    for (let f = item * rank; f < (item + 1) * rank; f++) {
+      if (itemFactors[f] !== 0) {
+        rankable[item] = 1;
+        break;
+      }
+    }
+  }
+  return rankable;
 }
 
 /** The user's ratings mapped onto the model's item indices (unknown movies dropped). */
@@ -75,8 +99,9 @@ export class CollaborativeEngine implements RecommendationEngine {
   /** Keyed by user; entries of an older snapshot are ignored and replaced. */
   private readonly recent = new ShortLivedCache<
     number,
-    { snapshot: Snapshot; user: UserRatings; scores: Float32Array }
+    { snapshot: Snapshot; history: readonly RatedMovie[]; user: UserRatings; scores: Float32Array }
   >(USER_STATE_TTL_MS);
+  private readonly history: RatingHistorySource;
 
   constructor(
     private readonly db: DataSource,
@@ -85,6 +110,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.maxEvidence = options.maxEvidence ?? 3;
+    this.history = options.history ?? new SqlRatingHistory(db);
   }
 
   status(): EngineStatus {
@@ -113,6 +139,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
       userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
+      rankable: rankableItems(model.topN.itemFactors, model.topN.rank),
       folded: new Map(),
     };
     this.logger.info(
@@ -126,20 +153,16 @@ export class CollaborativeEngine implements RecommendationEngine {
     return this.snapshot;
   }
 
-  private async userRatings(snapshot: Snapshot, userId: number): Promise<UserRatings> {
-    const rows: { movie_id: number; rating: number; ts: number }[] = await this.db.query(
-      `SELECT movie_id, rating, extract(epoch FROM rated_at)::float8 AS ts FROM ratings WHERE user_id = $1`,
-      [userId],
-    );
+  private userRatings(snapshot: Snapshot, history: readonly RatedMovie[]): UserRatings {
     const items: number[] = [];
     const ratings: number[] = [];
     const timestamps: number[] = [];
-    for (const row of rows) {
-      const item = snapshot.itemIndex.get(row.movie_id);
+    for (const rated of history) {
+      const item = snapshot.itemIndex.get(rated.movieId);
       if (item === undefined) continue;
       items.push(item);
-      ratings.push(row.rating);
-      timestamps.push(row.ts);
+      ratings.push(rated.rating);
+      timestamps.push(rated.ratedAt);
     }
     const mean = ratings.length ? ratings.reduce((sum, r) => sum + r, 0) / ratings.length : 0;
     const evidencePool = ratings
@@ -153,23 +176,24 @@ export class CollaborativeEngine implements RecommendationEngine {
       timestamps: Float64Array.from(timestamps),
       mean,
       evidencePool,
-      rated: new Set(rows.map((r) => r.movie_id)),
+      rated: new Set(history.map((r) => r.movieId)),
     };
   }
 
   /**
-   * The user's ratings and ranking scores, reused for a moment: one hybrid request asks for them
-   * twice (recommend, then scoreMovies for the other engines' candidates). A rating change drops
-   * the entry (foldIn), so a new rating is seen at once.
+   * The user's ratings and ranking scores, reused while their history is the same one: one hybrid
+   * request asks for them twice (recommend, then scoreMovies for the other engines' candidates),
+   * and a user paging through recommendations asks again. A new rating brings a new history.
    */
   private async userState(
     snapshot: Snapshot,
     userId: number,
   ): Promise<{ user: UserRatings; scores: Float32Array }> {
+    const history = await this.history.historyOf(userId);
     const cached = this.recent.get(userId);
-    if (cached && cached.snapshot === snapshot) return cached;
-    const user = await this.userRatings(snapshot, userId);
-    const state = { snapshot, user, scores: this.rankingScores(snapshot, user) };
+    if (cached && cached.snapshot === snapshot && cached.history === history) return cached;
+    const user = this.userRatings(snapshot, history);
+    const state = { snapshot, history, user, scores: this.rankingScores(snapshot, user) };
     this.recent.set(userId, state);
     return state;
   }
@@ -213,17 +237,23 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (user.items.length === 0) return [];
     const scores = Float32Array.from(state.scores);
     const ids = snapshot.model.topN.itemIds;
-    const wanted = request.genres?.length ? new Set(request.genres) : null;
-    for (let i = 0; i < scores.length; i++) {
-      const id = ids[i];
-      if (user.rated.has(id) || request.exclude?.has(id)) scores[i] = -Infinity;
-      else if (wanted && !snapshot.itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
+    // Masks by index: testing every catalog movie against the sets cost more than the scoring.
+    const { rankable, itemIndex, itemGenres } = snapshot;
+    for (let i = 0; i < scores.length; i++) if (!rankable[i]) scores[i] = -Infinity;
+    for (const item of user.items) scores[item] = -Infinity;
+    for (const id of request.exclude ?? []) {
+      const item = itemIndex.get(id);
+      if (item !== undefined) scores[item] = -Infinity;
     }
-    return Array.from(topK(scores, request.limit), (i) => ({
-      movieId: ids[i],
-      score: scores[i],
-      evidence: this.evidenceFor(snapshot, user, i),
-    }));
+    const wanted = request.genres?.length ? new Set(request.genres) : null;
+    if (wanted)
+      for (let i = 0; i < scores.length; i++)
+        if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
+    return Array.from(topK(scores, request.limit), (i) =>
+      withLazyDetails({ movieId: ids[i], score: scores[i] }, () => ({
+        evidence: this.evidenceFor(snapshot, user, i),
+      })),
+    );
   }
 
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
@@ -233,8 +263,13 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (user.items.length === 0) return result;
     for (const movieId of movieIds) {
       const item = snapshot.itemIndex.get(movieId);
-      if (item === undefined || user.rated.has(movieId)) continue;
-      result.set(movieId, { movieId, score: scores[item], evidence: this.evidenceFor(snapshot, user, item) });
+      if (item === undefined || !snapshot.rankable[item] || user.rated.has(movieId)) continue;
+      result.set(
+        movieId,
+        withLazyDetails({ movieId, score: scores[item] }, () => ({
+          evidence: this.evidenceFor(snapshot, user, item),
+        })),
+      );
     }
     return result;
   }
@@ -282,7 +317,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     const snapshot = this.snapshot;
     if (!snapshot) return null;
     this.recent.delete(userId);
-    const user = await this.userRatings(snapshot, userId);
+    const user = this.userRatings(snapshot, await this.history.historyOf(userId));
     if (user.items.length === 0) {
       snapshot.folded.delete(userId);
       return null;

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import {
   EngineInputError,
   EngineNotReadyError,
+  withLazyDetails,
   EngineStatus,
   Evidence,
   RecommendationEngine,
@@ -17,9 +18,10 @@ import {
   SearchTuning,
 } from './embedding-store';
 import { ContentIndexer } from './indexer';
-import { RatedVector, TasteProfile } from './taste-profile';
+import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
 import { ShortLivedCache } from '../short-lived-cache';
+import { RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
@@ -37,6 +39,8 @@ export interface ContentEngineOptions {
   maxEvidence?: number;
   /** Search queries whose embedding is remembered (embedding a query costs more than the search). */
   queryCacheSize?: number;
+  /** Shared with the other engines so a request reads the user's ratings once. */
+  history?: RatingHistorySource;
 }
 
 export interface ContentQueryOptions {
@@ -50,7 +54,8 @@ export const MAX_QUERY_LENGTH = 500;
 const DEFAULT_EVIDENCE_POOL_SIZE = 20;
 const DEFAULT_MAX_EVIDENCE = 3;
 const DEFAULT_QUERY_CACHE_SIZE = 256;
-const TASTE_TTL_MS = 2000;
+/** Entries are only reused for the very history they were computed from, so this merely bounds memory. */
+const TASTE_TTL_MS = 60_000;
 
 interface ReadyModel {
   embedder: Embedder;
@@ -62,7 +67,12 @@ interface UserTaste {
   ratedIds: number[];
   /** The user's best rated embedded movies, best first: what explanations may point at. */
   evidencePool: RatedVector[];
+  /** Nearest neighbours of the profile per query shape, valid as long as the taste is. */
+  neighbours: Map<string, Promise<Neighbour[]>>;
 }
+
+/** Query shapes remembered per user taste (page sizes, genre filters). */
+const NEIGHBOUR_QUERIES_PER_USER = 8;
 
 function validateLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
@@ -98,11 +108,12 @@ export class ContentEngine implements RecommendationEngine {
   private readonly queryCache = new Map<string, Float32Array>();
   private readonly vectorCache = new Map<number, Float32Array>();
   private vectorGeneration = '';
-  /** Keyed by user; each entry remembers the model it was computed for. */
+  /** Keyed by user; each entry remembers the model and the history it was computed from. */
   private readonly recentTastes = new ShortLivedCache<
     number,
-    { modelId: string; taste: Promise<UserTaste | null> }
+    { modelId: string; history: readonly RatedMovie[]; taste: Promise<UserTaste | null> }
   >(TASTE_TTL_MS);
+  private readonly history: RatingHistorySource;
 
   constructor(options: ContentEngineOptions) {
     this.store = new EmbeddingStore(options.dataSource);
@@ -114,6 +125,7 @@ export class ContentEngine implements RecommendationEngine {
     this.evidencePoolSize = options.evidencePoolSize ?? DEFAULT_EVIDENCE_POOL_SIZE;
     this.maxEvidence = options.maxEvidence ?? DEFAULT_MAX_EVIDENCE;
     this.queryCacheSize = options.queryCacheSize ?? DEFAULT_QUERY_CACHE_SIZE;
+    this.history = options.history ?? new SqlRatingHistory(options.dataSource);
     const { efSearch } = this.tuning;
     if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
       throw new RangeError(`efSearch must be between 1 and 1000, got ${efSearch}`);
@@ -236,18 +248,16 @@ export class ContentEngine implements RecommendationEngine {
   }
 
   /**
-   * The profile is computed in SQL (only the result crosses the wire), while the user's ratings come back
-   * with vectors for just the best rated few, which are all that explanations need.
+   * The user's taste, reused while their history is the same one: one hybrid request needs it twice
+   * (recommend, then scoreMovies for the other engines' candidates). A new rating brings a new
+   * history, and forgetUser() drops the entry at once.
    */
-  /**
-   * The user's taste, reused for a moment: one hybrid request needs it twice (recommend, then
-   * scoreMovies for the other engines' candidates). forgetUser() drops it when they rate.
-   */
-  private userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
+  private async userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
+    const history = await this.history.historyOf(userId);
     const cached = this.recentTastes.get(userId);
-    if (cached && cached.modelId === model.modelId) return cached.taste;
-    const taste = this.computeUserTaste(userId, model);
-    this.recentTastes.set(userId, { modelId: model.modelId, taste });
+    if (cached && cached.modelId === model.modelId && cached.history === history) return cached.taste;
+    const taste = this.computeUserTaste(userId, history, model);
+    this.recentTastes.set(userId, { modelId: model.modelId, history, taste });
     taste.catch(() => this.recentTastes.delete(userId));
     return taste;
   }
@@ -285,25 +295,43 @@ export class ContentEngine implements RecommendationEngine {
     this.recentTastes.delete(userId);
   }
 
-  private async computeUserTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
-    const [computed, { userMean, ratings }] = await Promise.all([
-      this.store.tasteProfileInSql(userId, model),
-      this.store.userRatings(userId, model.modelId, this.evidencePoolSize),
-    ]);
-    if (userMean === null) {
+  /**
+   * computeTasteProfile over the in-memory vectors of the user's rated movies: no round trip once
+   * the vectors are cached, where computing the profile in SQL (tasteProfileInSql) costs two.
+   */
+  private async computeUserTaste(
+    userId: number,
+    history: readonly RatedMovie[],
+    model: EmbeddingModel,
+  ): Promise<UserTaste | null> {
+    if (history.length === 0) {
       if (!(await this.store.userExists(userId)))
         throw new EngineInputError(`user ${userId} does not exist`, 'NOT_FOUND');
       return null;
     }
-    if (!computed.profile) return null;
-    const profile: TasteProfile = { ...computed.profile, userMean, ratedCount: computed.ratedCount };
-    const best = ratings.filter((rating): rating is RatedVector => rating.vector !== null);
-    // `ratings` is best rated first; movies above the user's own mean are the ones they liked.
+    const vectors = await this.cachedVectors(
+      history.map((rated) => rated.movieId),
+      model.modelId,
+    );
+    const userMean = history.reduce((sum, rated) => sum + rated.rating, 0) / history.length;
+    const embedded: (RatedVector & { ratedAt: number })[] = [];
+    for (const rated of history) {
+      const vector = vectors.get(rated.movieId);
+      if (vector)
+        embedded.push({ movieId: rated.movieId, rating: rated.rating, ratedAt: rated.ratedAt, vector });
+    }
+    const profile = computeTasteProfile(embedded, userMean);
+    if (!profile) return null;
+    const best = embedded
+      .sort((a, b) => b.rating - a.rating || b.ratedAt - a.ratedAt || a.movieId - b.movieId)
+      .slice(0, this.evidencePoolSize);
+    // Movies above the user's own mean are the ones they liked.
     const liked = best.filter((movie) => movie.rating > userMean);
     return {
       profile,
-      ratedIds: ratings.map((rating) => rating.movieId),
+      ratedIds: history.map((rated) => rated.movieId),
       evidencePool: liked.length > 0 ? liked : best,
+      neighbours: new Map(),
     };
   }
 
@@ -321,16 +349,16 @@ export class ContentEngine implements RecommendationEngine {
   }
 
   private scored(movieId: number, score: number, vector: Float32Array, taste: UserTaste): ScoredMovie {
-    const evidence = this.evidenceFor(vector, taste.evidencePool);
-    return {
-      movieId,
-      score,
-      reason:
-        evidence.length > 0
-          ? 'similar in content to movies you rated highly'
-          : 'close to the overall content of your ratings',
-      evidence,
-    };
+    return withLazyDetails({ movieId, score }, () => {
+      const evidence = this.evidenceFor(vector, taste.evidencePool);
+      return {
+        evidence,
+        reason:
+          evidence.length > 0
+            ? 'similar in content to movies you rated highly'
+            : 'close to the overall content of your ratings',
+      };
+    });
   }
 
   /** Nearest neighbours of the user's taste profile, without movies they rated or `exclude`. */
@@ -340,21 +368,36 @@ export class ContentEngine implements RecommendationEngine {
     const { model } = this.requireReady();
     const taste = await this.userTaste(request.userId, model);
     if (!taste) return [];
-    const excludeIds = [...new Set([...taste.ratedIds, ...(request.exclude ?? [])])];
-    const { neighbours } = await this.store.nearest(
-      {
-        model,
-        vector: taste.profile.vector,
-        limit: request.limit,
-        genres: cleanGenres(request.genres),
-        excludeIds,
-        withVectors: true,
-      },
-      this.tuning,
+    const excludeIds = [...new Set([...taste.ratedIds, ...(request.exclude ?? [])])].sort((a, b) => a - b);
+    const genres = cleanGenres(request.genres).sort();
+    const key = `${request.limit}|${genres.join(',')}|${excludeIds.join(',')}`;
+    let found = taste.neighbours.get(key);
+    if (!found) {
+      // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.
+      found = this.store
+        .nearest(
+          { model, vector: taste.profile.vector, limit: request.limit, genres, excludeIds },
+          this.tuning,
+        )
+        .then((result) => result.neighbours);
+      if (taste.neighbours.size >= NEIGHBOUR_QUERIES_PER_USER)
+        taste.neighbours.delete(taste.neighbours.keys().next().value as string);
+      taste.neighbours.set(key, found);
+      const settled = found;
+      settled.catch(() => {
+        if (taste.neighbours.get(key) === settled) taste.neighbours.delete(key);
+      });
+    }
+    const neighbours = await found;
+    const vectors = await this.cachedVectors(
+      neighbours.map((neighbour) => neighbour.movieId),
+      model.modelId,
     );
-    return neighbours.map((neighbour) =>
-      this.scored(neighbour.movieId, similarity(neighbour), neighbour.vector!, taste),
-    );
+    return neighbours
+      .filter((neighbour) => vectors.has(neighbour.movieId))
+      .map((neighbour) =>
+        this.scored(neighbour.movieId, similarity(neighbour), vectors.get(neighbour.movieId)!, taste),
+      );
   }
 
   /** Scores given movies against the user's taste profile; movies without an embedding are left out. */

@@ -1,5 +1,12 @@
 import { DataSource } from 'typeorm';
-import { EngineStatus, RecommendationEngine, RecommendationRequest, ScoredMovie } from '../engine';
+import {
+  EngineStatus,
+  RecommendationEngine,
+  RecommendationRequest,
+  ScoredMovie,
+  withLazyDetails,
+} from '../engine';
+import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
 import { estimate, Prior, RatingAggregate } from './bayes';
 import {
@@ -144,7 +151,6 @@ function movieFilters(
   filters: ValidatedRanking,
   params: Parameters,
   id: string,
-  userId: number | null,
 ): { conditions: string[]; needsMovies: boolean } {
   const conditions: string[] = [];
   if (filters.genres) conditions.push(`mv.genres && ${params.add(filters.genres, 'text[]')}`);
@@ -153,20 +159,23 @@ function movieFilters(
   const needsMovies = conditions.length > 0;
   if (filters.exclude.length > 0)
     conditions.push(`NOT (${id} = ANY (${params.add(filters.exclude, 'int[]')}))`);
-  if (userId !== null)
-    conditions.push(
-      `NOT EXISTS (SELECT 1 FROM ratings AS seen WHERE seen.user_id = ${params.add(userId, 'int')} AND seen.movie_id = ${id})`,
-    );
   return { conditions, needsMovies };
 }
 
+/**
+ * Every rated movie ranked by the engine's default key, best first, with its genres: what
+ * personal recommendations filter in memory instead of sorting the catalog in SQL per request.
+ */
+interface RankingSnapshot {
+  ranked: RankedMovie[];
+  genres: string[][];
+  byId: Map<number, RankedMovie>;
+}
+
 function scoredMovie(movieId: number, rating: BayesianRating): ScoredMovie {
-  const people = rating.votes === 1 ? 'person' : 'people';
-  return {
-    movieId,
-    score: rating.weighted,
-    reason: `rated ${rating.mean.toFixed(1)}★ by ${rating.votes} ${people}`,
-  };
+  return withLazyDetails({ movieId, score: rating.weighted }, () => ({
+    reason: `rated ${rating.mean.toFixed(1)}★ by ${rating.votes} ${rating.votes === 1 ? 'person' : 'people'}`,
+  }));
 }
 
 /**
@@ -179,12 +188,17 @@ export class StatisticalEngine implements RecommendationEngine {
   readonly name = 'statistical' as const;
   private readonly options: ResolvedEngineOptions;
   private cachedGlobalStats: { at: number; stats: Promise<GlobalRatingStats> } | null = null;
+  private cachedRanking: { at: number; ranking: Promise<RankingSnapshot> } | null = null;
+  private readonly history: RatingHistorySource;
 
   constructor(
     private readonly dataSource: DataSource,
     options: StatisticalEngineOptions = {},
+    /** Shared with the other engines so a request reads the user's ratings once. */
+    history?: RatingHistorySource,
   ) {
     this.options = resolveEngineOptions(options);
+    this.history = history ?? new SqlRatingHistory(dataSource);
   }
 
   /** Always answerable: aggregates are maintained in the database, there is nothing to train. */
@@ -192,15 +206,28 @@ export class StatisticalEngine implements RecommendationEngine {
     return { ready: true };
   }
 
-  /** The user's best unseen movies by Bayesian rating; a user without ratings gets the plain top list. */
+  /**
+   * The user's best unseen movies by Bayesian rating; a user without ratings gets the plain top list.
+   * Answered from the ranking snapshot (see rankingSnapshot), filtered in memory.
+   */
   async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
     const userId = validatePositiveId(request.userId, 'userId');
     const filters = validateRanking(
       { limit: request.limit, genres: request.genres, exclude: request.exclude },
       this.options,
     );
-    const { movies } = await this.rankAllTime(filters, userId);
-    return movies.map((movie) => scoredMovie(movie.movieId, movie));
+    const [ranking, history] = await Promise.all([this.rankingSnapshot(), this.history.historyOf(userId)]);
+    const skip = new Set<number>(filters.exclude);
+    for (const rated of history) skip.add(rated.movieId);
+    const wanted = filters.genres ? new Set(filters.genres) : null;
+    const found: ScoredMovie[] = [];
+    for (let i = 0; i < ranking.ranked.length && found.length < filters.limit; i++) {
+      const movie = ranking.ranked[i];
+      if (skip.has(movie.movieId)) continue;
+      if (wanted && !ranking.genres[i].some((genre) => wanted.has(genre))) continue;
+      found.push(scoredMovie(movie.movieId, movie));
+    }
+    return found;
   }
 
   /**
@@ -209,13 +236,62 @@ export class StatisticalEngine implements RecommendationEngine {
    */
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
     validatePositiveId(userId, 'userId');
-    const ratings = await this.bayesianRatings(movieIds);
-    return new Map([...ratings].map(([movieId, rating]) => [movieId, scoredMovie(movieId, rating)]));
+    const ranking = await this.rankingSnapshot();
+    const scores = new Map<number, ScoredMovie>();
+    for (const movieId of movieIds) {
+      const movie = ranking.byId.get(movieId);
+      if (movie) scores.set(movieId, scoredMovie(movieId, movie));
+    }
+    return scores;
+  }
+
+  /**
+   * Every rated movie ranked once and reused for globalStatsMaxAgeMs, like the prior: a personal
+   * list only filters it, where sorting the catalog in SQL took a query per request. One rating
+   * moves a movie's Bayesian rating by a fraction of a star over a whole catalog of votes, so
+   * the snapshot may be that many seconds old; exact figures (topRated, bayesianRatings) still
+   * come from SQL.
+   */
+  private rankingSnapshot(): Promise<RankingSnapshot> {
+    const now = this.options.clock().getTime();
+    const cached = this.cachedRanking;
+    if (cached && now >= cached.at && now - cached.at < this.options.globalStatsMaxAgeMs)
+      return cached.ranking;
+    const ranking = this.loadRankingSnapshot();
+    this.cachedRanking = { at: now, ranking };
+    ranking.catch(() => {
+      if (this.cachedRanking?.ranking === ranking) this.cachedRanking = null;
+    });
+    return ranking;
+  }
+
+  private async loadRankingSnapshot(): Promise<RankingSnapshot> {
+    const prior = this.allTimePrior(await this.globalStats(), this.options.priorWeight);
+    if (!prior) return { ranked: [], genres: [], byId: new Map() };
+    const rows: (AggregateRow & { genres: string[] })[] = await this.dataSource.query(
+      `SELECT x.movie_id, x.votes::float8 AS n, x.rating_sum AS s, x.rating_sq_sum AS q, mv.genres
+         FROM movie_rating_stats AS x JOIN movies AS mv ON mv.id = x.movie_id
+        WHERE x.votes > 0`,
+    );
+    const entries = rows.map((row) => ({
+      movie: this.ranked(row, prior, this.options.rankBy),
+      genres: row.genres,
+    }));
+    entries.sort(
+      (a, b) =>
+        b.movie.score - a.movie.score || b.movie.votes - a.movie.votes || a.movie.movieId - b.movie.movieId,
+    );
+    const ranked = entries.map((entry) => entry.movie);
+    return {
+      ranked,
+      genres: entries.map((entry) => entry.genres),
+      byId: new Map(ranked.map((movie) => [movie.movieId, movie])),
+    };
   }
 
   /** The best movies of all time by Bayesian rating (or by its lower bound). */
   async topRated(options: RankingOptions): Promise<TopRatedResult> {
-    return this.rankAllTime(validateRanking(options, this.options), null);
+    return this.rankAllTime(validateRanking(options, this.options));
   }
 
   /**
@@ -256,7 +332,7 @@ export class StatisticalEngine implements RecommendationEngine {
       { mean: global.mean, variance: global.variance, z: request.z },
       params,
     );
-    const { conditions, needsMovies } = movieFilters(request, params, 'x.movie_id', null);
+    const { conditions, needsMovies } = movieFilters(request, params, 'x.movie_id');
     if (request.minVotes > 1) conditions.push(`x.votes >= ${params.add(request.minVotes, 'int')}`);
     const sql = `
       WITH windowed AS (
@@ -399,13 +475,14 @@ export class StatisticalEngine implements RecommendationEngine {
   /** Full recompute of the aggregates (after a bulk import that bypassed the triggers). */
   async refresh(): Promise<RefreshSummary> {
     const summary = await refreshRatingStats(this.dataSource);
-    this.cachedGlobalStats = null;
+    this.invalidateGlobalStats();
     return summary;
   }
 
-  /** Forgets the cached global statistics, e.g. right after a bulk import. */
+  /** Forgets the cached global statistics and ranking, e.g. right after a bulk import. */
   invalidateGlobalStats(): void {
     this.cachedGlobalStats = null;
+    this.cachedRanking = null;
   }
 
   private allTimePrior(global: GlobalRatingStats, configured: number | null, z = this.options.z) {
@@ -419,14 +496,14 @@ export class StatisticalEngine implements RecommendationEngine {
     } satisfies PriorSummary;
   }
 
-  private async rankAllTime(filters: ValidatedRanking, userId: number | null): Promise<TopRatedResult> {
+  private async rankAllTime(filters: ValidatedRanking): Promise<TopRatedResult> {
     const global = await this.globalStats();
     const prior = this.allTimePrior(global, filters.priorWeight, filters.z);
     if (!prior) return { movies: [], rankBy: filters.rankBy, prior: null };
 
     const params = new Parameters();
     const score = scoreSql(filters.rankBy, params.add(prior.weight, 'float8'), prior, params);
-    const { conditions, needsMovies } = movieFilters(filters, params, 'x.movie_id', userId);
+    const { conditions, needsMovies } = movieFilters(filters, params, 'x.movie_id');
     if (filters.minVotes > 1) conditions.push(`x.votes >= ${params.add(filters.minVotes, 'int')}`);
     const rows: AggregateRow[] = await this.dataSource.query(
       `SELECT movie_id, n, s, q

@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import { DataSource } from 'typeorm';
+
+/** One of a user's ratings as the engines need it. */
+export interface RatedMovie {
+  movieId: number;
+  rating: number;
+  /** Unix seconds. */
+  ratedAt: number;
+}
+
+/** Where engines read a user's ratings; an unknown user has none. */
+export interface RatingHistorySource {
+  historyOf(userId: number): Promise<readonly RatedMovie[]>;
+}
+
+/** Straight from the ratings table, one statement per call. */
+export class SqlRatingHistory implements RatingHistorySource {
+  constructor(private readonly db: DataSource) {}
+
+  async historyOf(userId: number): Promise<readonly RatedMovie[]> {
+    const rows: { movie_id: number; rating: number; rated_at: number }[] = await this.db.query(
+      `SELECT movie_id, rating, extract(epoch FROM rated_at)::float8 AS rated_at
+         FROM ratings WHERE user_id = $1 ORDER BY movie_id`,
+      [userId],
+    );
+    return rows.map((row) => ({ movieId: row.movie_id, rating: row.rating, ratedAt: row.rated_at }));
+  }
+}
+
+export interface RatingHistoryCacheOptions {
+  /**
+   * Bounds how long a change made outside this process (an import, another server) can go unseen;
+   * changes made through this process call forget() and are seen at once.
+   */
+  ttlMs?: number;
+  maxUsers?: number;
+  now?: () => number;
+}
+
+interface CacheEntry {
+  at: number;
+  history: Promise<readonly RatedMovie[]>;
+  /** Set once the read succeeded. */
+  value?: readonly RatedMovie[];
+}
+
+function sameRatings(a: readonly RatedMovie[], b: readonly RatedMovie[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++)
+    if (a[i].movieId !== b[i].movieId || a[i].rating !== b[i].rating || a[i].ratedAt !== b[i].ratedAt)
+      return false;
+  return true;
+}
+
+/**
+ * A user's ratings, read once and shared: a HYBRID request needs them in the orchestrator and in
+ * every engine, and one SQL round trip costs more than the arithmetic of a whole engine.
+ */
+export class CachedRatingHistory implements RatingHistorySource {
+  private readonly entries = new Map<number, CacheEntry>();
+  private readonly ttlMs: number;
+  private readonly maxUsers: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly source: RatingHistorySource,
+    options: RatingHistoryCacheOptions = {},
+  ) {
+    this.ttlMs = options.ttlMs ?? 10_000;
+    this.maxUsers = options.maxUsers ?? 10_000;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  historyOf(userId: number): Promise<readonly RatedMovie[]> {
+    const entry = this.entries.get(userId);
+    if (entry && this.now() - entry.at < this.ttlMs) return entry.history;
+    const previous = entry?.value;
+    // An unchanged re-read hands back the same array: engines key their per-user work on it.
+    const history = this.source
+      .historyOf(userId)
+      .then((fresh) => (previous && sameRatings(previous, fresh) ? previous : fresh));
+    const created: CacheEntry = { at: this.now(), history };
+    this.entries.delete(userId);
+    this.entries.set(userId, created);
+    if (this.entries.size > this.maxUsers) this.entries.delete(this.entries.keys().next().value as number);
+    // A failed read is not remembered. A read in flight when forget() ran is no longer in the map,
+    // so it cannot bring the old ratings back.
+    history.then(
+      (value) => {
+        created.value = value;
+      },
+      () => {
+        if (this.entries.get(userId) === created) this.entries.delete(userId);
+      },
+    );
+    return history;
+  }
+
+  /** Call when the user's ratings changed; the next read goes to the source. */
+  forget(userId: number): void {
+    this.entries.delete(userId);
+  }
+}

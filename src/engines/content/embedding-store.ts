@@ -1,7 +1,8 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { MovieTextInput, TagFrequency } from './movie-text';
 import { NEGLIGIBLE, type TasteProfileMethod } from './taste-profile';
 import { fromVectorSend, toVectorLiteral } from './vector-codec';
+import { inlineParameters } from '../../db/inline-sql';
 
 /** The model whose vectors a query may see; vectors of different models are never compared. */
 export interface EmbeddingModel {
@@ -381,6 +382,30 @@ export class EmbeddingStore {
     return { userMean, ratedCount: row.rated, profile };
   }
 
+  /**
+   * One simple-protocol message: the SET LOCALs and the statement (parameters written in as
+   * literals) run in the message's implicit transaction, so the settings end with it, an error
+   * rolls it all back, and the search costs one round trip instead of a transaction's five or more.
+   */
+  private async queryWithSettings<T>(
+    settings: readonly string[],
+    sql: string,
+    params: unknown[],
+  ): Promise<T[]> {
+    const text = [...settings, inlineParameters(sql, params)].join(';\n');
+    this.dataSource.logger.logQuery(text);
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const client = (await runner.connect()) as {
+        query(text: string): Promise<{ rows: T[] } | { rows: T[] }[]>;
+      };
+      const results = await client.query(text);
+      return Array.isArray(results) ? results[results.length - 1].rows : results.rows;
+    } finally {
+      await runner.release();
+    }
+  }
+
   /** Whether this pgvector (0.8+) can keep scanning HNSW until filtered-out rows are replaced. */
   supportsIterativeScan(): Promise<boolean> {
     this.iterativeScan ??= this.dataSource
@@ -409,10 +434,7 @@ export class EmbeddingStore {
     const iterative = await this.supportsIterativeScan();
     const efSearch = Math.min(MAX_EF_SEARCH, Math.max(Math.round(tuning.efSearch), query.limit));
     const { sql, params } = neighbourQuerySql(query);
-    const rows: NeighbourRow[] = await this.dataSource.transaction(async (manager) => {
-      await preferHnsw(manager, efSearch, iterative);
-      return manager.query(sql, params);
-    });
+    const rows = await this.queryWithSettings<NeighbourRow>(preferHnsw(efSearch, iterative), sql, params);
     if (rows.length >= query.limit) return { neighbours: toNeighbours(rows), exhaustive: false };
     return { neighbours: await this.exactNearest(query), exhaustive: true };
   }
@@ -436,10 +458,11 @@ export class EmbeddingStore {
     const { sql, params } = moviesNeighbourQuerySql(query);
     const exact = (movieIds: readonly number[]) => {
       const statement = moviesNeighbourQuerySql({ ...query, movieIds });
-      return this.dataSource.transaction(async (manager) => {
-        await disableIndexScans(manager);
-        return manager.query(statement.sql, statement.params);
-      });
+      return this.queryWithSettings<NeighbourRow & { sourceId: number }>(
+        EXACT_SCAN_SETTINGS,
+        statement.sql,
+        statement.params,
+      );
     };
     if (await this.isSelective(query.genres, tuning)) {
       collect(await exact(query.movieIds));
@@ -448,10 +471,11 @@ export class EmbeddingStore {
     const iterative = await this.supportsIterativeScan();
     const efSearch = Math.min(MAX_EF_SEARCH, Math.max(Math.round(tuning.efSearch), query.limit));
     collect(
-      await this.dataSource.transaction(async (manager) => {
-        await preferHnsw(manager, efSearch, iterative);
-        return manager.query(sql, params);
-      }),
+      await this.queryWithSettings<NeighbourRow & { sourceId: number }>(
+        preferHnsw(efSearch, iterative),
+        sql,
+        params,
+      ),
     );
     // As in `nearest`: a movie that came up short (filters, tiny catalog) is answered exactly. Movies absent
     // altogether may just not be embedded; the exact pass leaves those absent too.
@@ -479,11 +503,7 @@ export class EmbeddingStore {
    */
   async exactNearest(query: NeighbourQuery): Promise<Neighbour[]> {
     const { sql, params } = neighbourQuerySql(query);
-    const rows: NeighbourRow[] = await this.dataSource.transaction(async (manager) => {
-      await disableIndexScans(manager);
-      return manager.query(sql, params);
-    });
-    return toNeighbours(rows);
+    return toNeighbours(await this.queryWithSettings<NeighbourRow>(EXACT_SCAN_SETTINGS, sql, params));
   }
 
   /**
@@ -497,10 +517,11 @@ export class EmbeddingStore {
   ): Promise<string> {
     const iterative = await this.supportsIterativeScan();
     const { sql, params } = 'movieIds' in query ? moviesNeighbourQuerySql(query) : neighbourQuerySql(query);
-    const rows: { 'QUERY PLAN': string }[] = await this.dataSource.transaction(async (manager) => {
-      await preferHnsw(manager, Math.round(tuning.efSearch), iterative);
-      return manager.query(`EXPLAIN ${analyze ? '(ANALYZE, COSTS OFF) ' : ''}${sql}`, params);
-    });
+    const rows = await this.queryWithSettings<{ 'QUERY PLAN': string }>(
+      preferHnsw(Math.round(tuning.efSearch), iterative),
+      `EXPLAIN ${analyze ? '(ANALYZE, COSTS OFF) ' : ''}${sql}`,
+      params,
+    );
     return rows.map((row) => row['QUERY PLAN'].replace(/'\[[^\]]*\]'/g, "'[…]'")).join('\n');
   }
 }
@@ -515,15 +536,15 @@ export class EmbeddingStore {
  * so the genre lookup stays a primary-key probe per candidate. Disabling only penalises a plan, so without an
  * HNSW index for the dimension the planner still falls back to scanning and sorting.
  */
-async function preferHnsw(manager: EntityManager, efSearch: number, iterative: boolean): Promise<void> {
-  await manager.query(`SET LOCAL hnsw.ef_search = ${efSearch}`);
-  if (iterative) await manager.query(`SET LOCAL hnsw.iterative_scan = relaxed_order`);
-  await manager.query(`SET LOCAL enable_sort = off`);
-  await manager.query(`SET LOCAL enable_seqscan = off`);
-  await manager.query(`SET LOCAL enable_bitmapscan = off`);
+function preferHnsw(efSearch: number, iterative: boolean): string[] {
+  if (!Number.isInteger(efSearch)) throw new RangeError(`efSearch must be an integer, got ${efSearch}`);
+  return [
+    `SET LOCAL hnsw.ef_search = ${efSearch}`,
+    ...(iterative ? [`SET LOCAL hnsw.iterative_scan = relaxed_order`] : []),
+    `SET LOCAL enable_sort = off`,
+    `SET LOCAL enable_seqscan = off`,
+    `SET LOCAL enable_bitmapscan = off`,
+  ];
 }
 
-async function disableIndexScans(manager: EntityManager): Promise<void> {
-  await manager.query(`SET LOCAL enable_indexscan = off`);
-  await manager.query(`SET LOCAL enable_bitmapscan = off`);
-}
+const EXACT_SCAN_SETTINGS = [`SET LOCAL enable_indexscan = off`, `SET LOCAL enable_bitmapscan = off`];

@@ -107,6 +107,12 @@ export interface BiasedMfHooks {
   readonly validation?: RatingTriples;
   /** A pool to reuse; otherwise one is started (threads > 1) and closed afterwards. */
   readonly pool?: SgdWorkerPool;
+  /**
+   * A fixed per-item prior (by item index) the item biases are learned around: SGD fits the ratings
+   * minus it, so regularisation pulls b_i towards the prior instead of towards 0, and the returned
+   * item biases include it (an item without ratings gets the prior alone).
+   */
+  readonly itemOffsets?: Float64Array;
 }
 
 export class TrainingOptionsError extends Error {
@@ -243,6 +249,12 @@ export function refitUserBiases(
     const total = weightSums[user];
     if (total > 0) model.userBias[user] = residualSums[user] / (total + regBias * total ** (1 - regExponent));
   }
+}
+
+/** The ratings minus their item's offset (a fresh dataset; the input is left alone). */
+export function withoutItemOffsets<T extends RatingTriples>(triples: T, offsets: Float64Array): T {
+  const ratings = Float32Array.from(triples.ratings, (rating, n) => rating - offsets[triples.items[n]]);
+  return { ...triples, ratings };
 }
 
 /** Users and items without training ratings get zero factors, so their predictions are the baseline. */
@@ -460,6 +472,11 @@ export async function trainBiasedMf(
     : options.validationFraction > 0
       ? splitHoldout(dataset, options.validationFraction, deriveSeed(options.seed, 0x7a11d))
       : { train: dataset, holdout: null };
+  const offsets = hooks.itemOffsets ?? null;
+  if (offsets && offsets.length !== dataset.numItems)
+    throw new TrainingOptionsError(`itemOffsets has ${offsets.length} entries for ${dataset.numItems} items`);
+  const sgdTrain = offsets ? withoutItemOffsets(train, offsets) : train;
+  const sgdHoldout = offsets && holdout ? withoutItemOffsets(holdout, offsets) : holdout;
   const parallel = options.threads > 1;
   const pool = parallel ? (hooks.pool ?? (await SgdWorkerPool.start(options.threads))) : null;
   if (pool && pool.threads !== options.threads) {
@@ -479,12 +496,15 @@ export async function trainBiasedMf(
     for (let restart = 0; restart < options.restarts; restart++) {
       // Restart 0 uses the seed itself, so one restart is exactly the plain model.
       const seed = restart === 0 ? options.seed : deriveSeed(options.seed, 0x5e5, restart);
-      runs.push(await runSgd(train, holdout, scale, options, seed, restart, pool, onEpoch));
+      // With offsets, per-epoch validation clips the offset-free prediction: an approximation that
+      // only matters for early stopping; the figures returned below are exact.
+      runs.push(await runSgd(sgdTrain, sgdHoldout, scale, options, seed, restart, pool, onEpoch));
     }
   } finally {
     if (pool && !hooks.pool) await pool.close();
   }
   const model = averageBiasedModels(runs.map((run) => run.model));
+  if (offsets) offsets.forEach((offset, item) => (model.itemBias[item] += offset));
   const rmseOn = (triples: RatingTriples) =>
     Math.sqrt(sumSquaredErrors(model, triples, scale.min, scale.max) / Math.max(1, triples.ratings.length));
   const hasHoldout = holdout !== null && holdout.ratings.length > 0;

@@ -10,9 +10,11 @@ import {
 } from '../src/engines/collaborative/kernels/pure-svd';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
 import { DEFAULT_BASELINE_OPTIONS, fitBaseline, type BaselineModel } from './baseline';
-import { trainBiasedMf, type BiasedMfOptions } from './biased-mf';
+import type { BiasedMfOptions } from './biased-mf';
 import { countPerIndex, type RatingsDataset } from './dataset';
-import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
+import { trainBiasedMfWithItemPrior, type ItemMetadataById, type ItemPriorOptions } from './item-prior';
+import { movieMetadataFromRelease } from './movie-metadata';
+import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_ITEM_PRIOR_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
 import { registerStrategy, type EvaluationStrategy, type StrategyContext } from './strategies';
 import { trainPureSvd, type PureSvdOptions } from './top-n';
 
@@ -100,9 +102,20 @@ export class PureSvdStrategy implements EvaluationStrategy {
   }
 }
 
+/** Loads the catalog's movie metadata (null: none available, train without item priors). */
+export type ItemMetadataSource = () => Promise<ItemMetadataById | null>;
+
+/** Reads a release directory once, however many folds and strategies ask. */
+export function cachedMetadataSource(directory: string): ItemMetadataSource {
+  let loaded: Promise<ItemMetadataById | null> | null = null;
+  return () => (loaded ??= movieMetadataFromRelease(directory));
+}
+
 /**
  * The production collaborative model: biased MF answers rating predictions, the PureSVD top-N model
- * answers rankings (an RMSE-tuned MF ranks worse than popularity under the all-items protocol).
+ * answers rankings (an RMSE-tuned MF ranks worse than popularity under the all-items protocol). With
+ * movie metadata the MF learns item biases around a genre/decade prior, which also gives movies
+ * without training ratings a prediction beyond μ + b_u.
  */
 export class SvdStrategy implements EvaluationStrategy {
   readonly name: string = 'svd';
@@ -112,10 +125,15 @@ export class SvdStrategy implements EvaluationStrategy {
   constructor(
     private readonly biasedOptions: BiasedMfOptions,
     private readonly topNOptions: PureSvdOptions | null,
+    private readonly metadata: ItemMetadataSource | null = null,
+    private readonly priorOptions: ItemPriorOptions = DEFAULT_ITEM_PRIOR_OPTIONS,
   ) {}
 
   async fit(train: RatingsDataset): Promise<void> {
-    this.biased = (await trainBiasedMf(train, this.biasedOptions)).model;
+    const metadata = this.metadata ? await this.metadata() : null;
+    this.biased = (
+      await trainBiasedMfWithItemPrior(train, this.biasedOptions, this.priorOptions, metadata)
+    ).model;
     if (this.topNOptions)
       this.scorer = new PureSvdScorer(trainPureSvd(train, this.topNOptions).model, userRows(train));
   }
@@ -133,8 +151,8 @@ export class SvdStrategy implements EvaluationStrategy {
 /** For comparison: the biased MF ranking by its own predicted ratings. */
 class SvdRatingRankStrategy extends SvdStrategy {
   override readonly name = 'svd-rating-rank';
-  constructor(options: BiasedMfOptions) {
-    super(options, null);
+  constructor(options: BiasedMfOptions, metadata: ItemMetadataSource | null) {
+    super(options, null, metadata);
   }
 }
 
@@ -142,7 +160,13 @@ function biasedOptionsFor(context: StrategyContext): BiasedMfOptions {
   return { ...DEFAULT_BIASED_MF_OPTIONS, seed: context.seed, threads: context.threads };
 }
 
-export function registerBuiltinStrategies(): void {
+export interface BuiltinStrategyOptions {
+  /** A MovieLens release directory whose movies file gives the rating models their item priors. */
+  readonly movieDirectory?: string;
+}
+
+export function registerBuiltinStrategies(options: BuiltinStrategyOptions = {}): void {
+  const metadata = options.movieDirectory ? cachedMetadataSource(options.movieDirectory) : null;
   registerStrategy({
     name: 'popularity',
     description: 'rank by number of ratings in train; no rating predictions',
@@ -155,9 +179,13 @@ export function registerBuiltinStrategies(): void {
   });
   registerStrategy({
     name: 'svd',
-    description: 'biased MF (SGD) for ratings, PureSVD top-N model for rankings',
+    description: 'biased MF (SGD, genre/decade item prior) for ratings, PureSVD top-N model for rankings',
     create: (context) =>
-      new SvdStrategy(biasedOptionsFor(context), { ...DEFAULT_PURE_SVD_OPTIONS, seed: context.seed }),
+      new SvdStrategy(
+        biasedOptionsFor(context),
+        { ...DEFAULT_PURE_SVD_OPTIONS, seed: context.seed },
+        metadata,
+      ),
   });
   registerStrategy({
     name: 'puresvd',
@@ -167,6 +195,6 @@ export function registerBuiltinStrategies(): void {
   registerStrategy({
     name: 'svd-rating-rank',
     description: 'biased MF ranking by its predicted ratings (for comparison)',
-    create: (context) => new SvdRatingRankStrategy(biasedOptionsFor(context)),
+    create: (context) => new SvdRatingRankStrategy(biasedOptionsFor(context), metadata),
   });
 }

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { ModelStore } from '../src/engines/collaborative/model-store';
-import { datasetFromRows, type RatingsDataset } from './dataset';
+import { datasetFromRows, distinctSorted, type RatingsDataset } from './dataset';
+import type { ItemMetadata, ItemMetadataById } from './item-prior';
 import type { ModelSink } from './model-files';
 import type { RatingsSource } from './sources';
 import {
@@ -11,7 +12,10 @@ import {
   type TrainOptions,
 } from './train';
 
-/** The ratings table as a training source. */
+/**
+ * The ratings table as a training source. Its item space is the whole movies table, so that movies
+ * nobody rated yet still get a model row (bias and factors from their genres and decade).
+ */
 export function postgresRatingsSource(db: DataSource): RatingsSource {
   return {
     description: 'the ratings table',
@@ -20,9 +24,20 @@ export function postgresRatingsSource(db: DataSource): RatingsSource {
         `SELECT user_id, movie_id, rating, extract(epoch FROM rated_at)::float8 AS ts FROM ratings`,
       );
       if (rows.length === 0) throw new Error('the ratings table is empty: import a catalog first');
+      const catalog: { id: number }[] = await db.query(`SELECT id FROM movies`);
       return datasetFromRows(
         rows.map((r) => ({ userId: r.user_id, movieId: r.movie_id, rating: r.rating, timestamp: r.ts })),
+        {
+          userIds: distinctSorted(rows.map((r) => r.user_id)),
+          itemIds: distinctSorted([...rows.map((r) => r.movie_id), ...catalog.map((m) => m.id)]),
+        },
       );
+    },
+    async loadItemMetadata(): Promise<ItemMetadataById> {
+      const movies: { id: number; genres: string[]; year: number | null }[] = await db.query(
+        `SELECT id, genres, year FROM movies`,
+      );
+      return new Map<number, ItemMetadata>(movies.map((m) => [m.id, { genres: m.genres, year: m.year }]));
     },
   };
 }
@@ -50,8 +65,10 @@ export async function trainFromDatabase(
   options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
   onProgress?: (progress: TrainingProgress) => void,
 ): Promise<{ models: TrainedModels; version: string }> {
-  const dataset = await postgresRatingsSource(db).load();
-  const models = await trainModels(dataset, options, onProgress);
+  const source = postgresRatingsSource(db);
+  const dataset = await source.load();
+  const itemMetadata = (await source.loadItemMetadata?.()) ?? null;
+  const models = await trainModels(dataset, options, onProgress, { itemMetadata });
   const version = await postgresModelSink(store).save(models);
   return { models, version };
 }

@@ -50,7 +50,10 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
   const data = stringFlag(values, 'data');
   const train = stringFlag(values, 'train');
   const test = stringFlag(values, 'test');
-  registerHybridStrategies({ movieDirectory: data ?? (train && path.dirname(train)) });
+  const movieDirectory = data ?? (train && path.dirname(train));
+  // Registered again now that the data is known: the rating models read its movies file.
+  registerBuiltinStrategies({ movieDirectory });
+  registerHybridStrategies({ movieDirectory });
   if (protocol === 'split') {
     if (!train || !test) throw new UsageError('--protocol split needs --train <file> and --test <file>');
   } else {

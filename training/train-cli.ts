@@ -182,7 +182,8 @@ export async function trainFromSource(
   onProgress?: (progress: TrainingProgress) => void,
 ): Promise<{ models: TrainedModels; location: string | null }> {
   const dataset = await source.load();
-  const models = await trainModels(dataset, options, onProgress);
+  const itemMetadata = (await source.loadItemMetadata?.()) ?? null;
+  const models = await trainModels(dataset, options, onProgress, { itemMetadata });
   const location = sink ? await sink.save(models) : null;
   return { models, location };
 }

@@ -1,20 +1,24 @@
 import { performance } from 'node:perf_hooks';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import type { PureSvdModel } from '../src/engines/collaborative/kernels/pure-svd';
-import { trainBiasedMf, type BiasedMfOptions, type EpochStats } from './biased-mf';
+import type { BiasedMfOptions, EpochStats } from './biased-mf';
 import { ratingScaleOf, type RatingsDataset } from './dataset';
-import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
+import { trainBiasedMfWithItemPrior, type ItemMetadataById, type ItemPriorOptions } from './item-prior';
+import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_ITEM_PRIOR_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
 import type { SgdWorkerPool } from './sgd-workers';
 import { trainPureSvd, type PureSvdOptions } from './top-n';
 
 export interface TrainOptions {
   readonly biased: BiasedMfOptions;
   readonly topN: PureSvdOptions;
+  /** How movie metadata shapes the item biases; used only when metadata is given (default settings otherwise). */
+  readonly itemPrior?: ItemPriorOptions;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   biased: DEFAULT_BIASED_MF_OPTIONS,
   topN: DEFAULT_PURE_SVD_OPTIONS,
+  itemPrior: DEFAULT_ITEM_PRIOR_OPTIONS,
 };
 
 /** The rating model, with the external ids of its rows (userIds[u] is row u of userFactors). */
@@ -70,6 +74,11 @@ export type TrainingProgress =
 
 export interface TrainModelsHooks {
   readonly pool?: SgdWorkerPool;
+  /**
+   * Genres and years of the catalog: item biases are then learned around a genre/decade prior, and
+   * items of the dataset's id space without ratings get that prior and their genres' mean factors.
+   */
+  readonly itemMetadata?: ItemMetadataById | null;
 }
 
 /**
@@ -82,11 +91,17 @@ export async function trainModels(
   onProgress?: (progress: TrainingProgress) => void,
   hooks: TrainModelsHooks = {},
 ): Promise<TrainedModels> {
-  const biased = await trainBiasedMf(dataset, options.biased, {
-    onEpoch: (stats) =>
-      onProgress?.({ stage: 'biased', epochs: options.biased.epochs * options.biased.restarts, stats }),
-    pool: hooks.pool,
-  });
+  const biased = await trainBiasedMfWithItemPrior(
+    dataset,
+    options.biased,
+    options.itemPrior ?? DEFAULT_ITEM_PRIOR_OPTIONS,
+    hooks.itemMetadata ?? null,
+    {
+      onEpoch: (stats) =>
+        onProgress?.({ stage: 'biased', epochs: options.biased.epochs * options.biased.restarts, stats }),
+      pool: hooks.pool,
+    },
+  );
   onProgress?.({ stage: 'topN', done: false });
   const topNStarted = performance.now();
   const topN = trainPureSvd(dataset, options.topN);

@@ -184,4 +184,24 @@ describe('collaborative engine over Postgres', () => {
     expect(versions).toHaveLength(2);
     expect(versions.map((v) => v.status)).toEqual(['retired', 'active']);
   });
+
+  it('predicts a catalog movie nobody rated from its genres and decade, without ranking it', async () => {
+    const [genre] = catalog.movies[0].genres;
+    const unrated = 1_000_000;
+    await db.dataSource.query(
+      `INSERT INTO movies (id, title, year, genres) VALUES ($1, 'Unrated', 1999, $2)`,
+      [unrated, [genre]],
+    );
+    const { models } = await trainFromDatabase(db.dataSource, store, OPTIONS);
+    await engine.reload();
+    const item = Array.from(models.biased.itemIds).indexOf(unrated);
+    expect(item).toBeGreaterThanOrEqual(0);
+    expect(models.biased.itemBias[item]).not.toBe(0);
+    const userId = 3;
+    const predicted = await engine.predictRatings(userId, [unrated]);
+    expect(predicted.has(unrated)).toBe(true);
+    expect((await engine.scoreMovies(userId, [unrated])).size).toBe(0);
+    const list = await engine.recommend({ userId, limit: 200, genres: [genre] });
+    expect(list.map((s) => s.movieId)).not.toContain(unrated);
+  });
 });

@@ -243,3 +243,37 @@ describe('hybrid strategy', () => {
     expect(fromCache).toEqual(fromEmbedder);
   });
 });
+
+describe('content strategy', () => {
+  it('scores items by the cos^8-weighted average of the user’s centred ratings', async () => {
+    const train = datasetFromRows([row(1, 10, 5), row(1, 11, 1)], {
+      userIds: Int32Array.of(1),
+      itemIds: Int32Array.of(10, 11, 12, 13),
+    });
+    const vectors: Record<string, Float32Array> = {
+      a: Float32Array.of(1, 0),
+      b: Float32Array.of(0, 1),
+      c: Float32Array.of(0.6, 0.8),
+    };
+    const texts = async () =>
+      new Map([
+        [10, 'a'],
+        [11, 'b'],
+        [12, 'c'],
+      ]);
+    const embed = async (wanted: readonly string[]) => wanted.map((text) => vectors[text]);
+    const scores = new Float32Array(4);
+    const neighbours = new ContentStrategy(texts, embed, 'neighbours');
+    await neighbours.fit(train);
+    neighbours.scoreAll(0, scores);
+    // Mean 3: weights +2 (item 10) and −2 (item 11). Item 12 has cosines 0.6 and 0.8; item 13 no text.
+    const expected = (2 * 0.6 ** 8 - 2 * 0.8 ** 8) / (0.6 ** 8 + 0.8 ** 8);
+    expect(Array.from(scores)).toEqual([2, -2, expect.closeTo(expected, 5), 0]);
+
+    const profile = new ContentStrategy(texts, embed);
+    await profile.fit(train);
+    profile.scoreAll(0, scores);
+    // Profile (2, −2)/‖·‖ = (1, −1)/√2.
+    expect(scores[2]).toBeCloseTo((0.6 - 0.8) / Math.SQRT2, 5);
+  });
+});

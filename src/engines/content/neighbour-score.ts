@@ -1,0 +1,101 @@
+/**
+ * Item-to-item content scoring: a candidate's score is the average of the user's centred ratings
+ * (rating − the user's mean) over the movies they rated, each weighted by max(0, cos)^p, the
+ * cosine between the two movies' text embeddings raised to NEIGHBOUR_EXPONENT:
+ *
+ *   score(c) = Σ_j s_cj^p · (r_j − μ) / Σ_j s_cj^p,   s_cj = max(0, cos(c, j))
+ *
+ * A large p makes the closest rated movies dominate (a soft nearest-neighbour vote), where the
+ * single taste-profile centroid blurs a user with several tastes into one direction. It uses the
+ * embeddings of movie text and the user's own ratings only: no other user's ratings enter.
+ * p = 8 was best among 3, 5 and 8 on a validation split carved from the training ratings.
+ *
+ * Not served yet: the engine still ranks by the taste profile, because this costs ~1 ns per
+ * multiply-add, about 10 ms for 200 candidates against 100 rated movies at 512 dimensions. The
+ * evaluation's content-neighbours and hybrid-content-neighbours strategies use it.
+ */
+export const NEIGHBOUR_EXPONENT = 8;
+
+/** The user's rated, embedded movies packed for the kernel: row j of `vectors` has weight `weights[j]`. */
+export interface RatedNeighbours {
+  /** count × dimension, row-major, each row unit length. */
+  readonly vectors: Float32Array;
+  /** rating − user mean, per row. */
+  readonly weights: Float64Array;
+  readonly count: number;
+  readonly dimension: number;
+}
+
+export function packRatedNeighbours(
+  rated: readonly { rating: number; vector: Float32Array }[],
+  userMean: number,
+): RatedNeighbours | null {
+  if (rated.length === 0) return null;
+  const dimension = rated[0].vector.length;
+  const vectors = new Float32Array(rated.length * dimension);
+  const weights = new Float64Array(rated.length);
+  rated.forEach((movie, j) => {
+    if (movie.vector.length !== dimension)
+      throw new Error(`a ${movie.vector.length}-d embedding among ${dimension}-d ones`);
+    vectors.set(movie.vector, j * dimension);
+    weights[j] = movie.rating - userMean;
+  });
+  return { vectors, weights, count: rated.length, dimension };
+}
+
+/** x^p for a whole p ≥ 1 by repeated squaring (Math.pow is several times slower in this loop). */
+function power(x: number, p: number): number {
+  let result = 1;
+  let base = x;
+  let exponent = p;
+  while (exponent > 0) {
+    if (exponent & 1) result *= base;
+    base *= base;
+    exponent >>= 1;
+  }
+  return result;
+}
+
+/**
+ * The weighted average above from precomputed similarities: `similarity(j)` is cos(c, j) for the
+ * j-th of `weights`. 0 when no rated movie is similar at all (every cosine ≤ 0).
+ */
+export function neighbourAverage(
+  similarity: (j: number) => number,
+  weights: ArrayLike<number>,
+  exponent: number = NEIGHBOUR_EXPONENT,
+): number {
+  if (!Number.isInteger(exponent) || exponent < 1)
+    throw new RangeError(`exponent must be a whole number ≥ 1, got ${exponent}`);
+  let numerator = 0;
+  let denominator = 0;
+  for (let j = 0; j < weights.length; j++) {
+    const s = similarity(j);
+    if (!(s > 0)) continue;
+    const w = power(s, exponent);
+    numerator += w * weights[j];
+    denominator += w;
+  }
+  return denominator > 0 ? numerator / denominator : 0;
+}
+
+/** neighbourAverage for one candidate embedding against the packed rated movies (cosine = dot product). */
+export function neighbourScore(
+  candidate: Float32Array,
+  rated: RatedNeighbours,
+  exponent: number = NEIGHBOUR_EXPONENT,
+): number {
+  const { vectors, dimension } = rated;
+  if (candidate.length !== dimension)
+    throw new Error(`a ${candidate.length}-d candidate against ${dimension}-d rated movies`);
+  return neighbourAverage(
+    (j) => {
+      let dot = 0;
+      const offset = j * dimension;
+      for (let d = 0; d < dimension; d++) dot += candidate[d] * vectors[offset + d];
+      return dot;
+    },
+    rated.weights,
+    exponent,
+  );
+}

@@ -1,0 +1,54 @@
+import {
+  neighbourAverage,
+  neighbourScore,
+  packRatedNeighbours,
+} from '../../../src/engines/content/neighbour-score';
+
+describe('neighbourAverage', () => {
+  it('averages centred ratings weighted by cos^p, ignoring dissimilar movies', () => {
+    // cosines 0.5 and 1 with p = 2 weigh 0.25 and 1: (0.25·2 + 1·(−1)) / 1.25 = −0.4; the
+    // negative cosine takes no part.
+    const cosines = [0.5, 1, -0.9];
+    expect(neighbourAverage((j) => cosines[j], [2, -1, 5], 2)).toBeCloseTo(-0.4, 12);
+  });
+
+  it('lets the nearest rated movie dominate as p grows', () => {
+    const cosines = [0.9, 0.6];
+    const weights = [1, -1];
+    // p = 1: (0.9 − 0.6)/1.5 = 0.2; p = 8: (0.9⁸ − 0.6⁸)/(0.9⁸ + 0.6⁸) ≈ 0.9219.
+    expect(neighbourAverage((j) => cosines[j], weights, 1)).toBeCloseTo(0.2, 12);
+    expect(neighbourAverage((j) => cosines[j], weights, 8)).toBeCloseTo(
+      (0.9 ** 8 - 0.6 ** 8) / (0.9 ** 8 + 0.6 ** 8),
+      12,
+    );
+  });
+
+  it('is 0 when nothing rated is similar, and rejects a fractional exponent', () => {
+    expect(neighbourAverage(() => 0, [3, 4])).toBe(0);
+    expect(neighbourAverage(() => 0.5, [])).toBe(0);
+    expect(() => neighbourAverage(() => 0.5, [1], 2.5)).toThrow(RangeError);
+  });
+});
+
+describe('neighbourScore', () => {
+  it('takes cosines as dot products with the packed rated movies and centres on the user mean', () => {
+    const rated = packRatedNeighbours(
+      [
+        { rating: 5, vector: Float32Array.of(1, 0) },
+        { rating: 1, vector: Float32Array.of(0, 1) },
+      ],
+      3,
+    );
+    expect(rated?.weights).toEqual(Float64Array.of(2, -2));
+    // The candidate is at 60° from the first movie (cos 0.5) and 30° from the second (cos √3/2);
+    // with p = 2 the weights are 1/4 and 3/4: (0.25·2 − 0.75·2) / 1 = −1.
+    const candidate = Float32Array.of(0.5, Math.sqrt(3) / 2);
+    expect(neighbourScore(candidate, rated!, 2)).toBeCloseTo(-1, 6);
+    expect(neighbourScore(Float32Array.of(1, 0), rated!)).toBeCloseTo(2, 12);
+    expect(() => neighbourScore(Float32Array.of(1, 0, 0), rated!)).toThrow(/3-d/);
+  });
+
+  it('packs nothing for a user without embedded ratings', () => {
+    expect(packRatedNeighbours([], 3)).toBeNull();
+  });
+});

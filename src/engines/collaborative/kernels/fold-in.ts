@@ -41,27 +41,32 @@ export function foldInBiasedUser(
   if (weights && weights.length !== items.length) throw new Error('weights and ratings differ in length');
   const { k, itemFactors, itemBias, mu } = model;
   const size = k + 1;
-  const normal = new Float64Array(size * size);
+  const count = items.length;
+  // z = [1, q_j] laid out by column (one row of `plain` per coordinate, one entry per rating) and
+  // the same scaled by each rating's weight: each entry of Σ w z zᵀ is then a dot product of two
+  // contiguous rows. Adding z zᵀ rating by rating walked the whole (k+1)² matrix per rating.
+  const plain = new Float64Array(size * count);
+  const weighted = new Float64Array(size * count);
   const rhs = new Float64Array(size);
   let totalWeight = 0;
-  for (let n = 0; n < items.length; n++) {
+  for (let n = 0; n < count; n++) {
     const item = items[n];
     const weight = weights ? weights[n] : 1;
     totalWeight += weight;
     const target = weight * (ratings[n] - mu - itemBias[item]);
-    const offset = item * k;
-    // z = [1, q]; only the lower triangle of z zᵀ is needed by the Cholesky factorisation.
-    normal[0] += weight;
+    plain[n] = 1;
+    weighted[n] = weight;
     rhs[0] += target;
+    const offset = item * k;
     for (let a = 0; a < k; a++) {
       const qa = itemFactors[offset + a];
-      const weightedQa = weight * qa;
-      const row = (a + 1) * size;
-      normal[row] += weightedQa;
+      plain[(a + 1) * count + n] = qa;
+      weighted[(a + 1) * count + n] = weight * qa;
       rhs[a + 1] += target * qa;
-      for (let b = 0; b <= a; b++) normal[row + b + 1] += weightedQa * itemFactors[offset + b];
     }
   }
+  const normal = new Float64Array(size * size);
+  lowerGram(weighted, plain, size, count, normal);
   const scale = totalWeight === 0 ? 1 : totalWeight ** (1 - options.regExponent);
   normal[0] += options.regBias * scale + JITTER;
   for (let a = 1; a < size; a++) normal[a * size + a] += options.regFactor * scale + JITTER;
@@ -81,4 +86,55 @@ export function userRecencyWeights(timestamps: ArrayLike<number>, halfLifeDays: 
   return Float64Array.from({ length: timestamps.length }, (_, n) =>
     halfLifeDays > 0 ? 2 ** (-(latest - timestamps[n]) / halfLifeSeconds) : 1,
   );
+}
+
+/**
+ * out[a·size + b] = Σ_n left[a·count + n] · right[b·count + n] for b ≤ a (the lower triangle the
+ * Cholesky factorisation reads). Two rows of each side at a time: four sums per four loads.
+ */
+function lowerGram(
+  left: Float64Array,
+  right: Float64Array,
+  size: number,
+  count: number,
+  out: Float64Array,
+): void {
+  const dot = (a: number, b: number) => {
+    let sum = 0;
+    for (let n = 0, ra = a * count, rb = b * count; n < count; n++) sum += left[ra + n] * right[rb + n];
+    return sum;
+  };
+  let a = 0;
+  for (; a + 1 < size; a += 2) {
+    const a0 = a * count;
+    const a1 = a0 + count;
+    let b = 0;
+    for (; b + 1 <= a; b += 2) {
+      const b0 = b * count;
+      const b1 = b0 + count;
+      let s00 = 0;
+      let s01 = 0;
+      let s10 = 0;
+      let s11 = 0;
+      for (let n = 0; n < count; n++) {
+        const x0 = left[a0 + n];
+        const x1 = left[a1 + n];
+        const y0 = right[b0 + n];
+        const y1 = right[b1 + n];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      out[a * size + b] = s00;
+      out[a * size + b + 1] = s01;
+      out[(a + 1) * size + b] = s10;
+      out[(a + 1) * size + b + 1] = s11;
+    }
+    for (; b <= a + 1; b++) {
+      out[(a + 1) * size + b] = dot(a + 1, b);
+      if (b <= a) out[a * size + b] = dot(a, b);
+    }
+  }
+  for (; a < size; a++) for (let b = 0; b <= a; b++) out[a * size + b] = dot(a, b);
 }

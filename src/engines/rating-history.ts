@@ -30,8 +30,9 @@ export class SqlRatingHistory implements RatingHistorySource {
 
 export interface RatingHistoryCacheOptions {
   /**
-   * Bounds how long a change made outside this process (an import, another server) can go unseen;
-   * changes made through this process call forget() and are seen at once.
+   * Past this age a user's ratings are re-read in the background (the old ones answer meanwhile):
+   * it bounds how long a change made outside this process (an import, another server) goes
+   * unseen. Changes made through this process call forget() and are seen at once.
    */
   ttlMs?: number;
   maxUsers?: number;
@@ -43,6 +44,7 @@ interface CacheEntry {
   history: Promise<readonly RatedMovie[]>;
   /** Set once the read succeeded. */
   value?: readonly RatedMovie[];
+  revalidating?: boolean;
 }
 
 function sameRatings(a: readonly RatedMovie[], b: readonly RatedMovie[]): boolean {
@@ -75,6 +77,12 @@ export class CachedRatingHistory implements RatingHistorySource {
   historyOf(userId: number): Promise<readonly RatedMovie[]> {
     const entry = this.entries.get(userId);
     if (entry && this.now() - entry.at < this.ttlMs) return entry.history;
+    if (entry?.value) {
+      // Past its age, the last read still answers at once while a fresh one loads: a request
+      // waiting on the database under load waits for the whole event loop at every round trip.
+      this.revalidate(userId, entry, entry.value);
+      return entry.history;
+    }
     const previous = entry?.value;
     // An unchanged re-read hands back the same array: engines key their per-user work on it.
     const history = this.source
@@ -95,6 +103,22 @@ export class CachedRatingHistory implements RatingHistorySource {
       },
     );
     return history;
+  }
+
+  private revalidate(userId: number, stale: CacheEntry, previous: readonly RatedMovie[]): void {
+    if (stale.revalidating) return;
+    stale.revalidating = true;
+    this.source.historyOf(userId).then(
+      (fresh) => {
+        // forget() or a newer read replaced the entry meanwhile: theirs is the one to keep.
+        if (this.entries.get(userId) !== stale) return;
+        const value = sameRatings(previous, fresh) ? previous : fresh;
+        this.entries.set(userId, { at: this.now(), history: Promise.resolve(value), value });
+      },
+      () => {
+        stale.revalidating = false;
+      },
+    );
   }
 
   /** Call when the user's ratings changed; the next read goes to the source. */

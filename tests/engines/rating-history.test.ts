@@ -16,6 +16,9 @@ class ScriptedSource implements RatingHistorySource {
   }
 }
 
+/** Lets pending promise callbacks (a background re-read) run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('CachedRatingHistory', () => {
   it('reads a user once until forgotten, and a forgotten user is read afresh', async () => {
     const source = new ScriptedSource();
@@ -33,38 +36,53 @@ describe('CachedRatingHistory', () => {
     expect(source.reads).toBe(2);
   });
 
-  it('re-reads after the time to live and keeps at most maxUsers users', async () => {
+  it('past the time to live answers from memory while it re-reads, and keeps at most maxUsers users', async () => {
     const source = new ScriptedSource();
+    source.ratings.set(1, [{ movieId: 3, rating: 2.5, ratedAt: 10 }]);
     let now = 0;
     const history = new CachedRatingHistory(source, { ttlMs: 50, maxUsers: 2, now: () => now });
-    await history.historyOf(1);
+    const first = await history.historyOf(1);
     now = 49;
     await history.historyOf(1);
     expect(source.reads).toBe(1);
+
+    // Unchanged ratings: the re-read hands back the very same array.
     now = 50;
-    await history.historyOf(1);
+    expect(await history.historyOf(1)).toBe(first);
     expect(source.reads).toBe(2);
+    await settle();
+    expect(await history.historyOf(1)).toBe(first);
+    expect(source.reads).toBe(2);
+
+    // Changed ratings: the stale answer once more, the new one as soon as the re-read is in.
+    source.ratings.set(1, [{ movieId: 3, rating: 3, ratedAt: 60 }]);
+    now = 100;
+    expect(await history.historyOf(1)).toBe(first);
+    await history.historyOf(1);
+    expect(source.reads).toBe(3);
+    await settle();
+    expect(await history.historyOf(1)).toEqual([{ movieId: 3, rating: 3, ratedAt: 60 }]);
 
     await history.historyOf(2);
     await history.historyOf(3); // evicts user 1, the oldest
     await history.historyOf(1);
-    expect(source.reads).toBe(5);
+    expect(source.reads).toBe(6);
   });
 
-  it('hands back the same array when a re-read after the time to live finds the same ratings', async () => {
+  it('a forget() during a background re-read wins over it', async () => {
     const source = new ScriptedSource();
-    source.ratings.set(5, [{ movieId: 3, rating: 2.5, ratedAt: 10 }]);
+    source.ratings.set(4, [{ movieId: 1, rating: 1, ratedAt: 1 }]);
     let now = 0;
     const history = new CachedRatingHistory(source, { ttlMs: 10, now: () => now });
-    const first = await history.historyOf(5);
+    await history.historyOf(4);
     now = 10;
-    expect(await history.historyOf(5)).toBe(first);
-    source.ratings.set(5, [{ movieId: 3, rating: 3, ratedAt: 10 }]);
-    now = 20;
-    const changed = await history.historyOf(5);
-    expect(changed).not.toBe(first);
-    expect(changed).toEqual([{ movieId: 3, rating: 3, ratedAt: 10 }]);
-    expect(source.reads).toBe(3);
+    await history.historyOf(4); // starts the re-read
+    source.ratings.set(4, [{ movieId: 1, rating: 5, ratedAt: 2 }]);
+    history.forget(4);
+    const afterForget = history.historyOf(4);
+    await settle();
+    expect(await afterForget).toEqual([{ movieId: 1, rating: 5, ratedAt: 2 }]);
+    expect(await history.historyOf(4)).toBe(await afterForget);
   });
 
   it('does not remember a failed read', async () => {

@@ -172,6 +172,12 @@ interface RankingSnapshot {
   byId: Map<number, RankedMovie>;
 }
 
+interface CachedRanking {
+  at: number;
+  ranking: Promise<RankingSnapshot>;
+  loaded: boolean;
+}
+
 function scoredMovie(movieId: number, rating: BayesianRating): ScoredMovie {
   return withLazyDetails({ movieId, score: rating.weighted }, () => ({
     reason: `rated ${rating.mean.toFixed(1)}★ by ${rating.votes} ${rating.votes === 1 ? 'person' : 'people'}`,
@@ -188,7 +194,10 @@ export class StatisticalEngine implements RecommendationEngine {
   readonly name = 'statistical' as const;
   private readonly options: ResolvedEngineOptions;
   private cachedGlobalStats: { at: number; stats: Promise<GlobalRatingStats> } | null = null;
-  private cachedRanking: { at: number; ranking: Promise<RankingSnapshot> } | null = null;
+  private cachedRanking: CachedRanking | null = null;
+  private rankingRefresh: Promise<void> | null = null;
+  /** Bumped by invalidateGlobalStats(), so a load that started before an import is not kept. */
+  private rankingGeneration = 0;
   private readonly history: RatingHistorySource;
 
   constructor(
@@ -249,33 +258,67 @@ export class StatisticalEngine implements RecommendationEngine {
    * Every rated movie ranked once and reused for globalStatsMaxAgeMs, like the prior: a personal
    * list only filters it, where sorting the catalog in SQL took a query per request. One rating
    * moves a movie's Bayesian rating by a fraction of a star over a whole catalog of votes, so
-   * the snapshot may be that many seconds old; exact figures (topRated, bayesianRatings) still
-   * come from SQL.
+   * the snapshot may be that many seconds old (and, once expired, is served while its successor
+   * loads in the background); exact figures (topRated, bayesianRatings) still come from SQL.
    */
   private rankingSnapshot(): Promise<RankingSnapshot> {
     const now = this.options.clock().getTime();
+    const maxAge = this.options.globalStatsMaxAgeMs;
     const cached = this.cachedRanking;
-    if (cached && now >= cached.at && now - cached.at < this.options.globalStatsMaxAgeMs)
+    if (cached && now >= cached.at && now - cached.at < maxAge) return cached.ranking;
+    if (cached?.loaded && maxAge > 0) {
+      this.refreshRankingInBackground();
       return cached.ranking;
-    const ranking = this.loadRankingSnapshot();
-    this.cachedRanking = { at: now, ranking };
-    ranking.catch(() => {
-      if (this.cachedRanking?.ranking === ranking) this.cachedRanking = null;
-    });
-    return ranking;
+    }
+    const entry = this.startRankingLoad(now);
+    this.cachedRanking = entry;
+    return entry.ranking;
+  }
+
+  private startRankingLoad(now: number): CachedRanking {
+    const entry: CachedRanking = { at: now, ranking: this.loadRankingSnapshot(), loaded: false };
+    entry.ranking.then(
+      () => {
+        entry.loaded = true;
+      },
+      () => {
+        if (this.cachedRanking === entry) this.cachedRanking = null;
+      },
+    );
+    return entry;
+  }
+
+  private refreshRankingInBackground(): void {
+    if (this.rankingRefresh) return;
+    const generation = this.rankingGeneration;
+    const entry = this.startRankingLoad(this.options.clock().getTime());
+    this.rankingRefresh = entry.ranking
+      .then(
+        () => {
+          // Not over a snapshot invalidated meanwhile (an import): that one must be reloaded.
+          if (this.rankingGeneration === generation) this.cachedRanking = entry;
+        },
+        // The last good snapshot stays; the next request past its age retries.
+        () => undefined,
+      )
+      .finally(() => {
+        this.rankingRefresh = null;
+      });
   }
 
   private async loadRankingSnapshot(): Promise<RankingSnapshot> {
     const prior = this.allTimePrior(await this.globalStats(), this.options.priorWeight);
     if (!prior) return { ranked: [], genres: [], byId: new Map() };
-    const rows: (AggregateRow & { genres: string[] })[] = await this.dataSource.query(
-      `SELECT x.movie_id, x.votes::float8 AS n, x.rating_sum AS s, x.rating_sq_sum AS q, mv.genres
+    // Genres as one delimited text: parsing ten thousand text[] values blocked the event loop.
+    const rows: (AggregateRow & { genres: string })[] = await this.dataSource.query(
+      `SELECT x.movie_id, x.votes::float8 AS n, x.rating_sum AS s, x.rating_sq_sum AS q,
+              array_to_string(mv.genres, chr(31)) AS genres
          FROM movie_rating_stats AS x JOIN movies AS mv ON mv.id = x.movie_id
         WHERE x.votes > 0`,
     );
     const entries = rows.map((row) => ({
       movie: this.ranked(row, prior, this.options.rankBy),
-      genres: row.genres,
+      genres: row.genres === '' ? [] : row.genres.split('\u001f'),
     }));
     entries.sort(
       (a, b) =>
@@ -483,6 +526,7 @@ export class StatisticalEngine implements RecommendationEngine {
   invalidateGlobalStats(): void {
     this.cachedGlobalStats = null;
     this.cachedRanking = null;
+    this.rankingGeneration++;
   }
 
   private allTimePrior(global: GlobalRatingStats, configured: number | null, z = this.options.z) {

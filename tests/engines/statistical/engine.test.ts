@@ -354,4 +354,27 @@ describe('StatisticalEngine global statistics cache', () => {
     await engine.refresh();
     expect((await engine.globalStats()).votes).toBe(1);
   });
+
+  it('serves personal lists from a ranking snapshot, replaced in the background once it is old', async () => {
+    let now = new Date('2025-01-01T00:00:00Z');
+    const engine = new StatisticalEngine(db.dataSource, { clock: () => now, globalStatsMaxAgeMs: 10_000 });
+    const list = async () => ids(await engine.recommend({ userId: 9, limit: 5 }));
+    expect(await list()).toEqual([1]);
+    await insertRatings(db.dataSource, [{ userId: 3, movieId: 2, rating: 5, ratedAt: RATED_AT }]);
+    now = new Date(now.getTime() + 9_999);
+    expect(await list()).toEqual([1]);
+    now = new Date(now.getTime() + 1);
+    // Past its age: this request still gets the old snapshot and starts loading the new one.
+    expect(await list()).toEqual([1]);
+    let refreshed = await list();
+    for (let wait = 0; wait < 100 && refreshed.length === 1; wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      refreshed = await list();
+    }
+    expect(refreshed).toEqual([2, 1]);
+    // An import invalidates it outright: the next request waits for a fresh one.
+    await db.dataSource.query(`DELETE FROM ratings WHERE user_id = 3`);
+    engine.invalidateGlobalStats();
+    expect(await list()).toEqual([1]);
+  });
 });

@@ -2,6 +2,7 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import {
   playgroundAsset,
@@ -88,7 +89,12 @@ export async function startHttpServer<TContext extends BaseContext>(
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: maskInternalErrors(options.logger),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryLimitsPlugin<TContext>(options.limits)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      queryLimitsPlugin<TContext>(options.limits),
+      // No cache hints are served (answers are personal), and it wraps every field resolver.
+      ApolloServerPluginCacheControlDisabled(),
+    ],
   });
   await apollo.start();
 

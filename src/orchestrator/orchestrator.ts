@@ -133,10 +133,14 @@ export class Orchestrator {
     merged = merged.filter((c) => genresOf.has(c.movieId));
     const chosen = mmrRerank(merged, options.first, diversity, genreSimilarity(genresOf));
 
+    // Each item is explained by the engine that contributed most to it; only that engine's
+    // evidence is worked out (engines compute it on first read).
+    const leads = chosen.map((candidate) => {
+      const engine = leadingEngine(candidate.engineScores, weights);
+      return { engine, scored: engine ? scored.get(engine)?.get(candidate.movieId) : undefined };
+    });
     const evidenceIds = new Set<number>();
-    for (const c of chosen)
-      for (const byEngine of scored.values())
-        for (const e of byEngine.get(c.movieId)?.evidence ?? []) evidenceIds.add(e.movieId);
+    for (const lead of leads) for (const e of lead.scored?.evidence ?? []) evidenceIds.add(e.movieId);
     const titles = new Map(
       (await this.catalog.moviesByIds([...evidenceIds])).map((m) => [m.id, m.title] as [number, string]),
     );
@@ -145,22 +149,14 @@ export class Orchestrator {
         ? { ratingsCount: history.size, threshold: this.options.coldStartThreshold }
         : null;
 
-    const items = chosen.map((candidate, index): Recommendation => {
-      const lead = leadingEngine(candidate.engineScores, weights);
-      return {
-        movieId: candidate.movieId,
-        rank: index + 1,
-        score: candidate.score,
-        strategyUsed,
-        engineScores: candidate.engineScores,
-        explanation: explain(
-          lead,
-          lead ? scored.get(lead)?.get(candidate.movieId) : undefined,
-          titles,
-          coldStart,
-        ),
-      };
-    });
+    const items = chosen.map((candidate, index): Recommendation => ({
+      movieId: candidate.movieId,
+      rank: index + 1,
+      score: candidate.score,
+      strategyUsed,
+      engineScores: candidate.engineScores,
+      explanation: explain(leads[index].engine, leads[index].scored, titles, coldStart),
+    }));
     return { strategyUsed, items, skippedEngines };
   }
 

@@ -102,6 +102,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     { snapshot: Snapshot; history: readonly RatedMovie[]; user: UserRatings; scores: Float32Array }
   >(USER_STATE_TTL_MS);
   private readonly history: RatingHistorySource;
+  private scratch = new Float32Array(0);
 
   constructor(
     private readonly db: DataSource,
@@ -235,7 +236,11 @@ export class CollaborativeEngine implements RecommendationEngine {
     const state = await this.userState(snapshot, request.userId);
     const user = state.user;
     if (user.items.length === 0) return [];
-    const scores = Float32Array.from(state.scores);
+    // Reused between calls (filled and read with no await between): a fresh copy per request
+    // was a large share of the garbage a recommendation made.
+    if (this.scratch.length !== state.scores.length) this.scratch = new Float32Array(state.scores.length);
+    const scores = this.scratch;
+    scores.set(state.scores);
     const ids = snapshot.model.topN.itemIds;
     // Masks by index: testing every catalog movie against the sets cost more than the scoring.
     const { rankable, itemIndex, itemGenres } = snapshot;

@@ -65,6 +65,7 @@ interface ReadyModel {
 interface UserTaste {
   profile: TasteProfile;
   ratedIds: number[];
+  ratedSet: ReadonlySet<number>;
   /** The user's best rated embedded movies, best first: what explanations may point at. */
   evidencePool: RatedVector[];
   /** Nearest neighbours of the profile per query shape, valid as long as the taste is. */
@@ -330,6 +331,7 @@ export class ContentEngine implements RecommendationEngine {
     return {
       profile,
       ratedIds: history.map((rated) => rated.movieId),
+      ratedSet: new Set(history.map((rated) => rated.movieId)),
       evidencePool: liked.length > 0 ? liked : best,
       neighbours: new Map(),
     };
@@ -368,9 +370,11 @@ export class ContentEngine implements RecommendationEngine {
     const { model } = this.requireReady();
     const taste = await this.userTaste(request.userId, model);
     if (!taste) return [];
-    const excludeIds = [...new Set([...taste.ratedIds, ...(request.exclude ?? [])])].sort((a, b) => a - b);
     const genres = cleanGenres(request.genres).sort();
-    const key = `${request.limit}|${genres.join(',')}|${excludeIds.join(',')}`;
+    // The orchestrator excludes exactly the rated movies, which the taste already implies.
+    const extra = [...(request.exclude ?? [])].filter((id) => !taste.ratedSet.has(id)).sort((a, b) => a - b);
+    const excludeIds = extra.length > 0 ? [...taste.ratedIds, ...extra] : taste.ratedIds;
+    const key = `${request.limit}|${genres.join(',')}|${extra.join(',')}`;
     let found = taste.neighbours.get(key);
     if (!found) {
       // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.

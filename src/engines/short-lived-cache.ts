@@ -24,6 +24,16 @@ export class ShortLivedCache<K, V> {
     return entry.value;
   }
 
+  /**
+   * The entry even past its age, saying whether it is: for callers that answer with the old value
+   * while they fetch a new one (see refreshingRead).
+   */
+  peek(key: K): { value: V; expired: boolean } | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    return { value: entry.value, expired: this.now() - entry.at >= this.ttlMs };
+  }
+
   set(key: K, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, { at: this.now(), value });
@@ -37,4 +47,47 @@ export class ShortLivedCache<K, V> {
   clear(): void {
     this.entries.clear();
   }
+}
+
+/**
+ * Values by id through a cache that never makes a caller wait for what it already holds: ids never
+ * read are read (one call for all), ids past their age are answered from the cache and re-read in
+ * the background (one call per batch, at most one in flight per id). Under load every round trip
+ * waits for the whole event loop, so a wave of expiries must not become a wave of slow requests.
+ */
+export async function refreshingRead<V extends { id: number }>(
+  ids: Iterable<number>,
+  cache: ShortLivedCache<number, V>,
+  refreshing: Set<number>,
+  read: (ids: number[]) => Promise<V[]>,
+): Promise<V[]> {
+  const found: V[] = [];
+  const missing: number[] = [];
+  const stale: number[] = [];
+  for (const id of new Set(ids)) {
+    const hit = cache.peek(id);
+    if (!hit) missing.push(id);
+    else {
+      found.push(hit.value);
+      if (hit.expired && !refreshing.has(id)) stale.push(id);
+    }
+  }
+  if (stale.length > 0) {
+    for (const id of stale) refreshing.add(id);
+    read(stale)
+      .then((rows) => {
+        const seen = new Set(rows.map((row) => row.id));
+        for (const row of rows) cache.set(row.id, row);
+        // Gone from the source: no longer answered.
+        for (const id of stale) if (!seen.has(id)) cache.delete(id);
+      })
+      .catch(() => undefined) // the old values stay; the next request past their age retries
+      .finally(() => {
+        for (const id of stale) refreshing.delete(id);
+      });
+  }
+  if (missing.length === 0) return found;
+  const rows = await read(missing);
+  for (const row of rows) cache.set(row.id, row);
+  return found.concat(rows);
 }

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { ShortLivedCache } from '../engines/short-lived-cache';
+import { refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
 import { Movie } from '../db/entities';
 
 export interface MovieFilter {
@@ -37,7 +37,8 @@ interface MovieRow {
 
 /**
  * Movies change only when a release is re-imported, while every recommendation list reads a hundred
- * or more: they are remembered this long (how long a re-imported title may go unseen).
+ * or more: past this age they are re-read in the background (how long a re-imported title may go
+ * unseen).
  */
 const MOVIE_TTL_MS = 60_000;
 const MAX_CACHED_MOVIES = 200_000;
@@ -64,11 +65,13 @@ function escapeLike(text: string): string {
 export class MovieCatalog {
   private readonly summaries = new ShortLivedCache<number, MovieSummary>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
   private readonly movies = new ShortLivedCache<number, Movie>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
+  private readonly refreshingSummaries = new Set<number>();
+  private readonly refreshingMovies = new Set<number>();
 
   constructor(private readonly db: DataSource) {}
 
   async findByIds(ids: readonly number[]): Promise<Movie[]> {
-    return this.cachedRead(ids, this.movies, async (missing) => {
+    return refreshingRead(ids, this.movies, this.refreshingMovies, async (missing) => {
       const rows: MovieRow[] = await this.db.query(
         `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,
         [missing],
@@ -79,27 +82,9 @@ export class MovieCatalog {
 
   /** Just what ranking needs (no overviews). */
   async summariesByIds(ids: readonly number[]): Promise<MovieSummary[]> {
-    return this.cachedRead(ids, this.summaries, async (missing) =>
+    return refreshingRead(ids, this.summaries, this.refreshingSummaries, async (missing) =>
       this.db.query(`SELECT id, title, genres FROM movies WHERE id = ANY($1::int[])`, [missing]),
     );
-  }
-
-  private async cachedRead<T extends { id: number }>(
-    ids: readonly number[],
-    cache: ShortLivedCache<number, T>,
-    read: (missing: number[]) => Promise<T[]>,
-  ): Promise<T[]> {
-    const found: T[] = [];
-    const missing: number[] = [];
-    for (const id of new Set(ids)) {
-      const cached = cache.get(id);
-      if (cached) found.push(cached);
-      else missing.push(id);
-    }
-    if (missing.length === 0) return found;
-    const rows = await read(missing);
-    for (const row of rows) cache.set(row.id, row);
-    return found.concat(rows);
   }
 
   /** Keyset pagination by id: stable under inserts, O(page) whatever the offset. */

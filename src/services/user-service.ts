@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { ShortLivedCache } from '../engines/short-lived-cache';
+import { refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
 
@@ -27,6 +27,7 @@ export interface UserAccess {
 
 export class UserService {
   private readonly known = new ShortLivedCache<number, UserAccess>(60_000, 100_000);
+  private readonly refreshing = new Set<number>();
 
   constructor(
     private readonly db: DataSource,
@@ -68,27 +69,17 @@ export class UserService {
 
   /**
    * Which of these users exist, and whether each is private (has a token). Found users are
-   * remembered for a minute: every read of a user's data asks, and users are never deleted;
-   * an id not found is asked again next time.
+   * remembered (re-read in the background after a minute): every read of a user's data asks, and
+   * users are never deleted; an id not found is asked again next time.
    */
   async existing(userIds: readonly number[]): Promise<Map<number, UserAccess>> {
-    const found = new Map<number, UserAccess>();
-    const missing: number[] = [];
-    for (const id of userIds) {
-      const cached = this.known.get(id);
-      if (cached) found.set(id, cached);
-      else missing.push(id);
-    }
-    if (missing.length === 0) return found;
-    const rows: { id: number; has_token: boolean }[] = await this.db.query(
-      `SELECT id, token_hash IS NOT NULL AS has_token FROM users WHERE id = ANY($1::int[])`,
-      [missing],
-    );
-    for (const row of rows) {
-      const access = { id: row.id, hasToken: row.has_token };
-      this.known.set(row.id, access);
-      found.set(row.id, access);
-    }
-    return found;
+    const found = await refreshingRead(userIds, this.known, this.refreshing, async (ids) => {
+      const rows: { id: number; has_token: boolean }[] = await this.db.query(
+        `SELECT id, token_hash IS NOT NULL AS has_token FROM users WHERE id = ANY($1::int[])`,
+        [ids],
+      );
+      return rows.map((row) => ({ id: row.id, hasToken: row.has_token }));
+    });
+    return new Map(found.map((access) => [access.id, access]));
   }
 }

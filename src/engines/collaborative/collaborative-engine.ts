@@ -25,8 +25,11 @@ import { ActiveModel, ModelStore } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
-/** Entries are only reused for the very history they were computed from, so this merely bounds memory. */
-const USER_STATE_TTL_MS = 60_000;
+/**
+ * Entries are only reused for the very history they were computed from, so age is no reason to drop
+ * them; the entry count (the oldest of 1000 users goes first) bounds memory.
+ */
+const USER_STATE_TTL_MS = 30 * 60_000;
 
 /** A user's rating-model parameters: trained, or folded in from their current ratings. */
 interface UserParameters {

@@ -54,8 +54,11 @@ export const MAX_QUERY_LENGTH = 500;
 const DEFAULT_EVIDENCE_POOL_SIZE = 20;
 const DEFAULT_MAX_EVIDENCE = 3;
 const DEFAULT_QUERY_CACHE_SIZE = 256;
-/** Entries are only reused for the very history they were computed from, so this merely bounds memory. */
-const TASTE_TTL_MS = 60_000;
+/**
+ * Entries are only reused for the very history they were computed from, so age is no reason to drop
+ * them; the entry count (the oldest of 1000 users goes first) bounds memory.
+ */
+const TASTE_TTL_MS = 30 * 60_000;
 
 interface ReadyModel {
   embedder: Embedder;

@@ -75,6 +75,21 @@ function rankableItems(itemFactors: Float32Array, rank: number): Uint8Array {
 }
 
 /** The user's ratings mapped onto the model's item indices (unknown movies dropped). */
+/** What one user's ratings imply under one model, computed once and reused while both stand. */
+interface UserState {
+  snapshot: Snapshot;
+  history: readonly RatedMovie[];
+  user: UserRatings;
+  scores: Float32Array;
+  /** Top-N lists by query shape (page size, genres, extra exclusions). */
+  lists: Map<string, ScoredMovie[]>;
+  /** Scored movies by item index, shared by lists and scoreMovies. */
+  scored: Map<number, ScoredMovie>;
+}
+
+/** Query shapes remembered per user (page sizes, genre filters). */
+const LISTS_PER_USER = 8;
+
 interface UserRatings {
   items: Int32Array;
   ratings: Float64Array;
@@ -100,10 +115,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   private readonly logger: Logger;
   private readonly maxEvidence: number;
   /** Keyed by user; entries of an older snapshot are ignored and replaced. */
-  private readonly recent = new ShortLivedCache<
-    number,
-    { snapshot: Snapshot; history: readonly RatedMovie[]; user: UserRatings; scores: Float32Array }
-  >(USER_STATE_TTL_MS);
+  private readonly recent = new ShortLivedCache<number, UserState>(USER_STATE_TTL_MS);
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
 
@@ -189,15 +201,19 @@ export class CollaborativeEngine implements RecommendationEngine {
    * request asks for them twice (recommend, then scoreMovies for the other engines' candidates),
    * and a user paging through recommendations asks again. A new rating brings a new history.
    */
-  private async userState(
-    snapshot: Snapshot,
-    userId: number,
-  ): Promise<{ user: UserRatings; scores: Float32Array }> {
+  private async userState(snapshot: Snapshot, userId: number): Promise<UserState> {
     const history = await this.history.historyOf(userId);
     const cached = this.recent.get(userId);
     if (cached && cached.snapshot === snapshot && cached.history === history) return cached;
     const user = this.userRatings(snapshot, history);
-    const state = { snapshot, history, user, scores: this.rankingScores(snapshot, user) };
+    const state: UserState = {
+      snapshot,
+      history,
+      user,
+      scores: this.rankingScores(snapshot, user),
+      lists: new Map(),
+      scored: new Map(),
+    };
     this.recent.set(userId, state);
     return state;
   }
@@ -239,47 +255,59 @@ export class CollaborativeEngine implements RecommendationEngine {
     const state = await this.userState(snapshot, request.userId);
     const user = state.user;
     if (user.items.length === 0) return [];
+    // Exclusions beyond the user's own ratings (which are always left out) shape the list.
+    const extra = [...(request.exclude ?? [])].filter((id) => !user.rated.has(id)).sort((a, b) => a - b);
+    const genres = [...new Set(request.genres ?? [])].sort();
+    const key = `${request.limit}|${genres.join(',')}|${extra.join(',')}`;
+    const remembered = state.lists.get(key);
+    if (remembered) return remembered;
+
     // Reused between calls (filled and read with no await between): a fresh copy per request
     // was a large share of the garbage a recommendation made.
     if (this.scratch.length !== state.scores.length) this.scratch = new Float32Array(state.scores.length);
     const scores = this.scratch;
     scores.set(state.scores);
-    const ids = snapshot.model.topN.itemIds;
     // Masks by index: testing every catalog movie against the sets cost more than the scoring.
     const { rankable, itemIndex, itemGenres } = snapshot;
     for (let i = 0; i < scores.length; i++) if (!rankable[i]) scores[i] = -Infinity;
     for (const item of user.items) scores[item] = -Infinity;
-    for (const id of request.exclude ?? []) {
+    for (const id of extra) {
       const item = itemIndex.get(id);
       if (item !== undefined) scores[item] = -Infinity;
     }
-    const wanted = request.genres?.length ? new Set(request.genres) : null;
+    const wanted = genres.length > 0 ? new Set(genres) : null;
     if (wanted)
       for (let i = 0; i < scores.length; i++)
         if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
-    return Array.from(topK(scores, request.limit), (i) =>
-      withLazyDetails({ movieId: ids[i], score: scores[i] }, () => ({
-        evidence: this.evidenceFor(snapshot, user, i),
-      })),
-    );
+    const list = Array.from(topK(scores, request.limit), (i) => this.scoredItem(state, i));
+    if (state.lists.size >= LISTS_PER_USER) state.lists.delete(state.lists.keys().next().value as string);
+    state.lists.set(key, list);
+    return list;
   }
 
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
     const snapshot = this.requireSnapshot();
-    const { user, scores } = await this.userState(snapshot, userId);
+    const state = await this.userState(snapshot, userId);
     const result = new Map<number, ScoredMovie>();
-    if (user.items.length === 0) return result;
+    if (state.user.items.length === 0) return result;
     for (const movieId of movieIds) {
       const item = snapshot.itemIndex.get(movieId);
-      if (item === undefined || !snapshot.rankable[item] || user.rated.has(movieId)) continue;
-      result.set(
-        movieId,
-        withLazyDetails({ movieId, score: scores[item] }, () => ({
-          evidence: this.evidenceFor(snapshot, user, item),
-        })),
-      );
+      if (item === undefined || !snapshot.rankable[item] || state.user.rated.has(movieId)) continue;
+      result.set(movieId, this.scoredItem(state, item));
     }
     return result;
+  }
+
+  private scoredItem(state: UserState, item: number): ScoredMovie {
+    let scored = state.scored.get(item);
+    if (!scored) {
+      scored = withLazyDetails(
+        { movieId: state.snapshot.model.topN.itemIds[item], score: state.scores[item] },
+        () => ({ evidence: this.evidenceFor(state.snapshot, state.user, item) }),
+      );
+      state.scored.set(item, scored);
+    }
+    return scored;
   }
 
   /** The biased model's rating predictions, clipped to the rating scale; unknown movies are left out. */

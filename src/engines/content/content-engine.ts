@@ -73,6 +73,8 @@ interface UserTaste {
   evidencePool: RatedVector[];
   /** Nearest neighbours of the profile per query shape, valid as long as the taste is. */
   neighbours: Map<string, Promise<Neighbour[]>>;
+  /** Movies scored against this taste, by id: the same candidates come back request after request. */
+  scored: Map<number, ScoredMovie>;
 }
 
 /** Query shapes remembered per user taste (page sizes, genre filters). */
@@ -337,6 +339,7 @@ export class ContentEngine implements RecommendationEngine {
       ratedSet: new Set(history.map((rated) => rated.movieId)),
       evidencePool: liked.length > 0 ? liked : best,
       neighbours: new Map(),
+      scored: new Map(),
     };
   }
 
@@ -415,9 +418,18 @@ export class ContentEngine implements RecommendationEngine {
     if (movieIds.length === 0) return scores;
     const taste = await this.userTaste(userId, model);
     if (!taste) return scores;
-    const vectors = await this.cachedVectors([...new Set(movieIds)], model.modelId);
+    const unscored: number[] = [];
+    for (const movieId of new Set(movieIds)) {
+      const known = taste.scored.get(movieId);
+      if (known) scores.set(movieId, known);
+      else unscored.push(movieId);
+    }
+    if (unscored.length === 0) return scores;
+    const vectors = await this.cachedVectors(unscored, model.modelId);
     for (const [movieId, vector] of vectors) {
-      scores.set(movieId, this.scored(movieId, dot(taste.profile.vector, vector), vector, taste));
+      const scored = this.scored(movieId, dot(taste.profile.vector, vector), vector, taste);
+      taste.scored.set(movieId, scored);
+      scores.set(movieId, scored);
     }
     return scores;
   }

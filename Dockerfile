@@ -13,4 +13,4 @@ COPY --from=build /app /app
 EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s --retries=5 \
   CMD node -e "fetch('http://127.0.0.1:4000/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=128", "dist/src/main.js"]

@@ -16,7 +16,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { createRandom } from '../fixtures/synthetic';
 import { importRelease } from '../src/data/importer';
@@ -30,6 +29,7 @@ import {
   SqlRatingHistory,
 } from '../src/engines/rating-history';
 import { trainFromDatabase } from '../training/database';
+import { ensureBenchDatabase } from './bench-database';
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -37,7 +37,6 @@ function flag(name: string, fallback: string): string {
 }
 
 const DEFAULT_RELEASE = '/work/shared/data/ml-latest-small';
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE = flag('database', 'cinegraph_bench_collab');
 const DATA = flag('data', process.env.MOVIELENS_DIR ?? DEFAULT_RELEASE);
 const ITERATIONS = Number(flag('iterations', '1000'));
@@ -50,18 +49,6 @@ const TEST_USER_BASE = 1_900_000_000;
 /** Existing users whose ratings are copied to test users for the fold-in runs. */
 const FOLD_IN_USERS = 20;
 const GENRES = ['Drama', 'Comedy', 'Action', 'Thriller', 'Romance', 'Sci-Fi', 'Horror', 'Animation'];
-
-async function ensureDatabase(): Promise<string> {
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [DATABASE]);
-    if (!rowCount) await admin.query(`CREATE DATABASE "${DATABASE}"`);
-  } finally {
-    await admin.end();
-  }
-  return ADMIN_URL.replace(/\/[^/]*$/, `/${DATABASE}`);
-}
 
 function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -172,7 +159,7 @@ async function removeTestUsers(db: DataSource): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const url = await ensureDatabase();
+  const url = await ensureBenchDatabase(DATABASE);
   const db = await openDatabase({ url, poolSize: 4 });
   const random = createRandom(SEED);
   const rows: Row[] = [];

@@ -10,8 +10,8 @@ import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client } from 'pg';
 import { createRandom } from '../fixtures/synthetic';
+import { ensureBenchDatabase } from './bench-database';
 
 interface Scenario {
   name: string;
@@ -26,23 +26,10 @@ function flag(name: string, fallback: string): string {
 const SECONDS = Number(flag('seconds', '10'));
 const CONNECTIONS = flag('connections', '1,16,64').split(',').map(Number);
 const PORT = Number(flag('port', '4600'));
-const ADMIN_URL = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? flag('data', '');
 /** A substring of scenario names to run, e.g. --only HYBRID. */
 const ONLY = flag('only', '');
-
-async function ensureDatabase(): Promise<string> {
-  const admin = new Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [DATABASE]);
-    if (!rowCount) await admin.query(`CREATE DATABASE "${DATABASE}"`);
-  } finally {
-    await admin.end();
-  }
-  return ADMIN_URL.replace(/\/[^/]*$/, `/${DATABASE}`);
-}
 
 async function waitUntilReady(base: string, child: ChildProcess): Promise<void> {
   let last = '';
@@ -120,7 +107,7 @@ function percentile(sorted: number[], q: number): number {
 
 async function main(): Promise<void> {
   if (!DATA) throw new Error('set MOVIELENS_DIR (or --data) to a MovieLens release, e.g. ml-latest-small');
-  const databaseUrl = await ensureDatabase();
+  const databaseUrl = await ensureBenchDatabase(DATABASE);
   const base = `http://127.0.0.1:${PORT}`;
   const child = spawn(
     process.execPath,

@@ -99,6 +99,25 @@ export function createServices(dataSource: DataSource, engines: EngineSet): Serv
   };
 }
 
+/**
+ * After a user's ratings changed (and committed): drop what is cached of them, then fold their
+ * factors in, so their next request already reflects the change.
+ */
+export function refreshOnRatings(
+  ratings: RatingService,
+  parts: {
+    history: CachedRatingHistory | null;
+    content: ContentEngine | null;
+    collaborative: CollaborativeEngine | null;
+  },
+): void {
+  ratings.onRatingsChanged(async (userId) => {
+    parts.history?.forget(userId);
+    parts.content?.forgetUser(userId);
+    await parts.collaborative?.foldIn(userId);
+  });
+}
+
 export async function startApi(
   config: Config,
   services: Services,
@@ -215,11 +234,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       history,
     };
     const services = createServices(dataSource, engines);
-    services.ratings.onRatingsChanged(async (userId) => {
-      history.forget(userId);
-      content?.forgetUser(userId);
-      await collaborative.foldIn(userId);
-    });
+    refreshOnRatings(services.ratings, { history, content, collaborative });
     const server = await startApi(config, services, logger, async () => ({
       database: database.embedded ? 'embedded' : 'postgres',
       engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),

@@ -29,6 +29,7 @@ export async function startTestApi(
     content,
     predictor: engines.predictor ?? null,
     all: engines.all ?? [statistical, ...(content ? [content] : [])],
+    history: engines.history,
   };
   const services = createServices(dataSource, set);
   const server = await startApi(config, services, silentLogger);

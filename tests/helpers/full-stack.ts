@@ -6,7 +6,9 @@ import { importRelease } from '../../src/data/importer';
 import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
 import { ModelStore } from '../../src/engines/collaborative/model-store';
 import { ContentEngine, ContentIndexer } from '../../src/engines/content';
+import { CachedRatingHistory, SqlRatingHistory } from '../../src/engines/rating-history';
 import { StatisticalEngine } from '../../src/engines/statistical';
+import { refreshOnRatings } from '../../src/app';
 import { trainFromDatabase } from '../../training/database';
 import { DEFAULT_TRAIN_OPTIONS } from '../../training/train';
 import { HashingEmbedder } from '../engines/content/index/helpers/hashing-embedder';
@@ -40,20 +42,20 @@ export async function startFullStack(env: Record<string, string> = {}): Promise<
     biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 15 },
     topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
   });
-  const collaborative = new CollaborativeEngine(db.dataSource, store);
+  // Wired as the service wires them: one cached read of a user's ratings shared by every engine.
+  const history = new CachedRatingHistory(new SqlRatingHistory(db.dataSource));
+  const collaborative = new CollaborativeEngine(db.dataSource, store, { history });
   await collaborative.reload();
   const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() });
   await indexer.run();
-  const content = new ContentEngine({ dataSource: db.dataSource, indexer });
-  const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 });
+  const content = new ContentEngine({ dataSource: db.dataSource, indexer, history });
+  const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 }, history);
   const api = await startTestApi(
     db.dataSource,
-    { statistical, content, predictor: collaborative, all: [collaborative, content, statistical] },
+    { statistical, content, predictor: collaborative, all: [collaborative, content, statistical], history },
     env,
   );
-  api.services.ratings.onRatingsChanged(async (userId) => {
-    await collaborative.foldIn(userId);
-  });
+  refreshOnRatings(api.services.ratings, { history, content, collaborative });
   return {
     db,
     api,

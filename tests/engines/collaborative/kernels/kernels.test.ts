@@ -3,7 +3,11 @@ import {
   rowDot,
   type BiasedMfParameters,
 } from '../../../../src/engines/collaborative/kernels/biased-mf';
-import { foldInBiasedUser, userRecencyWeights } from '../../../../src/engines/collaborative/kernels/fold-in';
+import {
+  foldInBiasedUser,
+  NEGLIGIBLE_WEIGHT,
+  userRecencyWeights,
+} from '../../../../src/engines/collaborative/kernels/fold-in';
 import {
   choleskyInPlace,
   choleskySolveInPlace,
@@ -357,6 +361,48 @@ describe('recency weights for fold-in', () => {
     const day = 86400;
     expect(Array.from(userRecencyWeights([20 * day, 0, 10 * day], 10))).toEqual([1, 0.25, 0.5]);
     expect(Array.from(userRecencyWeights([5, 1], 0))).toEqual([1, 1]);
+  });
+
+  it('leaves ratings of negligible weight out of the equations but not out of the regularisation scale', () => {
+    const rng = new Mulberry32(5);
+    const k = 4;
+    const items = 3000;
+    const model: BiasedMfParameters = {
+      k,
+      mu: 3.5,
+      userBias: new Float64Array(1),
+      itemBias: Float64Array.from({ length: items }, () => rng.nextGaussian() * 0.3),
+      userFactors: new Float32Array(k),
+      itemFactors: Float32Array.from({ length: items * k }, () => rng.nextGaussian()),
+    };
+    // 20 recent ratings and 2,980 from long ago, rated wildly differently.
+    const rated = Array.from({ length: items }, (_, n) => n);
+    const ratings = rated.map((n) => (n < 20 ? 4 + (n % 2) : 0.5));
+    const weights = rated.map((n) => (n < 20 ? 1 : NEGLIGIBLE_WEIGHT / 2));
+    const options = { regBias: 0.1, regFactor: 0.1, regExponent: 0.5 };
+    const folded = foldInBiasedUser(model, rated, ratings, options, weights);
+
+    // Left out: the same as weighing them 0 (up to their share of the regularisation scale)...
+    const recentOnly = foldInBiasedUser(
+      model,
+      rated,
+      ratings,
+      options,
+      weights.map((w, n) => (n < 20 ? w : 0)),
+    );
+    // ...and within a hundred-thousandth of a star of solving with them at the threshold weight.
+    const atThreshold = foldInBiasedUser(
+      model,
+      rated,
+      ratings,
+      options,
+      weights.map((w) => Math.max(w, NEGLIGIBLE_WEIGHT)),
+    );
+    const predict = (user: { bias: number; factors: Float64Array }, item: number) =>
+      user.bias + user.factors.reduce((sum, f, a) => sum + f * model.itemFactors[item * k + a], 0);
+    for (const item of [0, 7, 19])
+      expect(Math.abs(predict(folded, item) - predict(atThreshold, item))).toBeLessThan(1e-5);
+    expect(Math.abs(folded.bias - recentOnly.bias)).toBeLessThan(1e-9);
   });
 });
 

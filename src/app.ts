@@ -210,12 +210,18 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       const started = startContentEngine({ dataSource, embedder, logger, history });
       content = started.engine;
       indexer = started.indexer;
+      const engine = started.engine;
       started.indexed.then(
-        (summary) =>
+        (summary) => {
           logger.info(
             `content index ready: ${summary.embedded} embedded, ${summary.unchanged} unchanged ` +
               `(${summary.model.modelId}, ${summary.seconds.toFixed(1)} s)`,
-          ),
+          );
+          engine.preloadVectors().then(
+            (count) => logger.info(`content vectors in memory: ${count}`),
+            (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
+          );
+        },
         () => undefined,
       );
     }

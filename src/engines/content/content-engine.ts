@@ -296,6 +296,19 @@ export class ContentEngine implements RecommendationEngine {
     return found;
   }
 
+  /**
+   * Loads every movie's vector into the in-memory cache, a page at a time so requests interleave:
+   * a user's first request otherwise fetched (and parsed) the vectors of a hundred or more
+   * candidates. Returns how many vectors the cache holds.
+   */
+  async preloadVectors(pageSize = 500): Promise<number> {
+    const { model } = this.requireReady();
+    const ids = await this.store.embeddedMovieIds(model.modelId);
+    for (let start = 0; start < ids.length; start += pageSize)
+      await this.cachedVectors(ids.slice(start, start + pageSize), model.modelId);
+    return this.vectorCache.size;
+  }
+
   /** Call when the user's ratings changed, so their next request sees the new taste. */
   forgetUser(userId: number): void {
     this.recentTastes.delete(userId);

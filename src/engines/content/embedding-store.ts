@@ -308,6 +308,15 @@ export class EmbeddingStore {
     return new Map(rows.map((row) => [row.movieId, fromVectorSend(row.vector)]));
   }
 
+  /** Every movie with a vector of the model, ascending. */
+  async embeddedMovieIds(modelId: string): Promise<number[]> {
+    const rows: { movie_id: number }[] = await this.dataSource.query(
+      `SELECT movie_id FROM movie_embeddings WHERE model_id = $1 ORDER BY movie_id`,
+      [modelId],
+    );
+    return rows.map((row) => row.movie_id);
+  }
+
   async userExists(userId: number): Promise<boolean> {
     const rows = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
     return rows.length > 0;

@@ -4,7 +4,7 @@ import { ContentIndexer } from '../../../../src/engines/content/indexer';
 import { buildMovieText } from '../../../../src/engines/content/movie-text';
 import { computeTasteProfile, RatedVector } from '../../../../src/engines/content/taste-profile';
 import { EngineInputError, EngineNotReadyError } from '../../../../src/engines/engine';
-import { createTestDatabase, TestDatabase } from '../../../helpers/database';
+import { createTestDatabase, recordStatements, TestDatabase } from '../../../helpers/database';
 import { insertMovies, insertRatings, MOVIES } from './helpers/catalog';
 import { HashingEmbedder } from './helpers/hashing-embedder';
 
@@ -45,11 +45,12 @@ const ALL_IDS = MOVIES.map((movie) => movie.id);
 describe('ContentEngine queries', () => {
   let db: TestDatabase;
   let engine: ContentEngine;
+  let indexer: ContentIndexer;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     await insertMovies(db.dataSource);
-    const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
+    indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
     await indexer.run();
     engine = new ContentEngine({ dataSource: db.dataSource, indexer });
     // Added after indexing: exists in the catalog but has no embedding.
@@ -266,6 +267,19 @@ describe('ContentEngine queries', () => {
       expect([...scores.keys()].sort()).toEqual([2, 8]);
       expect(scores.get(2)!.score).toBeCloseTo(cosine(profile, vectorOfMovie(2)), 5);
       expect(scores.get(8)!.score).toBeCloseTo(cosine(profile, vectorOfMovie(8)), 5);
+    });
+
+    it('after preloadVectors reads no vector from the database', async () => {
+      const fresh = new ContentEngine({ dataSource: db.dataSource, indexer });
+      const embedded: { count: number }[] = await db.dataSource.query(
+        `SELECT count(*)::int AS count FROM movie_embeddings`,
+      );
+      expect(await fresh.preloadVectors(3)).toBe(embedded[0].count);
+      const statements = await recordStatements(db.dataSource, async () => {
+        await fresh.scoreMovies(1, [2, 8, 3, 4]);
+      });
+      expect(statements.filter((s) => s.includes('vector_send(embedding)'))).toEqual([]);
+      expect(statements.length).toBeGreaterThan(0); // the user's ratings were read: the recorder works
     });
   });
 

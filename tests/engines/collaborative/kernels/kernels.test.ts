@@ -31,6 +31,18 @@ import {
   wasmSgdModule,
 } from '../../../../src/engines/collaborative/kernels/wasm-sgd';
 
+/** A model of one user with Gaussian item factors and small item biases around μ = 3.5. */
+function randomOneUserModel(rng: Mulberry32, k: number, items: number): BiasedMfParameters {
+  return {
+    k,
+    mu: 3.5,
+    userBias: new Float64Array(1),
+    itemBias: Float64Array.from({ length: items }, () => rng.nextGaussian() * 0.3),
+    userFactors: new Float32Array(k),
+    itemFactors: Float32Array.from({ length: items * k }, () => rng.nextGaussian()),
+  };
+}
+
 describe('prng', () => {
   it('repeats for a seed and differs across seeds and streams', () => {
     const draw = (seed: number) =>
@@ -243,15 +255,7 @@ describe('biased MF kernels', () => {
   it('folds in a user whose ratings the model explains exactly', () => {
     const rng = new Mulberry32(21);
     const k = 5;
-    const items = 40;
-    const model: BiasedMfParameters = {
-      k,
-      mu: 3.5,
-      userBias: new Float64Array(1),
-      itemBias: Float64Array.from({ length: items }, () => rng.nextGaussian() * 0.3),
-      userFactors: new Float32Array(k),
-      itemFactors: Float32Array.from({ length: items * k }, () => rng.nextGaussian()),
-    };
+    const model = randomOneUserModel(rng, k, 40);
     const trueBias = 0.4;
     const trueFactors = Float32Array.from({ length: k }, () => rng.nextGaussian());
     const rated = Array.from({ length: 25 }, (_, n) => n);
@@ -364,17 +368,9 @@ describe('recency weights for fold-in', () => {
   });
 
   it('leaves ratings of negligible weight out of the equations but not out of the regularisation scale', () => {
-    const rng = new Mulberry32(5);
     const k = 4;
     const items = 3000;
-    const model: BiasedMfParameters = {
-      k,
-      mu: 3.5,
-      userBias: new Float64Array(1),
-      itemBias: Float64Array.from({ length: items }, () => rng.nextGaussian() * 0.3),
-      userFactors: new Float32Array(k),
-      itemFactors: Float32Array.from({ length: items * k }, () => rng.nextGaussian()),
-    };
+    const model = randomOneUserModel(new Mulberry32(5), k, items);
     // 20 recent ratings and 2,980 from long ago, rated wildly differently.
     const rated = Array.from({ length: items }, (_, n) => n);
     const ratings = rated.map((n) => (n < 20 ? 4 + (n % 2) : 0.5));

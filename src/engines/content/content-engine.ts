@@ -114,10 +114,10 @@ export class ContentEngine implements RecommendationEngine {
   private readonly queryCache = new Map<string, Float32Array>();
   private readonly vectorCache = new Map<number, Float32Array>();
   private vectorGeneration = '';
-  /** Keyed by user; each entry remembers the model and the history it was computed from. */
+  /** Keyed by user; each entry remembers the index generation and the history it was computed from. */
   private readonly recentTastes = new ShortLivedCache<
     number,
-    { modelId: string; history: readonly RatedMovie[]; taste: Promise<UserTaste | null> }
+    { generation: string; history: readonly RatedMovie[]; taste: Promise<UserTaste | null> }
   >(TASTE_TTL_MS);
   private readonly history: RatingHistorySource;
 
@@ -260,12 +260,20 @@ export class ContentEngine implements RecommendationEngine {
    */
   private async userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
     const history = await this.history.historyOf(userId);
+    // A re-embedded movie changes the profile and the scores remembered with it.
+    const generation = this.indexGeneration(model.modelId);
     const cached = this.recentTastes.get(userId);
-    if (cached && cached.modelId === model.modelId && cached.history === history) return cached.taste;
+    if (cached && cached.generation === generation && cached.history === history) return cached.taste;
     const taste = this.computeUserTaste(userId, history, model);
-    this.recentTastes.set(userId, { modelId: model.modelId, history, taste });
+    this.recentTastes.set(userId, { generation, history, taste });
     taste.catch(() => this.recentTastes.delete(userId));
     return taste;
+  }
+
+  /** Changes whenever the index does: another model, or a run that (re-)embedded movies. */
+  private indexGeneration(modelId: string): string {
+    const progress = this.indexer.progress();
+    return `${modelId}:${progress.state}:${progress.embedded}:${progress.done}`;
   }
 
   /**
@@ -278,8 +286,7 @@ export class ContentEngine implements RecommendationEngine {
     movieIds: readonly number[],
     modelId: string,
   ): Promise<Map<number, Float32Array>> {
-    const progress = this.indexer.progress();
-    const generation = `${modelId}:${progress.state}:${progress.embedded}:${progress.done}`;
+    const generation = this.indexGeneration(modelId);
     if (generation !== this.vectorGeneration) {
       this.vectorCache.clear();
       this.vectorGeneration = generation;

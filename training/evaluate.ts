@@ -6,31 +6,29 @@ import { CUTOFF, mae, RankingAccumulator, RELEVANCE_THRESHOLD, rmse, type Rankin
 import type { EvaluationFold, EvaluationPlan } from './protocols';
 import { createStrategy, type EvaluationStrategy, type StrategyContext } from './strategies';
 
-export interface FoldResult {
-  readonly fold: string;
+/** The metrics the harness reports, null where a strategy or fold has none. */
+export interface EvaluationMetrics {
+  /** Rating metrics (strategies that predict ratings). */
   readonly rmse: number | null;
   readonly mae: number | null;
+  /** Ranking metrics (folds with ranking metrics: only u1 in ml100k-folds). */
   readonly ndcg10: number | null;
   readonly recall10: number | null;
   readonly precision10: number | null;
   readonly hitRate10: number | null;
   readonly coverage: number | null;
+}
+
+export interface FoldResult extends EvaluationMetrics {
+  readonly fold: string;
   readonly rankedUsers: number | null;
   readonly trainSeconds: number;
   readonly evaluateSeconds: number;
 }
 
-export interface StrategyResult {
+/** Metrics are means over the folds that have them. */
+export interface StrategyResult extends EvaluationMetrics {
   readonly strategy: string;
-  /** Mean over the folds with rating metrics. */
-  readonly rmse: number | null;
-  readonly mae: number | null;
-  /** Mean over the folds with ranking metrics (only u1 in ml100k-folds). */
-  readonly ndcg10: number | null;
-  readonly recall10: number | null;
-  readonly precision10: number | null;
-  readonly hitRate10: number | null;
-  readonly coverage: number | null;
   /** Mean fitting time per fold. */
   readonly trainSeconds: number;
   /** Per-fold details when the protocol has several folds, else null. */

@@ -49,6 +49,19 @@ interface ModelHeader {
   readonly arrays: Record<ArrayName, ArrayEntry>;
 }
 
+/** The biased model's scalar hyperparameters, as the header stores them. */
+function biasedHyperparameters(biased: ModelHeader['biased']): ModelHeader['biased'] {
+  return {
+    k: biased.k,
+    mu: biased.mu,
+    ratingScale: biased.ratingScale,
+    regBias: biased.regBias,
+    regFactor: biased.regFactor,
+    regExponent: biased.regExponent,
+    recencyHalfLifeDays: biased.recencyHalfLifeDays,
+  };
+}
+
 export const MODEL_HEADER_FILE = 'models.json';
 export const MODEL_ARRAYS_FILE = 'models.bin';
 
@@ -88,15 +101,7 @@ export function fileModelSink(dir: string): ModelSink {
       const header: ModelHeader = {
         format: 'cinegraph-cf-models',
         version: 1,
-        biased: {
-          k: biased.k,
-          mu: biased.mu,
-          ratingScale: biased.ratingScale,
-          regBias: biased.regBias,
-          regFactor: biased.regFactor,
-          regExponent: biased.regExponent,
-          recencyHalfLifeDays: biased.recencyHalfLifeDays,
-        },
+        biased: biasedHyperparameters(biased),
         topN: { rank: topN.rank, encoding: topN.encoding, popularityExponent: topN.popularityExponent },
         metrics: models.metrics,
         curve: models.curve,
@@ -126,16 +131,9 @@ export async function readModelFiles(dir: string): Promise<TrainedModels> {
       bytes.buffer.slice(bytes.byteOffset + entry.byteOffset, bytes.byteOffset + end),
     ) as T;
   };
-  const biased = header.biased;
   return {
     biased: {
-      k: biased.k,
-      mu: biased.mu,
-      ratingScale: biased.ratingScale,
-      regBias: biased.regBias,
-      regFactor: biased.regFactor,
-      regExponent: biased.regExponent,
-      recencyHalfLifeDays: biased.recencyHalfLifeDays,
+      ...biasedHyperparameters(header.biased),
       userBias: view('biased.userBias'),
       itemBias: view('biased.itemBias'),
       userFactors: view('biased.userFactors'),

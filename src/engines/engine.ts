@@ -68,6 +68,26 @@ export interface RecommendationRequest {
   exclude?: ReadonlySet<number>;
 }
 
+/** Request shapes whose results are remembered with one user's engine state. */
+export const REMEMBERED_SHAPES_PER_USER = 8;
+
+/**
+ * A request's shape as a key for the results kept with one user's engine state: page size, genres
+ * (as the engine normalised them) and the exclusions beyond the user's own ratings, which every
+ * engine leaves out anyway (the orchestrator excludes exactly those).
+ */
+export function requestShape(
+  request: RecommendationRequest,
+  genres: readonly string[],
+  rated: ReadonlySet<number>,
+): { key: string; extraExclusions: number[] } {
+  const extraExclusions = [...(request.exclude ?? [])].filter((id) => !rated.has(id)).sort((a, b) => a - b);
+  return {
+    key: `${request.limit}|${[...genres].sort().join(',')}|${extraExclusions.join(',')}`,
+    extraExclusions,
+  };
+}
+
 export type EngineStatus = { ready: true } | { ready: false; reason: string; progress?: number };
 
 export interface RecommendationEngine {

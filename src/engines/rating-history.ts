@@ -14,6 +14,13 @@ export interface RatingHistorySource {
   historyOf(userId: number): Promise<readonly RatedMovie[]>;
 }
 
+/**
+ * How long engines keep what they computed from one user's ratings. They reuse it only for the very
+ * array historyOf handed them (the same one while nothing changed), so age is no reason to drop it;
+ * the entry count of their caches (the oldest of 1000 users goes first) bounds memory.
+ */
+export const USER_STATE_TTL_MS = 30 * 60_000;
+
 /** Straight from the ratings table, one statement per call. */
 export class SqlRatingHistory implements RatingHistorySource {
   constructor(private readonly db: DataSource) {}

@@ -6,6 +6,8 @@ import {
   Evidence,
   RecommendationEngine,
   RecommendationRequest,
+  REMEMBERED_SHAPES_PER_USER,
+  requestShape,
   ScoredMovie,
   withLazyDetails,
 } from '../engine';
@@ -20,16 +22,11 @@ import {
   userRecencyWeights,
 } from './kernels';
 import { ShortLivedCache } from '../short-lived-cache';
-import { RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
 import { ActiveModel, ModelStore } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
-/**
- * Entries are only reused for the very history they were computed from, so age is no reason to drop
- * them; the entry count (the oldest of 1000 users goes first) bounds memory.
- */
-const USER_STATE_TTL_MS = 30 * 60_000;
 
 /** A user's rating-model parameters: trained, or folded in from their current ratings. */
 interface UserParameters {
@@ -82,13 +79,10 @@ interface UserState {
   user: UserRatings;
   scores: Float32Array;
   /** Top-N lists by query shape (page size, genres, extra exclusions). */
-  lists: Map<string, ScoredMovie[]>;
+  lists: ShortLivedCache<string, ScoredMovie[]>;
   /** Scored movies by item index, shared by lists and scoreMovies. */
   scored: Map<number, ScoredMovie>;
 }
-
-/** Query shapes remembered per user (page sizes, genre filters). */
-const LISTS_PER_USER = 8;
 
 interface UserRatings {
   items: Int32Array;
@@ -211,7 +205,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       history,
       user,
       scores: this.rankingScores(snapshot, user),
-      lists: new Map(),
+      lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER),
       scored: new Map(),
     };
     this.recent.set(userId, state);
@@ -255,10 +249,8 @@ export class CollaborativeEngine implements RecommendationEngine {
     const state = await this.userState(snapshot, request.userId);
     const user = state.user;
     if (user.items.length === 0) return [];
-    // Exclusions beyond the user's own ratings (which are always left out) shape the list.
-    const extra = [...(request.exclude ?? [])].filter((id) => !user.rated.has(id)).sort((a, b) => a - b);
-    const genres = [...new Set(request.genres ?? [])].sort();
-    const key = `${request.limit}|${genres.join(',')}|${extra.join(',')}`;
+    const genres = [...new Set(request.genres ?? [])];
+    const { key, extraExclusions } = requestShape(request, genres, user.rated);
     const remembered = state.lists.get(key);
     if (remembered) return remembered;
 
@@ -271,7 +263,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     const { rankable, itemIndex, itemGenres } = snapshot;
     for (let i = 0; i < scores.length; i++) if (!rankable[i]) scores[i] = -Infinity;
     for (const item of user.items) scores[item] = -Infinity;
-    for (const id of extra) {
+    for (const id of extraExclusions) {
       const item = itemIndex.get(id);
       if (item !== undefined) scores[item] = -Infinity;
     }
@@ -280,7 +272,6 @@ export class CollaborativeEngine implements RecommendationEngine {
       for (let i = 0; i < scores.length; i++)
         if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
     const list = Array.from(topK(scores, request.limit), (i) => this.scoredItem(state, i));
-    if (state.lists.size >= LISTS_PER_USER) state.lists.delete(state.lists.keys().next().value as string);
     state.lists.set(key, list);
     return list;
   }

@@ -2,6 +2,8 @@ import { DataSource } from 'typeorm';
 import {
   EngineInputError,
   EngineNotReadyError,
+  REMEMBERED_SHAPES_PER_USER,
+  requestShape,
   withLazyDetails,
   EngineStatus,
   Evidence,
@@ -21,7 +23,7 @@ import { ContentIndexer } from './indexer';
 import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
 import { ShortLivedCache } from '../short-lived-cache';
-import { RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
@@ -54,11 +56,6 @@ export const MAX_QUERY_LENGTH = 500;
 const DEFAULT_EVIDENCE_POOL_SIZE = 20;
 const DEFAULT_MAX_EVIDENCE = 3;
 const DEFAULT_QUERY_CACHE_SIZE = 256;
-/**
- * Entries are only reused for the very history they were computed from, so age is no reason to drop
- * them; the entry count (the oldest of 1000 users goes first) bounds memory.
- */
-const TASTE_TTL_MS = 30 * 60_000;
 
 interface ReadyModel {
   embedder: Embedder;
@@ -72,13 +69,10 @@ interface UserTaste {
   /** The user's best rated embedded movies, best first: what explanations may point at. */
   evidencePool: RatedVector[];
   /** Nearest neighbours of the profile per query shape, valid as long as the taste is. */
-  neighbours: Map<string, Promise<Neighbour[]>>;
+  neighbours: ShortLivedCache<string, Promise<Neighbour[]>>;
   /** Movies scored against this taste, by id: the same candidates come back request after request. */
   scored: Map<number, ScoredMovie>;
 }
-
-/** Query shapes remembered per user taste (page sizes, genre filters). */
-const NEIGHBOUR_QUERIES_PER_USER = 8;
 
 function validateLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
@@ -118,7 +112,7 @@ export class ContentEngine implements RecommendationEngine {
   private readonly recentTastes = new ShortLivedCache<
     number,
     { generation: string; history: readonly RatedMovie[]; taste: Promise<UserTaste | null> }
-  >(TASTE_TTL_MS);
+  >(USER_STATE_TTL_MS);
   private readonly history: RatingHistorySource;
 
   constructor(options: ContentEngineOptions) {
@@ -358,7 +352,7 @@ export class ContentEngine implements RecommendationEngine {
       ratedIds: history.map((rated) => rated.movieId),
       ratedSet: new Set(history.map((rated) => rated.movieId)),
       evidencePool: liked.length > 0 ? liked : best,
-      neighbours: new Map(),
+      neighbours: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER),
       scored: new Map(),
     };
   }
@@ -396,11 +390,9 @@ export class ContentEngine implements RecommendationEngine {
     const { model } = this.requireReady();
     const taste = await this.userTaste(request.userId, model);
     if (!taste) return [];
-    const genres = cleanGenres(request.genres).sort();
-    // The orchestrator excludes exactly the rated movies, which the taste already implies.
-    const extra = [...(request.exclude ?? [])].filter((id) => !taste.ratedSet.has(id)).sort((a, b) => a - b);
-    const excludeIds = extra.length > 0 ? [...taste.ratedIds, ...extra] : taste.ratedIds;
-    const key = `${request.limit}|${genres.join(',')}|${extra.join(',')}`;
+    const genres = cleanGenres(request.genres);
+    const { key, extraExclusions } = requestShape(request, genres, taste.ratedSet);
+    const excludeIds = extraExclusions.length > 0 ? [...taste.ratedIds, ...extraExclusions] : taste.ratedIds;
     let found = taste.neighbours.get(key);
     if (!found) {
       // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.
@@ -410,8 +402,6 @@ export class ContentEngine implements RecommendationEngine {
           this.tuning,
         )
         .then((result) => result.neighbours);
-      if (taste.neighbours.size >= NEIGHBOUR_QUERIES_PER_USER)
-        taste.neighbours.delete(taste.neighbours.keys().next().value as string);
       taste.neighbours.set(key, found);
       const settled = found;
       settled.catch(() => {

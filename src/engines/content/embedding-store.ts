@@ -32,15 +32,12 @@ export interface NeighbourQuery {
   /** Only movies having any of these genres; empty means all. */
   genres?: readonly string[];
   excludeIds?: readonly number[];
-  /** Also return each neighbour's embedding (for evidence). */
-  withVectors?: boolean;
 }
 
 export interface Neighbour {
   movieId: number;
   /** Cosine distance, 1 − cosine similarity. */
   distance: number;
-  vector?: Float32Array;
 }
 
 export interface SearchTuning {
@@ -118,7 +115,6 @@ function neighbourSelect(options: {
   modelParam: string;
   conditions: string[];
   genresParam: string | null;
-  withVectors: boolean;
   limitParam: string;
 }): string {
   const { dimension } = options;
@@ -135,7 +131,6 @@ function neighbourSelect(options: {
     );
   return (
     `SELECT e.movie_id AS "movieId", ${distance} AS distance` +
-    (options.withVectors ? ', vector_send(e.embedding) AS vector' : '') +
     ` FROM movie_embeddings e WHERE ${conditions.join(' AND ')}` +
     ` ORDER BY ${distance} LIMIT ${options.limitParam}`
   );
@@ -156,7 +151,6 @@ export function neighbourQuerySql(query: NeighbourQuery): { sql: string; params:
     modelParam: '$2',
     conditions,
     genresParam: query.genres && query.genres.length > 0 ? param(query.genres) : null,
-    withVectors: query.withVectors ?? false,
     limitParam: param(query.limit),
   });
   return { sql, params };
@@ -183,7 +177,6 @@ export function moviesNeighbourQuerySql(query: MoviesNeighbourQuery): { sql: str
     modelParam: '$2',
     conditions: ['e.movie_id <> s.movie_id'],
     genresParam: query.genres && query.genres.length > 0 ? param(query.genres) : null,
-    withVectors: false,
     limitParam: param(query.limit),
   });
   const sql =
@@ -196,14 +189,12 @@ export function moviesNeighbourQuerySql(query: MoviesNeighbourQuery): { sql: str
 interface NeighbourRow {
   movieId: number;
   distance: number;
-  vector?: Buffer;
 }
 
 function toNeighbours(rows: NeighbourRow[]): Neighbour[] {
   const neighbours = rows.map((row) => ({
     movieId: row.movieId,
     distance: Number(row.distance),
-    ...(row.vector ? { vector: fromVectorSend(row.vector) } : {}),
   }));
   // Iterative scans in relaxed order may emit neighbours slightly out of order.
   return neighbours.sort((a, b) => a.distance - b.distance || a.movieId - b.movieId);
@@ -354,9 +345,9 @@ export class EmbeddingStore {
 
   /**
    * The taste profile of computeTasteProfile, computed inside Postgres so that only the result crosses the
-   * wire (scripts/bench-content.ts measures both; this one wins as soon as users have more than a handful
-   * of ratings). pgvector has no scalar product, so each embedding is multiplied element-wise by a vector
-   * filled with its weight.
+   * wire. Not on the serving path: the engine keeps every vector in memory and computes the profile there.
+   * Kept as the cross-check of that reference and for scripts/bench-content.ts, which times both. pgvector
+   * has no scalar product, so each embedding is multiplied element-wise by a vector filled with its weight.
    */
   async tasteProfileInSql(userId: number, model: EmbeddingModel): Promise<SqlTasteProfile> {
     assertDimension(model.dimension);

@@ -49,11 +49,11 @@ function weightedSum(rated: readonly RatedVector[], weightOf: (movie: RatedVecto
 }
 
 /**
- * The user's taste as one direction in embedding space. The engine computes the same in SQL
- * (EmbeddingStore.tasteProfileInSql, faster because vectors stay in the database); this is the reference
- * the SQL is tested against, and the TypeScript side of the comparison in scripts/bench-content.ts. `userMean` is the mean of all the user's ratings
- * (not only of the embedded movies), so the centring matches what the user sees as their own average.
- * Returns null when nothing the user rated has an embedding.
+ * The user's taste as one direction in embedding space, as the engine serves it (from the movie
+ * vectors it keeps in memory). EmbeddingStore.tasteProfileInSql computes the same in SQL and is tested
+ * against this. `userMean` is the mean of all the user's ratings (not only of the embedded movies), so
+ * the centring matches what the user sees as their own average. Returns null when nothing the user
+ * rated has an embedding.
  */
 export function computeTasteProfile(rated: readonly RatedVector[], userMean: number): TasteProfile | null {
   if (rated.length === 0) return null;

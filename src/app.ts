@@ -86,7 +86,7 @@ export function createServices(dataSource: DataSource, engines: EngineSet): Serv
   const history = engines.history ?? new SqlRatingHistory(dataSource);
   const orchestrator = new Orchestrator(engines.all, {
     ratingsOf: async (userId) => new Map((await history.historyOf(userId)).map((r) => [r.movieId, r.rating])),
-    moviesByIds: (ids) => catalog.summariesByIds(ids),
+    moviesByIds: (ids) => catalog.findByIds(ids),
   });
   return {
     catalog,

@@ -14,12 +14,6 @@ export interface MoviePage {
   hasNextPage: boolean;
 }
 
-export interface MovieSummary {
-  id: number;
-  title: string;
-  genres: string[];
-}
-
 export interface RatingSummary {
   count: number;
   average: number | null;
@@ -63,9 +57,7 @@ function escapeLike(text: string): string {
 
 /** Reads of the movie catalog; every method is one SQL statement so loaders can batch on it. */
 export class MovieCatalog {
-  private readonly summaries = new ShortLivedCache<number, MovieSummary>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
   private readonly movies = new ShortLivedCache<number, Movie>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
-  private readonly refreshingSummaries = new Set<number>();
   private readonly refreshingMovies = new Set<number>();
 
   constructor(private readonly db: DataSource) {}
@@ -78,13 +70,6 @@ export class MovieCatalog {
       );
       return rows.map(toMovie);
     });
-  }
-
-  /** Just what ranking needs (no overviews). */
-  async summariesByIds(ids: readonly number[]): Promise<MovieSummary[]> {
-    return refreshingRead(ids, this.summaries, this.refreshingSummaries, async (missing) =>
-      this.db.query(`SELECT id, title, genres FROM movies WHERE id = ANY($1::int[])`, [missing]),
-    );
   }
 
   /** Keyset pagination by id: stable under inserts, O(page) whatever the offset. */

@@ -9,7 +9,7 @@ import { computeTasteProfile, type RatedVector } from '../src/engines/content/ta
 import { createEmbedder, type Embedder } from '../src/engines/content/embedders';
 import { useLiteModelId } from '../src/engines/content/embedders/use-lite';
 import { detectRelease, readRecords, type ReleaseFormat } from '../src/data/movielens/formats';
-import { percentile, weightedRating } from '../src/engines/statistical/bayes';
+import { appeal, percentile, weightedRating } from '../src/engines/statistical/bayes';
 import { DEFAULT_WEIGHTS, type EngineWeights } from '../src/orchestrator/weights';
 import { PureSvdStrategy } from './builtin-strategies';
 import { splitHoldout, type RatingsDataset } from './dataset';
@@ -29,12 +29,14 @@ function notFitted(name: string): never {
 
 /**
  * Bayesian weighted rating WR = (v·R + m·C)/(v + m) per item, C the mean of all training ratings and
- * m the 90th percentile of the vote counts of items with any vote. The same list for every user;
- * WR doubles as the rating prediction, so the table shows how a non-personalised prior fares on RMSE.
+ * m the 90th percentile of the vote counts of items with any vote. Ranks by appeal = WR·ln(1 + v), as
+ * the engine's personal lists do: the same list for every user. WR doubles as the rating prediction,
+ * so the table shows how a non-personalised prior fares on RMSE.
  */
 export class StatisticalStrategy implements EvaluationStrategy {
   readonly name = 'statistical';
   private weighted: Float64Array | null = null;
+  private appeal: Float64Array | null = null;
 
   fit(train: RatingsDataset): void {
     const votes = new Float64Array(train.numItems);
@@ -55,6 +57,8 @@ export class StatisticalStrategy implements EvaluationStrategy {
     this.weighted = votes.map((count, item) =>
       weightedRating(count, count > 0 ? sums[item] / count : 0, prior),
     );
+    const weighted = this.weighted;
+    this.appeal = votes.map((count, item) => appeal(weighted[item], count));
   }
 
   predict(_user: number, item: number): number {
@@ -62,8 +66,8 @@ export class StatisticalStrategy implements EvaluationStrategy {
   }
 
   scoreAll(_user: number, out: Float32Array): void {
-    const weighted = this.weighted ?? notFitted(this.name);
-    for (let item = 0; item < weighted.length; item++) out[item] = weighted[item];
+    const scores = this.appeal ?? notFitted(this.name);
+    for (let item = 0; item < scores.length; item++) out[item] = scores[item];
   }
 }
 
@@ -476,7 +480,8 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     new HybridStrategy(name, engines(context.seed), scope);
   registerStrategy({
     name: 'statistical',
-    description: 'Bayesian weighted rating (m = 90th percentile of vote counts); same list for every user',
+    description:
+      'appeal = Bayesian weighted rating (m = 90th percentile of vote counts) × ln(1 + votes); same list for every user',
     create: () => new StatisticalStrategy(),
   });
   registerStrategy({
@@ -503,7 +508,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'hybrid',
     description:
-      'production merge (0.5 PureSVD, 0.3 content, 0.2 statistical), min-max over the candidate pool',
+      'production merge (0.5 PureSVD, 0.3 statistical, 0.2 content), min-max over the candidate pool',
     create: hybrid('hybrid', 'candidate-pool'),
   });
   registerStrategy({

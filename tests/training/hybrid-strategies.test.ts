@@ -48,7 +48,7 @@ class LetterCountEmbedder implements Embedder {
 }
 
 describe('statistical strategy', () => {
-  it('scores each item by its Bayesian weighted rating with m at the 90th percentile of vote counts', () => {
+  it('predicts the Bayesian weighted rating (m at the 90th percentile of vote counts) and ranks by WR·ln(1 + votes)', () => {
     const train = datasetFromRows(
       [
         row(1, 10, 5),
@@ -69,12 +69,15 @@ describe('statistical strategy', () => {
     const m = 3.6;
     const C = 24 / 7;
     const expected = [(2 * 4.5 + m * C) / (2 + m), (1 * 3 + m * C) / (1 + m), (4 * 3 + m * C) / (4 + m), C];
+    const votes = [2, 1, 4, 0];
     const scores = new Float32Array(4);
     strategy.scoreAll(0, scores);
     expected.forEach((value, item) => {
-      expect(scores[item]).toBeCloseTo(value, 5);
+      expect(scores[item]).toBeCloseTo(value * Math.log(1 + votes[item]), 5);
       expect(strategy.predict(3, item)).toBeCloseTo(value, 10);
     });
+    // The widely rated but middling item 12 outranks item 10's two high ratings.
+    expect(scores[2]).toBeGreaterThan(scores[0]);
   });
 });
 

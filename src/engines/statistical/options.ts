@@ -15,7 +15,7 @@ export interface StatisticalEngineOptions {
   priorQuantile?: number;
   /** Half-width of the confidence bounds in standard errors; 1.96 ≈ 95%. */
   z?: number;
-  /** The ranking key when a call does not choose; 'weighted'. */
+  /** The ranking key of topRated and trending when a call does not choose; 'weighted'. Personal lists rank by appeal. */
   rankBy?: RankBy;
   /** Trending lookback in days when a call does not choose; 30. */
   trendingWindowDays?: number;

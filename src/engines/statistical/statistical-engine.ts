@@ -8,7 +8,7 @@ import {
 } from '../engine';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
-import { estimate, Prior, RatingAggregate } from './bayes';
+import { appeal, estimate, Prior, RatingAggregate } from './bayes';
 import {
   AsOfSource,
   RankBy,
@@ -162,14 +162,20 @@ function movieFilters(
   return { conditions, needsMovies };
 }
 
+/** A movie as personal lists rank it: by appeal (bayes.appeal), not by the Bayesian rating alone. */
+interface AppealingMovie extends BayesianRating {
+  movieId: number;
+  appeal: number;
+}
+
 /**
- * Every rated movie ranked by the engine's default key, best first, with its genres: what
- * personal recommendations filter in memory instead of sorting the catalog in SQL per request.
+ * Every rated movie ranked by appeal, best first, with its genres: what personal recommendations
+ * filter in memory instead of sorting the catalog in SQL per request.
  */
 interface RankingSnapshot {
-  ranked: RankedMovie[];
+  ranked: AppealingMovie[];
   genres: string[][];
-  byId: Map<number, RankedMovie>;
+  byId: Map<number, AppealingMovie>;
 }
 
 interface CachedRanking {
@@ -178,9 +184,9 @@ interface CachedRanking {
   loaded: boolean;
 }
 
-function scoredMovie(movieId: number, rating: BayesianRating): ScoredMovie {
-  return withLazyDetails({ movieId, score: rating.weighted }, () => ({
-    reason: `rated ${rating.mean.toFixed(1)}★ by ${rating.votes} ${rating.votes === 1 ? 'person' : 'people'}`,
+function scoredMovie(movie: AppealingMovie): ScoredMovie {
+  return withLazyDetails({ movieId: movie.movieId, score: movie.appeal }, () => ({
+    reason: `rated ${movie.mean.toFixed(1)}★ by ${movie.votes} ${movie.votes === 1 ? 'person' : 'people'}`,
   }));
 }
 
@@ -216,7 +222,8 @@ export class StatisticalEngine implements RecommendationEngine {
   }
 
   /**
-   * The user's best unseen movies by Bayesian rating; a user without ratings gets the plain top list.
+   * The user's best unseen movies by appeal (Bayesian rating × ln(1 + votes)); a user without
+   * ratings gets the plain top list.
    * Answered from the ranking snapshot (see rankingSnapshot), filtered in memory.
    */
   async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
@@ -234,14 +241,14 @@ export class StatisticalEngine implements RecommendationEngine {
       const movie = ranking.ranked[i];
       if (skip.has(movie.movieId)) continue;
       if (wanted && !ranking.genres[i].some((genre) => wanted.has(genre))) continue;
-      found.push(scoredMovie(movie.movieId, movie));
+      found.push(scoredMovie(movie));
     }
     return found;
   }
 
   /**
-   * The same score for candidates other engines found: the Bayesian rating does not depend on the
-   * user. Movies nobody rated are left out.
+   * The same score for candidates other engines found: appeal does not depend on the user. Movies
+   * nobody rated are left out.
    */
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
     validatePositiveId(userId, 'userId');
@@ -249,7 +256,7 @@ export class StatisticalEngine implements RecommendationEngine {
     const scores = new Map<number, ScoredMovie>();
     for (const movieId of movieIds) {
       const movie = ranking.byId.get(movieId);
-      if (movie) scores.set(movieId, scoredMovie(movieId, movie));
+      if (movie) scores.set(movieId, scoredMovie(movie));
     }
     return scores;
   }
@@ -316,13 +323,22 @@ export class StatisticalEngine implements RecommendationEngine {
          FROM movie_rating_stats AS x JOIN movies AS mv ON mv.id = x.movie_id
         WHERE x.votes > 0`,
     );
-    const entries = rows.map((row) => ({
-      movie: this.ranked(row, prior, this.options.rankBy),
-      genres: row.genres === '' ? [] : row.genres.split('\u001f'),
-    }));
+    const entries = rows.map((row) => {
+      const { weighted, mean, votes, lower, upper } = estimate(aggregateOf(row), prior, prior.z);
+      const movie: AppealingMovie = {
+        movieId: row.movie_id,
+        weighted,
+        mean,
+        votes,
+        lower,
+        upper,
+        appeal: appeal(weighted, votes),
+      };
+      return { movie, genres: row.genres === '' ? [] : row.genres.split('\u001f') };
+    });
     entries.sort(
       (a, b) =>
-        b.movie.score - a.movie.score || b.movie.votes - a.movie.votes || a.movie.movieId - b.movie.movieId,
+        b.movie.appeal - a.movie.appeal || b.movie.votes - a.movie.votes || a.movie.movieId - b.movie.movieId,
     );
     const ranked = entries.map((entry) => entry.movie);
     return {
@@ -494,7 +510,8 @@ export class StatisticalEngine implements RecommendationEngine {
     return {
       name: this.name,
       method:
-        'Bayesian weighted rating WR = v/(v+m)·R + m/(v+m)·C (v votes, R the movie mean, C the global mean).',
+        'Bayesian weighted rating WR = v/(v+m)·R + m/(v+m)·C (v votes, R the movie mean, C the global mean); ' +
+        'personal lists rank by appeal = WR·ln(1 + v).',
       priorWeight:
         stats.priorWeightSource === 'configured'
           ? `m = ${stats.priorWeight} (configured)`

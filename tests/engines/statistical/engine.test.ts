@@ -16,6 +16,9 @@ import { insertMovies, insertRatings, RatingSpec, seededRandom } from './dataset
  *   5      2      3     5       30.75/9.5 = 3.236842  2.626552
  *   6      3      13.5  60.75   41.25/10.5 = 3.928571 3.392412
  *   7      unrated
+ *
+ * Personal lists rank by appeal = WR·ln(1 + votes): 3 (7.913), 1 (7.418), 4 (6.263), 6 (5.446),
+ * 5 (3.556), 2 (2.671).
  */
 const MOVIES = [
   { id: 1, year: 1995, genres: ['Action', 'Crime'] },
@@ -152,20 +155,20 @@ describe('StatisticalEngine (all-time rankings)', () => {
     expect(ids((await engine.topRated({ limit: 2 })).movies)).toEqual([1, 6]);
   });
 
-  it('recommends unseen movies with the WR as score and a reason', async () => {
+  it('recommends unseen movies by appeal (WR × ln(1 + votes)) with a reason', async () => {
     // User 1 rated movies 1 and 3.
     const forUser1 = await engine.recommend({ userId: 1, limit: 10 });
-    expect(ids(forUser1)).toEqual([6, 4, 2, 5]);
-    expect(plain(forUser1[0])).toEqual({
+    expect(ids(forUser1)).toEqual([4, 6, 5, 2]);
+    expect(plain(forUser1[1])).toEqual({
       movieId: 6,
-      score: expect.closeTo(3.928571, 6),
+      score: expect.closeTo((41.25 / 10.5) * Math.log(4), 6),
       reason: 'rated 4.5★ by 3 people',
     });
-    expect(forUser1[2].reason).toBe('rated 5.0★ by 1 person');
+    expect(forUser1[3].reason).toBe('rated 5.0★ by 1 person');
     expect(forUser1.every((m) => m.evidence === undefined)).toBe(true);
-    // User 6 rated movies 2 and 3.
-    expect(ids(await engine.recommend({ userId: 6, limit: 10 }))).toEqual([1, 6, 4, 5]);
-    expect(ids(await engine.recommend({ userId: 99, limit: 10 }))).toEqual([1, 6, 4, 2, 3, 5]);
+    // User 6 rated movies 2 and 3; the many-voted, middling movie 3 leads for a newcomer.
+    expect(ids(await engine.recommend({ userId: 6, limit: 10 }))).toEqual([1, 4, 6, 5]);
+    expect(ids(await engine.recommend({ userId: 99, limit: 10 }))).toEqual([3, 1, 4, 6, 5, 2]);
     const filtered = await engine.recommend({
       userId: 1,
       limit: 10,
@@ -191,7 +194,7 @@ describe('StatisticalEngine (all-time rankings)', () => {
     expect([...scored.keys()]).toEqual([1]);
     expect(plain(scored.get(1)!)).toEqual({
       movieId: 1,
-      score: expect.closeTo(4.14, 9),
+      score: expect.closeTo(4.14 * Math.log(6), 9),
       reason: 'rated 4.8★ by 5 people',
     });
   });

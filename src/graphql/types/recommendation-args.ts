@@ -3,7 +3,9 @@ import { ArgsType, Field, Float, InputType, Int } from 'type-graphql';
 import { StrategyEnum } from './strategy.enum';
 
 @InputType({
-  description: 'Relative engine weights; missing ones keep their defaults, then all are rescaled to sum 1.',
+  description:
+    'Relative engine weights; missing ones keep their defaults (collaborative 0.5, statistical 0.3, ' +
+    'content 0.2), then all are rescaled to sum 1.',
 })
 export class EngineWeightsInput {
   @Field(() => Float, { nullable: true })

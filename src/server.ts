@@ -3,13 +3,15 @@ import { AddressInfo } from 'node:net';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
-import { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import {
   playgroundAsset,
   playgroundHtml,
   PLAYGROUND_ASSET_PREFIX,
   wantsPlayground,
 } from './graphql/playground';
+import { toClientError } from './graphql/error-mapping';
 import { queryLimitsPlugin, QueryLimits } from './graphql/plugins/query-limits';
 import { Logger } from './logger';
 
@@ -61,7 +63,10 @@ function sendJson(
   response.end(JSON.stringify(body));
 }
 
-/** Client-facing errors keep their message and code; anything unexpected is logged and masked. */
+/**
+ * Client-facing errors keep their message and code, the domain's own errors (bad input, engine not
+ * ready, …) get theirs (toClientError); anything unexpected is logged and masked.
+ */
 export function maskInternalErrors(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
@@ -70,6 +75,15 @@ export function maskInternalErrors(logger: Logger) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
+    const original = unwrapResolverError(error);
+    const mapped = original instanceof GraphQLError ? original : toClientError(original);
+    if (mapped instanceof GraphQLError && typeof mapped.extensions.code === 'string')
+      return {
+        message: mapped.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: mapped.extensions,
+      };
     logger.error('internal error while resolving a request', error);
     return {
       message: 'Internal server error',

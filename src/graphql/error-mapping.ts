@@ -1,12 +1,14 @@
 import { GraphQLError } from 'graphql';
-import { MiddlewareFn } from 'type-graphql';
 import { EngineInputError, EngineNotReadyError } from '../engines/engine';
 import { RecommendationInputError } from '../orchestrator/orchestrator';
 import { InvalidWeightsError } from '../orchestrator/weights';
 import { ServiceError } from '../services/errors';
 import { clientError } from './errors';
 
-/** Turns the domain's own errors into GraphQL errors with a stable extensions.code. */
+/**
+ * Turns the domain's own errors into GraphQL errors with a stable extensions.code; anything else is
+ * returned as it is (and masked by the server's formatError).
+ */
 export function toClientError(error: unknown): unknown {
   if (error instanceof GraphQLError) return error;
   if (error instanceof ServiceError) return clientError(error.code, error.message);
@@ -20,11 +22,3 @@ export function toClientError(error: unknown): unknown {
     });
   return error;
 }
-
-export const mapDomainErrors: MiddlewareFn = async (_action, next) => {
-  try {
-    return await next();
-  } catch (error) {
-    throw toClientError(error);
-  }
-};

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import path from 'node:path';
 import { GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
-import { mapDomainErrors } from './error-mapping';
 import {
   DiscoveryResolver,
   ScoredMovieResolver,
@@ -13,6 +12,7 @@ import { MovieResolver } from './resolvers/movie.resolver';
 import { MutationResolver } from './resolvers/mutation.resolver';
 import { ExplanationResolver, RecommendationResolver } from './resolvers/recommendation.resolver';
 import { RatingResolver, UserResolver } from './resolvers/user.resolver';
+import { validateArguments } from './validate-args';
 
 export const SCHEMA_FILE = path.resolve(__dirname, '../../schema/schema.graphql');
 
@@ -30,8 +30,9 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       RatingResolver,
       MutationResolver,
     ],
-    globalMiddlewares: [mapDomainErrors],
-    validate: { forbidUnknownValues: false },
+    // No global middlewares: one wraps every plain field in an async resolver, a promise chain per
+    // field of every answer. Domain errors are mapped in formatError (server.ts) instead.
+    validateFn: validateArguments,
   });
 }
 

@@ -76,6 +76,8 @@ describe('recommendations, onboarding and rating through GraphQL', () => {
       { userId: 4, weights: { collaborative: 0, content: 0, statistical: 0 } },
       { userId: 4, first: 101 },
       { userId: 4, diversity: 1.5 },
+      // Only the argument validation (class-validator's @ArrayMaxSize) stands in the way of this one.
+      { userId: 4, genres: Array.from({ length: 21 }, (_, i) => `Genre ${i}`) },
     ]) {
       const bad = await graphql(url, RECOMMEND, variables);
       expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

@@ -4,7 +4,12 @@ import { ensureCatalog } from './data/first-run';
 import { openDatabase } from './db/datasource';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
-import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
+import {
+  CachedRatingHistory,
+  RatedMovie,
+  RatingHistorySource,
+  SqlRatingHistory,
+} from './engines/rating-history';
 import { ContentEngine, ContentIndexer, startContentEngine } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
@@ -14,7 +19,7 @@ import { trainFromDatabase } from '../training/database';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
-import { Orchestrator } from './orchestrator/orchestrator';
+import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
 import { startHttpServer, RunningServer } from './server';
 import { RatingPredictor, Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
@@ -84,10 +89,25 @@ export function createServices(dataSource: DataSource, engines: EngineSet): Serv
   const ratings = new RatingService(dataSource);
   const users = new UserService(dataSource, ratings);
   const history = engines.history ?? new SqlRatingHistory(dataSource);
-  const orchestrator = new Orchestrator(engines.all, {
-    ratingsOf: async (userId) => new Map((await history.historyOf(userId)).map((r) => [r.movieId, r.rating])),
-    moviesByIds: (ids) => catalog.findByIds(ids),
-  });
+  // One Map per ratings array: a cached history hands back the same array while a user's ratings
+  // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
+  const ratingMaps = new WeakMap<readonly RatedMovie[], ReadonlyMap<number, number>>();
+  const orchestrator = new Orchestrator(
+    engines.all,
+    {
+      ratingsOf: async (userId) => {
+        const rated = await history.historyOf(userId);
+        let ratings = ratingMaps.get(rated);
+        if (!ratings) {
+          ratings = new Map(rated.map((r) => [r.movieId, r.rating]));
+          ratingMaps.set(rated, ratings);
+        }
+        return ratings;
+      },
+      moviesByIds: (ids) => catalog.findByIds(ids),
+    },
+    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS },
+  );
   return {
     catalog,
     ratings,

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
+import { ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
@@ -14,8 +16,11 @@ const ENGINE_OF: Record<Exclude<Strategy, 'HYBRID'>, EngineName> = {
 
 /** What the orchestrator needs to know about users and movies; it never writes SQL itself. */
 export interface OrchestratorCatalog {
-  /** movieId → the user's rating. */
-  ratingsOf(userId: number): Promise<Map<number, number>>;
+  /**
+   * movieId → the user's rating. Handing back the very same Map while the user's ratings are
+   * unchanged lets a list be reused (see OrchestratorOptions.listTtlMs); a new Map always recomputes.
+   */
+  ratingsOf(userId: number): Promise<ReadonlyMap<number, number>>;
   moviesByIds(ids: readonly number[]): Promise<{ id: number; title: string; genres: string[] }[]>;
 }
 
@@ -48,6 +53,26 @@ export interface RecommendationList {
 export interface OrchestratorOptions {
   /** Users with fewer ratings get STATISTICAL whatever they asked for. */
   coldStartThreshold: number;
+  /**
+   * How long a finished list is reused for the same request while the user's ratings are the same
+   * Map and the same engines are ready: between this and twice this, at random, so lists first
+   * built together (a burst of traffic) are not all rebuilt together; 0 never reuses. What other
+   * users rate reaches the engines within their own refresh (10 s) anyway.
+   */
+  listTtlMs?: number;
+  /** Lists remembered at most, across users and request shapes. */
+  maxRememberedLists?: number;
+  now?: () => number;
+}
+
+/** Every list is built from engine state at most this old anyway (rating history, statistics). */
+export const LIST_TTL_MS = 10_000;
+
+interface RememberedList {
+  history: ReadonlyMap<number, number>;
+  readiness: string;
+  expiresAt: number;
+  list: RecommendationList;
 }
 
 export class RecommendationInputError extends Error {
@@ -59,6 +84,8 @@ export class RecommendationInputError extends Error {
 
 export class Orchestrator {
   private readonly engines: Map<EngineName, RecommendationEngine>;
+  private readonly remembered: ShortLivedCache<string, RememberedList> | null;
+  private readonly now: () => number;
 
   constructor(
     engines: readonly RecommendationEngine[],
@@ -66,6 +93,10 @@ export class Orchestrator {
     private readonly options: OrchestratorOptions = { coldStartThreshold: 5 },
   ) {
     this.engines = new Map(engines.map((e) => [e.name, e]));
+    this.now = options.now ?? (() => performance.now());
+    const ttl = options.listTtlMs ?? 0;
+    this.remembered =
+      ttl > 0 ? new ShortLivedCache(2 * ttl, options.maxRememberedLists ?? 20_000, this.now) : null;
   }
 
   engine(name: EngineName): RecommendationEngine | undefined {
@@ -83,7 +114,34 @@ export class Orchestrator {
     const history = await this.catalog.ratingsOf(options.userId);
     const strategyUsed = this.routeStrategy(options.strategy, history.size);
     const requested: EngineName[] = strategyUsed === 'HYBRID' ? [...ENGINE_NAMES] : [ENGINE_OF[strategyUsed]];
+    const readiness = requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('');
+    const key = this.remembered ? listKey(options, diversity) : '';
+    const remembered = this.remembered?.get(key);
+    if (
+      remembered &&
+      remembered.history === history &&
+      remembered.readiness === readiness &&
+      this.now() < remembered.expiresAt
+    )
+      return remembered.list;
+    const list = await this.buildList(options, diversity, history, strategyUsed, requested);
+    const ttl = this.options.listTtlMs ?? 0;
+    this.remembered?.set(key, {
+      history,
+      readiness,
+      list,
+      expiresAt: this.now() + ttl * (1 + Math.random()),
+    });
+    return list;
+  }
 
+  private async buildList(
+    options: RecommendOptions,
+    diversity: number,
+    history: ReadonlyMap<number, number>,
+    strategyUsed: Strategy,
+    requested: readonly EngineName[],
+  ): Promise<RecommendationList> {
     const skippedEngines: { engine: EngineName; reason: string }[] = [];
     const active: RecommendationEngine[] = [];
     for (const name of requested) {
@@ -181,3 +239,9 @@ export class Orchestrator {
 }
 
 export type { EngineWeights };
+
+function listKey(options: RecommendOptions, diversity: number): string {
+  const genres = options.genres?.length ? [...options.genres].sort().join('\u001f') : '';
+  const weights = options.weights ? ENGINE_NAMES.map((name) => options.weights?.[name] ?? '').join(',') : '';
+  return `${options.userId}|${options.strategy}|${options.first}|${genres}|${weights}|${diversity}`;
+}

@@ -271,4 +271,63 @@ describe('Orchestrator', () => {
     });
     expect(list.items.map((i) => i.movieId)).toEqual([6, 3]);
   });
+  it('reuses a finished list only for the same ratings Map, the same request and the same ready engines, for a while', async () => {
+    let clock = 0;
+    let ratings = new Map(fiveRatings);
+    let contentStatus: EngineStatus = { ready: true };
+    const collaborative = new TableEngine(
+      'collaborative',
+      table([
+        [4, 4.8],
+        [5, 4.0],
+        [6, 3.0],
+      ]),
+    );
+    const content = new TableEngine(
+      'content',
+      table([
+        [4, 0.9],
+        [7, 0.8],
+      ]),
+    );
+    Object.defineProperty(content, 'status', { value: () => contentStatus });
+    const orchestrator = new Orchestrator(
+      [collaborative, content],
+      {
+        ratingsOf: async () => ratings,
+        moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
+      },
+      { coldStartThreshold: 5, listTtlMs: 1000, now: () => clock },
+    );
+    const ask = (first = 3) => orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first });
+    const first = await ask();
+    expect(collaborative.requests).toHaveLength(1);
+    clock = 999;
+    expect(await ask()).toBe(first);
+    expect(collaborative.requests).toHaveLength(1);
+
+    // Another request shape is another list.
+    expect((await ask(2)).items).toHaveLength(2);
+    expect(collaborative.requests).toHaveLength(2);
+
+    // New ratings (a new Map) are never answered from the old list.
+    ratings = new Map([...fiveRatings, [4, 5]]);
+    const afterRating = await ask();
+    expect(afterRating).not.toBe(first);
+    expect(afterRating.items.map((i) => i.movieId)).not.toContain(4);
+
+    // An engine that stops (or starts) being ready changes the list at once.
+    contentStatus = { ready: false, reason: 'index building: 40%' };
+    const withoutContent = await ask();
+    expect(withoutContent.skippedEngines).toContainEqual({
+      engine: 'content',
+      reason: 'index building: 40%',
+    });
+
+    // Past twice the TTL every list is rebuilt, even for unchanged ratings.
+    const before = collaborative.requests.length;
+    clock += 2000;
+    expect(await ask()).not.toBe(withoutContent);
+    expect(collaborative.requests).toHaveLength(before + 1);
+  });
 });

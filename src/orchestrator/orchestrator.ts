@@ -56,8 +56,9 @@ export interface OrchestratorOptions {
   /**
    * How long a finished list is reused for the same request while the user's ratings are the same
    * Map and the same engines are ready: between this and twice this, at random, so lists first
-   * built together (a burst of traffic) are not all rebuilt together; 0 never reuses. What other
-   * users rate reaches the engines within their own refresh (10 s) anyway.
+   * built together (a burst of traffic) are not all rebuilt together; 0 never reuses. The user's
+   * own ratings always show at once (a new Map); this bounds how late the rest shows: what other
+   * users rate, a newly trained model.
    */
   listTtlMs?: number;
   /** Lists remembered at most, across users and request shapes. */
@@ -65,8 +66,12 @@ export interface OrchestratorOptions {
   now?: () => number;
 }
 
-/** Every list is built from engine state at most this old anyway (rating history, statistics). */
-export const LIST_TTL_MS = 10_000;
+/**
+ * 30–60 s: other users' ratings move a list by little and slowly; a rebuild costs a few ms of the
+ * event loop, which at 10–20 s kept a warm server busy rebuilding (HYBRID p99 at 64 connections
+ * 110 ms against 71 ms, `npm run bench:serve`).
+ */
+export const LIST_TTL_MS = 30_000;
 
 interface RememberedList {
   history: ReadonlyMap<number, number>;

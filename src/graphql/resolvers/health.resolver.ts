@@ -1,7 +1,7 @@
 import { Field, ObjectType, Query, Resolver } from 'type-graphql';
 import { version } from '../../../package.json';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Health {
   @Field()
   ok: boolean;

@@ -1,7 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 import { MovieType } from './movie.type';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class PageInfo {
   @Field()
   hasNextPage: boolean;
@@ -10,7 +10,7 @@ export class PageInfo {
   endCursor: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MovieEdge {
   @Field()
   cursor: string;
@@ -19,7 +19,7 @@ export class MovieEdge {
   node: MovieType;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MovieConnection {
   @Field(() => [MovieEdge])
   edges: MovieEdge[];

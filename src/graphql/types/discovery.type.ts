@@ -1,7 +1,7 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { MovieType } from './movie.type';
 
-@ObjectType({ description: 'A movie with a score from the engine that found it.' })
+@ObjectType({ simpleResolvers: true, description: 'A movie with a score from the engine that found it.' })
 export class ScoredMovieType {
   movieId: number;
 
@@ -12,7 +12,7 @@ export class ScoredMovieType {
   score: number;
 }
 
-@ObjectType({ description: 'Bayesian weighted rating with a confidence interval.' })
+@ObjectType({ simpleResolvers: true, description: 'Bayesian weighted rating with a confidence interval.' })
 export class BayesianRatingType {
   @Field(() => Float, { description: 'WR = v/(v+m)·R + m/(v+m)·C.' })
   weighted: number;
@@ -30,7 +30,7 @@ export class BayesianRatingType {
   upper: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class TrendingMovieType {
   movieId: number;
 

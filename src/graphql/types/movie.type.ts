@@ -1,6 +1,6 @@
 import { Field, Int, ObjectType } from 'type-graphql';
 
-@ObjectType('Movie', { description: 'A movie of the catalog (MovieLens id).' })
+@ObjectType('Movie', { simpleResolvers: true, description: 'A movie of the catalog (MovieLens id).' })
 export class MovieType {
   @Field(() => Int)
   id: number;

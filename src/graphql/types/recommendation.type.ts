@@ -2,6 +2,7 @@ import { Field, Float, Int, ObjectType } from 'type-graphql';
 import { StrategyEnum } from './strategy.enum';
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'Each engine’s min-max normalised score in [0, 1]; null where it did not take part.',
 })
 export class EngineScores {
@@ -15,7 +16,7 @@ export class EngineScores {
   statistical: number | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class Explanation {
   @Field({ description: 'One short sentence, e.g. "Because you rated Heat 5★".' })
   text: string;
@@ -24,7 +25,7 @@ export class Explanation {
   basedOnIds: number[];
 }
 
-@ObjectType('Recommendation')
+@ObjectType('Recommendation', { simpleResolvers: true })
 export class RecommendationType {
   movieId: number;
 

@@ -3,13 +3,13 @@ import { MovieType } from './movie.type';
 import { PageInfo } from './connection';
 import { RecommendationType } from './recommendation.type';
 
-@ObjectType('User')
+@ObjectType('User', { simpleResolvers: true })
 export class UserType {
   @Field(() => Int)
   id: number;
 }
 
-@ObjectType('Rating')
+@ObjectType('Rating', { simpleResolvers: true })
 export class RatingType {
   userId: number;
   movieId: number;
@@ -24,7 +24,7 @@ export class RatingType {
   movie?: MovieType;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RatingEdge {
   @Field()
   cursor: string;
@@ -33,7 +33,7 @@ export class RatingEdge {
   node: RatingType;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RatingConnection {
   @Field(() => [RatingEdge])
   edges: RatingEdge[];
@@ -42,7 +42,7 @@ export class RatingConnection {
   pageInfo: PageInfo;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class OnboardPayload {
   @Field(() => UserType)
   user: UserType;

@@ -38,6 +38,10 @@ export const NEGLIGIBLE_WEIGHT = 2 ** -30;
  * i.e. the (k+1)×(k+1) normal equations (Σ z zᵀ + Λ) x = Σ y z with z = [1, q_j], y = r_j − μ − b_j,
  * solved by Cholesky. Used to serve new or just-updated users without retraining. Optional per-rating
  * `weights` turn it into weighted least squares (n becomes Σ weights in s).
+ *
+ * A user with fewer ratings than unknowns (most users, with k in the hundreds) gets the same
+ * solution from the n×n dual system instead (see solveDual): factorising the (k+1)² matrix cost
+ * ~10 ms at k = 300 whatever the user's rating count.
  */
 export function foldInBiasedUser(
   model: BiasedMfParameters,
@@ -58,6 +62,13 @@ export function foldInBiasedUser(
     if (weight >= NEGLIGIBLE_WEIGHT) kept.push(n);
   }
   const count = kept.length;
+  const scale = totalWeight === 0 ? 1 : totalWeight ** (1 - options.regExponent);
+  const regBias = options.regBias * scale + JITTER;
+  const regFactor = options.regFactor * scale + JITTER;
+  if (count < size && Math.min(regBias, regFactor) >= MIN_DUAL_REGULARISATION) {
+    const solution = solveDual(model, items, ratings, weights, kept, regBias, regFactor);
+    return { bias: solution[0], factors: solution.slice(1) };
+  }
   // z = [1, q_j] laid out by column (one row of `plain` per coordinate, one entry per rating) and
   // the same scaled by each rating's weight: each entry of Σ w z zᵀ is then a dot product of two
   // contiguous rows. Adding z zᵀ rating by rating walked the whole (k+1)² matrix per rating.
@@ -82,12 +93,66 @@ export function foldInBiasedUser(
   }
   const normal = new Float64Array(size * size);
   lowerGram(weighted, plain, size, count, normal);
-  const scale = totalWeight === 0 ? 1 : totalWeight ** (1 - options.regExponent);
-  normal[0] += options.regBias * scale + JITTER;
-  for (let a = 1; a < size; a++) normal[a * size + a] += options.regFactor * scale + JITTER;
+  normal[0] += regBias;
+  for (let a = 1; a < size; a++) normal[a * size + a] += regFactor;
   choleskyInPlace(normal, size);
   choleskySolveInPlace(normal, size, rhs);
   return { bias: rhs[0], factors: rhs.slice(1) };
+}
+
+/**
+ * Below this penalty the dual system's scaling by 1/√λ would lose precision; such fits (λ ≈ 0, a
+ * test or a deliberately unregularised model) take the primal path.
+ */
+const MIN_DUAL_REGULARISATION = 1e-6;
+
+/**
+ * The same minimiser through the n×n dual system. With B the rows √w_j·z_jᵀ, t_j = √w_j·y_j and
+ * Λ the diagonal penalty, (BᵀB + Λ)⁻¹Bᵀ = Λ⁻¹Bᵀ(BΛ⁻¹Bᵀ + I)⁻¹, so x = Λ⁻¹Bᵀc with
+ * (BΛ⁻¹Bᵀ + I) c = t: one n×n Cholesky (eigenvalues ≥ 1, well conditioned) instead of (k+1)².
+ */
+function solveDual(
+  model: BiasedMfParameters,
+  items: ArrayLike<number>,
+  ratings: ArrayLike<number>,
+  weights: ArrayLike<number> | undefined,
+  kept: readonly number[],
+  regBias: number,
+  regFactor: number,
+): Float64Array {
+  const { k, itemFactors, itemBias, mu } = model;
+  const size = k + 1;
+  const count = kept.length;
+  const biasScale = 1 / Math.sqrt(regBias);
+  const factorScale = 1 / Math.sqrt(regFactor);
+  // Row j of `scaled` is √w_j · Λ^(−1/2) z_j, so its Gram matrix is BΛ⁻¹Bᵀ.
+  const scaled = new Float64Array(count * size);
+  const target = new Float64Array(count);
+  for (let n = 0; n < count; n++) {
+    const rated = kept[n];
+    const item = items[rated];
+    const root = Math.sqrt(weights ? weights[rated] : 1);
+    target[n] = root * (ratings[rated] - mu - itemBias[item]);
+    const row = n * size;
+    scaled[row] = root * biasScale;
+    const offset = item * k;
+    const factor = root * factorScale;
+    for (let a = 0; a < k; a++) scaled[row + a + 1] = factor * itemFactors[offset + a];
+  }
+  const system = new Float64Array(count * count);
+  lowerGram(scaled, scaled, count, size, system);
+  for (let n = 0; n < count; n++) system[n * count + n] += 1;
+  choleskyInPlace(system, count);
+  choleskySolveInPlace(system, count, target);
+  const solution = new Float64Array(size);
+  for (let n = 0; n < count; n++) {
+    const row = n * size;
+    const c = target[n];
+    for (let a = 0; a < size; a++) solution[a] += scaled[row + a] * c;
+  }
+  solution[0] *= biasScale;
+  for (let a = 1; a < size; a++) solution[a] *= factorScale;
+  return solution;
 }
 
 /**

@@ -282,6 +282,35 @@ describe('biased MF kernels', () => {
     );
     expect(robust.bias).toBeCloseTo(trueBias, 4);
   });
+
+  it('reaches the least-squares optimum with fewer ratings than unknowns (dual system) and with more', () => {
+    const rng = new Mulberry32(33);
+    const k = 40;
+    const model = randomOneUserModel(rng, k, 200);
+    const options = { regBias: 0.05, regFactor: 0.1, regExponent: 0.5 };
+    for (const count of [0, 1, 12, 41, 90]) {
+      const rated = Array.from({ length: count }, (_, n) => (n * 7) % 200);
+      const ratings = rated.map(() => 0.5 + Math.round(rng.nextFloat() * 9) / 2);
+      const weights = rated.map(() => 0.1 + rng.nextFloat());
+      const { bias, factors } = foldInBiasedUser(model, rated, ratings, options, weights);
+      // The gradient of Σ w (y − z·x)² + s·(λ_b b² + λ_f ‖p‖²), s = (Σ w)^(1−α), vanishes at the optimum
+      // (up to the 1e-9 jitter the solver adds to the penalty).
+      const s = count === 0 ? 1 : weights.reduce((a, b) => a + b, 0) ** (1 - options.regExponent);
+      const gradient = new Float64Array(k + 1);
+      gradient[0] = options.regBias * s * bias;
+      for (let f = 0; f < k; f++) gradient[f + 1] = options.regFactor * s * factors[f];
+      rated.forEach((item, n) => {
+        let dot = 0;
+        for (let f = 0; f < k; f++) dot += factors[f] * model.itemFactors[item * k + f];
+        const residual = ratings[n] - model.mu - model.itemBias[item] - bias - dot;
+        gradient[0] -= weights[n] * residual;
+        for (let f = 0; f < k; f++)
+          gradient[f + 1] -= weights[n] * residual * model.itemFactors[item * k + f];
+      });
+      expect(Math.max(...gradient.map(Math.abs))).toBeLessThan(1e-7);
+      if (count === 0) expect([bias, ...factors].every((value) => value === 0)).toBe(true);
+    }
+  });
 });
 
 describe('WebAssembly SIMD sweep', () => {

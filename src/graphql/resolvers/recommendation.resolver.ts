@@ -7,9 +7,9 @@ import { RecommendationArgs } from '../types/recommendation-args';
 import { Explanation, RecommendationType } from '../types/recommendation.type';
 import { StrategyEnum } from '../types/strategy.enum';
 
-function toType(item: Recommendation): RecommendationType {
+function toType(item: Recommendation, movie: MovieType): RecommendationType {
   return {
-    movieId: item.movieId,
+    movie,
     rank: item.rank,
     score: item.score,
     strategyUsed: item.strategyUsed as StrategyEnum,
@@ -33,7 +33,14 @@ export async function recommendFor(
     weights: args.weights ?? undefined,
     diversity: args.diversity ?? 0,
   });
-  return list.items.map(toType);
+  const movies = await context.loaders.movie.loadMany(list.items.map((item) => item.movieId));
+  const found: RecommendationType[] = [];
+  list.items.forEach((item, i) => {
+    const movie = movies[i];
+    // A movie deleted since the list was built is left out rather than failing the whole list.
+    if (movie && !(movie instanceof Error)) found.push(toType(item, movie as MovieType));
+  });
+  return found;
 }
 
 @Resolver(() => RecommendationType)
@@ -48,11 +55,6 @@ export class RecommendationResolver {
   ): Promise<RecommendationType[]> {
     await assertCanRead(context, userId);
     return recommendFor(context, userId, args);
-  }
-
-  @FieldResolver(() => MovieType)
-  async movie(@Root() item: RecommendationType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
-    return (await loaders.movie.load(item.movieId)) as MovieType;
   }
 }
 

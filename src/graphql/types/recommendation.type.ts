@@ -1,4 +1,5 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { MovieType } from './movie.type';
 import { StrategyEnum } from './strategy.enum';
 
 @ObjectType({
@@ -27,7 +28,12 @@ export class Explanation {
 
 @ObjectType('Recommendation', { simpleResolvers: true })
 export class RecommendationType {
-  movieId: number;
+  /**
+   * Loaded for the whole list at once (recommendFor): a field resolver per item made every item an
+   * object with a pending promise, which graphql-js then awaits one by one.
+   */
+  @Field(() => MovieType)
+  movie: MovieType;
 
   @Field(() => Int, { description: '1 for the best.' })
   rank: number;

@@ -2,11 +2,12 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * Per-user state reused for a moment: one hybrid request asks an engine about the same user
- * twice (recommend, then scoring the other engines' candidates). Entries expire after `ttlMs`,
- * the oldest is evicted past `maxEntries`, and owners delete a user's entry when they rate.
+ * twice (recommend, then scoring the other engines' candidates). Entries expire after `ttlMs`, or
+ * the lifetime `set` was given; the oldest is evicted past `maxEntries`, and owners delete a user's
+ * entry when they rate.
  */
 export class ShortLivedCache<K, V> {
-  private readonly entries = new Map<K, { at: number; value: V }>();
+  private readonly entries = new Map<K, { expiresAt: number; value: V }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -17,7 +18,7 @@ export class ShortLivedCache<K, V> {
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (this.now() - entry.at >= this.ttlMs) {
+    if (this.now() >= entry.expiresAt) {
       this.entries.delete(key);
       return undefined;
     }
@@ -31,12 +32,12 @@ export class ShortLivedCache<K, V> {
   peek(key: K): { value: V; expired: boolean } | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    return { value: entry.value, expired: this.now() - entry.at >= this.ttlMs };
+    return { value: entry.value, expired: this.now() >= entry.expiresAt };
   }
 
-  set(key: K, value: V): void {
+  set(key: K, value: V, ttlMs = this.ttlMs): void {
     this.entries.delete(key);
-    this.entries.set(key, { at: this.now(), value });
+    this.entries.set(key, { expiresAt: this.now() + ttlMs, value });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as K);
   }
 

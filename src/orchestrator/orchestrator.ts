@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
 import { ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
@@ -76,7 +75,6 @@ export const LIST_TTL_MS = 30_000;
 interface RememberedList {
   history: ReadonlyMap<number, number>;
   readiness: string;
-  expiresAt: number;
   list: RecommendationList;
 }
 
@@ -90,7 +88,6 @@ export class RecommendationInputError extends Error {
 export class Orchestrator {
   private readonly engines: Map<EngineName, RecommendationEngine>;
   private readonly remembered: ShortLivedCache<string, RememberedList> | null;
-  private readonly now: () => number;
 
   constructor(
     engines: readonly RecommendationEngine[],
@@ -98,10 +95,9 @@ export class Orchestrator {
     private readonly options: OrchestratorOptions = { coldStartThreshold: 5 },
   ) {
     this.engines = new Map(engines.map((e) => [e.name, e]));
-    this.now = options.now ?? (() => performance.now());
     const ttl = options.listTtlMs ?? 0;
     this.remembered =
-      ttl > 0 ? new ShortLivedCache(2 * ttl, options.maxRememberedLists ?? 20_000, this.now) : null;
+      ttl > 0 ? new ShortLivedCache(ttl, options.maxRememberedLists ?? 20_000, options.now) : null;
   }
 
   engine(name: EngineName): RecommendationEngine | undefined {
@@ -122,21 +118,11 @@ export class Orchestrator {
     const readiness = requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('');
     const key = this.remembered ? listKey(options, diversity) : '';
     const remembered = this.remembered?.get(key);
-    if (
-      remembered &&
-      remembered.history === history &&
-      remembered.readiness === readiness &&
-      this.now() < remembered.expiresAt
-    )
+    if (remembered && remembered.history === history && remembered.readiness === readiness)
       return remembered.list;
     const list = await this.buildList(options, diversity, history, strategyUsed, requested);
     const ttl = this.options.listTtlMs ?? 0;
-    this.remembered?.set(key, {
-      history,
-      readiness,
-      list,
-      expiresAt: this.now() + ttl * (1 + Math.random()),
-    });
+    this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));
     return list;
   }
 

@@ -75,8 +75,7 @@ export function maskInternalErrors(logger: Logger) {
       const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
-    const original = unwrapResolverError(error);
-    const mapped = original instanceof GraphQLError ? original : toClientError(original);
+    const mapped = toClientError(unwrapResolverError(error));
     if (mapped instanceof GraphQLError && typeof mapped.extensions.code === 'string')
       return {
         message: mapped.message,

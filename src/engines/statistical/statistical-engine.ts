@@ -324,16 +324,8 @@ export class StatisticalEngine implements RecommendationEngine {
         WHERE x.votes > 0`,
     );
     const entries = rows.map((row) => {
-      const { weighted, mean, votes, lower, upper } = estimate(aggregateOf(row), prior, prior.z);
-      const movie: AppealingMovie = {
-        movieId: row.movie_id,
-        weighted,
-        mean,
-        votes,
-        lower,
-        upper,
-        appeal: appeal(weighted, votes),
-      };
+      const rating = bayesianRatingOf(row, prior);
+      const movie: AppealingMovie = { ...rating, appeal: appeal(rating.weighted, rating.votes) };
       return { movie, genres: row.genres === '' ? [] : row.genres.split('\u001f') };
     });
     entries.sort(
@@ -584,17 +576,17 @@ export class StatisticalEngine implements RecommendationEngine {
   }
 
   private ranked(row: AggregateRow, prior: Prior & { z: number }, rankBy: RankBy): RankedMovie {
-    const { weighted, mean, votes, lower, upper } = estimate(aggregateOf(row), prior, prior.z);
-    return {
-      movieId: row.movie_id,
-      score: rankBy === 'weighted' ? weighted : lower,
-      weighted,
-      mean,
-      votes,
-      lower,
-      upper,
-    };
+    const rating = bayesianRatingOf(row, prior);
+    return { ...rating, score: rankBy === 'weighted' ? rating.weighted : rating.lower };
   }
+}
+
+function bayesianRatingOf(
+  row: AggregateRow,
+  prior: Prior & { z: number },
+): BayesianRating & { movieId: number } {
+  const { weighted, mean, votes, lower, upper } = estimate(aggregateOf(row), prior, prior.z);
+  return { movieId: row.movie_id, weighted, mean, votes, lower, upper };
 }
 
 function aggregateOf(row: AggregateRow): RatingAggregate {

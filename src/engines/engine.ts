@@ -1,3 +1,5 @@
+import { DomainError } from '../errors';
+
 /**
  * The narrow interface every recommendation engine implements. Engines know nothing of GraphQL or
  * HTTP: the orchestrator asks each for scored candidates and merges them.
@@ -102,24 +104,22 @@ export interface RecommendationEngine {
 }
 
 /** Raised when an engine is asked to answer before it is ready (model training, index building). */
-export class EngineNotReadyError extends Error {
+export class EngineNotReadyError extends DomainError {
   constructor(
     readonly engine: EngineName,
     readonly reason: string,
     readonly progress?: number,
   ) {
-    super(reason);
-    this.name = 'EngineNotReadyError';
+    super('SERVICE_UNAVAILABLE', `${engine} engine not ready: ${reason}`, {
+      engine,
+      progress: progress ?? null,
+    });
   }
 }
 
 /** Bad arguments to an engine (unknown movie id, empty query, negative window …). */
-export class EngineInputError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'BAD_USER_INPUT' | 'NOT_FOUND' = 'BAD_USER_INPUT',
-  ) {
-    super(message);
-    this.name = 'EngineInputError';
+export class EngineInputError extends DomainError {
+  constructor(message: string, code: 'BAD_USER_INPUT' | 'NOT_FOUND' = 'BAD_USER_INPUT') {
+    super(code, message);
   }
 }

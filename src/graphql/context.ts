@@ -24,13 +24,18 @@ export async function requireViewer(context: GraphQLContext): Promise<Viewer> {
 
 /**
  * Onboarded users' data is theirs alone; imported MovieLens users (no token) are public demo
- * profiles anybody may read.
+ * profiles anybody may read. A user the viewer may not read is indistinguishable from one that does
+ * not exist, so ids cannot be probed for which onboarded users exist.
  */
-export async function assertCanRead(context: GraphQLContext, userId: number): Promise<void> {
+export async function canRead(context: GraphQLContext, userId: number): Promise<boolean> {
   const user = await context.loaders.user.load(userId);
-  if (!user) throw clientError('NOT_FOUND', `unknown user id ${userId}`);
-  if (!user.hasToken) return;
+  if (!user) return false;
+  if (!user.hasToken) return true;
   const viewer = await context.viewer();
-  if (!viewer) throw clientError('UNAUTHENTICATED', `user ${userId} is private: send their bearer token`);
-  if (viewer.userId !== userId) throw clientError('FORBIDDEN', `you cannot read user ${userId}'s data`);
+  return viewer?.userId === userId;
+}
+
+/** NOT_FOUND, the same for an unknown user and another user's private one (see canRead). */
+export async function assertCanRead(context: GraphQLContext, userId: number): Promise<void> {
+  if (!(await canRead(context, userId))) throw clientError('NOT_FOUND', `unknown user id ${userId}`);
 }

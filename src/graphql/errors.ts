@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../errors';
 
-export type ErrorCode =
-  'BAD_USER_INPUT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'SERVICE_UNAVAILABLE';
+export type { ErrorCode };
 
 export function clientError(
   code: ErrorCode,
@@ -12,6 +12,23 @@ export function clientError(
 }
 
 export const MAX_PAGE_SIZE = 100;
+
+/** The largest value of PostgreSQL's integer, the type of every id column. */
+export const MAX_ID = 2_147_483_647;
+
+/**
+ * Text that reaches SQL must not hold NUL: PostgreSQL cannot store the character and rejects the
+ * whole statement (SQLSTATE 22021), which would otherwise surface as an internal error.
+ */
+export function checkText<T extends string | readonly string[] | null | undefined>(
+  value: T,
+  argument: string,
+): T {
+  const values: readonly (string | null | undefined)[] = Array.isArray(value) ? value : [value as string];
+  if (values.some((text) => typeof text === 'string' && text.includes('\u0000')))
+    throw clientError('BAD_USER_INPUT', `${argument} must not contain NUL characters`, { argument });
+  return value;
+}
 
 export function checkPageSize(first: number, argument = 'first'): number {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE)

@@ -1,3 +1,4 @@
+import { DomainError } from '../errors';
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
 import { ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
@@ -78,10 +79,9 @@ interface RememberedList {
   list: RecommendationList;
 }
 
-export class RecommendationInputError extends Error {
+export class RecommendationInputError extends DomainError {
   constructor(message: string) {
-    super(message);
-    this.name = 'RecommendationInputError';
+    super('BAD_USER_INPUT', message);
   }
 }
 

@@ -1,3 +1,4 @@
+import { DomainError } from '../errors';
 import { EngineName } from '../engines/engine';
 
 export type EngineWeights = Record<EngineName, number>;
@@ -11,10 +12,9 @@ export const DEFAULT_WEIGHTS: EngineWeights = { collaborative: 0.5, content: 0.2
 
 export const ENGINE_NAMES: readonly EngineName[] = ['collaborative', 'content', 'statistical'];
 
-export class InvalidWeightsError extends Error {
+export class InvalidWeightsError extends DomainError {
   constructor(message: string) {
-    super(message);
-    this.name = 'InvalidWeightsError';
+    super('BAD_USER_INPUT', message);
   }
 }
 

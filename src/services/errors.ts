@@ -1,11 +1,9 @@
+import { DomainError, ErrorCode } from '../errors';
+
 /** Errors services raise for the API to turn into client errors (the code maps to extensions.code). */
-export class ServiceError extends Error {
-  constructor(
-    readonly code: 'BAD_USER_INPUT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ServiceError';
+export class ServiceError extends DomainError {
+  constructor(code: Exclude<ErrorCode, 'SERVICE_UNAVAILABLE'>, message: string) {
+    super(code, message);
   }
 }
 

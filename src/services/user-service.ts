@@ -36,6 +36,8 @@ export class UserService {
 
   /** Creates a user with their first ratings in one transaction; bad input leaves nothing behind. */
   async onboard(ratings: readonly { movieId: number; rating: number }[]): Promise<OnboardResult> {
+    // A user with no ratings has nothing to recommend from and would only be an empty account.
+    if (ratings.length === 0) throw new ServiceError('BAD_USER_INPUT', 'onboard needs at least one rating');
     if (ratings.length > 500)
       throw new ServiceError('BAD_USER_INPUT', 'at most 500 ratings can be sent at once');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');

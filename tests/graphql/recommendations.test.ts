@@ -176,9 +176,10 @@ describe('recommendations, onboarding and rating through GraphQL', () => {
     const bob = await graphql<any>(url, ONBOARD, { ratings: [{ movieId: movie, rating: 2 }] });
     const bobAuth = { authorization: `Bearer ${bob.data.onboard.token}` };
     const peek = await graphql(url, RECOMMEND, { userId: alice.data.onboard.user.id }, bobAuth);
-    expect(peek.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    const noToken = await graphql(url, `{ user(id: ${alice.data.onboard.user.id}) { ratingsCount } }`);
-    expect(noToken.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    // Another user's private data answers as if the user did not exist (ids are not probeable).
+    expect(peek.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const noToken = await graphql<any>(url, `{ user(id: ${alice.data.onboard.user.id}) { ratingsCount } }`);
+    expect(noToken).toEqual({ data: { user: null } });
     const own = await graphql<any>(
       url,
       `

@@ -28,8 +28,8 @@ export interface FullStack {
  * trained and activated, the content index built (with a deterministic hashing embedder), and the
  * same rating listeners as the service.
  */
-export async function startFullStack(env: Record<string, string> = {}): Promise<FullStack> {
-  const db = await createTestDatabase(6);
+export async function startFullStack(env: Record<string, string> = {}, poolSize = 6): Promise<FullStack> {
+  const db = await createTestDatabase(poolSize);
   const catalog = generateSyntheticCatalog({ seed: 11, users: 120, movies: 150 });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-stack-'));
   try {

@@ -130,6 +130,14 @@ class Parameters {
 }
 
 /**
+ * Past this many half-lives a rating's weight counts as 0. Its weight (0.5^500 ≈ 3e-151) is nothing
+ * next to any newer rating, while the score multiplies weights pairwise (s², w·r²), and PostgreSQL
+ * raises "value out of range: underflow" instead of rounding a product below 1e-308 to 0: a
+ * one-day half-life over a ten-year window failed that way.
+ */
+const MAX_HALF_LIVES = 500;
+
+/**
  * The SQL twin of bayes.estimate() over columns n (votes), s (Σr), q (Σr²), used to order in the
  * database; the returned rows are recomputed with bayes.ts, and a test checks both agree.
  */
@@ -372,10 +380,11 @@ export class StatisticalEngine implements RecommendationEngine {
 
     const params = new Parameters();
     const asOfParam = params.add(asOf, 'timestamptz');
-    const weight =
-      request.halfLifeDays === null
-        ? '1::float8'
-        : `power(0.5, extract(epoch FROM (${asOfParam} - rated_at))::float8 / ${params.add(request.halfLifeDays * 86400, 'float8')})`;
+    let weight = '1::float8';
+    if (request.halfLifeDays !== null) {
+      const halfLives = `(extract(epoch FROM (${asOfParam} - rated_at))::float8 / ${params.add(request.halfLifeDays * 86400, 'float8')})`;
+      weight = `CASE WHEN ${halfLives} > ${MAX_HALF_LIVES} THEN 0::float8 ELSE power(0.5, ${halfLives}) END`;
+    }
     const m = `coalesce(${params.add(request.priorWeight, 'float8')}, percentile_cont(${params.add(this.options.priorQuantile, 'float8')}) WITHIN GROUP (ORDER BY n))`;
     const score = scoreSql(
       request.rankBy,
@@ -395,6 +404,7 @@ export class StatisticalEngine implements RecommendationEngine {
           WHERE rated_at > ${params.add(start, 'timestamptz')} AND rated_at <= ${asOfParam}
         ) AS recent
         GROUP BY movie_id
+        HAVING sum(w) > 0
       ),
       prior AS (SELECT ${m} AS m FROM windowed),
       ranked AS (

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
 import { GraphQLContext } from '../context';
-import { checkPageSize, clientError } from '../errors';
+import { checkPageSize, checkText, clientError } from '../errors';
 import { ScoredMovieType, TrendingMovieType } from '../types/discovery.type';
 import { MovieType } from '../types/movie.type';
 
@@ -40,6 +40,7 @@ export class DiscoveryResolver {
     halfLifeDays?: number | null,
   ): Promise<TrendingMovieType[]> {
     checkPageSize(first);
+    checkText(genre, 'genre');
     if (windowDays < 1 || windowDays > 36500)
       throw clientError('BAD_USER_INPUT', `windowDays must be between 1 and 36500, got ${windowDays}`);
     const result = await services.statistical.trending({
@@ -67,6 +68,7 @@ export class DiscoveryResolver {
     @Arg('genres', () => [String], { nullable: true }) genres?: string[] | null,
   ): Promise<ScoredMovieType[]> {
     checkPageSize(first);
+    checkText(genres, 'genres');
     if (query.trim() === '') throw clientError('BAD_USER_INPUT', 'query must not be empty');
     const found = await requireContent(context).search(query, first, { genres: genres ?? undefined });
     return found.map((s) => ({ movieId: s.movieId, score: s.score }));

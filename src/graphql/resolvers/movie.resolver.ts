@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
 import { GraphQLContext } from '../context';
-import { checkPageSize, clientError } from '../errors';
+import { checkPageSize, checkText, clientError } from '../errors';
 import { decodeCursor, encodeCursor, MovieConnection } from '../types/connection';
 import { MovieFilterInput } from '../types/movie-filter.input';
 import { MovieType } from '../types/movie.type';
@@ -24,6 +24,8 @@ export class MovieResolver {
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<MovieConnection> {
     checkPageSize(first);
+    checkText(filter?.genre, 'filter.genre');
+    checkText(filter?.titleContains, 'filter.titleContains');
     const afterId = after ? decodeCursor('movie', after) : null;
     if (after && afterId === null)
       throw clientError('BAD_USER_INPUT', 'after is not a cursor this API issued');

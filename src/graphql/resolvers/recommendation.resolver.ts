@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { Recommendation } from '../../orchestrator/orchestrator';
 import { assertCanRead, GraphQLContext } from '../context';
-import { checkPageSize } from '../errors';
+import { checkPageSize, checkText } from '../errors';
 import { MovieType } from '../types/movie.type';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { Explanation, RecommendationType } from '../types/recommendation.type';
@@ -25,6 +25,7 @@ export async function recommendFor(
   args: RecommendationArgs,
 ): Promise<RecommendationType[]> {
   checkPageSize(args.first);
+  checkText(args.genres, 'genres');
   const list = await context.services.orchestrator.recommend({
     userId,
     strategy: args.strategy,

@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
-import { assertCanRead, GraphQLContext } from '../context';
-import { checkPageSize, clientError } from '../errors';
+import { canRead, GraphQLContext } from '../context';
+import { checkPageSize, clientError, MAX_ID } from '../errors';
 import { MovieType } from '../types/movie.type';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { RecommendationType } from '../types/recommendation.type';
@@ -12,22 +12,27 @@ function encodeRatingCursor(rating: RatingType): string {
 }
 
 function decodeRatingCursor(cursor: string): { ratedAt: Date; movieId: number } | null {
-  const match = /^rating:(.+):(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const match = /^rating:(.+):(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!match) return null;
   const ratedAt = new Date(match[1]);
-  return Number.isNaN(ratedAt.getTime()) ? null : { ratedAt, movieId: Number(match[2]) };
+  const movieId = Number(match[2]);
+  // Only what this API can have issued: a PostgreSQL integer id and a timestamp of years 1–9999
+  // (JavaScript dates reach far beyond what timestamptz stores).
+  const year = ratedAt.getUTCFullYear();
+  if (Number.isNaN(year) || year < 1 || year > 9999 || movieId > MAX_ID) return null;
+  return { ratedAt, movieId };
 }
 
 @Resolver(() => UserType)
 export class UserResolver {
   @Query(() => UserType, {
     nullable: true,
-    description: 'A user; onboarded users are private to their token, imported ones are public.',
+    description:
+      'A user; onboarded users are private to their token, imported ones are public. Null when unknown ' +
+      'or private to another token (the two are indistinguishable on purpose).',
   })
   async user(@Arg('id', () => Int) id: number, @Ctx() context: GraphQLContext): Promise<UserType | null> {
-    if (!(await context.loaders.user.load(id))) return null;
-    await assertCanRead(context, id);
-    return { id };
+    return (await canRead(context, id)) ? { id } : null;
   }
 
   @Query(() => UserType, { nullable: true, description: 'The user the bearer token belongs to.' })

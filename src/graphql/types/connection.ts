@@ -1,4 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
+import { MAX_ID } from '../errors';
 import { MovieType } from './movie.type';
 
 @ObjectType({ simpleResolvers: true })
@@ -35,6 +36,8 @@ export function encodeCursor(kind: string, id: number): string {
 
 export function decodeCursor(kind: string, cursor: string): number | null {
   const text = Buffer.from(cursor, 'base64url').toString();
-  const match = new RegExp(`^${kind}:(\\d+)$`).exec(text);
-  return match ? Number(match[1]) : null;
+  const match = new RegExp(`^${kind}:(\\d{1,10})$`).exec(text);
+  const id = match ? Number(match[1]) : null;
+  // Ids are PostgreSQL integers: a larger one cannot have been issued, and would fail in SQL.
+  return id !== null && id <= MAX_ID ? id : null;
 }

@@ -39,6 +39,12 @@ function causes(error: unknown): { code?: unknown; message?: unknown }[] {
   return chain;
 }
 
+/** The SQLSTATE (or errno) of a database error, looking through TypeORM's and our wrappers. */
+export function errorCode(error: unknown): string | null {
+  for (const link of causes(error)) if (typeof link.code === 'string') return link.code;
+  return null;
+}
+
 function describe(code: string, message: string): string {
   if (code === '53100' || code === 'ENOSPC' || code === 'EDQUOT') return 'the database is out of disk space';
   if (code === '57014') return 'the database did not finish the statement in time';

@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { transactionWithRetry } from '../db/transaction';
 import { checkRatingValue, ServiceError } from './errors';
 
 export interface UserRating {
@@ -42,7 +43,7 @@ export class RatingService {
 
   async rate(userId: number, movieId: number, rating: number): Promise<UserRating> {
     checkRatingValue(rating);
-    const saved = await this.db.transaction(async (tx) => {
+    const saved = await transactionWithRetry(this.db, async (tx) => {
       await this.assertMoviesExist(tx, [movieId]);
       const [row]: RatingRow[] = await tx.query(
         `INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, $3, now())
@@ -58,7 +59,7 @@ export class RatingService {
 
   /** Returns whether there was a rating to remove. */
   async remove(userId: number, movieId: number): Promise<boolean> {
-    const removed = await this.db.transaction(async (tx) => {
+    const removed = await transactionWithRetry(this.db, async (tx) => {
       await this.assertMoviesExist(tx, [movieId]);
       // A CTE so the statement returns rows: TypeORM reshapes a bare DELETE's result into [rows, count].
       const [{ removed }]: { removed: number }[] = await tx.query(
@@ -86,10 +87,13 @@ export class RatingService {
     }
     await this.assertMoviesExist(tx, [...seen]);
     if (ratings.length === 0) return;
+    // In movie id order, like every write of ratings: the statistics trigger then locks the movies'
+    // rows in one global order, so concurrent onboards over the same movies cannot deadlock.
+    const sorted = [...ratings].sort((a, b) => a.movieId - b.movieId);
     await tx.query(
       `INSERT INTO ratings (user_id, movie_id, rating, rated_at)
        SELECT $1, movie_id, rating, now() FROM unnest($2::int[], $3::real[]) AS r(movie_id, rating)`,
-      [userId, ratings.map((r) => r.movieId), ratings.map((r) => r.rating)],
+      [userId, sorted.map((r) => r.movieId), sorted.map((r) => r.rating)],
     );
   }
 

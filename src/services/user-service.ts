@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { transactionWithRetry } from '../db/transaction';
 import { refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
@@ -41,7 +42,7 @@ export class UserService {
     if (ratings.length > 500)
       throw new ServiceError('BAD_USER_INPUT', 'at most 500 ratings can be sent at once');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const userId = await this.db.transaction(async (tx) => {
+    const userId = await transactionWithRetry(this.db, async (tx) => {
       const [user]: { id: number }[] = await tx.query(
         `INSERT INTO users (token_hash) VALUES ($1) RETURNING id`,
         [hashToken(token)],

@@ -34,6 +34,7 @@ export interface EnsureCatalogOptions {
   demoCatalog?: SyntheticCatalogOptions;
 }
 
+/** Ids 1..600: the README's first session rates movies 1-593, which ml-latest-small has too (tested). */
 const DEFAULT_DEMO_CATALOG: SyntheticCatalogOptions = { seed: 42, users: 500, movies: 600 };
 
 /** The download failed in a way the demo catalog can stand in for (offline, timeout, HTTP error, bad archive). */

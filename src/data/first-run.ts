@@ -63,7 +63,11 @@ export async function ensureCatalog(
   const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM movies) AS present`);
   if (present) return { source: 'existing', summary: null };
 
-  const importOptions = { afterImport: options.afterImport, onProgress: options.onProgress };
+  const importOptions = {
+    afterImport: options.afterImport,
+    onProgress: options.onProgress,
+    progressLog: { logger },
+  };
   const importFrom = async (source: CatalogSource, dir: string): Promise<CatalogResult> => {
     logger.info(`importing the MovieLens release in ${dir}`);
     const summary = await importRelease(dataSource, dir, importOptions);
@@ -113,6 +117,7 @@ async function importDemoCatalog(
     const summary = await importRelease(dataSource, dir, {
       afterImport: options.afterImport,
       onProgress: options.onProgress,
+      progressLog: { logger },
     });
     logger.warn(
       `${options.reason}; loaded a generated demo catalog instead (${summary.movies} movies, ${summary.users} ` +

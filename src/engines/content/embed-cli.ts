@@ -91,6 +91,8 @@ async function main(): Promise<void> {
       batchSize,
       logger,
       onProgress: reporter.report,
+      // This command draws its own progress bar (or tenths on a non-terminal) from onProgress.
+      progressLog: false,
     });
     try {
       const summary = await indexer.run({ force: values.force });

@@ -29,7 +29,21 @@ import {
   SqlRatingHistory,
 } from '../src/engines/rating-history';
 import { trainFromDatabase } from '../training/database';
+import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
+
+answerHelp(`Usage: npm run bench:collaborative [-- options]
+
+Collaborative engine latency (no GraphQL, no HTTP) on ml-latest-small in the local PostgreSQL: top-20
+recommendations, fold-in after a rating, predictRatings; prints p50 / p95 / p99 / max.
+
+  --data DIR        the release (default $MOVIELENS_DIR or /work/shared/data/ml-latest-small)
+  --iterations N    recommendation requests per scenario (default 1000)
+  --fold-ins N      fold-ins per scenario (default 200)
+  --seed N          random seed (default 42)
+  --database NAME   the benchmark database (default cinegraph_bench_collab)
+  --retrain         train a new model even if one is active
+  -h, --help        print this text`);
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);

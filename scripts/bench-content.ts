@@ -30,6 +30,17 @@ import {
 import { ContentIndexer } from '../src/engines/content/indexer';
 import { computeTasteProfile, RatedVector } from '../src/engines/content/taste-profile';
 import { createLogger } from '../src/logger';
+import { answerHelp } from '../src/cli-help';
+
+answerHelp(`Usage: node -r @swc-node/register scripts/bench-content.ts [--schema NAME] [--random] [--movies 10000]
+    [--ef 10,20,40,60,100,200] [--samples 200] [--provider use-lite|transformers|auto]
+
+Content engine benchmark: HNSW recall@10 against exact search and p50/p95/p99 latency of similar-movie,
+search and recommend queries per hnsw.ef_search, indexing throughput, EXPLAIN ANALYZE, taste profile in
+TypeScript versus SQL. The catalog: --schema NAME, else DATABASE_URL's if it has movies, else MOVIELENS_DIR
+imported into a fresh schema; with --random (or none of those) fake movies with random unit vectors.
+
+  -h, --help   print this text`);
 
 const GENRES = ['Action', 'Adventure', 'Animation', 'Children', 'Comedy', 'Crime', 'Documentary', 'Drama'];
 const RARE_GENRES = ['Film-Noir', 'Western', 'Musical', 'War', 'IMAX', 'Horror', 'Sci-Fi', 'Romance'];

@@ -30,6 +30,17 @@ import {
 } from '../src/engines/content/embedders';
 import { describeError } from '../src/engines/content/embedders/errors';
 import { buildMovieText, type TagFrequency } from '../src/engines/content/movie-text';
+import { answerHelp } from '../src/cli-help';
+
+answerHelp(`Usage: node -r @swc-node/register scripts/bench-embed.ts [--count 500] [--batch-size 32] [--call-size 64]
+    [--workers 1,2] [--movielens DIR --tmdb tmdb_5000_movies.csv]
+    [--transformers-model Xenova/all-MiniLM-L6-v2] [--local-model-path DIR] [--cache-dir DIR] [--fp32]
+
+Embedding throughput (texts/s, CPU seconds, time for the full catalog) of use-lite in-process and as a
+worker pool, and of transformers when its model is already on disk, on synthetic catalog-shaped texts or a
+seeded sample of ml-latest-small with TMDB overviews.
+
+  -h, --help   print this text`);
 
 const CATALOG_SIZE = 9_742;
 

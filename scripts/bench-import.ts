@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { importRelease, type ImportSummary } from '../src/data/importer';
+import { answerHelp } from '../src/cli-help';
 import { openDatabase } from '../src/db/datasource';
 
 /**
@@ -10,6 +11,13 @@ import { openDatabase } from '../src/db/datasource';
  *   npm run bench:import -- [release dir]     (default: $MOVIELENS_DIR)
  *   DATABASE_URL defaults to the local test database.
  */
+
+answerHelp(`Usage: npm run bench:import -- [release dir]
+
+Times a first import and a re-import of a MovieLens release (default: $MOVIELENS_DIR) into a fresh schema
+of DATABASE_URL (default: the local test database), which is dropped afterwards; prints rows/s per file.
+
+  -h, --help   print this text`);
 
 const TARGET_SECONDS = 10;
 const TARGET_RATINGS_PER_SECOND = 200_000;

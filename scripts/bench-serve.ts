@@ -11,7 +11,22 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createRandom } from '../fixtures/synthetic';
+import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
+
+answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:serve [-- options]
+
+Starts Cinegraph on the local PostgreSQL (a database of its own, kept between runs), waits until every
+engine is ready, drives each query at several connection counts and prints p50 / p95 / p99 latency,
+requests/s and errors.
+
+  --seconds N            seconds per scenario and connection count (default 10)
+  --connections 1,16,64  concurrent connections to try
+  --port N               the server's port (default 4600)
+  --database NAME        the benchmark database (default cinegraph_bench)
+  --data DIR             the release to import (or MOVIELENS_DIR)
+  --only TEXT            run only scenarios whose name contains TEXT
+  -h, --help             print this text`);
 
 interface Scenario {
   name: string;

@@ -15,6 +15,16 @@ import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
 import { importRelease } from '../src/data/importer';
 import { StatisticalEngine } from '../src/engines/statistical/statistical-engine';
+import { answerHelp } from '../src/cli-help';
+
+answerHelp(`Usage: DATABASE_URL=postgres://… MOVIELENS_DIR=… node -r @swc-node/register scripts/bench-statistical.ts
+    [--iterations 300] [--insert-repeats 3]
+
+Statistical engine latency and the cost of the rating-statistics triggers on a bulk insert, on a release
+(default /work/shared/data/ml-latest-small) imported into a fresh schema of DATABASE_URL (default the
+local test database), which is dropped afterwards.
+
+  -h, --help   print this text`);
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_RELEASE = '/work/shared/data/ml-latest-small';

@@ -1,9 +1,7 @@
 /**
- * Training speed of biased MF on ml-100k u1.base with Surprise's SVD settings (100 factors, 20 epochs,
- * lr 0.005, reg 0.02, init N(0, 0.1²), zero bias init). Surprise (Cython, one thread) takes 0.41 s for
- * this fit on the reference machine.
- *
- *   node -r @swc-node/register scripts/bench-train.ts --data <ml-100k dir> [--repeats 7] [--threads 1,2]
+ * Training speed of biased MF, by default on ml-100k u1.base with Surprise's SVD settings (100 factors,
+ * 20 epochs, lr 0.005, reg 0.02, init N(0, 0.1²), zero bias init). Surprise (Cython, one thread) takes
+ * 0.41 s for this fit on the reference machine. Files, factors, epochs and rates are flags (see USAGE).
  *
  * The data directory may also come from MOVIELENS_100K_DIR. Prints, per thread count, the first (cold,
  * includes JIT compilation) fit and the best/median of the following warm fits, in seconds and
@@ -19,15 +17,30 @@ import { pureSvdScores, pureSvdUserVector } from '../src/engines/collaborative/k
 import { sumSquaredErrors } from '../src/engines/collaborative/kernels/sgd';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import { trainBiasedMf, type BiasedMfOptions } from '../training/biased-mf';
-import { integerFlag, parseFlags, runCli, stringFlag, UsageError } from '../training/cli';
+import { integerFlag, numberFlag, parseFlags, runCli, stringFlag, UsageError } from '../training/cli';
 import { datasetFromRows, idSpaceOf, ratingScaleOf } from '../training/dataset';
 import { SgdWorkerPool } from '../training/sgd-workers';
 import { DEFAULT_PURE_SVD_OPTIONS } from '../training/options';
 import { trainPureSvd } from '../training/top-n';
 import type { RatingsDataset } from '../training/dataset';
 
-const USAGE =
-  'usage: node -r @swc-node/register scripts/bench-train.ts --data <ml-100k dir> [--repeats 7] [--threads 1,2]';
+const USAGE = `Usage: node -r @swc-node/register scripts/bench-train.ts --data <ml-100k dir> [options]
+
+Times biased-MF training (plain SGD and DSGD, js and simd kernels) and the fold-in kernels, and prints the
+held-out RMSE as a sanity check. Defaults are Surprise's SVD settings on ml-100k's u1 split.
+
+  --data DIR          directory of the rating files (default $MOVIELENS_100K_DIR)
+  --train FILE        training ratings, ml-100k tab-separated or MovieLens ratings.csv (default DIR/u1.base)
+  --test FILE         held-out ratings (default DIR/u1.test)
+  --factors N         latent factors (default 100)
+  --epochs N          SGD epochs (default 20)
+  --lr-bias X         learning rate of the biases (default 0.005)
+  --lr-factor X       learning rate of the factors (default 0.005)
+  --reg-bias X        regularisation of the biases (default 0.02)
+  --reg-factor X      regularisation of the factors (default 0.02)
+  --repeats N         fits per schedule; the first is the cold one (default 7)
+  --threads 1,2       thread counts for DSGD (default 1,2)
+  -h, --help          print this text`;
 
 const SURPRISE_SETTINGS: Omit<BiasedMfOptions, 'threads' | 'strata' | 'kernel'> = {
   factors: 100,
@@ -59,7 +72,11 @@ function timeMs(run: () => void, repeats = 50): number {
   return median(times);
 }
 
-function benchFoldIn(model: BiasedMfParameters, train: RatingsDataset): void {
+function benchFoldIn(
+  model: BiasedMfParameters,
+  train: RatingsDataset,
+  regularisation: Pick<BiasedMfOptions, 'regBias' | 'regFactor' | 'regExponent'>,
+): void {
   const byUser = new Map<number, number[]>();
   train.users.forEach((user, n) => byUser.set(user, [...(byUser.get(user) ?? []), n]));
   const users = [...byUser.entries()].sort((a, b) => b[1].length - a[1].length);
@@ -76,7 +93,7 @@ function benchFoldIn(model: BiasedMfParameters, train: RatingsDataset): void {
     const items = positions.map((n) => train.items[n]);
     const ratings = positions.map((n) => train.ratings[n]);
     const biasedMs = timeMs(() => {
-      foldInBiasedUser(model, items, ratings, { regBias: 0.02, regFactor: 0.02, regExponent: 0 });
+      foldInBiasedUser(model, items, ratings, regularisation);
     });
     const topNMs = timeMs(() => {
       pureSvdUserVector(topN, items, ratings, vector);
@@ -97,29 +114,66 @@ function median(values: number[]): number {
 async function main(argv: string[]): Promise<void> {
   const values = parseFlags(argv, {
     data: { type: 'string' },
+    train: { type: 'string' },
+    test: { type: 'string' },
+    factors: { type: 'string' },
+    epochs: { type: 'string' },
+    'lr-bias': { type: 'string' },
+    'lr-factor': { type: 'string' },
+    'reg-bias': { type: 'string' },
+    'reg-factor': { type: 'string' },
     repeats: { type: 'string' },
     threads: { type: 'string' },
   });
   const dir = stringFlag(values, 'data') ?? process.env.MOVIELENS_100K_DIR;
-  if (!dir) throw new UsageError('--data <ml-100k dir> (or MOVIELENS_100K_DIR) is required');
+  const trainFile = stringFlag(values, 'train') ?? (dir ? path.join(dir, 'u1.base') : undefined);
+  const testFile = stringFlag(values, 'test') ?? (dir ? path.join(dir, 'u1.test') : undefined);
+  if (!trainFile || !testFile)
+    throw new UsageError('--data <ml-100k dir> (or MOVIELENS_100K_DIR, or --train and --test) is required');
+  const positiveRate = (name: string, fallback: number) => {
+    const value = numberFlag(values, name, fallback);
+    if (value <= 0) throw new UsageError(`--${name} must be positive, got ${value}`);
+    return value;
+  };
+  const nonNegative = (name: string, fallback: number) => {
+    const value = numberFlag(values, name, fallback);
+    if (value < 0) throw new UsageError(`--${name} must not be negative, got ${value}`);
+    return value;
+  };
+  const settings: typeof SURPRISE_SETTINGS = {
+    ...SURPRISE_SETTINGS,
+    factors: integerFlag(values, 'factors', SURPRISE_SETTINGS.factors, 1),
+    epochs: integerFlag(values, 'epochs', SURPRISE_SETTINGS.epochs, 1),
+    lrBias: positiveRate('lr-bias', SURPRISE_SETTINGS.lrBias),
+    lrFactor: positiveRate('lr-factor', SURPRISE_SETTINGS.lrFactor),
+    regBias: nonNegative('reg-bias', SURPRISE_SETTINGS.regBias),
+    regFactor: nonNegative('reg-factor', SURPRISE_SETTINGS.regFactor),
+  };
+  const surpriseDefaults =
+    stringFlag(values, 'train') === undefined &&
+    stringFlag(values, 'test') === undefined &&
+    (Object.keys(settings) as (keyof typeof settings)[]).every(
+      (key) => settings[key] === SURPRISE_SETTINGS[key],
+    );
   const repeats = integerFlag(values, 'repeats', 7, 2);
   const threadCounts = (stringFlag(values, 'threads') ?? '1,2').split(',').map((t) => Number(t.trim()));
   if (threadCounts.some((t) => !Number.isInteger(t) || t < 1))
     throw new UsageError('--threads must list positive integers');
 
-  const [trainRows, testRows] = await Promise.all([
-    readRatingsFile(path.join(dir, 'u1.base')),
-    readRatingsFile(path.join(dir, 'u1.test')),
-  ]);
+  const [trainRows, testRows] = await Promise.all([readRatingsFile(trainFile), readRatingsFile(testFile)]);
   const space = idSpaceOf(trainRows, testRows);
   const train = datasetFromRows(trainRows, space);
   const test = datasetFromRows(testRows, space);
   const scale = ratingScaleOf(train);
-  const updates = train.size * SURPRISE_SETTINGS.epochs;
+  // The SIMD kernel works on four factors at a time.
+  const kernels = settings.factors % 4 === 0 ? (['js', 'simd'] as const) : (['js'] as const);
+  const updates = train.size * settings.epochs;
   process.stdout.write(
-    `ml-100k u1.base: ${train.size} ratings, ${SURPRISE_SETTINGS.factors} factors, ${SURPRISE_SETTINGS.epochs} epochs ` +
+    `${path.basename(trainFile)}: ${train.size} ratings, ${settings.factors} factors, ${settings.epochs} epochs, ` +
+      `lr ${settings.lrBias}/${settings.lrFactor}, reg ${settings.regBias}/${settings.regFactor} (bias/factor) ` +
       `(${updates.toLocaleString('en-US')} rating updates per fit); node ${process.version}\n` +
-      'Surprise SVD (Cython, 1 thread): 0.41 s on the reference machine\n' +
+      (surpriseDefaults ? 'Surprise SVD (Cython, 1 thread): 0.41 s on the reference machine\n' : '') +
+      (kernels.length === 1 ? 'simd kernel skipped: factors is not a multiple of 4\n' : '') +
       // Other processes on the machine inflate wall times: the load average and CPU times tell.
       `load average ${os
         .loadavg()
@@ -129,12 +183,12 @@ async function main(argv: string[]): Promise<void> {
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n',
   );
 
-  const runs: { label: string; threads: number; strata: number; kernel: 'js' | 'simd' }[] = (
-    ['js', 'simd'] as const
-  ).flatMap((kernel) => [
-    { label: `${kernel}, plain SGD (1 stratum)`, threads: 1, strata: 1, kernel },
-    ...threadCounts.map((threads) => ({ label: `${kernel}, DSGD 2 strata`, threads, strata: 2, kernel })),
-  ]);
+  const runs: { label: string; threads: number; strata: number; kernel: 'js' | 'simd' }[] = kernels.flatMap(
+    (kernel) => [
+      { label: `${kernel}, plain SGD (1 stratum)`, threads: 1, strata: 1, kernel },
+      ...threadCounts.map((threads) => ({ label: `${kernel}, DSGD 2 strata`, threads, strata: 2, kernel })),
+    ],
+  );
   let lastModel: BiasedMfParameters | null = null;
   for (const run of runs) {
     const poolStarted = performance.now();
@@ -148,7 +202,7 @@ async function main(argv: string[]): Promise<void> {
         const cpuStarted = process.cpuUsage();
         const result = await trainBiasedMf(
           train,
-          { ...SURPRISE_SETTINGS, threads: run.threads, strata: run.strata, kernel: run.kernel },
+          { ...settings, threads: run.threads, strata: run.strata, kernel: run.kernel },
           { pool },
         );
         seconds.push(result.trainSeconds);
@@ -168,7 +222,7 @@ async function main(argv: string[]): Promise<void> {
       await pool?.close();
     }
   }
-  if (lastModel) benchFoldIn(lastModel, train);
+  if (lastModel) benchFoldIn(lastModel, train, settings);
 }
 
 runCli(main, USAGE);

@@ -24,6 +24,16 @@ import { type Embedder, type EmbedderMode } from '../src/engines/content/embedde
 import { ContentIndexer } from '../src/engines/content/indexer';
 import { ScoredMovie } from '../src/engines/engine';
 import { createLogger } from '../src/logger';
+import { answerHelp } from '../src/cli-help';
+
+answerHelp(`Usage: node -r @swc-node/register scripts/content-quality.ts [--movielens DIR] [--tmdb tmdb_5000_movies.csv]
+    [--provider use-lite|transformers|auto] [--workers N|auto] [--batch-size 64] [--keep-schema]
+
+Eyeball check of the content engine on real data: imports ml-latest-small into a fresh schema (DATABASE_URL
+or an in-memory PGlite), embeds every movie, prints throughput, the most similar movies for ten well-known
+titles and the top results of a few searches. --keep-schema keeps the schema for bench-content.ts.
+
+  -h, --help   print this text`);
 
 /** Display name → LIKE patterns of its MovieLens title (articles moved to the end, original titles). */
 const WELL_KNOWN: [string, string[]][] = [

@@ -16,6 +16,7 @@ import { CollaborativeEngine } from './engines/collaborative/collaborative-engin
 import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
 import { trainFromDatabase } from '../training/database';
+import { logTrainingProgress } from '../training/progress-log';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
@@ -187,7 +188,12 @@ async function prepareCollaborative(dataSource: DataSource, engine: Collaborativ
   logger.info('no active collaborative model: training one on the ratings in the database');
   engine.setNotReadyReason('training the first model');
   try {
-    const { models, version } = await trainFromDatabase(dataSource, engine.store);
+    const { models, version } = await trainFromDatabase(
+      dataSource,
+      engine.store,
+      undefined,
+      logTrainingProgress(logger),
+    );
     logger.info(
       `trained ${version}: ${models.metrics.numRatings} ratings, ` +
         `${(models.metrics.biasedSeconds + models.metrics.topNSeconds).toFixed(1)} s`,

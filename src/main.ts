@@ -1,9 +1,20 @@
 import 'reflect-metadata';
 import { startCinegraph } from './app';
+import { answerHelp } from './cli-help';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 
+const USAGE = `Usage: npm start
+
+Starts the Cinegraph GraphQL API (http://HOST:PORT/graphql). Configured by environment variables only
+(DATABASE_URL, DATA_DIR, HOST, PORT, MOVIELENS_DIR, EMBEDDINGS, CONTENT_ENGINE, LOG_LEVEL, …: see the
+Configuration table in README.md). Without DATABASE_URL it runs an embedded PGlite database in DATA_DIR;
+on an empty database it loads a catalog and trains a first model before serving.
+
+  -h, --help   print this text`;
+
 async function main(): Promise<void> {
+  answerHelp(USAGE);
   let config;
   try {
     config = loadConfig();

@@ -43,9 +43,17 @@ export function integerFlag(values: FlagValues, name: string, fallback: number, 
   return value;
 }
 
-/** Runs a CLI entry point: usage errors exit 2 with usage, anything else exits 1 with its message. */
+/**
+ * Runs a CLI entry point: `--help` / `-h` prints the usage on stdout and exits 0 without running it; usage
+ * errors exit 2 with usage, anything else exits 1 with its message.
+ */
 export function runCli(main: (argv: string[]) => Promise<void>, usage: string): void {
-  main(process.argv.slice(2)).catch((error: unknown) => {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${usage}\n`);
+    return;
+  }
+  main(argv).catch((error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(`error: ${error.message}\n\n${usage}\n`);
       process.exitCode = 2;

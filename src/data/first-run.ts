@@ -34,6 +34,7 @@ export interface EnsureCatalogOptions {
   demoCatalog?: SyntheticCatalogOptions;
 }
 
+/** Ids 1..600: the README's first session rates movies 1-593, which ml-latest-small has too (tested). */
 const DEFAULT_DEMO_CATALOG: SyntheticCatalogOptions = { seed: 42, users: 500, movies: 600 };
 
 /** The download failed in a way the demo catalog can stand in for (offline, timeout, HTTP error, bad archive). */
@@ -62,7 +63,11 @@ export async function ensureCatalog(
   const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM movies) AS present`);
   if (present) return { source: 'existing', summary: null };
 
-  const importOptions = { afterImport: options.afterImport, onProgress: options.onProgress };
+  const importOptions = {
+    afterImport: options.afterImport,
+    onProgress: options.onProgress,
+    progressLog: { logger },
+  };
   const importFrom = async (source: CatalogSource, dir: string): Promise<CatalogResult> => {
     logger.info(`importing the MovieLens release in ${dir}`);
     const summary = await importRelease(dataSource, dir, importOptions);
@@ -112,6 +117,7 @@ async function importDemoCatalog(
     const summary = await importRelease(dataSource, dir, {
       afterImport: options.afterImport,
       onProgress: options.onProgress,
+      progressLog: { logger },
     });
     logger.warn(
       `${options.reason}; loaded a generated demo catalog instead (${summary.movies} movies, ${summary.users} ` +

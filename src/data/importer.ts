@@ -4,6 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { Pool, PoolClient } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from '../logger';
+import { ProgressReporter, type ProgressReporterOptions } from '../progress';
 import { readLineBatches } from './line-batches';
 import {
   CSV_HEADERS,
@@ -81,6 +83,11 @@ export interface ImportOptions {
   /** A TMDB CSV (`id`, `overview`) whose overviews are joined through links.csv's tmdbId. */
   overviewsFile?: string | null;
   onProgress?: (progress: ImportProgress) => void;
+  /**
+   * Progress lines per file (rows, rows/s, share of the file read, ETA), at most one per interval (default
+   * 5 s); for a server's log, where the import CLI's progress bars do not go.
+   */
+  progressLog?: { logger: Pick<Logger, 'info'> } & Pick<ProgressReporterOptions, 'intervalMs' | 'now'>;
   afterImport?: readonly AfterImportHook[];
   /** How many malformed lines are described in the error; all of them are counted. Default 20. */
   maxReportedErrors?: number;
@@ -286,6 +293,7 @@ class ReleaseImport {
   private readonly loaded = new Map<ImportedFileKind, LoadedFile>();
   /** Tables that were empty and got bulk-loaded. */
   private readonly bulkLoadedTables = new Set<'ratings' | 'tags'>();
+  private readonly progressLines = new Map<string, ProgressReporter>();
 
   constructor(
     private readonly client: PoolClient,
@@ -352,6 +360,23 @@ class ReleaseImport {
       ...stats,
       rowsPerSecond: stats.seconds > 0 ? stats.rows / stats.seconds : 0,
     });
+    this.logProgress(path.basename(file), phase, stats);
+  }
+
+  private logProgress(
+    file: string,
+    phase: ImportProgress['phase'],
+    stats: { rows: number; bytesRead: number; totalBytes: number },
+  ): void {
+    const progressLog = this.options.progressLog;
+    if (!progressLog || phase === 'done') return;
+    let reporter = this.progressLines.get(file);
+    if (!reporter) {
+      reporter = new ProgressReporter({ ...progressLog, label: `importing ${file}`, unit: 'rows' });
+      this.progressLines.set(file, reporter);
+    }
+    const fraction = stats.totalBytes > 0 ? stats.bytesRead / stats.totalBytes : undefined;
+    reporter.update(stats.rows, { fraction: phase === 'reading' ? fraction : undefined, note: phase });
   }
 
   /**

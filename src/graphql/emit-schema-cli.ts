@@ -1,9 +1,19 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { answerHelp } from '../cli-help';
 import { buildGraphQLSchema, printSchemaFile, SCHEMA_FILE } from './schema';
+
+const USAGE = `Usage: npm run schema:emit | npm run schema:check
+
+Prints the GraphQL schema built from the resolvers into schema/schema.graphql (schema:emit), or, with
+--check (schema:check), exits 1 when the committed file differs from it.
+
+  --check      compare instead of writing
+  -h, --help   print this text`;
 
 /** `--check` fails when schema/schema.graphql is stale (CI); otherwise it rewrites the file. */
 async function main(): Promise<void> {
+  answerHelp(USAGE);
   const sdl = printSchemaFile(await buildGraphQLSchema());
   if (process.argv.includes('--check')) {
     const committed = await readFile(SCHEMA_FILE, 'utf8').catch(() => '');

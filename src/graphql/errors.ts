@@ -11,6 +11,17 @@ export function clientError(
   return new GraphQLError(message, { extensions: { code, ...extensions } });
 }
 
+/**
+ * What content queries answer when the service runs without the content engine (CONTENT_ENGINE=false): coded
+ * and naming the engine like an engine that is not ready, so clients handle both alike and nothing is logged.
+ */
+export function contentEngineOff(): GraphQLError {
+  return clientError('SERVICE_UNAVAILABLE', 'the content engine is switched off (CONTENT_ENGINE=false)', {
+    engine: 'content',
+    progress: null,
+  });
+}
+
 export const MAX_PAGE_SIZE = 100;
 
 /** The largest value of PostgreSQL's integer, the type of every id column. */

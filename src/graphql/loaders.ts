@@ -4,6 +4,7 @@ import type { BayesianRating } from '../engines/statistical';
 import { Services } from '../services';
 import { RatingSummary } from '../services/movie-catalog';
 import type { Viewer } from '../services/user-service';
+import { contentEngineOff } from './errors';
 
 export interface SimilarKey {
   movieId: number;
@@ -35,7 +36,7 @@ export function createLoaders(services: Services, viewer: () => Promise<Viewer |
     similar: new DataLoader<SimilarKey, { movieId: number; score: number }[], string>(
       async (keys) => {
         const content = services.content;
-        if (!content) throw new Error('the content engine is not configured');
+        if (!content) throw contentEngineOff();
         // One nearest-neighbour statement per page size asked for, whatever the number of movies.
         const byFirst = new Map<number, number[]>();
         for (const key of keys) byFirst.set(key.first, [...(byFirst.get(key.first) ?? []), key.movieId]);

@@ -14,7 +14,7 @@ const ASSETS: Record<string, { pkg: string; file: string; type: string }> = {
 
 export const PLAYGROUND_ASSET_PREFIX = '/graphiql/';
 
-const DEFAULT_QUERY = `# Welcome to Cinegraph. Try:
+export const DEFAULT_QUERY = `# Welcome to Cinegraph. Try:
 query Trending {
   trending(first: 5) { movie { title year genres } score votes }
 }

@@ -143,7 +143,9 @@ export class Orchestrator {
       };
       if (engine && status.ready) active.push(engine);
       else if (strategyUsed !== 'HYBRID')
-        throw new EngineNotReadyError(name, status.ready ? 'not configured' : status.reason);
+        throw status.ready
+          ? new EngineNotReadyError(name, 'not configured')
+          : new EngineNotReadyError(name, status.reason, status.progress);
       else skippedEngines.push({ engine: name, reason: status.ready ? 'not configured' : status.reason });
     }
     const weights = resolveWeights(

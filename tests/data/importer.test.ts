@@ -385,6 +385,26 @@ describe('importRelease on the local Postgres', () => {
     expect(reading?.bytesRead).toBe(reading?.totalBytes);
   });
 
+  it('logs throttled progress lines per file: rows, rows/s, share read, ETA', async () => {
+    const dir = await releases.write({ 'movies.csv': MOVIES, 'ratings.csv': RATINGS, 'tags.csv': TAGS });
+    const lines: string[] = [];
+    let now = 0;
+    await importRelease(db.dataSource, dir, {
+      // Each reading of the clock is 10 s later, and a line may come every 5 s: every event gets one.
+      progressLog: {
+        logger: { info: (line) => lines.push(line) },
+        intervalMs: 5_000,
+        now: () => (now += 10_000),
+      },
+    });
+    const ratings = lines.filter((line) => line.startsWith('importing ratings.csv: '));
+    expect(ratings.length).toBeGreaterThan(0);
+    expect(ratings[0]).toMatch(
+      /^importing ratings\.csv: 5 rows \(100%\), 0\.5 rows\/s, 10s elapsed, reading$/,
+    );
+    expect(lines.some((line) => line.startsWith('importing movies.csv: 6 rows'))).toBe(true);
+  });
+
   it('runs afterImport hooks after the commit; a failing hook leaves the import in place', async () => {
     const dir = await releases.write({ 'movies.csv': MOVIES, 'ratings.csv': RATINGS });
     const seen: number[] = [];

@@ -247,6 +247,24 @@ describe('Orchestrator', () => {
     );
   });
 
+  it('carries the index progress when the one requested engine is still building', async () => {
+    const orchestrator = new Orchestrator(
+      [
+        new TableEngine('content', table([[7, 1]]), {
+          ready: false,
+          reason: 'index building: 40%',
+          progress: 0.4,
+        }),
+      ],
+      catalogWith(fiveRatings),
+    );
+    await expect(orchestrator.recommend({ userId: 1, strategy: 'CONTENT', first: 5 })).rejects.toMatchObject({
+      engine: 'content',
+      reason: 'index building: 40%',
+      progress: 0.4,
+    });
+  });
+
   it('applies the genre filter before cutting to first', async () => {
     const orchestrator = new Orchestrator(
       [

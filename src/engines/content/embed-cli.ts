@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { connectDatabase, embedderFor } from '../../app';
+import { answerHelp } from '../../cli-help';
 import { loadConfig } from '../../config';
 import { createLogger } from '../../logger';
 import { ContentIndexer, DEFAULT_BATCH_SIZE, IndexProgress } from './indexer';
@@ -57,7 +58,18 @@ function progressReporter(interactive: boolean, log: (line: string) => void) {
   return { report, stop };
 }
 
+const USAGE = `Usage: npm run embed [-- --force] [--batch-size N]
+
+Brings the content index (movie_embeddings) up to date for the configured embedding model (EMBEDDINGS),
+in the database named by DATABASE_URL or the embedded one in DATA_DIR. Resumable: unchanged movies are
+skipped, so an interrupted run continues where it stopped.
+
+  --force          re-embed every movie
+  --batch-size N   texts per embed call and INSERT (default ${DEFAULT_BATCH_SIZE})
+  -h, --help       print this text`;
+
 async function main(): Promise<void> {
+  answerHelp(USAGE);
   const { values } = parseArgs({
     options: { force: { type: 'boolean', default: false }, 'batch-size': { type: 'string' } },
   });
@@ -79,6 +91,8 @@ async function main(): Promise<void> {
       batchSize,
       logger,
       onProgress: reporter.report,
+      // This command draws its own progress bar (or tenths on a non-terminal) from onProgress.
+      progressLog: false,
     });
     try {
       const summary = await indexer.run({ force: values.force });

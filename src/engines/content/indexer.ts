@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { Logger, silentLogger } from '../../logger';
+import { ProgressReporter, type ProgressReporterOptions } from '../../progress';
 import type { Embedder } from './embedders/embedder';
 import { describeError } from './embedders/errors';
 import { EmbeddingModel, EmbeddingStore, MovieTextSource } from './embedding-store';
@@ -51,6 +52,11 @@ export interface ContentIndexerOptions {
   /** Called whenever progress changes (after each batch is written). */
   onProgress?: (progress: IndexProgress) => void;
   logger?: Logger;
+  /**
+   * Progress lines while embedding (n/N texts, texts/s, ETA) through `logger`, at most one per interval
+   * (default 5 s); false leaves progress to `onProgress` alone (the embed CLI's progress bar).
+   */
+  progressLog?: false | Pick<ProgressReporterOptions, 'intervalMs' | 'now'>;
 }
 
 export const DEFAULT_BATCH_SIZE = 64;
@@ -223,6 +229,17 @@ export class ContentIndexer {
    */
   private async embedStale(embedder: Embedder, model: EmbeddingModel, stale: StaleMovie[]): Promise<number> {
     let embedded = 0;
+    const progressLog = this.options.progressLog ?? {};
+    const reporter =
+      progressLog === false
+        ? null
+        : new ProgressReporter({
+            ...progressLog,
+            logger: this.logger,
+            label: `content index (${model.modelId})`,
+            unit: 'texts',
+            total: stale.length,
+          });
     let pendingWrite: Promise<unknown> | null = null;
     const settle = async () => {
       const outcome = await pendingWrite;
@@ -251,6 +268,7 @@ export class ContentIndexer {
         (written) => {
           embedded += written;
           this.update({ done: this.state.done + batchSize, embedded });
+          reporter?.update(start + batchSize);
         },
         (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       );

@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
 import { GraphQLContext } from '../context';
-import { checkPageSize, checkText, clientError } from '../errors';
+import { checkPageSize, checkText, clientError, contentEngineOff } from '../errors';
 import { ScoredMovieType, TrendingMovieType } from '../types/discovery.type';
 import { MovieType } from '../types/movie.type';
 
 function requireContent(context: GraphQLContext) {
   const content = context.services.content;
-  if (!content) throw clientError('SERVICE_UNAVAILABLE', 'the content engine is not configured');
+  if (!content) throw contentEngineOff();
   return content;
 }
 

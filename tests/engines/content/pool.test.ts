@@ -193,6 +193,26 @@ describe('use-lite worker pool failures', () => {
 });
 
 describe('use-lite worker pool startup', () => {
+  it('loads every worker when the wasm backend initialises slower than the weights are read', async () => {
+    // Several workers at once on a busy main thread, each with WebAssembly compilation slowed as under
+    // load: a worker that builds weight tensors before the backend is ready fails with "Backend 'wasm'
+    // has not yet been initialized".
+    const observed = new ObservedWorkers();
+    const slowWasm = require.resolve('./slow-wasm-preload.js');
+    const spawnSlowWasm = (file: string, options: WorkerOptions) =>
+      observed.spawn(file, { ...options, execArgv: [...(options.execArgv ?? []), '-r', slowWasm] });
+    const starting = createUseLitePool({ workers: 3, spawnWorker: spawnSlowWasm });
+    const busyUntil = Date.now() + 1_000;
+    while (Date.now() < busyUntil); // the main thread hogs a core while the workers start
+    const pool = await starting;
+    try {
+      expect(observed.workers).toHaveLength(3);
+      await expect(pool.embed(TEXTS)).resolves.toHaveLength(TEXTS.length);
+    } finally {
+      await pool.dispose?.();
+    }
+  });
+
   it('rejects with the load error and leaves no worker running when the model cannot load', async () => {
     const observed = new ObservedWorkers();
     const spawnWithInvalidBatchSize = (file: string, options: WorkerOptions) =>

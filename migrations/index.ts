@@ -4,6 +4,7 @@ import { StatisticalAggregates1764000200000 } from './1764000200000-StatisticalA
 import { ContentEmbeddings1764000300000 } from './1764000300000-ContentEmbeddings';
 import { UserAccess1764000400000 } from './1764000400000-UserAccess';
 import { OrderedStatisticsLocks1764000500000 } from './1764000500000-OrderedStatisticsLocks';
+import { TopNModelKind1764000600000 } from './1764000600000-TopNModelKind';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   ContentEmbeddings1764000300000,
   UserAccess1764000400000,
   OrderedStatisticsLocks1764000500000,
+  TopNModelKind1764000600000,
 ];

@@ -6,6 +6,7 @@ import { formatMarkdownTable, runEvaluation, type EvaluationReport } from './eva
 import { registerHybridStrategies } from './hybrid-strategies';
 import { isProtocolName, loadEvaluationPlan, PROTOCOLS, type ProtocolName } from './protocols';
 import { registeredStrategies } from './strategies';
+import { registerTopNStrategies } from './topn-strategies';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <movielens dir> --protocol <${PROTOCOLS.join(' | ')}>
          [--train <file> --test <file>] [--strategies popularity,baseline,svd] [--json <out.json>]
@@ -54,6 +55,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
   // Registered again now that the data is known: the rating models read its movies file.
   registerBuiltinStrategies({ movieDirectory });
   registerHybridStrategies({ movieDirectory });
+  registerTopNStrategies();
   if (protocol === 'split') {
     if (!train || !test) throw new UsageError('--protocol split needs --train <file> and --test <file>');
   } else {
@@ -94,7 +96,11 @@ export async function evaluateMain(argv: readonly string[]): Promise<EvaluationR
   const report = await runEvaluation(
     plan,
     args.strategies,
-    { seed: args.seed, threads: args.threads },
+    {
+      seed: args.seed,
+      threads: args.threads,
+      validationSplit: args.protocol === 'temporal' ? 'temporal' : 'random',
+    },
     (name, fold) =>
       process.stderr.write(
         `${name} ${fold.fold}: rmse ${fold.rmse?.toFixed(4) ?? '–'} ndcg@10 ${fold.ndcg10?.toFixed(4) ?? '–'} ` +

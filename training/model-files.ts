@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { IalsParameters } from '../src/engines/collaborative/kernels/ials';
 import type { RatingEncoding } from '../src/engines/collaborative/kernels/pure-svd';
 import type { EpochStats } from './biased-mf';
 import type { TrainedModels, TrainingMetrics, TrainOptions } from './train';
@@ -42,7 +43,10 @@ interface ModelHeader {
     regExponent: number;
     recencyHalfLifeDays: number;
   };
-  readonly topN: { rank: number; encoding: RatingEncoding; popularityExponent: number };
+  /** kind absent: PureSVD (files written before iALS). */
+  readonly topN:
+    | { kind?: 'puresvd'; rank: number; encoding: RatingEncoding; popularityExponent: number }
+    | ({ kind: 'ials'; rank: number } & IalsParameters);
   readonly metrics: TrainingMetrics;
   readonly curve: EpochStats[];
   readonly options: TrainOptions;
@@ -59,6 +63,24 @@ function biasedHyperparameters(biased: ModelHeader['biased']): ModelHeader['bias
     regFactor: biased.regFactor,
     regExponent: biased.regExponent,
     recencyHalfLifeDays: biased.recencyHalfLifeDays,
+  };
+}
+
+function topNHeader(topN: TrainedModels['topN']): ModelHeader['topN'] {
+  if (topN.kind === 'puresvd')
+    return {
+      kind: 'puresvd',
+      rank: topN.rank,
+      encoding: topN.encoding,
+      popularityExponent: topN.popularityExponent,
+    };
+  return {
+    kind: 'ials',
+    rank: topN.rank,
+    regularization: topN.regularization,
+    regExponent: topN.regExponent,
+    unobservedWeight: topN.unobservedWeight,
+    confidenceScale: topN.confidenceScale,
   };
 }
 
@@ -80,7 +102,8 @@ export function fileModelSink(dir: string): ModelSink {
         ['biased.itemIds', biased.itemIds],
         ['topN.itemFactors', topN.itemFactors],
         ['topN.itemIds', topN.itemIds],
-        ['topN.singularValues', topN.singularValues],
+        // iALS has no singular values: an empty array keeps one file layout for both kinds.
+        ['topN.singularValues', topN.kind === 'puresvd' ? topN.singularValues : new Float64Array(0)],
       ];
       const entries = {} as Record<ArrayName, ArrayEntry>;
       const chunks: Buffer[] = [];
@@ -102,7 +125,7 @@ export function fileModelSink(dir: string): ModelSink {
         format: 'cinegraph-cf-models',
         version: 1,
         biased: biasedHyperparameters(biased),
-        topN: { rank: topN.rank, encoding: topN.encoding, popularityExponent: topN.popularityExponent },
+        topN: topNHeader(topN),
         metrics: models.metrics,
         curve: models.curve,
         options: models.options,
@@ -141,14 +164,27 @@ export async function readModelFiles(dir: string): Promise<TrainedModels> {
       userIds: view('biased.userIds'),
       itemIds: view('biased.itemIds'),
     },
-    topN: {
-      rank: header.topN.rank,
-      encoding: header.topN.encoding,
-      popularityExponent: header.topN.popularityExponent,
-      itemFactors: view('topN.itemFactors'),
-      itemIds: view('topN.itemIds'),
-      singularValues: view('topN.singularValues'),
-    },
+    topN:
+      header.topN.kind === 'ials'
+        ? {
+            kind: 'ials',
+            rank: header.topN.rank,
+            regularization: header.topN.regularization,
+            regExponent: header.topN.regExponent,
+            unobservedWeight: header.topN.unobservedWeight,
+            confidenceScale: header.topN.confidenceScale,
+            itemFactors: view('topN.itemFactors'),
+            itemIds: view('topN.itemIds'),
+          }
+        : {
+            kind: 'puresvd',
+            rank: header.topN.rank,
+            encoding: header.topN.encoding,
+            popularityExponent: header.topN.popularityExponent,
+            itemFactors: view('topN.itemFactors'),
+            itemIds: view('topN.itemIds'),
+            singularValues: view('topN.singularValues'),
+          },
     metrics: header.metrics,
     curve: header.curve,
     options: header.options,

@@ -1,4 +1,5 @@
 import type { BiasedMfOptions } from './biased-mf';
+import type { IalsOptions } from './ials';
 import type { ItemPriorOptions } from './item-prior';
 import type { PureSvdOptions } from './top-n';
 
@@ -49,4 +50,17 @@ export const DEFAULT_ITEM_PRIOR_OPTIONS: ItemPriorOptions = {
   regUser: 5,
   iterations: 15,
   factorShrinkage: 5,
+};
+
+/** iALS (see kernels/ials.ts). Provisional: being tuned on validation splits. */
+export const DEFAULT_IALS_OPTIONS: IalsOptions = {
+  rank: 64,
+  epochs: 12,
+  cgSteps: 3,
+  regularization: 0.005,
+  regExponent: 1,
+  unobservedWeight: 0.05,
+  confidenceScale: 0,
+  initScale: 0.1,
+  seed: 42,
 };

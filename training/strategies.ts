@@ -1,4 +1,5 @@
 import type { RatingsDataset } from './dataset';
+import type { ValidationSplitKind } from './validation-split';
 
 /**
  * A recommender under evaluation. Users and items are DENSE INDICES of the training dataset, whose id
@@ -21,6 +22,11 @@ export interface StrategyContext {
   readonly seed: number;
   /** Worker threads a strategy may use for training. */
   readonly threads: number;
+  /**
+   * How a strategy that makes choices carves validation data from its training data: 'temporal' (each
+   * user's latest ratings) under the temporal protocol, 'random' otherwise. Absent: 'random'.
+   */
+  readonly validationSplit?: ValidationSplitKind;
 }
 
 export interface StrategyRegistration {

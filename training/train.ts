@@ -1,16 +1,36 @@
 import { performance } from 'node:perf_hooks';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
+import type { IalsModel } from '../src/engines/collaborative/kernels/ials';
 import type { PureSvdModel } from '../src/engines/collaborative/kernels/pure-svd';
+import type { TopNKind } from '../src/engines/collaborative/kernels/top-n-model';
 import type { BiasedMfOptions, EpochStats } from './biased-mf';
 import { ratingScaleOf, type RatingsDataset } from './dataset';
 import { trainBiasedMfWithItemPrior, type ItemMetadataById, type ItemPriorOptions } from './item-prior';
-import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_ITEM_PRIOR_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
+import { trainIals, type IalsOptions } from './ials';
+import {
+  DEFAULT_BIASED_MF_OPTIONS,
+  DEFAULT_IALS_OPTIONS,
+  DEFAULT_ITEM_PRIOR_OPTIONS,
+  DEFAULT_PURE_SVD_OPTIONS,
+} from './options';
 import type { SgdWorkerPool } from './sgd-workers';
 import { trainPureSvd, type PureSvdOptions } from './top-n';
+import { selectTopNModel, type TopNSelection } from './topn-strategies';
+import type { ValidationSplitKind } from './validation-split';
 
 export interface TrainOptions {
   readonly biased: BiasedMfOptions;
+  /** The PureSVD top-N candidate. */
   readonly topN: PureSvdOptions;
+  /** The iALS top-N candidate (default DEFAULT_IALS_OPTIONS). */
+  readonly ials?: IalsOptions;
+  /**
+   * Which top-N model the version serves: 'select' (the default) fits both on the training data minus
+   * a validation split and keeps the one with the higher validation NDCG@10; or one kind, forced.
+   */
+  readonly topNModel?: 'select' | TopNKind;
+  /** How 'select' carves its validation split (default 'temporal': each user's latest 20%). */
+  readonly topNValidation?: ValidationSplitKind;
   /** How movie metadata shapes the item biases; used only when metadata is given (default settings otherwise). */
   readonly itemPrior?: ItemPriorOptions;
 }
@@ -18,6 +38,9 @@ export interface TrainOptions {
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   biased: DEFAULT_BIASED_MF_OPTIONS,
   topN: DEFAULT_PURE_SVD_OPTIONS,
+  ials: DEFAULT_IALS_OPTIONS,
+  topNModel: 'select',
+  topNValidation: 'temporal',
   itemPrior: DEFAULT_ITEM_PRIOR_OPTIONS,
 };
 
@@ -34,12 +57,18 @@ export interface TrainedBiasedModel extends BiasedMfParameters {
   readonly recencyHalfLifeDays: number;
 }
 
-/** The ranking model: item space only, users are folded in from their ratings (p_u = r_u V). */
-export interface TrainedTopNModel extends PureSvdModel {
-  readonly itemIds: Int32Array;
-  readonly singularValues: Float64Array;
-  readonly popularityExponent: number;
-}
+/**
+ * The ranking model: item space only, users are folded in from their ratings (PureSVD: p_u = r_u V;
+ * iALS: an exact solve against the item factors).
+ */
+export type TrainedTopNModel =
+  | (PureSvdModel & {
+      readonly kind: 'puresvd';
+      readonly itemIds: Int32Array;
+      readonly singularValues: Float64Array;
+      readonly popularityExponent: number;
+    })
+  | (IalsModel & { readonly kind: 'ials'; readonly itemIds: Int32Array });
 
 export interface TrainingMetrics {
   readonly numUsers: number;
@@ -57,7 +86,11 @@ export interface TrainingMetrics {
   /** Epochs run, over all restarts. */
   readonly epochsRun: number;
   readonly biasedSeconds: number;
+  /** Selection (if any) and the final fit of the served top-N model. */
   readonly topNSeconds: number;
+  readonly topNKind: TopNKind;
+  /** The validation figures that chose topNKind; null when the kind was forced. */
+  readonly topNSelection: TopNSelection | null;
 }
 
 export interface TrainedModels {
@@ -104,7 +137,18 @@ export async function trainModels(
   );
   onProgress?.({ stage: 'topN', done: false });
   const topNStarted = performance.now();
-  const topN = trainPureSvd(dataset, options.topN);
+  const ialsOptions = options.ials ?? DEFAULT_IALS_OPTIONS;
+  const choice = options.topNModel ?? 'select';
+  const selection =
+    choice === 'select'
+      ? await selectTopNModel(
+          dataset,
+          { puresvd: options.topN, ials: ialsOptions },
+          options.topNValidation ?? 'temporal',
+          options.topN.seed,
+        )
+      : null;
+  const topN = fitTopN(dataset, selection?.kind ?? (choice as TopNKind), options.topN, ialsOptions);
   const topNSeconds = (performance.now() - topNStarted) / 1000;
   onProgress?.({ stage: 'topN', done: true });
 
@@ -120,12 +164,7 @@ export async function trainModels(
       regExponent: options.biased.regExponent,
       recencyHalfLifeDays: options.biased.recencyHalfLifeDays,
     },
-    topN: {
-      ...topN.model,
-      itemIds: dataset.itemIds,
-      singularValues: topN.singularValues,
-      popularityExponent: options.topN.popularityExponent,
-    },
+    topN,
     metrics: {
       numUsers: dataset.numUsers,
       numItems: dataset.numItems,
@@ -139,8 +178,30 @@ export async function trainModels(
       epochsRun: biased.curve.length,
       biasedSeconds: biased.trainSeconds,
       topNSeconds,
+      topNKind: topN.kind,
+      topNSelection: selection,
     },
     curve: biased.curve,
     options,
+  };
+}
+
+/** Fits the top-N model of the given kind on all of `dataset`. */
+function fitTopN(
+  dataset: RatingsDataset,
+  kind: TopNKind,
+  pureSvdOptions: PureSvdOptions,
+  ialsOptions: IalsOptions,
+): TrainedTopNModel {
+  if (kind === 'ials') {
+    return { kind, ...trainIals(dataset, ialsOptions).model, itemIds: dataset.itemIds };
+  }
+  const fitted = trainPureSvd(dataset, pureSvdOptions);
+  return {
+    kind,
+    ...fitted.model,
+    itemIds: dataset.itemIds,
+    singularValues: fitted.singularValues,
+    popularityExponent: pureSvdOptions.popularityExponent,
   };
 }

@@ -30,6 +30,7 @@ const options: TrainOptions = {
     patience: 5,
   },
   topN: { ...DEFAULT_PURE_SVD_OPTIONS, rank: 6 },
+  topNModel: 'puresvd',
 };
 
 describe('trainModels', () => {
@@ -65,15 +66,17 @@ describe('trainModels', () => {
     const userId = 42;
     const user = Array.from(dataset.userIds).indexOf(userId);
     const positions = Array.from(dataset.users.keys()).filter((n) => dataset.users[n] === user);
-    const vector = new Float64Array(models.topN.rank);
+    const topN = models.topN;
+    if (topN.kind !== 'puresvd') throw new Error('this model was forced to PureSVD');
+    const vector = new Float64Array(topN.rank);
     pureSvdUserVector(
-      models.topN,
+      topN,
       positions.map((n) => dataset.items[n]),
       positions.map((n) => dataset.ratings[n]),
       vector,
     );
     const scores = new Float32Array(dataset.numItems);
-    pureSvdScores(models.topN, vector, scores);
+    pureSvdScores(topN, vector, scores);
     const planted = Float32Array.from(
       dataset.itemIds,
       (movieId) =>

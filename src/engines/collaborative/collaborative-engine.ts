@@ -13,13 +13,12 @@ import {
 } from '../engine';
 import {
   clip,
-  encodeRating,
   foldInBiasedUser,
   predictAllItemsFor,
-  pureSvdScores,
-  pureSvdUserVector,
   topK,
+  TopNScorer,
   userRecencyWeights,
+  type TopNUserScores,
 } from './kernels';
 import { ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
@@ -36,6 +35,8 @@ interface UserParameters {
 
 interface Snapshot {
   model: ActiveModel;
+  /** The version's ranking model (PureSVD or iALS), with what all users share precomputed. */
+  topN: TopNScorer;
   itemIndex: Map<number, number>;
   userIndex: Map<number, number>;
   /** Genres by item index, for the genre filter without a round trip. */
@@ -77,6 +78,7 @@ interface UserState {
   snapshot: Snapshot;
   history: readonly RatedMovie[];
   user: UserRatings;
+  ranking: TopNUserScores;
   scores: Float32Array;
   /** Top-N lists by query shape (page size, genres, extra exclusions). */
   lists: ShortLivedCache<string, ScoredMovie[]>;
@@ -97,9 +99,10 @@ interface UserRatings {
 }
 
 /**
- * Personalised ranking from everyone's ratings. Rankings come from the PureSVD top-N model
- * (scores r_u·V·Vᵀ: any user is scored from their ratings alone, so a new rating counts at
- * once); predicted ratings come from the biased MF, whose user factors are folded in by least
+ * Personalised ranking from everyone's ratings. Rankings come from the version's top-N model,
+ * PureSVD (scores r_u·V·Vᵀ) or iALS (scores H·w_u, w_u solved exactly from the user's ratings):
+ * either way any user is scored from their ratings alone, so a new rating counts at once;
+ * predicted ratings come from the biased MF, whose user factors are folded in by least
  * squares when a user rates. Serving never trains: it reads a snapshot of the active version.
  */
 export class CollaborativeEngine implements RecommendationEngine {
@@ -146,6 +149,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     const genresById = new Map(genres.map((g) => [g.id, g.genres]));
     this.snapshot = {
       model,
+      topN: new TopNScorer(model.topN),
       itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
       userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
@@ -153,7 +157,8 @@ export class CollaborativeEngine implements RecommendationEngine {
       folded: new Map(),
     };
     this.logger.info(
-      `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies)`,
+      `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies, ` +
+        `top-N ${model.topN.kind} rank ${model.topN.rank})`,
     );
     return true;
   }
@@ -200,11 +205,13 @@ export class CollaborativeEngine implements RecommendationEngine {
     const cached = this.recent.get(userId);
     if (cached && cached.snapshot === snapshot && cached.history === history) return cached;
     const user = this.userRatings(snapshot, history);
+    const ranking = snapshot.topN.scoreUser(user.items, user.ratings);
     const state: UserState = {
       snapshot,
       history,
       user,
-      scores: this.rankingScores(snapshot, user),
+      ranking,
+      scores: ranking.scores,
       lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER),
       scored: new Map(),
     };
@@ -212,34 +219,24 @@ export class CollaborativeEngine implements RecommendationEngine {
     return state;
   }
 
-  /** Top-N scores for every item of the model, from the user's ratings. */
-  private rankingScores(snapshot: Snapshot, user: UserRatings): Float32Array {
-    const { topN } = snapshot.model;
-    const userVector = new Float64Array(topN.rank);
-    pureSvdUserVector(topN, user.items, user.ratings, userVector);
-    const scores = new Float32Array(topN.itemIds.length);
-    pureSvdScores(topN, userVector, scores);
-    return scores;
-  }
-
   /**
-   * Which of the user's ratings pushed `item` up most: score(i) = Σ_j e(r_j)·(v_j·v_i), so each
-   * rated movie contributes one term. Only positive contributions from movies rated at or above
-   * the user's mean count as reasons.
+   * Which of the user's ratings pushed `item` up most: both top-N models' scores are sums of one
+   * term per rated movie (PureSVD: e(r_j)·(v_j·v_i); iALS: c_j·h_jᵀA⁻¹h_i). Only positive
+   * contributions from movies rated at or above the user's mean count as reasons.
    */
-  private evidenceFor(snapshot: Snapshot, user: UserRatings, item: number): Evidence[] {
-    const { topN } = snapshot.model;
-    const rank = topN.rank;
-    const mean = user.mean;
+  private evidenceFor(snapshot: Snapshot, state: UserState, item: number): Evidence[] {
+    const user = state.user;
+    if (user.evidencePool.length === 0) return [];
+    const shares = state.ranking.contributions(item);
     const contributions: Evidence[] = [];
     for (const n of user.evidencePool) {
-      const j = user.items[n];
-      let similarity = 0;
-      for (let f = 0; f < rank; f++)
-        similarity += topN.itemFactors[j * rank + f] * topN.itemFactors[item * rank + f];
-      const weight = encodeRating(topN.encoding, user.ratings[n], mean) * similarity;
+      const weight = shares[n];
       if (weight > 0)
-        contributions.push({ movieId: snapshot.model.biased.itemIds[j], rating: user.ratings[n], weight });
+        contributions.push({
+          movieId: snapshot.model.biased.itemIds[user.items[n]],
+          rating: user.ratings[n],
+          weight,
+        });
     }
     return contributions.sort((a, b) => (b.weight ?? 0) - (a.weight ?? 0)).slice(0, this.maxEvidence);
   }
@@ -294,7 +291,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (!scored) {
       scored = withLazyDetails(
         { movieId: state.snapshot.model.topN.itemIds[item], score: state.scores[item] },
-        () => ({ evidence: this.evidenceFor(state.snapshot, state.user, item) }),
+        () => ({ evidence: this.evidenceFor(state.snapshot, state, item) }),
       );
       state.scored.set(item, scored);
     }

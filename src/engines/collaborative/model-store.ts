@@ -1,8 +1,8 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { float32Text } from '../../db/float32-text';
-import type { BiasedMfParameters, PureSvdModel, RatingEncoding } from './kernels';
+import type { BiasedMfParameters, IalsParameters, RatingEncoding, TopNKind, TopNModel } from './kernels';
 
-/** Everything serving needs from a trained pair of models (biased MF + PureSVD top-N). */
+/** Everything serving needs from a trained pair of models (biased MF + a PureSVD or iALS top-N model). */
 export interface StoredModels {
   biased: BiasedMfParameters & {
     userIds: Int32Array;
@@ -14,7 +14,7 @@ export interface StoredModels {
     /** Training re-fit user biases with recency weights of this half-life; fold-in must do the same. 0 = off. */
     recencyHalfLifeDays?: number;
   };
-  topN: PureSvdModel & { itemIds: Int32Array };
+  topN: TopNModel & { itemIds: Int32Array };
   hyperparameters: unknown;
   metrics: unknown;
 }
@@ -36,12 +36,27 @@ interface VersionParams {
   mu: number;
   k: number;
   rank: number;
+  /** PureSVD's encoding (also written for iALS versions, where nothing reads it). */
   encoding: RatingEncoding;
+  /** iALS versions only: what its fold-in needs besides the item factors. */
+  ials?: IalsParameters;
   ratingScale: { min: number; max: number };
   regBias: number;
   regFactor: number;
   regExponent: number;
   recencyHalfLifeDays?: number;
+}
+
+function storedTopN(
+  versionId: number,
+  kind: TopNKind,
+  params: VersionParams,
+  itemFactors: Float32Array,
+  itemIds: Int32Array,
+): StoredModels['topN'] {
+  if (kind === 'puresvd') return { kind, rank: params.rank, encoding: params.encoding, itemFactors, itemIds };
+  if (!params.ials) throw new Error(`model version ${versionId} serves iALS but stores no iALS parameters`);
+  return { kind, rank: params.rank, ...params.ials, itemFactors, itemIds };
 }
 
 /** How many versions survive activation: the active one and one to roll back to. */
@@ -71,7 +86,16 @@ export class ModelStore {
       mu: biased.mu,
       k: biased.k,
       rank: topN.rank,
-      encoding: topN.encoding,
+      encoding: topN.kind === 'puresvd' ? topN.encoding : 'binary',
+      ials:
+        topN.kind === 'ials'
+          ? {
+              regularization: topN.regularization,
+              regExponent: topN.regExponent,
+              unobservedWeight: topN.unobservedWeight,
+              confidenceScale: topN.confidenceScale,
+            }
+          : undefined,
       ratingScale: biased.ratingScale,
       regBias: biased.regBias,
       regFactor: biased.regFactor,
@@ -80,11 +104,13 @@ export class ModelStore {
     };
     return this.db.transaction(async (tx) => {
       const [version]: { id: number }[] = await tx.query(
-        `INSERT INTO model_versions (status, hyperparameters, metrics, params) VALUES ('ready', $1, $2, $3) RETURNING id`,
+        `INSERT INTO model_versions (status, hyperparameters, metrics, params, topn_kind)
+         VALUES ('ready', $1, $2, $3, $4) RETURNING id`,
         [
           JSON.stringify(models.hyperparameters ?? {}),
           JSON.stringify(models.metrics ?? {}),
           JSON.stringify(params),
+          topN.kind,
         ],
       );
       await this.insertItems(tx, version.id, models);
@@ -191,10 +217,11 @@ export class ModelStore {
       id: number;
       activated_at: Date;
       params: VersionParams;
+      topn_kind: TopNKind;
       hyperparameters: unknown;
       metrics: unknown;
     }[] = await this.db.query(
-      `SELECT id, activated_at, params, hyperparameters, metrics FROM model_versions WHERE status = 'active'`,
+      `SELECT id, activated_at, params, topn_kind, hyperparameters, metrics FROM model_versions WHERE status = 'active'`,
     );
     if (versions.length === 0) return null;
     const version = versions[0];
@@ -240,7 +267,7 @@ export class ModelStore {
         regExponent: version.params.regExponent,
         recencyHalfLifeDays: version.params.recencyHalfLifeDays ?? 0,
       },
-      topN: { rank, encoding: version.params.encoding, itemFactors: topNFactors, itemIds },
+      topN: storedTopN(version.id, version.topn_kind, version.params, topNFactors, itemIds),
     };
   }
 

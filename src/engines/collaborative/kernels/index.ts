@@ -1,5 +1,6 @@
 export * from './biased-mf';
 export * from './fold-in';
+export * from './ials';
 export * from './linalg';
 export * from './prng';
 export * from './pure-svd';
@@ -7,4 +8,5 @@ export * from './randomized-svd';
 export * from './sgd';
 export * from './sparse';
 export * from './top-k';
+export * from './top-n-model';
 export * from './wasm-sgd';

@@ -1,0 +1,163 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSyntheticCatalog, writeSyntheticRelease } from '../../../fixtures/synthetic';
+import { importRelease } from '../../../src/data/importer';
+import { CollaborativeEngine } from '../../../src/engines/collaborative/collaborative-engine';
+import { factorScores, foldInIalsUser, gramian } from '../../../src/engines/collaborative/kernels/ials';
+import { topK } from '../../../src/engines/collaborative/kernels/top-k';
+import { ModelStore } from '../../../src/engines/collaborative/model-store';
+import { postgresRatingsSource, trainFromDatabase } from '../../../training/database';
+import { trainIals } from '../../../training/ials';
+import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../../training/train';
+import { createTestDatabase, TestDatabase } from '../../helpers/database';
+
+const IALS = {
+  rank: 8,
+  epochs: 6,
+  cgSteps: 3,
+  regularization: 0.01,
+  regExponent: 1,
+  unobservedWeight: 0.3,
+  confidenceScale: 0,
+  initScale: 0.1,
+  seed: 3,
+};
+
+const BASE: TrainOptions = {
+  ...DEFAULT_TRAIN_OPTIONS,
+  biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 10 },
+  topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
+  ials: IALS,
+};
+
+describe('serving the top-N model kind a version stores', () => {
+  let db: TestDatabase;
+  let store: ModelStore;
+  let engine: CollaborativeEngine;
+  const catalog = generateSyntheticCatalog({ seed: 21, users: 120, movies: 100 });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-ials-'));
+    try {
+      await importRelease(db.dataSource, await writeSyntheticRelease(dir, catalog));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    store = new ModelStore(db.dataSource);
+    engine = new CollaborativeEngine(db.dataSource, store);
+  });
+
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const kindOfActive = async () =>
+    (
+      (await db.dataSource.query(`SELECT topn_kind FROM model_versions WHERE status = 'active'`)) as {
+        topn_kind: string;
+      }[]
+    )[0].topn_kind;
+
+  it('stores and serves the kind training chose, with the validation figures that chose it', async () => {
+    const { models } = await trainFromDatabase(db.dataSource, store, { ...BASE, topNModel: 'select' });
+    const selection = models.metrics.topNSelection!;
+    expect(selection.split).toBe('temporal');
+    const winner = selection.validationNdcg10.ials > selection.validationNdcg10.puresvd ? 'ials' : 'puresvd';
+    expect(models.topN.kind).toBe(winner);
+    expect(await kindOfActive()).toBe(winner);
+    await engine.reload();
+    expect((await store.loadActive())!.topN.kind).toBe(winner);
+  });
+
+  it('serves PureSVD when a version says so, iALS when it says so', async () => {
+    await trainFromDatabase(db.dataSource, store, { ...BASE, topNModel: 'puresvd' });
+    await engine.reload();
+    expect(await kindOfActive()).toBe('puresvd');
+    const pureSvdList = (await engine.recommend({ userId: 4, limit: 10 })).map((s) => s.movieId);
+
+    const { models } = await trainFromDatabase(db.dataSource, store, { ...BASE, topNModel: 'ials' });
+    await engine.reload();
+    expect(await kindOfActive()).toBe('ials');
+    const loaded = (await store.loadActive())!;
+    if (loaded.topN.kind !== 'ials' || models.topN.kind !== 'ials') throw new Error('expected iALS');
+    expect(loaded.topN.unobservedWeight).toBe(IALS.unobservedWeight);
+    expect(loaded.topN.itemFactors).toEqual(models.topN.itemFactors);
+    const ialsList = (await engine.recommend({ userId: 4, limit: 10 })).map((s) => s.movieId);
+    expect(ialsList).not.toEqual(pureSvdList);
+  });
+
+  it('ranks a trained user exactly as training’s own solve for that user does', async () => {
+    // Train iALS on the same data outside the store; the engine's fold-in must reproduce the
+    // training's final (converged) user factors, hence the same top 10.
+    const dataset = await postgresRatingsSource(db.dataSource).load();
+    const { model, userFactors } = trainIals(dataset, IALS);
+    const served = (await store.loadActive())!.topN;
+    expect(served.itemFactors).toEqual(model.itemFactors);
+    for (const userId of [1, 4, 60]) {
+      const user = Array.from(dataset.userIds).indexOf(userId);
+      const scores = new Float32Array(dataset.numItems);
+      factorScores(model.itemFactors, model.rank, userFactors.subarray(user * 8, user * 8 + 8), scores);
+      for (let n = 0; n < dataset.size; n++)
+        if (dataset.users[n] === user) scores[dataset.items[n]] = -Infinity;
+      const expected = Array.from(topK(scores, 10), (item) => dataset.itemIds[item]);
+      const list = await engine.recommend({ userId, limit: 10 });
+      expect(list.map((s) => s.movieId)).toEqual(expected);
+      expect(list[0].score).toBeCloseTo(scores[Array.from(dataset.itemIds).indexOf(expected[0])], 4);
+    }
+  });
+
+  it('explains an iALS recommendation by the user’s own ratings', async () => {
+    const list = await engine.recommend({ userId: 7, limit: 5 });
+    const rated = new Set(catalog.ratings.filter((r) => r.userId === 7).map((r) => r.movieId));
+    const evidence = list[0].evidence ?? [];
+    expect(evidence.length).toBeGreaterThan(0);
+    for (const e of evidence) expect(rated.has(e.movieId)).toBe(true);
+  });
+
+  it('a new rating changes the user’s iALS list at once (exact fold-in, no retraining)', async () => {
+    const userId = 9;
+    const before = await engine.recommend({ userId, limit: 5 });
+    const target = before[0].movieId;
+    await db.dataSource.query(`INSERT INTO ratings (user_id, movie_id, rating) VALUES ($1, $2, 4)`, [
+      userId,
+      target,
+    ]);
+    await engine.foldIn(userId);
+    const after = await engine.recommend({ userId, limit: 5 });
+    expect(after.map((s) => s.movieId)).not.toContain(target);
+    // The new list is the exact solve for the user's ratings now, against the served item factors.
+    const active = (await store.loadActive())!;
+    if (active.topN.kind !== 'ials') throw new Error('expected iALS');
+    const ratings: { movie_id: number; rating: number }[] = await db.dataSource.query(
+      `SELECT movie_id, rating FROM ratings WHERE user_id = $1`,
+      [userId],
+    );
+    const index = new Map(Array.from(active.topN.itemIds, (id, i) => [id, i]));
+    const items = ratings.map((r) => index.get(r.movie_id)!);
+    const system = foldInIalsUser(
+      active.topN,
+      gramian(active.topN.itemFactors, active.topN.rank, new Float64Array(64)),
+      items,
+      ratings.map((r) => r.rating),
+    );
+    const scores = new Float32Array(active.topN.itemIds.length);
+    factorScores(active.topN.itemFactors, active.topN.rank, system.vector, scores);
+    for (const item of items) scores[item] = -Infinity;
+    expect(after.map((s) => s.movieId)).toEqual(Array.from(topK(scores, 5), (i) => active.topN.itemIds[i]));
+  });
+
+  it('a new user with a few ratings gets an iALS list', async () => {
+    const [{ id }] = await db.dataSource.query(`INSERT INTO users DEFAULT VALUES RETURNING id`);
+    const liked = catalog.movies.slice(0, 6).map((m) => m.movieId);
+    for (const movieId of liked)
+      await db.dataSource.query(`INSERT INTO ratings (user_id, movie_id, rating) VALUES ($1, $2, 5)`, [
+        id,
+        movieId,
+      ]);
+    const list = await engine.recommend({ userId: id, limit: 5 });
+    expect(list).toHaveLength(5);
+    expect(list.some((s) => liked.includes(s.movieId))).toBe(false);
+  });
+});

@@ -5,6 +5,7 @@ import { ContentEmbeddings1764000300000 } from './1764000300000-ContentEmbedding
 import { UserAccess1764000400000 } from './1764000400000-UserAccess';
 import { OrderedStatisticsLocks1764000500000 } from './1764000500000-OrderedStatisticsLocks';
 import { TopNModelKind1764000600000 } from './1764000600000-TopNModelKind';
+import { BinaryModelFactors1764001200000 } from './1764001200000-BinaryModelFactors';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   UserAccess1764000400000,
   OrderedStatisticsLocks1764000500000,
   TopNModelKind1764000600000,
+  BinaryModelFactors1764001200000,
 ];

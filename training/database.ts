@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { ModelStore } from '../src/engines/collaborative/model-store';
-import { datasetFromRows, distinctSorted, type RatingsDataset } from './dataset';
+import type { RatingsDataset } from './dataset';
 import type { ItemMetadata, ItemMetadataById } from './item-prior';
 import type { ModelSink } from './model-files';
+import { loadRatingsDataset } from './ratings-stream';
 import type { RatingsSource } from './sources';
 import {
   DEFAULT_TRAIN_OPTIONS,
@@ -13,25 +14,15 @@ import {
 } from './train';
 
 /**
- * The ratings table as a training source. Its item space is the whole movies table, so that movies
- * nobody rated yet still get a model row (bias and factors from their genres and decade).
+ * The ratings table as a training source, read in streamed batches into typed arrays (ratings-stream).
+ * Its item space is the whole movies table, so that movies nobody rated yet still get a model row
+ * (bias and factors from their genres and decade).
  */
 export function postgresRatingsSource(db: DataSource): RatingsSource {
   return {
     description: 'the ratings table',
-    async load(): Promise<RatingsDataset> {
-      const rows: { user_id: number; movie_id: number; rating: number; ts: number }[] = await db.query(
-        `SELECT user_id, movie_id, rating, extract(epoch FROM rated_at)::float8 AS ts FROM ratings`,
-      );
-      if (rows.length === 0) throw new Error('the ratings table is empty: import a catalog first');
-      const catalog: { id: number }[] = await db.query(`SELECT id FROM movies`);
-      return datasetFromRows(
-        rows.map((r) => ({ userId: r.user_id, movieId: r.movie_id, rating: r.rating, timestamp: r.ts })),
-        {
-          userIds: distinctSorted(rows.map((r) => r.user_id)),
-          itemIds: distinctSorted([...rows.map((r) => r.movie_id), ...catalog.map((m) => m.id)]),
-        },
-      );
+    load(): Promise<RatingsDataset> {
+      return loadRatingsDataset(db);
     },
     async loadItemMetadata(): Promise<ItemMetadataById> {
       const movies: { id: number; genres: string[]; year: number | null }[] = await db.query(

@@ -113,14 +113,25 @@ export class Orchestrator {
     if (!Number.isFinite(diversity) || diversity < 0 || diversity > 1)
       throw new RecommendationInputError(`diversity must be between 0 and 1, got ${diversity}`);
     const history = await this.catalog.ratingsOf(options.userId);
-    const strategyUsed = this.routeStrategy(options.strategy, history.size);
+    const routed = this.routeStrategy(options.strategy, history.size);
+    // While the first collaborative model trains (a cold start), COLLABORATIVE is answered by
+    // STATISTICAL and says so, rather than failing every request for the whole training.
+    const collaborative =
+      routed === 'COLLABORATIVE' ? this.engines.get('collaborative')?.status() : undefined;
+    const waiting =
+      collaborative && !collaborative.ready
+        ? { engine: 'collaborative' as const, reason: collaborative.reason }
+        : null;
+    const strategyUsed: Strategy = waiting ? 'STATISTICAL' : routed;
     const requested: EngineName[] = strategyUsed === 'HYBRID' ? [...ENGINE_NAMES] : [ENGINE_OF[strategyUsed]];
-    const readiness = requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('');
+    const readiness =
+      requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('') +
+      (waiting ? 'w' : '');
     const key = this.remembered ? listKey(options, diversity) : '';
     const remembered = this.remembered?.get(key);
     if (remembered && remembered.history === history && remembered.readiness === readiness)
       return remembered.list;
-    const list = await this.buildList(options, diversity, history, strategyUsed, requested);
+    const list = await this.buildList(options, diversity, history, strategyUsed, requested, waiting);
     const ttl = this.options.listTtlMs ?? 0;
     this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));
     return list;
@@ -132,8 +143,9 @@ export class Orchestrator {
     history: ReadonlyMap<number, number>,
     strategyUsed: Strategy,
     requested: readonly EngineName[],
+    waiting: { engine: EngineName; reason: string } | null = null,
   ): Promise<RecommendationList> {
-    const skippedEngines: { engine: EngineName; reason: string }[] = [];
+    const skippedEngines: { engine: EngineName; reason: string }[] = waiting ? [waiting] : [];
     const active: RecommendationEngine[] = [];
     for (const name of requested) {
       const engine = this.engines.get(name);
@@ -148,6 +160,9 @@ export class Orchestrator {
           : new EngineNotReadyError(name, status.reason, status.progress);
       else skippedEngines.push({ engine: name, reason: status.ready ? 'not configured' : status.reason });
     }
+    // A HYBRID list that only the statistical engine could answer is a STATISTICAL list: say so.
+    if (strategyUsed === 'HYBRID' && active.length === 1 && active[0].name === 'statistical')
+      strategyUsed = 'STATISTICAL';
     const weights = resolveWeights(
       options.weights,
       active.map((e) => e.name),

@@ -265,6 +265,40 @@ describe('Orchestrator', () => {
     });
   });
 
+  it('serves STATISTICAL, and says so, while the first collaborative model trains', async () => {
+    const training: EngineStatus = { ready: false, reason: 'training the first model' };
+    const orchestrator = new Orchestrator(
+      [
+        new TableEngine('collaborative', table([[4, 4.8]]), training),
+        new TableEngine('content', table([[7, 1]]), { ready: false, reason: 'index building: 40%' }),
+        new TableEngine(
+          'statistical',
+          table([
+            [4, 4.1],
+            [5, 3.9],
+          ]),
+        ),
+      ],
+      catalogWith(fiveRatings),
+    );
+    const collaborative = await orchestrator.recommend({ userId: 1, strategy: 'COLLABORATIVE', first: 5 });
+    expect(collaborative.strategyUsed).toBe('STATISTICAL');
+    expect(collaborative.items.map((i) => [i.movieId, i.strategyUsed])).toEqual([
+      [4, 'STATISTICAL'],
+      [5, 'STATISTICAL'],
+    ]);
+    expect(collaborative.skippedEngines).toEqual([
+      { engine: 'collaborative', reason: 'training the first model' },
+    ]);
+    const hybrid = await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 5 });
+    expect(hybrid.strategyUsed).toBe('STATISTICAL');
+    expect(hybrid.skippedEngines.map((s) => s.engine)).toEqual(['collaborative', 'content']);
+    // CONTENT keeps failing loudly: only a training collaborative model falls back.
+    await expect(orchestrator.recommend({ userId: 1, strategy: 'CONTENT', first: 5 })).rejects.toThrow(
+      EngineNotReadyError,
+    );
+  });
+
   it('applies the genre filter before cutting to first', async () => {
     const orchestrator = new Orchestrator(
       [

@@ -1,5 +1,6 @@
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { float32Text } from '../../db/float32-text';
+import { hasFactorBlocks, readFactorPart, writeFactorBlocks, type FactorArray } from './factor-blocks';
 import type { BiasedMfParameters, IalsParameters, RatingEncoding, TopNKind, TopNModel } from './kernels';
 
 /** Everything serving needs from a trained pair of models (biased MF + a PureSVD or iALS top-N model). */
@@ -59,15 +60,36 @@ function storedTopN(
   return { kind, rank: params.rank, ...params.ials, itemFactors, itemIds };
 }
 
+interface FactorArrays {
+  itemIds: Int32Array;
+  itemBias: Float64Array;
+  itemFactors: Float32Array;
+  topNFactors: Float32Array;
+  userIds: Int32Array;
+  userBias: Float64Array;
+  userFactors: Float32Array;
+}
+
+/** Ids are stored sorted and unique, as the serving snapshot and the folded-in overlay expect. */
+function requireAscendingIds(ids: Int32Array, what: string): void {
+  for (let n = 1; n < ids.length; n++) {
+    if (ids[n] === ids[n - 1]) throw new Error(`duplicate key: ${what} id ${ids[n]} appears twice`);
+    if (ids[n] < ids[n - 1])
+      throw new Error(`${what} ids must be ascending (${ids[n - 1]} before ${ids[n]})`);
+  }
+}
+
 /** How many versions survive activation: the active one and one to roll back to. */
 export const KEPT_VERSIONS = 2;
-const ROWS_PER_STATEMENT = 2000;
 
 function arrayLiteral(values: ArrayLike<number>, from: number, length: number): string {
   return `{${float32Text(values, from, length)}}`;
 }
 
-/** Model versions and their factors in Postgres (`real[]`), written whole and activated atomically. */
+/**
+ * Model versions and their factors in Postgres (bytea blocks of typed arrays; versions from before
+ * that migration as `real[]` rows), written whole and activated atomically.
+ */
 export class ModelStore {
   constructor(private readonly db: DataSource) {}
 
@@ -113,55 +135,20 @@ export class ModelStore {
           topN.kind,
         ],
       );
-      await this.insertItems(tx, version.id, models);
-      await this.insertUsers(tx, version.id, models);
+      // Checked inside the transaction: a bad model leaves no version row behind either.
+      requireAscendingIds(biased.itemIds, 'movie');
+      requireAscendingIds(biased.userIds, 'user');
+      await writeFactorBlocks(tx, version.id, {
+        item_ids: biased.itemIds,
+        item_bias: Float64Array.from(biased.itemBias),
+        item_factors: biased.itemFactors,
+        topn_factors: topN.itemFactors,
+        user_ids: biased.userIds,
+        user_bias: Float64Array.from(biased.userBias),
+        user_factors: biased.userFactors,
+      });
       return version.id;
     });
-  }
-
-  private async insertItems(
-    tx: EntityManager,
-    versionId: number,
-    { biased, topN }: StoredModels,
-  ): Promise<void> {
-    for (let start = 0; start < biased.itemIds.length; start += ROWS_PER_STATEMENT) {
-      const end = Math.min(biased.itemIds.length, start + ROWS_PER_STATEMENT);
-      const ids: number[] = [];
-      const biases: number[] = [];
-      const factors: string[] = [];
-      const topNFactors: string[] = [];
-      for (let i = start; i < end; i++) {
-        ids.push(biased.itemIds[i]);
-        biases.push(biased.itemBias[i]);
-        factors.push(arrayLiteral(biased.itemFactors, i * biased.k, biased.k));
-        topNFactors.push(arrayLiteral(topN.itemFactors, i * topN.rank, topN.rank));
-      }
-      await tx.query(
-        `INSERT INTO model_item_factors (model_id, movie_id, bias, factors, topn_factors)
-         SELECT $1, movie_id, bias, factors::real[], topn::real[]
-           FROM unnest($2::int[], $3::real[], $4::text[], $5::text[]) AS t(movie_id, bias, factors, topn)`,
-        [versionId, ids, biases, factors, topNFactors],
-      );
-    }
-  }
-
-  private async insertUsers(tx: EntityManager, versionId: number, { biased }: StoredModels): Promise<void> {
-    for (let start = 0; start < biased.userIds.length; start += ROWS_PER_STATEMENT) {
-      const end = Math.min(biased.userIds.length, start + ROWS_PER_STATEMENT);
-      const ids: number[] = [];
-      const biases: number[] = [];
-      const factors: string[] = [];
-      for (let u = start; u < end; u++) {
-        ids.push(biased.userIds[u]);
-        biases.push(biased.userBias[u]);
-        factors.push(arrayLiteral(biased.userFactors, u * biased.k, biased.k));
-      }
-      await tx.query(
-        `INSERT INTO model_user_factors (model_id, user_id, bias, factors)
-         SELECT $1, user_id, bias, factors::real[] FROM unnest($2::int[], $3::real[], $4::text[]) AS t(user_id, bias, factors)`,
-        [versionId, ids, biases, factors],
-      );
-    }
   }
 
   /** Makes `versionId` the served model in one transaction and prunes all but the newest versions. */
@@ -226,27 +213,10 @@ export class ModelStore {
     if (versions.length === 0) return null;
     const version = versions[0];
     const { k, rank } = version.params;
-    const items: { movie_id: number; bias: number; factors: number[]; topn_factors: number[] }[] =
-      await this.db.query(
-        `SELECT movie_id, bias, factors, topn_factors FROM model_item_factors WHERE model_id = $1 ORDER BY movie_id`,
-        [version.id],
-      );
-    const users: { user_id: number; bias: number; factors: number[] }[] = await this.db.query(
-      `SELECT user_id, bias, factors FROM model_user_factors WHERE model_id = $1 ORDER BY user_id`,
-      [version.id],
-    );
-    const itemIds = Int32Array.from(items, (r) => r.movie_id);
-    const itemBias = Float64Array.from(items, (r) => r.bias);
-    const itemFactors = new Float32Array(items.length * k);
-    const topNFactors = new Float32Array(items.length * rank);
-    items.forEach((r, i) => {
-      itemFactors.set(r.factors, i * k);
-      topNFactors.set(r.topn_factors, i * rank);
-    });
-    const userIds = Int32Array.from(users, (r) => r.user_id);
-    const userBias = Float64Array.from(users, (r) => r.bias);
-    const userFactors = new Float32Array(users.length * k);
-    users.forEach((r, u) => userFactors.set(r.factors, u * k));
+    const factors = (await hasFactorBlocks(this.db, version.id))
+      ? await this.readBinaryFactors(version.id, k)
+      : await this.readTextFactors(version.id, k, rank);
+    const { itemIds, itemBias, itemFactors, topNFactors, userIds, userBias, userFactors } = factors;
     return {
       versionId: version.id,
       activatedAt: version.activated_at,
@@ -268,6 +238,78 @@ export class ModelStore {
         recencyHalfLifeDays: version.params.recencyHalfLifeDays ?? 0,
       },
       topN: storedTopN(version.id, version.topn_kind, version.params, topNFactors, itemIds),
+    };
+  }
+
+  /** Factors of a version written as bytea blocks; users folded in since then overlay the trained ones. */
+  private async readBinaryFactors(versionId: number, k: number): Promise<FactorArrays> {
+    const read = <T extends FactorArray>(
+      part: string,
+      Make: { new (n: number): T; BYTES_PER_ELEMENT: number },
+    ) => readFactorPart(this.db, versionId, part, Make);
+    const trained = {
+      itemIds: await read('item_ids', Int32Array),
+      itemBias: await read('item_bias', Float64Array),
+      itemFactors: await read('item_factors', Float32Array),
+      topNFactors: await read('topn_factors', Float32Array),
+      userIds: await read('user_ids', Int32Array),
+      userBias: await read('user_bias', Float64Array),
+      userFactors: await read('user_factors', Float32Array),
+    };
+    const folded: { user_id: number; bias: number; factors: number[] }[] = await this.db.query(
+      `SELECT user_id, bias, factors FROM model_user_factors WHERE model_id = $1 ORDER BY user_id`,
+      [versionId],
+    );
+    if (folded.length === 0) return trained;
+    const row = new Map<number, number>();
+    trained.userIds.forEach((id, u) => row.set(id, u));
+    const added = folded.filter((f) => !row.has(f.user_id));
+    const users = trained.userIds.length + added.length;
+    const userIds = new Int32Array(users);
+    const userBias = new Float64Array(users);
+    const userFactors = new Float32Array(users * k);
+    userIds.set(trained.userIds);
+    userBias.set(trained.userBias);
+    userFactors.set(trained.userFactors);
+    added.forEach((f, n) => {
+      userIds[trained.userIds.length + n] = f.user_id;
+      row.set(f.user_id, trained.userIds.length + n);
+    });
+    for (const f of folded) {
+      const u = row.get(f.user_id) ?? 0;
+      userBias[u] = f.bias;
+      userFactors.set(f.factors, u * k);
+    }
+    return { ...trained, userIds, userBias, userFactors };
+  }
+
+  /** Versions written before BinaryModelFactors: one `real[]` row per item and per user. */
+  private async readTextFactors(versionId: number, k: number, rank: number): Promise<FactorArrays> {
+    const items: { movie_id: number; bias: number; factors: number[]; topn_factors: number[] }[] =
+      await this.db.query(
+        `SELECT movie_id, bias, factors, topn_factors FROM model_item_factors WHERE model_id = $1 ORDER BY movie_id`,
+        [versionId],
+      );
+    const users: { user_id: number; bias: number; factors: number[] }[] = await this.db.query(
+      `SELECT user_id, bias, factors FROM model_user_factors WHERE model_id = $1 ORDER BY user_id`,
+      [versionId],
+    );
+    const itemFactors = new Float32Array(items.length * k);
+    const topNFactors = new Float32Array(items.length * rank);
+    items.forEach((r, i) => {
+      itemFactors.set(r.factors, i * k);
+      topNFactors.set(r.topn_factors, i * rank);
+    });
+    const userFactors = new Float32Array(users.length * k);
+    users.forEach((r, u) => userFactors.set(r.factors, u * k));
+    return {
+      itemIds: Int32Array.from(items, (r) => r.movie_id),
+      itemBias: Float64Array.from(items, (r) => r.bias),
+      itemFactors,
+      topNFactors,
+      userIds: Int32Array.from(users, (r) => r.user_id),
+      userBias: Float64Array.from(users, (r) => r.bias),
+      userFactors,
     };
   }
 

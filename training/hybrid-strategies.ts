@@ -508,7 +508,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'hybrid',
     description:
-      'production merge (0.5 PureSVD, 0.3 statistical, 0.2 content), min-max over the candidate pool',
+      'production merge with the specified weights (0.5 PureSVD, 0.3 content, 0.2 statistical), min-max over the candidate pool',
     create: hybrid('hybrid', 'candidate-pool'),
   });
   registerStrategy({

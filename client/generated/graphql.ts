@@ -3,7 +3,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** Relative engine weights; missing ones keep their defaults (collaborative 0.5, statistical 0.3, content 0.2), then all are rescaled to sum 1. */
+/** Relative engine weights; missing ones keep their defaults (collaborative 0.5, content 0.3, statistical 0.2), then all are rescaled to sum 1. */
 export type EngineWeightsInput = {
   collaborative?: number | null | undefined;
   content?: number | null | undefined;
@@ -32,7 +32,7 @@ export enum Strategy {
   Collaborative = 'COLLABORATIVE',
   /** Sentence embeddings of movie text, against your taste profile. */
   Content = 'CONTENT',
-  /** All three engines, normalised and weighted (default collaborative 0.5, statistical 0.3, content 0.2). */
+  /** All three engines, normalised and weighted (default collaborative 0.5, content 0.3, statistical 0.2). */
   Hybrid = 'HYBRID',
   /** Bayesian weighted rating × ln(1 + votes), the same for everyone: the cold-start engine. */
   Statistical = 'STATISTICAL'

@@ -58,11 +58,11 @@ function catalogWith(ratings: Map<number, number>): OrchestratorCatalog {
 
 describe('weights', () => {
   it('fills defaults, validates and renormalises over the engines that take part', () => {
-    expect(resolveWeights(undefined)).toEqual({ collaborative: 0.5, content: 0.2, statistical: 0.3 });
+    expect(resolveWeights(undefined)).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
     expect(resolveWeights({ content: 0 }, ['collaborative', 'content', 'statistical'])).toEqual({
-      collaborative: 0.5 / 0.8,
+      collaborative: 0.5 / 0.7,
       content: 0,
-      statistical: 0.3 / 0.8,
+      statistical: 0.2 / 0.7,
     });
     expect(
       resolveWeights({ collaborative: 2, content: 1, statistical: 1 }, ['collaborative', 'statistical']),
@@ -201,8 +201,8 @@ describe('Orchestrator', () => {
     );
     const list = await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 3 });
     expect(list.strategyUsed).toBe('HYBRID');
-    // 4: 0.5·1 + 0.2·1 + 0.3·(4.1−3)/1.3; 5: 0.5·0.5 + 0.3·0.9/1.3; 3: 0.3·1; 7: 0.2·0.7/0.8.
-    expect(list.items.map((i) => i.movieId)).toEqual([4, 5, 3]);
+    // 4: 0.5·1 + 0.3·1 + 0.2·(4.1−3)/1.3; 5: 0.5·0.5 + 0.2·0.9/1.3; 7: 0.3·(0.8−0.1)/0.8; 3: 0.2·1.
+    expect(list.items.map((i) => i.movieId)).toEqual([4, 5, 7]);
     expect(list.items.map((i) => i.rank)).toEqual([1, 2, 3]);
     expect(list.items.some((i) => i.movieId === 1)).toBe(false);
     expect(list.items[0].engineScores).toEqual({
@@ -210,7 +210,7 @@ describe('Orchestrator', () => {
       content: 1,
       statistical: expect.any(Number),
     });
-    expect(list.items[2].engineScores).toEqual({ collaborative: null, content: null, statistical: 1 });
+    expect(list.items[2].engineScores).toEqual({ collaborative: null, content: 0.875, statistical: null });
     expect(list.items[0].explanation).toEqual({ text: 'Because you rated Heat 5★', movieIds: [1] });
   });
 

@@ -13,7 +13,7 @@ registerEnumType(StrategyEnum, {
   valuesConfig: {
     HYBRID: {
       description:
-        'All three engines, normalised and weighted (default collaborative 0.5, statistical 0.3, content 0.2).',
+        'All three engines, normalised and weighted (default collaborative 0.5, content 0.3, statistical 0.2).',
     },
     COLLABORATIVE: { description: 'Matrix factorisation over everyone’s ratings.' },
     CONTENT: { description: 'Sentence embeddings of movie text, against your taste profile.' },

@@ -25,6 +25,7 @@ function models(users: number, items: number, k: number, rank: number): StoredMo
       recencyHalfLifeDays: 90,
     },
     topN: {
+      kind: 'puresvd',
       rank,
       encoding: 'rating',
       itemFactors: fill(new Float32Array(items * rank), 5) as Float32Array,

@@ -58,6 +58,11 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
     const dataSource = await openDatabase({
       url,
       poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
+      timeouts: {
+        connectMs: config.dbConnectTimeoutMs,
+        statementMs: config.dbStatementTimeoutMs,
+        idleInTransactionMs: config.dbIdleTxTimeoutMs,
+      },
     });
     return {
       dataSource,

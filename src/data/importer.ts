@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { allowLongStatements } from '../db/guarded-pool';
 import type { Pool, PoolClient } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -232,6 +233,9 @@ export async function importRelease(
     const run = new ReleaseImport(client, layout, overviewsFile, bulkLoad, options);
     await client.query('BEGIN');
     try {
+      // A release import runs statements of minutes and parses files between them; the API's
+      // statement and idle-in-transaction timeouts are for requests, not for this transaction.
+      await allowLongStatements(client, true);
       summary = await run.execute();
       await client.query('COMMIT');
       summary.seconds = seconds(started);
@@ -242,6 +246,7 @@ export async function importRelease(
       throw error;
     }
   } finally {
+    await allowLongStatements(client, false);
     client.release(broken);
   }
 

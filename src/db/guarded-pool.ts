@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
 import { ServiceUnavailableError } from '../errors';
 import { DatabaseTimeouts } from './timeouts';
 
@@ -108,4 +109,26 @@ export async function allowLongStatements(client: pg.ClientBase, allowed: boolea
     await client.query(`SET LOCAL idle_in_transaction_session_timeout = 0`);
   }
   if (typeof guarded.inFlight === 'number') guarded.unbounded = allowed;
+}
+
+/**
+ * Runs `work` in a read transaction free of the request timeouts: for the few reads that are meant
+ * to be long (training reads every rating; a million on ml-1m), not for anything a request does.
+ */
+export async function withLongStatements<T>(
+  dataSource: DataSource,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  return dataSource.transaction(async (manager) => {
+    // The pg client under TypeORM's query runner (a postgres DataSource's runner always has one).
+    const client = (manager.queryRunner as unknown as { databaseConnection?: pg.ClientBase } | undefined)
+      ?.databaseConnection;
+    if (!client) return work(manager);
+    await allowLongStatements(client, true);
+    try {
+      return await work(manager);
+    } finally {
+      await allowLongStatements(client, false);
+    }
+  });
 }

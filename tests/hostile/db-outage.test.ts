@@ -1,5 +1,7 @@
 import { DataSource } from 'typeorm';
 import { openDatabase } from '../../src/db/datasource';
+import { databaseFailure } from '../../src/db/errors';
+import { withLongStatements } from '../../src/db/guarded-pool';
 import { StatisticalEngine } from '../../src/engines/statistical';
 import { graphql, GraphQLResponse, startTestApi, TestApi } from '../helpers/api';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
@@ -82,6 +84,20 @@ describe('a database that stalls or vanishes', () => {
               current_setting('idle_in_transaction_session_timeout') AS idle`,
     );
     expect(settings).toEqual({ statement: '1s', idle: '2s' });
+  });
+
+  it('cancels a statement past the timeout (a retryable failure), except where long statements are allowed', async () => {
+    const slow = await proxied.query(`SELECT pg_sleep(1.5)`).catch((error: unknown) => error);
+    expect(databaseFailure(slow)).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      extensions: { retryable: true },
+    });
+    const [row] = await withLongStatements(proxied, (manager) =>
+      manager.query(`SELECT pg_sleep(1.5), 1 AS done`),
+    );
+    expect(row.done).toBe(1);
+    // Lifted for that transaction only.
+    await expect(proxied.query(`SELECT pg_sleep(1.5)`)).rejects.toThrow(/statement timeout/);
   });
 
   it('answers SERVICE_UNAVAILABLE while the database stalls, writes nothing, and recovers without a restart', async () => {

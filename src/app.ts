@@ -59,6 +59,13 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
     const dataSource = await openDatabase({
       url,
       poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
+      // PGlite ignores both server timeouts, and its queries run on this event loop, so a
+      // client-side limit could only fail a query that already finished; nothing can stall there.
+      timeouts: {
+        connectMs: config.dbConnectTimeoutMs,
+        statementMs: embedded ? 0 : config.dbStatementTimeoutMs,
+        idleInTransactionMs: embedded ? 0 : config.dbIdleTxTimeoutMs,
+      },
     });
     return {
       dataSource,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_DATABASE_TIMEOUTS } from './db/timeouts';
 
 /** Every setting Cinegraph reads from the environment, parsed and validated in one place. */
 export interface Config {
@@ -8,6 +9,12 @@ export interface Config {
   /** Unset means: run the embedded PGlite server. */
   databaseUrl: string | null;
   dbPoolSize: number;
+  /** Connecting to PostgreSQL (and waiting for a pooled connection) before SERVICE_UNAVAILABLE / a failed start. */
+  dbConnectTimeoutMs: number;
+  /** statement_timeout; the client also abandons a connection silent for this long plus a grace. 0 = none. */
+  dbStatementTimeoutMs: number;
+  /** idle_in_transaction_session_timeout. 0 = none. */
+  dbIdleTxTimeoutMs: number;
   /** Where the embedded database keeps its files. */
   dataDir: string;
   embeddedDbPort: number;
@@ -81,6 +88,27 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port: integer(env, 'PORT', 4000, 0, 65535),
     databaseUrl: env.DATABASE_URL?.trim() || null,
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 8, 1, 200),
+    dbConnectTimeoutMs: integer(
+      env,
+      'DB_CONNECT_TIMEOUT_MS',
+      DEFAULT_DATABASE_TIMEOUTS.connectMs,
+      100,
+      600_000,
+    ),
+    dbStatementTimeoutMs: integer(
+      env,
+      'DB_STATEMENT_TIMEOUT_MS',
+      DEFAULT_DATABASE_TIMEOUTS.statementMs,
+      0,
+      3_600_000,
+    ),
+    dbIdleTxTimeoutMs: integer(
+      env,
+      'DB_IDLE_TX_TIMEOUT_MS',
+      DEFAULT_DATABASE_TIMEOUTS.idleInTransactionMs,
+      0,
+      3_600_000,
+    ),
     dataDir: optionalPath(env, 'DATA_DIR', cwd) ?? path.resolve(cwd, '.data'),
     embeddedDbPort: integer(env, 'EMBEDDED_DB_PORT', 0, 0, 65535),
     cacheDir: optionalPath(env, 'CACHE_DIR', cwd) ?? path.resolve(cwd, '.cache'),

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { entities } from './entities';
+import { DatabaseTimeouts, DEFAULT_DATABASE_TIMEOUTS, guardedPoolOptions } from './guarded-pool';
 
 export interface DatabaseOptions {
   url: string;
@@ -9,6 +10,31 @@ export interface DatabaseOptions {
   /** A schema to live in (tests isolate each file in its own); public stays on the path for pgvector. */
   schema?: string;
   logging?: boolean;
+  /** Connect, statement and idle-in-transaction timeouts; DEFAULT_DATABASE_TIMEOUTS when absent. */
+  timeouts?: DatabaseTimeouts;
+}
+
+/** The database cannot be reached at start: names where it looked and how long it waited, never the password. */
+export class DatabaseConnectError extends Error {
+  constructor(url: string, timeouts: DatabaseTimeouts, cause: unknown) {
+    let where = 'the configured address';
+    try {
+      const parsed = new URL(url);
+      where = `${parsed.hostname}:${parsed.port || '5432'}`;
+    } catch {
+      // An unparsable URL is reported by pg itself in the cause.
+    }
+    const code = (cause as { code?: unknown })?.code;
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      /timeout/i.test(reason)
+        ? `could not connect to the database at ${where} within ${timeouts.connectMs} ms ` +
+            `(DB_CONNECT_TIMEOUT_MS): it accepted no connection or never answered`
+        : `could not connect to the database at ${where}: ${reason}${typeof code === 'string' && !reason.includes(code) ? ` (${code})` : ''}`,
+      { cause },
+    );
+    this.name = 'DatabaseConnectError';
+  }
 }
 
 const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -27,6 +53,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     logging: options.logging ?? false,
     extra: {
       max: options.poolSize,
+      ...guardedPoolOptions(options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS),
       ...(options.schema ? { options: `-c search_path=${options.schema},public` } : {}),
     },
   });
@@ -35,7 +62,11 @@ export function createDataSource(options: DatabaseOptions): DataSource {
 /** Connects and brings the schema up to date; the service and the tests both start here. */
 export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
   const dataSource = createDataSource(options);
-  await dataSource.initialize();
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw new DatabaseConnectError(options.url, options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS, error);
+  }
   try {
     if (options.schema) await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
     await dataSource.runMigrations({ transaction: 'each' });

@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { DataDirLock, lockDataDir } from './data-dir-lock';
 
 export interface EmbeddedDatabase {
   /** A postgres:// URL that `pg` (and so TypeORM) connects to over 127.0.0.1. */
@@ -22,26 +24,38 @@ export interface EmbeddedDatabaseOptions {
  * Cinegraph talks to it exactly as to a real Postgres.
  */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
-  if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const db = await PGlite.create(options.dataDir ?? undefined, { extensions: { vector } });
-  const server = new PGLiteSocketServer({
-    db,
-    host: '127.0.0.1',
-    port: options.port,
-    maxConnections: options.poolSize + 2,
-  });
+  let lock: DataDirLock | null = null;
+  if (options.dataDir) {
+    await mkdir(path.dirname(options.dataDir), { recursive: true });
+    lock = await lockDataDir(options.dataDir);
+  }
+  let db: PGlite | null = null;
   try {
+    if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+    db = await PGlite.create(options.dataDir ?? undefined, { extensions: { vector } });
+    const server = new PGLiteSocketServer({
+      db,
+      host: '127.0.0.1',
+      port: options.port,
+      maxConnections: options.poolSize + 2,
+    });
     await server.start();
+    const [host, port] = server.getServerConn().split(':');
+    const opened = db;
+    return {
+      url: `postgres://postgres@${host}:${port}/postgres`,
+      async stop() {
+        try {
+          await server.stop();
+          await opened.close();
+        } finally {
+          await lock?.release();
+        }
+      },
+    };
   } catch (error) {
-    await db.close();
+    await db?.close().catch(() => undefined);
+    await lock?.release();
     throw error;
   }
-  const [host, port] = server.getServerConn().split(':');
-  return {
-    url: `postgres://postgres@${host}:${port}/postgres`,
-    async stop() {
-      await server.stop();
-      await db.close();
-    },
-  };
 }

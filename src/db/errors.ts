@@ -30,11 +30,12 @@ const BAD_TEXT_STATES = new Set(['22021', '22P05']);
 function causes(error: unknown): { code?: unknown; message?: unknown }[] {
   const chain: { code?: unknown; message?: unknown }[] = [];
   let current: unknown = error;
-  // TypeORM wraps pg's error as driverError; ours wrap theirs as cause. A few levels is all there is.
+  // TypeORM wraps pg's error as driverError, ours wrap theirs as cause, and graphql-js wraps what is
+  // not an Error of its realm as thrownValue. A few levels is all there is.
   for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
     chain.push(current as { code?: unknown; message?: unknown });
-    const next = current as { driverError?: unknown; cause?: unknown };
-    current = next.driverError ?? next.cause;
+    const next = current as { driverError?: unknown; cause?: unknown; thrownValue?: unknown };
+    current = next.driverError ?? next.cause ?? next.thrownValue;
   }
   return chain;
 }

@@ -170,6 +170,8 @@ export class ContentIndexer {
           (skipped > 0 ? `, ${skipped} without usable text` : ''),
       );
       const embedded = await this.embedStale(embedder, model, stale);
+      // New vectors change the table the searches plan against; PGlite never analyses on its own.
+      if (embedded > 0 || (await this.store.neverAnalyzed())) await this.store.analyze();
       // Movies added while the run was going are left for the next run; the index is complete for the
       // catalog it started from.
       this.update({ state: 'ready', complete: true, done: this.state.total });

@@ -125,10 +125,11 @@ async function main(argv: readonly string[]): Promise<number> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (!url) {
-    process.stderr.write(
-      `DATABASE_URL is unset: importing into the embedded database in ${config.dataDir}\n`,
-    );
-    embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, port: 0, poolSize: 2 });
+    // The directory the server's embedded database lives in (app.ts, connectDatabase), so `npm start`
+    // serves what was imported.
+    const dataDir = path.join(config.dataDir, 'pglite');
+    process.stderr.write(`DATABASE_URL is unset: importing into the embedded database in ${dataDir}\n`);
+    embedded = await startEmbeddedDatabase({ dataDir, port: 0, poolSize: 2 });
     url = embedded.url;
   }
   try {

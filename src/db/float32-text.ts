@@ -2,9 +2,10 @@
 const FLOAT32_DIGITS = 9;
 
 /**
- * `values[from … from+length)` as comma-separated decimal text, exact for float32: the body of a
- * pgvector literal `[…]` or a Postgres `real[]` literal `{…}`. Non-finite values are refused, since
- * either column would store them and poison every score computed from them.
+ * `values[from … from+length)` as comma-separated decimal text, exact for float32: the body of a Postgres
+ * `real[]` literal `{…}` (the collaborative factor tables; pgvector vectors are written by the `pgvector`
+ * client, see vector-codec.ts). Non-finite values are refused, since the column would store them and
+ * poison every score computed from them.
  */
 export function float32Text(values: ArrayLike<number>, from = 0, length = values.length - from): string {
   const parts = new Array<string>(length);

@@ -29,6 +29,7 @@ const OTHER_CLIS = [
   'scripts/bench-embed.ts',
   'scripts/bench-statistical.ts',
   'scripts/content-quality.ts',
+  'scripts/bench-vector-codec.ts',
 ];
 
 const run = promisify(execFile);

@@ -1,3 +1,4 @@
+import { fromSql } from 'pgvector';
 import { ContentEngine } from '../../../../src/engines/content/content-engine';
 import { ContentIndexer, IndexProgress } from '../../../../src/engines/content/indexer';
 import { buildMovieText, contentHash } from '../../../../src/engines/content/movie-text';
@@ -7,7 +8,7 @@ import { embeddingRows, insertMovies, MOVIES } from './helpers/catalog';
 import { HashingEmbedder, until } from './helpers/hashing-embedder';
 
 function parseVector(text: string): number[] {
-  return text.slice(1, -1).split(',').map(Number);
+  return fromSql(text) as number[];
 }
 
 describe('ContentIndexer', () => {

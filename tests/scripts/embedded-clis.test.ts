@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startEmbeddedDatabase } from '../../src/db/embedded';
+import { csv, ReleaseDirs } from '../data/release-files';
+
+const ROOT = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+
+/**
+ * Without DATABASE_URL, `npm run migrate` and `npm run import` work on the embedded database the server
+ * opens (DATA_DIR/pglite), so what they do is what `npm start` then serves.
+ */
+describe('migrate and import CLIs on the embedded database', () => {
+  let dataDir: string;
+  const releases = new ReleaseDirs();
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: '' };
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-cli-data-'));
+    env.DATA_DIR = dataDir;
+  });
+  afterAll(async () => {
+    await releases.cleanup();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const cli = (file: string, args: string[] = []) =>
+    run(process.execPath, ['-r', require.resolve('@swc-node/register'), file, ...args], { cwd: ROOT, env });
+
+  it('migrates, then imports into the directory the server opens', async () => {
+    const migrated = await cli('src/db/migrate-cli.ts');
+    expect(migrated.stdout).toMatch(/^applied \d+ of \d+ migrations:/);
+    expect((await cli('src/db/migrate-cli.ts')).stdout).toMatch(/^schema up to date/);
+
+    const release = await releases.write({
+      'movies.csv': csv('movieId,title,genres', '1,Heat (1995),Action|Crime', '2,Alien (1979),Horror|Sci-Fi'),
+      'ratings.csv': csv('userId,movieId,rating,timestamp', '1,1,4.0,964982703', '2,2,5.0,964982705'),
+    });
+    const imported = await cli('src/data/import-cli.ts', [release]);
+    expect(imported.stdout).toMatch(/2 movies, 2 users, 2 ratings/);
+
+    // Where app.ts's connectDatabase opens it.
+    const embedded = await startEmbeddedDatabase({
+      dataDir: path.join(dataDir, 'pglite'),
+      port: 0,
+      poolSize: 1,
+    });
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: embedded.url });
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM movies');
+      expect(Number(rows[0].count)).toBe(2);
+    } finally {
+      await client.end();
+      await embedded.stop();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   CgScratch,
-  entryConfidences,
+  ialsConfidences,
   gramian,
   solveIalsRow,
   type IalsModel,
@@ -48,6 +48,10 @@ export function validateIalsOptions(options: IalsOptions): void {
   check(Number.isFinite(options.regExponent), 'ials regExponent must be finite');
   check(options.unobservedWeight >= 0 && Number.isFinite(options.unobservedWeight), 'ials α0 must be ≥ 0');
   check(options.confidenceScale >= 0 && Number.isFinite(options.confidenceScale), 'ials β must be ≥ 0');
+  check(
+    options.recencyHalfLifeDays >= 0 && Number.isFinite(options.recencyHalfLifeDays),
+    'ials recencyHalfLifeDays must be ≥ 0',
+  );
   check(options.initScale > 0 && Number.isFinite(options.initScale), 'ials initScale must be > 0');
 }
 
@@ -64,11 +68,30 @@ export function ialsHalves(
   users: IalsHalf;
   items: IalsHalf;
 } {
-  const byUser = buildCsr(dataset.users, dataset.items, dataset.ratings, dataset.numUsers, dataset.numItems);
-  const byItem = buildCsr(dataset.items, dataset.users, dataset.ratings, dataset.numItems, dataset.numUsers);
+  // Each rating's confidence depends on its user's latest timestamp: computed user by user, then
+  // carried as the CSR values of both halves.
+  const byRating = buildCsr(
+    dataset.users,
+    Int32Array.from({ length: dataset.size }, (_, n) => n),
+    new Float32Array(dataset.size),
+    dataset.numUsers,
+    dataset.size,
+  );
+  const confidence = new Float32Array(dataset.size);
+  for (let user = 0; user < dataset.numUsers; user++) {
+    const positions = byRating.columns.subarray(byRating.offsets[user], byRating.offsets[user + 1]);
+    const values = ialsConfidences(
+      parameters,
+      Array.from(positions, (n) => dataset.ratings[n]),
+      Array.from(positions, (n) => dataset.timestamps[n]),
+    );
+    positions.forEach((n, at) => (confidence[n] = values[at]));
+  }
+  const byUser = buildCsr(dataset.users, dataset.items, confidence, dataset.numUsers, dataset.numItems);
+  const byItem = buildCsr(dataset.items, dataset.users, confidence, dataset.numItems, dataset.numUsers);
   return {
-    users: { csr: byUser, confidences: entryConfidences(byUser, parameters) },
-    items: { csr: byItem, confidences: entryConfidences(byItem, parameters) },
+    users: { csr: byUser, confidences: byUser.values },
+    items: { csr: byItem, confidences: byItem.values },
   };
 }
 
@@ -140,6 +163,7 @@ export function trainIals(
       regExponent: options.regExponent,
       unobservedWeight: options.unobservedWeight,
       confidenceScale: options.confidenceScale,
+      recencyHalfLifeDays: options.recencyHalfLifeDays,
     },
     userFactors,
     trainSeconds: (performance.now() - started) / 1000,

@@ -81,6 +81,7 @@ function topNHeader(topN: TrainedModels['topN']): ModelHeader['topN'] {
     regExponent: topN.regExponent,
     unobservedWeight: topN.unobservedWeight,
     confidenceScale: topN.confidenceScale,
+    recencyHalfLifeDays: topN.recencyHalfLifeDays,
   };
 }
 
@@ -173,6 +174,7 @@ export async function readModelFiles(dir: string): Promise<TrainedModels> {
             regExponent: header.topN.regExponent,
             unobservedWeight: header.topN.unobservedWeight,
             confidenceScale: header.topN.confidenceScale,
+            recencyHalfLifeDays: header.topN.recencyHalfLifeDays ?? 0,
             itemFactors: view('topN.itemFactors'),
             itemIds: view('topN.itemIds'),
           }

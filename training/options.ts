@@ -61,6 +61,7 @@ export const DEFAULT_IALS_OPTIONS: IalsOptions = {
   regExponent: 1,
   unobservedWeight: 0.05,
   confidenceScale: 0,
+  recencyHalfLifeDays: 0,
   initScale: 0.1,
   seed: 42,
 };

@@ -3,19 +3,24 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { BiasedMfOptions } from './biased-mf';
 import { integerFlag, numberFlag, parseFlags, runCli, stringFlag, UsageError } from './cli';
 import { fileModelSink, type ModelSink } from './model-files';
-import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
+import type { IalsOptions } from './ials';
+import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_IALS_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
 import { writeTrainingReport } from './report';
 import { movieLensSource, type RatingsSource } from './sources';
 import type { PureSvdOptions } from './top-n';
 import { trainModels, type TrainedModels, type TrainingProgress, type TrainOptions } from './train';
 import type { RatingEncoding } from '../src/engines/collaborative/kernels/pure-svd';
+import { isTopNKind } from '../src/engines/collaborative/kernels/top-n-model';
+import { isValidationSplitKind } from './validation-split';
 
 const b = DEFAULT_BIASED_MF_OPTIONS;
 const t = DEFAULT_PURE_SVD_OPTIONS;
+const a = DEFAULT_IALS_OPTIONS;
 
 export const TRAIN_USAGE = `usage: npm run train -- --data <movielens dir or ratings file> [--out <dir>] [options]
 
-Trains the biased MF rating model and the PureSVD top-N model, writes models.json/models.bin and a
+Trains the biased MF rating model and the top-N model (PureSVD or iALS, whichever wins on a
+validation split of the training data, unless --topn-model forces one), writes models.json/models.bin and a
 training report (training-report.json, learning-curve.svg) into --out (default reports/train-<time>).
 
 biased MF (SGD):
@@ -36,11 +41,22 @@ biased MF (SGD):
   --strata ${b.strata}           DSGD strata (the model depends on it)
   --kernel ${b.kernel}         simd (WebAssembly, float32) | js (float64 temporaries) | auto (simd when factors % 4 = 0)
 
-top-N (PureSVD):
+top-N model:
+  --topn-model select      select (validation NDCG@10 picks) | puresvd | ials
+  --topn-validation temporal  how select carves validation: temporal (users' latest 20%) | random (10%)
+
+top-N PureSVD:
   --topn-factors ${t.rank}      rank of the truncated SVD
   --topn-encoding ${t.encoding}  binary | rating | centered
   --topn-popularity-exponent ${t.popularityExponent}  column scaling ‖column‖^x before the SVD
   --topn-power-iterations ${t.powerIterations}   --topn-oversampling ${t.oversampling}
+
+top-N iALS:
+  --ials-factors ${a.rank}   --ials-epochs ${a.epochs}   --ials-cg-steps ${a.cgSteps}
+  --ials-reg ${a.regularization}        λ, scaled by (Σ confidence + α0·N)^x with --ials-reg-exponent ${a.regExponent}
+  --ials-unobserved ${a.unobservedWeight}   α0: weight of every unrated pair toward 0
+  --ials-confidence ${a.confidenceScale}     β: a rating r is a positive of confidence 1 + β·r
+  --ials-recency-half-life ${a.recencyHalfLifeDays}  days (0 = off)
 
   --quiet                  no progress bar`;
 
@@ -78,6 +94,16 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     'topn-popularity-exponent': { type: 'string' },
     'topn-power-iterations': { type: 'string' },
     'topn-oversampling': { type: 'string' },
+    'topn-model': { type: 'string' },
+    'topn-validation': { type: 'string' },
+    'ials-factors': { type: 'string' },
+    'ials-epochs': { type: 'string' },
+    'ials-cg-steps': { type: 'string' },
+    'ials-reg': { type: 'string' },
+    'ials-reg-exponent': { type: 'string' },
+    'ials-unobserved': { type: 'string' },
+    'ials-confidence': { type: 'string' },
+    'ials-recency-half-life': { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   } as const;
@@ -125,11 +151,29 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     oversampling: integerFlag(values, 'topn-oversampling', t.oversampling, 0),
     seed,
   };
+  const ials: IalsOptions = {
+    ...a,
+    rank: integerFlag(values, 'ials-factors', a.rank, 1),
+    epochs: integerFlag(values, 'ials-epochs', a.epochs, 1),
+    cgSteps: integerFlag(values, 'ials-cg-steps', a.cgSteps, 1),
+    regularization: numberFlag(values, 'ials-reg', a.regularization),
+    regExponent: numberFlag(values, 'ials-reg-exponent', a.regExponent),
+    unobservedWeight: numberFlag(values, 'ials-unobserved', a.unobservedWeight),
+    confidenceScale: numberFlag(values, 'ials-confidence', a.confidenceScale),
+    recencyHalfLifeDays: numberFlag(values, 'ials-recency-half-life', a.recencyHalfLifeDays),
+    seed,
+  };
+  const topNModel = stringFlag(values, 'topn-model') ?? 'select';
+  if (topNModel !== 'select' && !isTopNKind(topNModel))
+    throw new UsageError('--topn-model must be select, puresvd or ials');
+  const topNValidation = stringFlag(values, 'topn-validation') ?? 'temporal';
+  if (!isValidationSplitKind(topNValidation))
+    throw new UsageError('--topn-validation must be temporal or random');
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
     data,
     out: stringFlag(values, 'out') ?? path.join('reports', `train-${stamp}`),
-    options: { biased, topN },
+    options: { biased, topN, ials, topNModel, topNValidation },
     quiet: values.quiet === true,
   };
 }
@@ -165,7 +209,7 @@ function progressReporter(
       } else if (!progress.done) {
         // Early stopping may have ended runs before their last epoch: show the bar as complete.
         if (done < total) bar.setTotal(Math.max(1, done));
-        bar.update({ stage: 'top-N SVD…' });
+        bar.update({ stage: 'top-N model…' });
       } else {
         bar.update({ stage: 'done' });
       }
@@ -219,7 +263,11 @@ export async function trainMain(argv: readonly string[]): Promise<void> {
         ? ` [${m.validationRmseBeforeRefit.toFixed(4)} before the recency refit of user biases]`
         : '') +
       `; kept epoch ${m.bestEpochs.join(', ')} of ${m.epochsRun} run; ${m.biasedSeconds.toFixed(2)} s\n` +
-      `top-N PureSVD rank ${models.topN.rank}: ${m.topNSeconds.toFixed(2)} s\n` +
+      `top-N ${models.topN.kind} rank ${models.topN.rank}: ${m.topNSeconds.toFixed(2)} s` +
+      (m.topNSelection
+        ? ` (chosen on a ${m.topNSelection.split} validation split: NDCG@10 PureSVD ` +
+          `${m.topNSelection.validationNdcg10.puresvd.toFixed(4)}, iALS ${m.topNSelection.validationNdcg10.ials.toFixed(4)})\n`
+        : ' (forced)\n') +
       `models: ${location}\nreport: ${report.json}\ncurve:  ${report.svg}\n`,
   );
 }

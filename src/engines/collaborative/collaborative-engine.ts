@@ -205,7 +205,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     const cached = this.recent.get(userId);
     if (cached && cached.snapshot === snapshot && cached.history === history) return cached;
     const user = this.userRatings(snapshot, history);
-    const ranking = snapshot.topN.scoreUser(user.items, user.ratings);
+    const ranking = snapshot.topN.scoreUser(user.items, user.ratings, user.timestamps);
     const state: UserState = {
       snapshot,
       history,

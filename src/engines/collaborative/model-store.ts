@@ -57,7 +57,14 @@ function storedTopN(
 ): StoredModels['topN'] {
   if (kind === 'puresvd') return { kind, rank: params.rank, encoding: params.encoding, itemFactors, itemIds };
   if (!params.ials) throw new Error(`model version ${versionId} serves iALS but stores no iALS parameters`);
-  return { kind, rank: params.rank, ...params.ials, itemFactors, itemIds };
+  return {
+    kind,
+    rank: params.rank,
+    ...params.ials,
+    recencyHalfLifeDays: params.ials.recencyHalfLifeDays ?? 0,
+    itemFactors,
+    itemIds,
+  };
 }
 
 interface FactorArrays {
@@ -116,6 +123,7 @@ export class ModelStore {
               regExponent: topN.regExponent,
               unobservedWeight: topN.unobservedWeight,
               confidenceScale: topN.confidenceScale,
+              recencyHalfLifeDays: topN.recencyHalfLifeDays,
             }
           : undefined,
       ratingScale: biased.ratingScale,

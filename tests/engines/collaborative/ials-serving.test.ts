@@ -20,6 +20,7 @@ const IALS = {
   regExponent: 1,
   unobservedWeight: 0.3,
   confidenceScale: 0,
+  recencyHalfLifeDays: 0,
   initScale: 0.1,
   seed: 3,
 };

@@ -20,8 +20,13 @@ export interface IalsParameters {
   readonly regExponent: number;
   /** α0: the weight of every (user, item) pair, rated or not, toward a score of 0. */
   readonly unobservedWeight: number;
-  /** β: a rating r is a positive of confidence 1 + β·r. */
+  /** β: a rating r is a positive of confidence 1 + β·r (times its recency weight). */
   readonly confidenceScale: number;
+  /**
+   * A rating d days older than the user's latest has its confidence multiplied by 2^(−d/halfLife),
+   * so the user's vector follows their current taste (0 = off).
+   */
+  readonly recencyHalfLifeDays: number;
 }
 
 export interface IalsModel extends IalsParameters {
@@ -30,8 +35,25 @@ export interface IalsModel extends IalsParameters {
   readonly itemFactors: Float32Array;
 }
 
-export function ialsConfidence(parameters: IalsParameters, rating: number): number {
-  return 1 + parameters.confidenceScale * rating;
+/**
+ * The confidence of each of one user's ratings: (1 + β·r)·2^(−(latest − t)/halfLife), t in unix
+ * seconds. Without timestamps (or with the half-life off) the recency factor is 1.
+ */
+export function ialsConfidences(
+  parameters: IalsParameters,
+  ratings: ArrayLike<number>,
+  timestamps?: ArrayLike<number>,
+): Float64Array {
+  const out = new Float64Array(ratings.length);
+  const halfLife = parameters.recencyHalfLifeDays * 86400;
+  let latest = -Infinity;
+  if (timestamps && halfLife > 0)
+    for (let n = 0; n < timestamps.length; n++) latest = Math.max(latest, timestamps[n]);
+  for (let n = 0; n < ratings.length; n++) {
+    const recency = timestamps && halfLife > 0 ? 2 ** (-(latest - timestamps[n]) / halfLife) : 1;
+    out[n] = (1 + parameters.confidenceScale * ratings[n]) * recency;
+  }
+  return out;
 }
 
 /** λ_row = λ·(Σ confidence + α0·otherSide)^ν: heavier rows (and the α0 mass) get more shrinkage. */
@@ -125,7 +147,7 @@ export interface RowSolveOptions {
 }
 
 /**
- * Solves row `row` of `csr` (its entries: columns = indices into `other`, values = ratings) by
+ * Solves row `row` of `csr` (its entries: columns = indices into `other`; `confidences` in entry order) by
  * conjugate gradients started from the row's current factors in `solved` (warm start: after the
  * first epochs a few steps suffice), and writes the result back there. Returns the steps taken.
  * `scaledGramian` is α0·(otherᵀother).
@@ -205,13 +227,6 @@ export function solveIalsRow(
   return step;
 }
 
-/** Confidence of every entry of `csr` (values are ratings), in its entry order. */
-export function entryConfidences(csr: CsrMatrix, parameters: IalsParameters): Float32Array {
-  const out = new Float32Array(csr.values.length);
-  for (let e = 0; e < out.length; e++) out[e] = ialsConfidence(parameters, csr.values[e]);
-  return out;
-}
-
 /** One user's exact system, factorised: what a fold-in and its explanations need. */
 export interface IalsUserSystem {
   readonly rank: number;
@@ -233,6 +248,7 @@ export function foldInIalsUser(
   itemGramian: Float64Array,
   items: ArrayLike<number>,
   ratings: ArrayLike<number>,
+  timestamps?: ArrayLike<number>,
 ): IalsUserSystem {
   if (items.length !== ratings.length) throw new Error('items and ratings differ in length');
   const { rank, itemFactors, unobservedWeight } = model;
@@ -240,11 +256,10 @@ export function foldInIalsUser(
   const system = new Float64Array(rank * rank);
   for (let n = 0; n < rank * rank; n++) system[n] = unobservedWeight * itemGramian[n];
   const vector = new Float64Array(rank);
-  const confidences = new Float64Array(items.length);
+  const confidences = ialsConfidences(model, ratings, timestamps);
   let confidenceSum = 0;
   for (let n = 0; n < items.length; n++) {
-    const c = ialsConfidence(model, ratings[n]);
-    confidences[n] = c;
+    const c = confidences[n];
     confidenceSum += c;
     const offset = items[n] * rank;
     for (let a = 0; a < rank; a++) {

@@ -39,12 +39,16 @@ export class TopNScorer {
     return this.model.itemFactors.length / this.model.rank;
   }
 
-  /** `items` are item indices of the model; ratings on the model's scale. */
-  scoreUser(items: ArrayLike<number>, ratings: ArrayLike<number>): TopNUserScores {
+  /** `items` are item indices of the model; ratings on the model's scale; timestamps in unix seconds. */
+  scoreUser(
+    items: ArrayLike<number>,
+    ratings: ArrayLike<number>,
+    timestamps?: ArrayLike<number>,
+  ): TopNUserScores {
     const model = this.model;
     const scores = new Float32Array(this.numItems);
     if (model.kind === 'ials') {
-      const system = foldInIalsUser(model, this.itemGramian as Float64Array, items, ratings);
+      const system = foldInIalsUser(model, this.itemGramian as Float64Array, items, ratings, timestamps);
       factorScores(model.itemFactors, model.rank, system.vector, scores);
       return { scores, contributions: (item) => ialsContributions(model, system, items, item) };
     }

@@ -1,6 +1,6 @@
 import {
   CgScratch,
-  entryConfidences,
+  ialsConfidences,
   factorScores,
   foldInIalsUser,
   gramian,
@@ -20,6 +20,7 @@ const PARAMETERS: IalsParameters = {
   regExponent: 1,
   unobservedWeight: 0.3,
   confidenceScale: 0.5,
+  recencyHalfLifeDays: 0,
 };
 
 function randomFactors(rng: Mulberry32, rows: number, rank: number): Float32Array {
@@ -34,7 +35,7 @@ function directGradient(
   itemFactors: Float32Array,
   rank: number,
   items: number[],
-  ratings: number[],
+  confidences: number[],
   parameters: IalsParameters,
   w: ArrayLike<number>,
 ): Float64Array {
@@ -47,7 +48,7 @@ function directGradient(
   };
   let confidenceSum = 0;
   items.forEach((item, n) => {
-    const c = 1 + parameters.confidenceScale * ratings[n];
+    const c = confidences[n];
     confidenceSum += c;
     const residual = score(item) - 1;
     for (let f = 0; f < rank; f++) gradient[f] += 2 * c * residual * itemFactors[item * rank + f];
@@ -83,13 +84,34 @@ describe('iALS kernel', () => {
       }
   });
 
+  const plainConfidences = ratings.map((r) => 1 + PARAMETERS.confidenceScale * r);
+
   it('the fold-in (Cholesky) reaches the minimiser: the direct gradient vanishes there', () => {
     const { vector } = foldInIalsUser(model, itemGramian, items, ratings);
-    const gradient = directGradient(itemFactors, rank, items, ratings, PARAMETERS, vector);
+    const gradient = directGradient(itemFactors, rank, items, plainConfidences, PARAMETERS, vector);
     expect(norm(gradient)).toBeLessThan(1e-9 * (1 + norm(vector)));
     // …and not at a nearby point, so the check can fail.
     const nudged = Float64Array.from(vector, (x, f) => (f === 0 ? x + 1e-3 : x));
-    expect(norm(directGradient(itemFactors, rank, items, ratings, PARAMETERS, nudged))).toBeGreaterThan(1e-4);
+    expect(
+      norm(directGradient(itemFactors, rank, items, plainConfidences, PARAMETERS, nudged)),
+    ).toBeGreaterThan(1e-4);
+  });
+
+  it('with a recency half-life, older ratings weigh 2^(−age/halfLife) in the minimised loss', () => {
+    const recent: IalsParameters = { ...PARAMETERS, recencyHalfLifeDays: 100 };
+    const day = 86400;
+    const timestamps = [0, 50, 100, 200, 300, 350, 400].map((d) => 1e9 + d * day);
+    const confidences = ratings.map(
+      (r, n) => (1 + 0.5 * r) * 2 ** (-(400 - (timestamps[n] - 1e9) / day) / 100),
+    );
+    const { vector } = foldInIalsUser({ ...model, ...recent }, itemGramian, items, ratings, timestamps);
+    expect(norm(directGradient(itemFactors, rank, items, confidences, recent, vector))).toBeLessThan(
+      1e-9 * (1 + norm(vector)),
+    );
+    // The unweighted loss is not minimised there: the timestamps were used.
+    expect(norm(directGradient(itemFactors, rank, items, plainConfidences, recent, vector))).toBeGreaterThan(
+      1e-3,
+    );
   });
 
   it('conjugate gradients from a random start reach the same minimiser; a few warm steps get close', () => {
@@ -101,7 +123,7 @@ describe('iALS kernel', () => {
       numItems,
     );
     const scaled = Float64Array.from(itemGramian, (g) => g * PARAMETERS.unobservedWeight);
-    const confidences = entryConfidences(csr, PARAMETERS);
+    const confidences = Float32Array.from(ialsConfidences(PARAMETERS, ratings));
     const exact = foldInIalsUser(model, itemGramian, items, ratings).vector;
     const start = randomFactors(new Mulberry32(3), 1, rank);
     const solve = (steps: number) => {
@@ -167,7 +189,7 @@ describe('iALS training', () => {
       users: Int32Array.from(train, ([u]) => u),
       items: Int32Array.from(train, ([, i]) => i),
       ratings: new Float32Array(train.length).fill(4),
-      timestamps: new Float64Array(train.length),
+      timestamps: Float64Array.from(train, (_, n) => 1e9 + ((n * 7919) % 1000) * 86400),
       userIds: Int32Array.from({ length: numUsers }, (_, u) => u + 1),
       itemIds: Int32Array.from({ length: numItems }, (_, i) => i + 1),
     });
@@ -184,6 +206,7 @@ describe('iALS training', () => {
       regExponent: 1,
       unobservedWeight: 0.1,
       confidenceScale: 0,
+      recencyHalfLifeDays: 0,
       initScale: 0.1,
       seed: 1,
     });
@@ -211,6 +234,7 @@ describe('iALS training', () => {
       regExponent: 1,
       unobservedWeight: 0.1,
       confidenceScale: 0.25,
+      recencyHalfLifeDays: 200,
       initScale: 0.1,
       seed: 1,
     });
@@ -219,12 +243,14 @@ describe('iALS training', () => {
     for (const user of [0, 1, 77, 149]) {
       const items: number[] = [];
       const ratings: number[] = [];
+      const timestamps: number[] = [];
       for (let n = 0; n < dataset.size; n++)
         if (dataset.users[n] === user) {
           items.push(dataset.items[n]);
           ratings.push(dataset.ratings[n]);
+          timestamps.push(dataset.timestamps[n]);
         }
-      const { vector } = foldInIalsUser(model, itemGramian, items, ratings);
+      const { vector } = foldInIalsUser(model, itemGramian, items, ratings, timestamps);
       const trained = userFactors.subarray(user * 8, user * 8 + 8);
       const difference = Array.from(trained, (x, f) => x - vector[f]);
       expect(norm(difference)).toBeLessThan(1e-4 * norm(vector));

@@ -175,11 +175,6 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
 }
 
 /**
- * Loads the active collaborative model; on a first start with ratings but no model, trains one
- * (seconds on ml-latest-small) before serving. A failed training leaves the engine not ready and
- * the service up: the other engines still answer.
- */
-/**
  * Loads the active model; without one, starts training the first in the background and returns at
  * once: until it is active the engine reports "training the first model" and the orchestrator answers
  * COLLABORATIVE with STATISTICAL. On Postgres the training runs in a child process (the server keeps
@@ -217,7 +212,10 @@ async function prepareCollaborative(
       });
   training.done
     .then(async (result) => {
-      logger.info(`trained ${result.version}: ${result.ratings} ratings, ${result.seconds.toFixed(1)} s`);
+      logger.info(
+        `trained ${result.version}: ${result.ratings} ratings, ${result.seconds.toFixed(1)} s, ` +
+          `peak RSS ${Math.round(result.maxRssBytes / 2 ** 20)} MiB`,
+      );
       await engine.reload();
     })
     .catch((error: unknown) => {

@@ -17,6 +17,8 @@ import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
 import { trainFromDatabase } from '../training/database';
 import { logTrainingProgress } from '../training/progress-log';
+import { trainFirstModelInChild, type FirstModelTraining } from '../training/first-model';
+import type { FirstModelResult } from '../training/train-database-cli';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
@@ -181,35 +183,59 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
 }
 
 /**
- * Loads the active collaborative model; on a first start with ratings but no model, trains one
- * (seconds on ml-latest-small) before serving. A failed training leaves the engine not ready and
- * the service up: the other engines still answer.
+ * Loads the active model; without one, starts training the first in the background and returns at
+ * once: until it is active the engine reports "training the first model" and the orchestrator answers
+ * COLLABORATIVE with STATISTICAL. On Postgres the training runs in a child process (the server keeps
+ * its event loop and survives the training's failure); the embedded database admits one session, so
+ * there it runs in this process (demo-sized catalogs).
  */
-async function prepareCollaborative(dataSource: DataSource, engine: CollaborativeEngine, logger: Logger) {
-  if (await engine.reload()) return;
-  const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
+async function prepareCollaborative(
+  database: Database,
+  engine: CollaborativeEngine,
+  logger: Logger,
+): Promise<FirstModelTraining | null> {
+  if (await engine.reload()) return null;
+  const [{ present }] = await database.dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
   if (!present) {
     engine.setNotReadyReason('no ratings to train on yet');
-    return;
+    return null;
   }
-  logger.info('no active collaborative model: training one on the ratings in the database');
+  logger.info(
+    'no active collaborative model: serving STATISTICAL while the first one trains in the background',
+  );
   engine.setNotReadyReason('training the first model');
-  try {
-    const { models, version } = await trainFromDatabase(
-      dataSource,
-      engine.store,
-      undefined,
-      logTrainingProgress(logger),
-    );
-    logger.info(
-      `trained ${version}: ${models.metrics.numRatings} ratings, ` +
-        `${(models.metrics.biasedSeconds + models.metrics.topNSeconds).toFixed(1)} s`,
-    );
-    await engine.reload();
-  } catch (error) {
-    engine.setNotReadyReason(`training failed: ${error instanceof Error ? error.message : String(error)}`);
-    logger.error('training the collaborative model failed', error);
-  }
+  const training: FirstModelTraining = database.embedded
+    ? {
+        done: trainFromDatabase(
+          database.dataSource,
+          engine.store,
+          undefined,
+          logTrainingProgress(logger),
+        ).then(({ models, version }) => ({
+          version,
+          ratings: models.metrics.numRatings,
+          seconds: models.metrics.biasedSeconds + models.metrics.topNSeconds,
+          maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        })),
+        stop: () => undefined,
+      }
+    : trainFirstModelInChild({
+        databaseUrl: database.url,
+        onLine: (line, stream) => (stream === 'stderr' ? logger.warn(line) : logger.info(line)),
+      });
+  training.done
+    .then(async (result) => {
+      logger.info(
+        `trained ${result.version}: ${result.ratings} ratings, ${result.seconds.toFixed(1)} s, ` +
+          `peak RSS ${Math.round(result.maxRssBytes / 2 ** 20)} MiB`,
+      );
+      await engine.reload();
+    })
+    .catch((error: unknown) => {
+      engine.setNotReadyReason(`training failed: ${error instanceof Error ? error.message : String(error)}`);
+      logger.error('training the collaborative model failed', error);
+    });
+  return training;
 }
 
 export interface Cinegraph {
@@ -217,6 +243,8 @@ export interface Cinegraph {
   database: Database;
   services: Services;
   indexer: ContentIndexer | null;
+  /** The first collaborative model training in the background on a cold start; null when a model was there. */
+  firstModel: Promise<FirstModelResult> | null;
   stop(): Promise<void>;
 }
 
@@ -263,7 +291,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       logger,
       history,
     });
-    await prepareCollaborative(dataSource, collaborative, logger);
+    const firstTraining = await prepareCollaborative(database, collaborative, logger);
 
     const engines: EngineSet = {
       statistical,
@@ -284,7 +312,9 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       database,
       services,
       indexer,
+      firstModel: firstTraining?.done ?? null,
       async stop() {
+        firstTraining?.stop();
         await server.stop();
         await (await embedder?.catch(() => null))?.dispose?.();
         await database.close();

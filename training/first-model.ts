@@ -1,0 +1,77 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { RESULT_MARKER, type FirstModelResult } from './train-database-cli';
+
+/**
+ * The first model, trained in a child process while the server serves STATISTICAL: the SGD sweeps
+ * would otherwise hold the server's event loop for seconds at a time (an epoch at 25M ratings is
+ * ~25 s), and an out-of-memory in the child is a failed training the server reports, not a crash
+ * that every restart repeats.
+ */
+export interface FirstModelTraining {
+  /** Resolves with the child's result; rejects with its last error line (or the signal that ended it). */
+  readonly done: Promise<FirstModelResult>;
+  /** Ends the child (on shutdown); `done` then rejects. */
+  stop(): void;
+}
+
+/** V8 heap of the child: the ratings live in typed arrays outside it, row batches and metadata inside. */
+export const FIRST_MODEL_HEAP_MB = 2048;
+
+export function trainFirstModelInChild(options: {
+  databaseUrl: string;
+  schema?: string;
+  /** Overrides the memory budget (default: 60% of the machine's memory, see memory-budget). */
+  budgetMb?: number;
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}): FirstModelTraining {
+  const isTypeScript = __filename.endsWith('.ts');
+  const file = path.join(__dirname, `train-database-cli${path.extname(__filename)}`);
+  const execArgv = [
+    ...process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size')),
+    ...(isTypeScript && !process.execArgv.some((arg) => arg.includes('@swc-node/register'))
+      ? ['-r', '@swc-node/register']
+      : []),
+    `--max-old-space-size=${FIRST_MODEL_HEAP_MB}`,
+  ];
+  const args = [
+    ...(options.schema ? ['--schema', options.schema] : []),
+    ...(options.budgetMb !== undefined ? ['--budget-mb', String(options.budgetMb)] : []),
+  ];
+  const child: ChildProcess = fork(file, args, {
+    execArgv,
+    env: { ...process.env, DATABASE_URL: options.databaseUrl },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let result: FirstModelResult | null = null;
+  let lastError = '';
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith(RESULT_MARKER))
+      result = JSON.parse(line.slice(RESULT_MARKER.length)) as FirstModelResult;
+    else options.onLine?.(line, 'stdout');
+  });
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (line.trim()) lastError = line.trim();
+    options.onLine?.(line, 'stderr');
+  });
+  const done = new Promise<FirstModelResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0 && result) resolve(result);
+      else if (signal)
+        reject(
+          new Error(
+            `the training process was ended by ${signal}${signal === 'SIGKILL' ? ' (out of memory?)' : ''}`,
+          ),
+        );
+      else reject(new Error(lastError || `the training process exited with code ${code}`));
+    });
+  });
+  return {
+    done,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}

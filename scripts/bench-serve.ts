@@ -139,6 +139,8 @@ async function main(): Promise<void> {
         NODE_ENV: process.env.NODE_ENV ?? 'production',
         DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '16',
         MAX_QUERY_COST: '1000000',
+        // One load generator stands for many users from one address: no per-client limit.
+        RATE_LIMIT_RPS: '0',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },

@@ -24,6 +24,7 @@ import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
 import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
 import { startHttpServer, RunningServer } from './server';
+import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor, Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
@@ -163,7 +164,17 @@ export async function startApi(
     maxRequestBytes: config.maxRequestBytes,
     corsOrigins: config.corsOrigins,
     playground: config.playground,
-    limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost },
+    limits: {
+      maxDepth: config.maxQueryDepth,
+      maxCost: config.maxQueryCost,
+      maxTokens: config.maxQueryTokens,
+      maxAliases: config.maxQueryAliases,
+      maxFragments: config.maxQueryFragments,
+      maxNesting: queryNestingCap(config.maxQueryDepth),
+    },
+    rateLimit: { ratePerSecond: config.rateLimitRps, burst: config.rateLimitBurst },
+    verifyToken: (token) => rateLimitIdentity(services.users, token),
+    hideSuggestions: config.nodeEnv === 'production',
     logger,
     health,
     context: async (request) => createContext(services, request.headers.authorization),

@@ -35,6 +35,14 @@ export interface Config {
   maxRequestBytes: number;
   maxQueryDepth: number;
   maxQueryCost: number;
+  /** Caps on the query text, checked before it is parsed (query-text-caps.ts). */
+  maxQueryTokens: number;
+  maxQueryAliases: number;
+  maxQueryFragments: number;
+  /** Per-client token bucket (bearer token once verified, else IP): refill per second; 0 = off. */
+  rateLimitRps: number;
+  /** The bucket's size: requests a client may send at once after being idle. */
+  rateLimitBurst: number;
   playground: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -48,10 +56,29 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * Per-client rate limit defaults: far above a person or a typical integration, and above every
+ * burst the test suite sends from one address (the largest: a few dozen concurrent requests), yet
+ * one client alone cannot take the whole of a small server. Load generators that act for many
+ * users from one address (npm run bench:serve) turn it off with RATE_LIMIT_RPS=0.
+ */
+const RATE_LIMIT_RPS_DEFAULT = 100;
+const RATE_LIMIT_BURST_DEFAULT = 500;
+
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new ConfigError(`${name} must be a number, got "${raw}"`);
   const value = Number(raw);
   if (value < min || value > max)
     throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`);
@@ -130,7 +157,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxRequestBytes: integer(env, 'MAX_REQUEST_BYTES', 100_000, 1_000, 50_000_000),
     maxQueryDepth: integer(env, 'MAX_QUERY_DEPTH', 12, 2, 100),
     maxQueryCost: integer(env, 'MAX_QUERY_COST', 50_000, 10, 10_000_000),
-    playground: boolean(env, 'GRAPHQL_PLAYGROUND', true),
+    // The standard introspection query is ~330 tokens and uses no aliases and 3 fragments.
+    maxQueryTokens: integer(env, 'MAX_QUERY_TOKENS', 2_000, 100, 1_000_000),
+    maxQueryAliases: integer(env, 'MAX_QUERY_ALIASES', 30, 0, 100_000),
+    maxQueryFragments: integer(env, 'MAX_QUERY_FRAGMENTS', 50, 0, 100_000),
+    rateLimitRps: decimal(env, 'RATE_LIMIT_RPS', RATE_LIMIT_RPS_DEFAULT, 0, 1_000_000),
+    rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', RATE_LIMIT_BURST_DEFAULT, 1, 10_000_000),
+    playground: boolean(env, 'GRAPHQL_PLAYGROUND', nodeEnv !== 'production'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };
 }

@@ -2,7 +2,10 @@ import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import {
@@ -14,6 +17,10 @@ import {
 import { toClientError } from './graphql/error-mapping';
 import { queryLimitsPlugin, QueryLimits } from './graphql/plugins/query-limits';
 import { Logger } from './logger';
+import { ClientIdentities, TokenVerifier } from './http/client-identity';
+import { TokenBucketLimiter } from './http/rate-limit';
+import { HttpRequestError, readRequestBody } from './http/request-body';
+import { refuseOversizedQueryText } from './http/query-text-gate';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
   schema: GraphQLSchema;
@@ -25,6 +32,12 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   /** Serve GraphiQL to browsers at /graphql. */
   playground: boolean;
   limits: QueryLimits;
+  /** Per-client token bucket; ratePerSecond 0 = off. */
+  rateLimit: { ratePerSecond: number; burst: number };
+  /** Who a bearer token belongs to, for rate limiting per client (else clients are their IP). */
+  verifyToken?: TokenVerifier;
+  /** Production: error messages do not suggest field or type names ("Did you mean …?"). */
+  hideSuggestions: boolean;
   logger: Logger;
   /** Builds the per-request context (loaders, viewer) from the request headers. */
   context(request: IncomingMessage): Promise<TContext>;
@@ -38,20 +51,8 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-class RequestTooLargeError extends Error {}
-
-async function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > limit) throw new RequestTooLargeError();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new RequestTooLargeError();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+/** How much of an oversized body is read and dropped so the 413 arrives on a usable connection. */
+const BODY_DRAIN = { drainBytes: 1_000_000, drainMs: 2_000 };
 
 function sendJson(
   response: ServerResponse,
@@ -67,7 +68,24 @@ function sendJson(
  * Client-facing errors keep their message and code, the domain's own errors (bad input, engine not
  * ready, …) get theirs (toClientError); anything unexpected is logged and masked.
  */
-export function maskInternalErrors(logger: Logger) {
+export function maskInternalErrors(logger: Logger, options: { hideSuggestions?: boolean } = {}) {
+  const mask = maskErrors(logger);
+  if (!options.hideSuggestions) return mask;
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const masked = mask(formatted, error);
+    return { ...masked, message: withoutSuggestions(masked.message) };
+  };
+}
+
+/**
+ * graphql-js appends schema names to validation and coercion errors ('Did you mean "title"?');
+ * with introspection off in production they would still reveal the schema piece by piece.
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/ ?Did you mean [^?]*\?/g, '');
+}
+
+function maskErrors(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     const internal = code === undefined || code === 'INTERNAL_SERVER_ERROR';
@@ -101,12 +119,17 @@ export async function startHttpServer<TContext extends BaseContext>(
     schema: options.schema,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: maskInternalErrors(options.logger),
+    formatError: maskInternalErrors(options.logger, { hideSuggestions: options.hideSuggestions }),
+    // Caps the parser too; the query-limits plugin refuses longer texts before this is reached.
+    parseOptions: { maxTokens: options.limits.maxTokens },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryLimitsPlugin<TContext>(options.limits),
       // No cache hints are served (answers are personal), and it wraps every field resolver.
       ApolloServerPluginCacheControlDisabled(),
+      // GraphiQL is ours (playground.ts); without it browsers get plain GraphQL over HTTP, not
+      // Apollo's landing page loading scripts from a CDN.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -124,20 +147,38 @@ export async function startHttpServer<TContext extends BaseContext>(
     };
   };
 
+  const limiter = new TokenBucketLimiter(options.rateLimit);
+  const identities = new ClientIdentities(options.verifyToken ?? (async () => null));
+
   const handleGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
     const cors = corsHeaders(request);
+    if (limiter.enabled) {
+      const client = identities.identify(request);
+      const decision = limiter.take(client.key);
+      if (!decision.allowed)
+        throw new HttpRequestError(
+          429,
+          'RATE_LIMITED',
+          `too many requests: retry in ${decision.retryAfterSeconds} s`,
+          false,
+          { 'retry-after': String(decision.retryAfterSeconds) },
+          { retryAfterSeconds: decision.retryAfterSeconds },
+        );
+      client.verifyToken?.();
+    }
     let body: unknown = undefined;
     if (request.method === 'POST') {
-      const text = await readBody(request, options.maxRequestBytes);
+      const text = await readRequestBody(request, { maxBytes: options.maxRequestBytes, ...BODY_DRAIN });
       const contentType = request.headers['content-type'] ?? '';
       if (contentType.includes('application/json')) {
         try {
           body = text.length ? JSON.parse(text) : undefined;
         } catch {
-          return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON' }] }, cors);
+          throw new HttpRequestError(400, 'BAD_REQUEST', 'request body is not valid JSON');
         }
       } else body = text;
     }
+    refuseOversizedQueryText(body, url.search, options.limits);
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -163,6 +204,9 @@ export async function startHttpServer<TContext extends BaseContext>(
         response.writeHead(204, corsHeaders(request));
         return response.end();
       }
+      if (url.pathname === '/livez' && request.method === 'GET') {
+        return sendJson(response, 200, { status: 'ok' });
+      }
       if (url.pathname === '/health' && request.method === 'GET') {
         return sendJson(response, 200, { status: 'ok', ...(options.health ? await options.health() : {}) });
       }
@@ -186,11 +230,18 @@ export async function startHttpServer<TContext extends BaseContext>(
       sendJson(response, 404, { error: 'not found; the API lives at /graphql' });
     };
     route().catch((error: unknown) => {
-      if (error instanceof RequestTooLargeError) {
-        sendJson(response, 413, {
-          errors: [{ message: `request body over ${options.maxRequestBytes} bytes` }],
-        });
-        request.resume();
+      if (error instanceof HttpRequestError) {
+        if (response.headersSent) return void response.end();
+        sendJson(
+          response,
+          error.status,
+          { errors: [{ message: error.message, extensions: { code: error.code, ...error.extensions } }] },
+          {
+            ...corsHeaders(request),
+            ...error.headers,
+            ...(error.closeConnection ? { connection: 'close' } : {}),
+          },
+        );
         return;
       }
       options.logger.error('unhandled error serving a request', error);

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { chromium, Browser } from 'playwright-core';
 import { RunningServer } from '../../src/server';
 import { startTestApi } from '../helpers/api';
@@ -79,5 +81,34 @@ describeWithBrowser('GraphiQL playground in headless Chromium', () => {
     const response = await page.textContent('.graphiql-response');
     expect(response).toContain('"year": 1995');
     expect(foreignRequests.filter((u) => !u.startsWith('data:'))).toEqual([]);
+  });
+  it('loads the schema with the default limits: the Docs pane lists Query and its fields', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(api.url, { waitUntil: 'load' });
+    await page.waitForSelector('.graphiql-container', { timeout: 30_000 });
+    await page.click('[aria-label="Show Documentation Explorer"]');
+    await page.waitForSelector('.graphiql-doc-explorer', { timeout: 10_000 });
+    // GraphiQL introspects on load; an over-eager depth limit answered it with "Error fetching schema".
+    const rootType = page
+      .locator('.graphiql-doc-explorer-content a.graphiql-doc-explorer-type-name')
+      .getByText('Query', { exact: true });
+    const loaded = await Promise.race([
+      rootType
+        .first()
+        .waitFor({ timeout: 20_000 })
+        .then(() => 'schema'),
+      page
+        .waitForSelector('.graphiql-doc-explorer-error', { timeout: 20_000 })
+        .then(async (error) => String(await error?.textContent())),
+    ]);
+    expect(loaded).toBe('schema');
+    await rootType.first().click();
+    await page.waitForSelector('.graphiql-doc-explorer-field-name', { timeout: 10_000 });
+    const fields = await page.locator('.graphiql-doc-explorer-field-name').allTextContents();
+    expect(fields).toEqual(expect.arrayContaining(['recommendations', 'movie', 'trending', 'search']));
+    expect(await page.textContent('.graphiql-doc-explorer-title')).toContain('Query');
+    const screenshot = path.join(os.tmpdir(), `cinegraph-graphiql-docs-${process.pid}.png`);
+    await page.screenshot({ path: screenshot });
+    console.log(`GraphiQL Docs pane screenshot: ${screenshot}`);
   });
 });

@@ -2,14 +2,14 @@ import { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
   FieldNode,
   FragmentDefinitionNode,
-  GraphQLError,
   Kind,
   OperationDefinitionNode,
   SelectionSetNode,
   valueFromASTUntyped,
 } from 'graphql';
+import { queryTooComplex, QueryTextCaps } from './query-text-caps';
 
-export interface QueryLimits {
+export interface QueryLimits extends QueryTextCaps {
   maxDepth: number;
   maxCost: number;
 }
@@ -22,10 +22,23 @@ export interface QueryMeasure {
 /** What one page of a list field costs when the query does not say `first`. */
 const DEFAULT_PAGE = 20;
 
+/** The introspection entry points; only as genuine root fields of a query operation are they exempt. */
+const INTROSPECTION_ROOT_FIELDS = new Set(['__schema', '__type']);
+
 /**
  * Depth and an estimate of the work: every field costs 1, and a field taking `first` multiplies
- * the cost of what is selected under it by that page size. Fragments are followed; cycles cannot
- * occur because GraphQL validation has already rejected them.
+ * the cost of what is selected under it by that page size.
+ *
+ * Each fragment is measured once and remembered (its cost and its depth below the spread do not
+ * depend on where it is spread), so the walk is linear in the size of the document however often
+ * fragments spread each other; walking a fragment again at every spread took exponential time
+ * (10 levels of 10 spreads: minutes of CPU on the event loop). Costs may grow to astronomic
+ * numbers (or Infinity); they are only ever compared.
+ *
+ * The root `__schema` / `__type` fields of a query operation (also when a fragment or inline
+ * fragment brings them to the root) are not counted: the standard introspection query is depth 15,
+ * and graphql-js's MaxIntrospectionDepthRule already bounds what may be nested under them. The
+ * field's name decides, never its alias, and nowhere but at the root.
  */
 export function measureOperation(
   operation: OperationDefinitionNode,
@@ -38,26 +51,31 @@ export function measureOperation(
     const value = valueFromASTUntyped(first.value, variables);
     return typeof value === 'number' && value > 0 ? value : DEFAULT_PAGE;
   };
-  const walk = (selectionSet: SelectionSetNode, depth: number): QueryMeasure => {
+  const exemptAtRoot = operation.operation === 'query';
+  /** Per fragment name, measured below a field (`nested`) and at the operation's root (`root`). */
+  const memo = { nested: new Map<string, QueryMeasure>(), root: new Map<string, QueryMeasure>() };
+  const inProgress = new Set<string>();
+
+  /** `depth` is relative: 0 for the selection set itself; a field with a selection adds one. */
+  const walk = (selectionSet: SelectionSetNode, atRoot: boolean): QueryMeasure => {
     let cost = 0;
-    let deepest = depth;
+    let deepest = 0;
     for (const selection of selectionSet.selections) {
-      let inner: QueryMeasure | null = null;
       if (selection.kind === Kind.FIELD) {
+        if (atRoot && exemptAtRoot && INTROSPECTION_ROOT_FIELDS.has(selection.name.value)) continue;
         if (!selection.selectionSet) {
           cost += 1;
           continue;
         }
-        const below = walk(selection.selectionSet, depth + 1);
+        const below = walk(selection.selectionSet, false);
         cost += 1 + pageSize(selection) * below.cost;
-        deepest = Math.max(deepest, below.depth);
+        deepest = Math.max(deepest, below.depth + 1);
         continue;
       }
-      if (selection.kind === Kind.INLINE_FRAGMENT) inner = walk(selection.selectionSet, depth);
-      else {
-        const fragment = fragments[selection.name.value];
-        if (fragment) inner = walk(fragment.selectionSet, depth);
-      }
+      const inner =
+        selection.kind === Kind.INLINE_FRAGMENT
+          ? walk(selection.selectionSet, atRoot)
+          : measureFragment(selection.name.value, atRoot);
       if (inner) {
         cost += inner.cost;
         deepest = Math.max(deepest, inner.depth);
@@ -65,9 +83,32 @@ export function measureOperation(
     }
     return { cost, depth: deepest };
   };
-  return walk(operation.selectionSet, 1);
+
+  const measureFragment = (name: string, atRoot: boolean): QueryMeasure | null => {
+    const table = atRoot ? memo.root : memo.nested;
+    const known = table.get(name);
+    if (known) return known;
+    const fragment = fragments[name];
+    // Unknown or cyclic fragments are validation errors, reported before this runs.
+    const key = `${atRoot}:${name}`;
+    if (!fragment || inProgress.has(key)) return null;
+    inProgress.add(key);
+    const measured = walk(fragment.selectionSet, atRoot);
+    inProgress.delete(key);
+    table.set(name, measured);
+    return measured;
+  };
+
+  const root = walk(operation.selectionSet, true);
+  // The operation's own selection set counts as depth 1, as before.
+  return { cost: root.cost, depth: root.depth + 1 };
 }
 
+/**
+ * Depth and cost need the parsed operation and the variables: checked in didResolveOperation,
+ * after validation and before execution, as a QUERY_TOO_COMPLEX error with HTTP 400. The text
+ * caps (tokens, aliases, fragments, nesting) come earlier, at the HTTP edge (query-text-gate.ts).
+ */
 export function queryLimitsPlugin<TContext extends BaseContext>(
   limits: QueryLimits,
 ): ApolloServerPlugin<TContext> {
@@ -81,13 +122,19 @@ export function queryLimitsPlugin<TContext extends BaseContext>(
             if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
           const measure = measureOperation(operation, fragments, request.variables ?? {});
           if (measure.depth > limits.maxDepth)
-            throw new GraphQLError(`query depth ${measure.depth} exceeds the limit of ${limits.maxDepth}`, {
-              extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 }, ...measure, limits },
-            });
+            throw queryTooComplex(
+              'depth',
+              measure.depth,
+              limits.maxDepth,
+              `query depth ${measure.depth} exceeds the limit of ${limits.maxDepth}`,
+            );
           if (measure.cost > limits.maxCost)
-            throw new GraphQLError(`query cost ${measure.cost} exceeds the limit of ${limits.maxCost}`, {
-              extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 }, ...measure, limits },
-            });
+            throw queryTooComplex(
+              'cost',
+              measure.cost,
+              limits.maxCost,
+              `query cost ${measure.cost} exceeds the limit of ${limits.maxCost}`,
+            );
         },
       };
     },

@@ -1,0 +1,24 @@
+import { ServiceError } from '../services/errors';
+import { UserService } from '../services/user-service';
+
+/**
+ * Brackets ({ [ () may nest at most this deep in a query text, checked before parsing. A field
+ * within MAX_QUERY_DEPTH opens one brace per level; an inline fragment, arguments or an input
+ * object around a level add a few more, so four per level never refuses a query the depth limit
+ * would accept, and still keeps a recursive parser far from the stack's end (5 000 nested input
+ * objects fit in the default 100 KB body).
+ */
+export function queryNestingCap(maxDepth: number): number {
+  return 4 * maxDepth;
+}
+
+/** "user:<id>" for a valid bearer token, null for an unknown one; other failures propagate. */
+export async function rateLimitIdentity(users: UserService, token: string): Promise<string | null> {
+  try {
+    const viewer = await users.authenticate(`Bearer ${token}`);
+    return viewer ? `user:${viewer.userId}` : null;
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'UNAUTHENTICATED') return null;
+    throw error;
+  }
+}

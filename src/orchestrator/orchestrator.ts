@@ -1,5 +1,5 @@
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
-import { ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
@@ -100,6 +100,11 @@ export class Orchestrator {
       ttl > 0 ? new ShortLivedCache(ttl, options.maxRememberedLists ?? 20_000, options.now) : null;
   }
 
+  /** Hits and misses of the finished lists it reuses, for /metrics (null when lists are not reused). */
+  listCacheCounts(): CacheCounts | null {
+    return this.remembered?.counts ?? null;
+  }
+
   engine(name: EngineName): RecommendationEngine | undefined {
     return this.engines.get(name);
   }
@@ -117,9 +122,11 @@ export class Orchestrator {
     const requested: EngineName[] = strategyUsed === 'HYBRID' ? [...ENGINE_NAMES] : [ENGINE_OF[strategyUsed]];
     const readiness = requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('');
     const key = this.remembered ? listKey(options, diversity) : '';
-    const remembered = this.remembered?.get(key);
-    if (remembered && remembered.history === history && remembered.readiness === readiness)
-      return remembered.list;
+    const remembered = this.remembered?.getValid(
+      key,
+      (r) => r.history === history && r.readiness === readiness,
+    );
+    if (remembered) return remembered.list;
     const list = await this.buildList(options, diversity, history, strategyUsed, requested);
     const ttl = this.options.listTtlMs ?? 0;
     this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));

@@ -21,7 +21,7 @@ import {
   topK,
   userRecencyWeights,
 } from './kernels';
-import { ShortLivedCache } from '../short-lived-cache';
+import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
 import { ActiveModel, ModelStore } from './model-store';
 
@@ -110,6 +110,11 @@ export class CollaborativeEngine implements RecommendationEngine {
   private readonly maxEvidence: number;
   /** Keyed by user; entries of an older snapshot are ignored and replaced. */
   private readonly recent = new ShortLivedCache<number, UserState>(USER_STATE_TTL_MS);
+  /** Hits and misses of its caches, for /metrics: per-user state, and the lists kept with it. */
+  readonly cacheCounts: { userState: CacheCounts; lists: CacheCounts } = {
+    userState: this.recent.counts,
+    lists: newCacheCounts(),
+  };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
 
@@ -133,6 +138,12 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   activeVersionId(): number | null {
     return this.snapshot?.model.versionId ?? null;
+  }
+
+  /** The served model version and when it was activated, for /metrics and /health. */
+  activeModel(): { versionId: number; activatedAt: Date } | null {
+    const model = this.snapshot?.model;
+    return model ? { versionId: model.versionId, activatedAt: model.activatedAt } : null;
   }
 
   /** Loads (or reloads) the active version; returns false when there is none. */
@@ -197,15 +208,15 @@ export class CollaborativeEngine implements RecommendationEngine {
    */
   private async userState(snapshot: Snapshot, userId: number): Promise<UserState> {
     const history = await this.history.historyOf(userId);
-    const cached = this.recent.get(userId);
-    if (cached && cached.snapshot === snapshot && cached.history === history) return cached;
+    const cached = this.recent.getValid(userId, (c) => c.snapshot === snapshot && c.history === history);
+    if (cached) return cached;
     const user = this.userRatings(snapshot, history);
     const state: UserState = {
       snapshot,
       history,
       user,
       scores: this.rankingScores(snapshot, user),
-      lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER),
+      lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER, undefined, this.cacheCounts.lists),
       scored: new Map(),
     };
     this.recent.set(userId, state);

@@ -30,6 +30,15 @@ export interface Config {
   maxQueryCost: number;
   playground: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** METRICS=false: no /metrics and no counting (the request log line stays, see LOG_LEVEL). */
+  metrics: boolean;
+  /** /readyz counts the database as down when a ping takes longer. */
+  readinessTimeoutMs: number;
+  /**
+   * On SIGTERM/SIGINT the process exits within this, whatever is still running: requests in
+   * flight get most of it, then the pool and the embedded database are closed.
+   */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,5 +113,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxQueryCost: integer(env, 'MAX_QUERY_COST', 50_000, 10, 10_000_000),
     playground: boolean(env, 'GRAPHQL_PLAYGROUND', true),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    metrics: boolean(env, 'METRICS', true),
+    readinessTimeoutMs: integer(env, 'READINESS_TIMEOUT_MS', 1000, 10, 60_000),
+    // Docker and Kubernetes wait 10 s / 30 s before SIGKILL; 4.5 s leaves room under both.
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 4500, 500, 600_000),
   };
 }

@@ -134,7 +134,8 @@ async function main(): Promise<void> {
         DATABASE_URL: databaseUrl,
         MOVIELENS_DIR: path.resolve(DATA),
         PORT: String(PORT),
-        LOG_LEVEL: 'warn',
+        // LOG_LEVEL=info writes the per-request line (measure its cost; see README, Operations).
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         // As deployed (Dockerfile): graphql-js skips its development-only checks.
         NODE_ENV: process.env.NODE_ENV ?? 'production',
         DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '16',

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { Config } from './config';
 import { ensureCatalog } from './data/first-run';
@@ -21,7 +22,15 @@ import { trainFirstModelInChild, type FirstModelTraining } from '../training/fir
 import type { FirstModelResult } from '../training/train-database-cli';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
-import { Logger } from './logger';
+import { Logger, structured } from './logger';
+import {
+  engineStatuses,
+  instrumentEngine,
+  metricSources,
+  ObservedParts,
+  ReadinessCheck,
+  ServiceMetrics,
+} from './observability';
 import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
@@ -95,7 +104,16 @@ export interface EngineSet {
   history?: RatingHistorySource;
 }
 
-export function createServices(dataSource: DataSource, engines: EngineSet): Services {
+/**
+ * The services over these engines. With `metrics`, the orchestrator sees each engine through a
+ * wrapper that times its calls (cinegraph_engine_duration_seconds).
+ */
+export function createServices(
+  dataSource: DataSource,
+  engines: EngineSet,
+  metrics: ServiceMetrics | null = null,
+  logger: Logger | null = null,
+): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
   const users = new UserService(dataSource, ratings);
@@ -103,8 +121,9 @@ export function createServices(dataSource: DataSource, engines: EngineSet): Serv
   // One Map per ratings array: a cached history hands back the same array while a user's ratings
   // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
   const ratingMaps = new WeakMap<readonly RatedMovie[], ReadonlyMap<number, number>>();
+  const structuredLogger = logger ? structured(logger) : null;
   const orchestrator = new Orchestrator(
-    engines.all,
+    metrics ? engines.all.map((engine) => instrumentEngine(engine, metrics, structuredLogger)) : engines.all,
     {
       ratingsOf: async (userId) => {
         const rated = await history.historyOf(userId);
@@ -149,13 +168,33 @@ export function refreshOnRatings(
   });
 }
 
+export interface ApiOptions extends Omit<ObservedParts, 'services'> {
+  /** Extra details for /health. */
+  health?: () => Promise<Record<string, unknown>>;
+  /** The registry the services count into (createServices); null: METRICS=false. */
+  metrics?: ServiceMetrics | null;
+  /** How long stop() lets requests in flight finish. */
+  drainMs?: number;
+}
+
 export async function startApi(
   config: Config,
   services: Services,
   logger: Logger,
-  health?: () => Promise<Record<string, unknown>>,
+  options: ApiOptions = {},
 ): Promise<RunningServer> {
   const schema = await buildGraphQLSchema();
+  const { dataSource } = options;
+  const metrics = options.metrics ?? null;
+  metrics?.watch(metricSources({ services, ...options }));
+  const readiness = dataSource
+    ? new ReadinessCheck({
+        ping: () => dataSource.query('SELECT 1'),
+        engines: () => engineStatuses(services),
+        timeoutMs: config.readinessTimeoutMs,
+      })
+    : null;
+  if (readiness) services.readiness = () => readiness.check();
   return startHttpServer({
     schema,
     host: config.host,
@@ -176,7 +215,10 @@ export async function startApi(
     verifyToken: (token) => rateLimitIdentity(services.users, token),
     hideSuggestions: config.nodeEnv === 'production',
     logger,
-    health,
+    health: options.health,
+    readiness: readiness ? () => readiness.check() : undefined,
+    metrics,
+    drainMs: options.drainMs,
     context: async (request) => createContext(services, request.headers.authorization),
   });
 }
@@ -311,24 +353,49 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       all: [collaborative, ...(content ? [content] : []), statistical],
       history,
     };
-    const services = createServices(dataSource, engines);
+    const metrics = config.metrics ? new ServiceMetrics() : null;
+    const services = createServices(dataSource, engines, metrics, logger);
     refreshOnRatings(services.ratings, { history, content, collaborative });
-    const server = await startApi(config, services, logger, async () => ({
-      database: database.embedded ? 'embedded' : 'postgres',
-      engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
-    }));
+    const server = await startApi(config, services, logger, {
+      health: async () => ({
+        database: database.embedded ? 'embedded' : 'postgres',
+        engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
+        model: collaborative.activeModel(),
+      }),
+      metrics,
+      dataSource,
+      history,
+      collaborative,
+      content,
+      indexer,
+      // Requests in flight get most of the shutdown deadline; the rest closes the pool and database.
+      drainMs: Math.max(250, config.shutdownTimeoutMs - 1500),
+    });
     logger.info(`Cinegraph is serving GraphQL at ${server.url} (open it in a browser for GraphiQL)`);
+    let stopped: Promise<void> | null = null;
     return {
       url: server.url,
       database,
       services,
       indexer,
       firstModel: firstTraining?.done ?? null,
-      async stop() {
-        firstTraining?.stop();
-        await server.stop();
-        await (await embedder?.catch(() => null))?.dispose?.();
-        await database.close();
+      stop() {
+        // One stop for every caller: a signal handler and a test's afterAll may both call it.
+        stopped ??= (async () => {
+          const started = performance.now();
+          const lap = () => `${Math.round(performance.now() - started)} ms`;
+          firstTraining?.stop();
+          await server.stop();
+          const drained = lap();
+          await (await embedder?.catch(() => null))?.dispose?.();
+          const disposed = lap();
+          await database.close();
+          logger.info(
+            `stopped: requests drained (${drained}), embedder disposed (${disposed}), ` +
+              `pool and database closed (${lap()})`,
+          );
+        })();
+        return stopped;
       },
     };
   } catch (error) {

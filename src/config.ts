@@ -45,6 +45,15 @@ export interface Config {
   rateLimitBurst: number;
   playground: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** METRICS=false: no /metrics and no counting (the request log line stays, see LOG_LEVEL). */
+  metrics: boolean;
+  /** /readyz counts the database as down when a ping takes longer. */
+  readinessTimeoutMs: number;
+  /**
+   * On SIGTERM/SIGINT the process exits within this, whatever is still running: requests in
+   * flight get most of it, then the pool and the embedded database are closed.
+   */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -165,5 +174,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', RATE_LIMIT_BURST_DEFAULT, 1, 10_000_000),
     playground: boolean(env, 'GRAPHQL_PLAYGROUND', nodeEnv !== 'production'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    metrics: boolean(env, 'METRICS', true),
+    readinessTimeoutMs: integer(env, 'READINESS_TIMEOUT_MS', 1000, 10, 60_000),
+    // Docker and Kubernetes wait 10 s / 30 s before SIGKILL; 4.5 s leaves room under both.
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 4500, 500, 600_000),
   };
 }

@@ -27,21 +27,38 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const app = await startCinegraph(config, logger);
+  const exit = (code: number): never => {
+    logger.flush();
+    process.exit(code);
+  };
   let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now, without waiting for the shutdown to finish`);
+      exit(130);
+    }
     stopping = true;
-    logger.info(`${signal}: shutting down`);
+    const started = Date.now();
+    logger.info(`${signal}: shutting down (requests in flight finish, new connections are refused)`);
+    // Whatever still runs (a training, an index build holding a connection) cannot keep the
+    // process past the deadline; unref'd, so a clean stop exits without waiting for it.
+    setTimeout(() => {
+      logger.error(`shutdown did not finish within ${config.shutdownTimeoutMs} ms: exiting anyway`);
+      exit(1);
+    }, config.shutdownTimeoutMs).unref();
     app.stop().then(
-      () => process.exit(0),
+      () => {
+        logger.info(`shut down in ${Date.now() - started} ms`);
+        exit(0);
+      },
       (error: unknown) => {
         logger.error('error while shutting down', error);
-        process.exit(1);
+        exit(1);
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
 }
 
 main().catch((error: unknown) => {

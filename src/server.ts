@@ -1,5 +1,6 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ApolloServer, BaseContext, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import {
@@ -16,11 +17,14 @@ import {
 } from './graphql/playground';
 import { toClientError } from './graphql/error-mapping';
 import { queryLimitsPlugin, QueryLimits } from './graphql/plugins/query-limits';
-import { Logger } from './logger';
+import { Logger, StructuredLogger, structured } from './logger';
 import { ClientIdentities, TokenVerifier } from './http/client-identity';
 import { TokenBucketLimiter } from './http/rate-limit';
 import { HttpRequestError, readRequestBody } from './http/request-body';
 import { refuseOversizedQueryText } from './http/query-text-gate';
+import type { ServiceMetrics } from './observability/metrics';
+import type { ReadinessReport } from './observability/readiness';
+import { RequestRecord, requestIdFrom, RequestTracker } from './observability/request-tracking';
 
 export interface HttpServerOptions<TContext extends BaseContext> {
   schema: GraphQLSchema;
@@ -41,18 +45,47 @@ export interface HttpServerOptions<TContext extends BaseContext> {
   logger: Logger;
   /** Builds the per-request context (loaders, viewer) from the request headers. */
   context(request: IncomingMessage): Promise<TContext>;
-  /** Extra readiness details for /health. */
+  /** Extra details for /health (database kind, model version, …). */
   health?(): Promise<Record<string, unknown>>;
+  /** Database ping and engine readiness for /readyz and /health; without it the service counts as ready. */
+  readiness?(): Promise<ReadinessReport>;
+  /** Counted into, and served at /metrics; null switches metrics off (METRICS=false). */
+  metrics?: ServiceMetrics | null;
+  /**
+   * How long stop() lets requests in flight finish before closing their connections. Shorter than
+   * the process's shutdown deadline, so the pool and the database still get closed in time.
+   */
+  drainMs?: number;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** Stops taking connections, lets requests in flight finish, then resolves; safe to call twice. */
   stop(): Promise<void>;
 }
 
 /** How much of an oversized body is read and dropped so the 413 arrives on a usable connection. */
 const BODY_DRAIN = { drainBytes: 1_000_000, drainMs: 2_000 };
+
+/** Route label for metrics and logs: the known routes, everything else as "other". */
+function routeOf(pathname: string): string {
+  if (pathname.startsWith(PLAYGROUND_ASSET_PREFIX)) return PLAYGROUND_ASSET_PREFIX;
+  switch (pathname) {
+    case '/graphql':
+    case '/livez':
+    case '/readyz':
+    case '/health':
+    case '/metrics':
+      return pathname;
+    default:
+      return 'other';
+  }
+}
+
+/** Probes and scrapes arrive every few seconds: their lines are debug, not info. */
+const QUIET_ROUTES = new Set(['/livez', '/readyz', '/health', '/metrics']);
+
 
 function sendJson(
   response: ServerResponse,
@@ -68,8 +101,11 @@ function sendJson(
  * Client-facing errors keep their message and code, the domain's own errors (bad input, engine not
  * ready, …) get theirs (toClientError); anything unexpected is logged and masked.
  */
-export function maskInternalErrors(logger: Logger, options: { hideSuggestions?: boolean } = {}) {
-  const mask = maskErrors(logger);
+export function maskInternalErrors(
+  logger: Logger,
+  options: { hideSuggestions?: boolean; loggerForError?: (error: unknown) => Logger | undefined } = {},
+) {
+  const mask = maskErrors(logger, options.loggerForError);
   if (!options.hideSuggestions) return mask;
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const masked = mask(formatted, error);
@@ -85,7 +121,7 @@ export function withoutSuggestions(message: string): string {
   return message.replace(/ ?Did you mean [^?]*\?/g, '');
 }
 
-function maskErrors(logger: Logger) {
+function maskErrors(logger: Logger, loggerForError?: (error: unknown) => Logger | undefined) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     const internal = code === undefined || code === 'INTERNAL_SERVER_ERROR';
@@ -101,7 +137,7 @@ function maskErrors(logger: Logger) {
         path: formatted.path,
         extensions: mapped.extensions,
       };
-    logger.error('internal error while resolving a request', error);
+    (loggerForError?.(error) ?? logger).error('internal error while resolving a request', error);
     return {
       message: 'Internal server error',
       locations: formatted.locations,
@@ -115,15 +151,25 @@ export async function startHttpServer<TContext extends BaseContext>(
   options: HttpServerOptions<TContext>,
 ): Promise<RunningServer> {
   const httpServer = http.createServer();
+  const metrics = options.metrics ?? null;
+  const requestLogger: StructuredLogger | null = structured(options.logger);
+  const tracker = new RequestTracker(metrics, requestLogger);
   const apollo = new ApolloServer<TContext>({
     schema: options.schema,
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
-    formatError: maskInternalErrors(options.logger, { hideSuggestions: options.hideSuggestions }),
+    formatError: maskInternalErrors(options.logger, {
+      hideSuggestions: options.hideSuggestions,
+      loggerForError: (error) => tracker.loggerForError(error),
+    }),
     // Caps the parser too; the query-limits plugin refuses longer texts before this is reached.
     parseOptions: { maxTokens: options.limits.maxTokens },
+    // The process owns its signals (main.ts): Apollo's own handlers raced ours to stop() and
+    // re-raised the signal, and the process never exited.
+    stopOnTerminationSignals: false,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginDrainHttpServer({ httpServer, stopGracePeriodMillis: options.drainMs ?? 3000 }),
+      tracker.plugin<TContext>(),
       queryLimitsPlugin<TContext>(options.limits),
       // No cache hints are served (answers are personal), and it wraps every field resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -150,7 +196,12 @@ export async function startHttpServer<TContext extends BaseContext>(
   const limiter = new TokenBucketLimiter(options.rateLimit);
   const identities = new ClientIdentities(options.verifyToken ?? (async () => null));
 
-  const handleGraphQL = async (request: IncomingMessage, response: ServerResponse, url: URL) => {
+  const handleGraphQL = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    record: RequestRecord,
+  ) => {
     const cors = corsHeaders(request);
     if (limiter.enabled) {
       const client = identities.identify(request);
@@ -183,8 +234,11 @@ export async function startHttpServer<TContext extends BaseContext>(
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
+    headers.set('x-request-id', record.id);
+    const httpGraphQLRequest = { method: request.method ?? 'GET', headers, search: url.search, body };
+    tracker.attach(httpGraphQLRequest, record);
     const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      httpGraphQLRequest,
       context: () => options.context(request),
     });
     const outHeaders: Record<string, string> = { ...cors };
@@ -197,9 +251,78 @@ export async function startHttpServer<TContext extends BaseContext>(
     }
   };
 
+  let stopping = false;
+  /** Connections accepted after stop() began; requests on earlier ones are in flight and served. */
+  const lateSockets = new WeakSet<object>();
+  httpServer.on('connection', (socket) => {
+    if (stopping) lateSockets.add(socket);
+  });
+  const readiness = async (): Promise<ReadinessReport | null> =>
+    options.readiness ? options.readiness() : null;
+
+  /** One line per request: id, route, operation, strategy, outcome, status and duration. */
+  const finish = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: string,
+    record: RequestRecord,
+  ) => {
+    const seconds = (performance.now() - record.started) / 1000;
+    const status = response.writableFinished ? response.statusCode : 0;
+    if (metrics) {
+      metrics.httpInFlight.dec();
+      metrics.httpRequests.inc({ route, status: status === 0 ? 'aborted' : String(status) });
+    }
+    if (!requestLogger) return;
+    const level = QUIET_ROUTES.has(route) ? 'debug' : status >= 500 || status === 0 ? 'warn' : 'info';
+    if (!requestLogger.enabled(level)) return;
+    requestLogger.event(
+      level,
+      {
+        reqId: record.id,
+        method: request.method,
+        route,
+        status: status === 0 ? 'aborted' : status,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        ...(record.operation !== undefined
+          ? { operation: record.operation, strategy: record.strategy, outcome: record.outcome }
+          : {}),
+        ...(record.errorCodes ? { errorCodes: record.errorCodes } : {}),
+      },
+      'request',
+    );
+  };
+
   httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
+    const record = tracker.open(requestIdFrom(request.headers['x-request-id']));
+    const routeLabel = routeOf(url.pathname);
+    response.setHeader('x-request-id', record.id);
+    metrics?.httpInFlight.inc();
+    response.once('close', () => finish(request, response, routeLabel, record));
+    if (requestLogger?.enabled('debug'))
+      requestLogger.event(
+        'debug',
+        {
+          reqId: record.id,
+          method: request.method,
+          url: request.url,
+          userAgent: request.headers['user-agent'],
+        },
+        'request received',
+      );
     const route = async () => {
+      if (stopping && lateSockets.has(request.socket)) {
+        // Connected after shutdown began (before the listener closed): refused, as new connections are.
+        return sendJson(
+          response,
+          503,
+          {
+            errors: [{ message: 'the server is shutting down', extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+          },
+          { connection: 'close' },
+        );
+      }
       if (request.method === 'OPTIONS') {
         response.writeHead(204, corsHeaders(request));
         return response.end();
@@ -207,8 +330,31 @@ export async function startHttpServer<TContext extends BaseContext>(
       if (url.pathname === '/livez' && request.method === 'GET') {
         return sendJson(response, 200, { status: 'ok' });
       }
+      if (url.pathname === '/readyz' && request.method === 'GET') {
+        if (stopping) return sendJson(response, 503, { status: 'unavailable', reason: 'shutting down' });
+        const report = await readiness();
+        if (!report) return sendJson(response, 200, { status: 'ready' });
+        return sendJson(response, report.ready ? 200 : 503, {
+          status: report.ready ? 'ready' : 'unavailable',
+          ...(report.reason ? { reason: report.reason } : {}),
+          database: report.database,
+          building: report.building,
+        });
+      }
       if (url.pathname === '/health' && request.method === 'GET') {
-        return sendJson(response, 200, { status: 'ok', ...(options.health ? await options.health() : {}) });
+        const report = stopping ? null : await readiness();
+        const ready = !stopping && (report?.ready ?? true);
+        return sendJson(response, ready ? 200 : 503, {
+          status: ready ? 'ok' : 'unavailable',
+          ...(stopping ? { reason: 'shutting down' } : report?.reason ? { reason: report.reason } : {}),
+          ...(report ? { databasePing: report.database, building: report.building } : {}),
+          ...(options.health ? await options.health() : {}),
+        });
+      }
+      if (url.pathname === '/metrics' && request.method === 'GET' && metrics) {
+        const text = await metrics.registry.metrics();
+        response.writeHead(200, { 'content-type': metrics.registry.contentType });
+        return response.end(text);
       }
       if (
         options.playground &&
@@ -225,7 +371,7 @@ export async function startHttpServer<TContext extends BaseContext>(
           response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
           return response.end(playgroundHtml('/graphql'));
         }
-        return handleGraphQL(request, response, url);
+        return handleGraphQL(request, response, url, record);
       }
       sendJson(response, 404, { error: 'not found; the API lives at /graphql' });
     };
@@ -244,7 +390,10 @@ export async function startHttpServer<TContext extends BaseContext>(
         );
         return;
       }
-      options.logger.error('unhandled error serving a request', error);
+      (requestLogger?.child({ reqId: record.id }) ?? options.logger).error(
+        'unhandled error serving a request',
+        error,
+      );
       if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error' }] });
       else response.end();
     });
@@ -255,11 +404,17 @@ export async function startHttpServer<TContext extends BaseContext>(
     httpServer.listen(options.port, options.host, () => resolve());
   });
   const { port } = httpServer.address() as AddressInfo;
+  let stopped: Promise<void> | null = null;
   return {
     port,
     url: `http://${options.host}:${port}/graphql`,
-    async stop() {
-      await apollo.stop();
+    stop() {
+      // Every caller waits for the same stop: a second call must not start (or wait on) another.
+      stopped ??= (async () => {
+        stopping = true;
+        await apollo.stop();
+      })();
+      return stopped;
     },
   };
 }

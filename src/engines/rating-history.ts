@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
+import { CacheCounts, newCacheCounts } from './short-lived-cache';
 
 /** One of a user's ratings as the engines need it. */
 export interface RatedMovie {
@@ -71,6 +72,8 @@ export class CachedRatingHistory implements RatingHistorySource {
   private readonly ttlMs: number;
   private readonly maxUsers: number;
   private readonly now: () => number;
+  /** Reads answered from memory (fresh, or stale while re-read) and reads that went to the source. */
+  readonly cacheCounts: CacheCounts = newCacheCounts();
 
   constructor(
     private readonly source: RatingHistorySource,
@@ -83,13 +86,18 @@ export class CachedRatingHistory implements RatingHistorySource {
 
   historyOf(userId: number): Promise<readonly RatedMovie[]> {
     const entry = this.entries.get(userId);
-    if (entry && this.now() - entry.at < this.ttlMs) return entry.history;
+    if (entry && this.now() - entry.at < this.ttlMs) {
+      this.cacheCounts.hits++;
+      return entry.history;
+    }
     if (entry?.value) {
+      this.cacheCounts.hits++;
       // Past its age, the last read still answers at once while a fresh one loads: a request
       // waiting on the database under load waits for the whole event loop at every round trip.
       this.revalidate(userId, entry, entry.value);
       return entry.history;
     }
+    this.cacheCounts.misses++;
     const previous = entry?.value;
     // An unchanged re-read hands back the same array: engines key their per-user work on it.
     const history = this.source

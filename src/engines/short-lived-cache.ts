@@ -1,5 +1,15 @@
 import { performance } from 'node:perf_hooks';
 
+/** Lookups a cache answered and did not answer; read by /metrics (hit ratio per cache). */
+export interface CacheCounts {
+  hits: number;
+  misses: number;
+}
+
+export function newCacheCounts(): CacheCounts {
+  return { hits: 0, misses: 0 };
+}
+
 /**
  * Per-user state reused for a moment: one hybrid request asks an engine about the same user
  * twice (recommend, then scoring the other engines' candidates). Entries expire after `ttlMs`, or
@@ -13,16 +23,27 @@ export class ShortLivedCache<K, V> {
     private readonly ttlMs: number,
     private readonly maxEntries = 1000,
     private readonly now: () => number = () => performance.now(),
+    /** Shared by the caches of one kind (one per user) so they count as one. */
+    readonly counts: CacheCounts = newCacheCounts(),
   ) {}
 
   get(key: K): V | undefined {
+    return this.getValid(key, () => true);
+  }
+
+  /**
+   * The entry when it is young enough and `valid` accepts it (computed from the same inputs);
+   * counted as a hit only then.
+   */
+  getValid(key: K, valid: (value: V) => boolean): V | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (this.now() >= entry.expiresAt) {
-      this.entries.delete(key);
-      return undefined;
+    if (entry && this.now() >= entry.expiresAt) this.entries.delete(key);
+    else if (entry && valid(entry.value)) {
+      this.counts.hits++;
+      return entry.value;
     }
-    return entry.value;
+    this.counts.misses++;
+    return undefined;
   }
 
   /**
@@ -31,7 +52,11 @@ export class ShortLivedCache<K, V> {
    */
   peek(key: K): { value: V; expired: boolean } | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    if (!entry) {
+      this.counts.misses++;
+      return undefined;
+    }
+    this.counts.hits++;
     return { value: entry.value, expired: this.now() >= entry.expiresAt };
   }
 

@@ -1,6 +1,6 @@
 import { DomainError } from '../errors';
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
-import { ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
@@ -100,6 +100,11 @@ export class Orchestrator {
       ttl > 0 ? new ShortLivedCache(ttl, options.maxRememberedLists ?? 20_000, options.now) : null;
   }
 
+  /** Hits and misses of the finished lists it reuses, for /metrics (null when lists are not reused). */
+  listCacheCounts(): CacheCounts | null {
+    return this.remembered?.counts ?? null;
+  }
+
   engine(name: EngineName): RecommendationEngine | undefined {
     return this.engines.get(name);
   }
@@ -128,9 +133,11 @@ export class Orchestrator {
       requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('') +
       (waiting ? 'w' : '');
     const key = this.remembered ? listKey(options, diversity) : '';
-    const remembered = this.remembered?.get(key);
-    if (remembered && remembered.history === history && remembered.readiness === readiness)
-      return remembered.list;
+    const remembered = this.remembered?.getValid(
+      key,
+      (r) => r.history === history && r.readiness === readiness,
+    );
+    if (remembered) return remembered.list;
     const list = await this.buildList(options, diversity, history, strategyUsed, requested, waiting);
     const ttl = this.options.listTtlMs ?? 0;
     this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));

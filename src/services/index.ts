@@ -1,5 +1,6 @@
 import type { ContentEngine } from '../engines/content';
 import type { StatisticalEngine } from '../engines/statistical';
+import type { ReadinessReport } from '../observability/readiness';
 import { Orchestrator } from '../orchestrator/orchestrator';
 import { MovieCatalog } from './movie-catalog';
 import { RatingService } from './rating-service';
@@ -20,4 +21,6 @@ export interface Services {
   /** Null when the content engine is switched off. */
   content: ContentEngine | null;
   predictor: RatingPredictor | null;
+  /** Database ping and engine readiness (the GraphQL `health` field); set by startApi. */
+  readiness?: () => Promise<ReadinessReport>;
 }

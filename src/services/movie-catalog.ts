@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
 import { Movie } from '../db/entities';
 
 export interface MovieFilter {
@@ -61,6 +61,11 @@ export class MovieCatalog {
   private readonly refreshingMovies = new Set<number>();
 
   constructor(private readonly db: DataSource) {}
+
+  /** Hits and misses of the movie cache, for /metrics. */
+  get cacheCounts(): CacheCounts {
+    return this.movies.counts;
+  }
 
   async findByIds(ids: readonly number[]): Promise<Movie[]> {
     return refreshingRead(ids, this.movies, this.refreshingMovies, async (missing) => {

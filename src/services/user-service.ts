@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { transactionWithRetry } from '../db/transaction';
-import { refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
 
@@ -34,6 +34,11 @@ export class UserService {
     private readonly db: DataSource,
     private readonly ratings: RatingService,
   ) {}
+
+  /** Hits and misses of the known-users cache, for /metrics. */
+  get cacheCounts(): CacheCounts {
+    return this.known.counts;
+  }
 
   /** Creates a user with their first ratings in one transaction; bad input leaves nothing behind. */
   async onboard(ratings: readonly { movieId: number; rating: number }[]): Promise<OnboardResult> {

@@ -1,8 +1,10 @@
 import { DataSource } from 'typeorm';
 import { createServices, EngineSet, startApi } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
 import { StatisticalEngine } from '../../src/engines/statistical';
-import { silentLogger } from '../../src/logger';
+import { Logger, silentLogger } from '../../src/logger';
+import { ServiceMetrics } from '../../src/observability';
 import { RunningServer } from '../../src/server';
 import { Services } from '../../src/services';
 
@@ -13,6 +15,7 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 
 export interface TestApi extends RunningServer {
   services: Services;
+  metrics: ServiceMetrics;
 }
 
 /** The real API on a test schema; engines default to the statistical one alone. */
@@ -20,6 +23,7 @@ export async function startTestApi(
   dataSource: DataSource,
   engines: Partial<EngineSet> = {},
   env: Record<string, string> = {},
+  logger: Logger = silentLogger,
 ): Promise<TestApi> {
   const config = loadConfig({ PORT: '0', ...env });
   const statistical = engines.statistical ?? new StatisticalEngine(dataSource, { globalStatsMaxAgeMs: 0 });
@@ -31,9 +35,17 @@ export async function startTestApi(
     all: engines.all ?? [statistical, ...(content ? [content] : [])],
     history: engines.history,
   };
-  const services = createServices(dataSource, set);
-  const server = await startApi(config, services, silentLogger);
-  return { ...server, services };
+  // A registry per instance: tests run several APIs in one process.
+  const metrics = new ServiceMetrics();
+  const services = createServices(dataSource, set, metrics, logger);
+  const server = await startApi(config, services, logger, {
+    dataSource,
+    metrics,
+    history: set.history,
+    content,
+    collaborative: set.predictor instanceof CollaborativeEngine ? set.predictor : null,
+  });
+  return { ...server, services, metrics };
 }
 
 export async function graphql<T = Record<string, unknown>>(

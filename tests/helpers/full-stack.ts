@@ -9,6 +9,7 @@ import { ContentEngine, ContentIndexer } from '../../src/engines/content';
 import { CachedRatingHistory, SqlRatingHistory } from '../../src/engines/rating-history';
 import { StatisticalEngine } from '../../src/engines/statistical';
 import { refreshOnRatings } from '../../src/app';
+import { Logger, silentLogger } from '../../src/logger';
 import { trainFromDatabase } from '../../training/database';
 import { DEFAULT_TRAIN_OPTIONS } from '../../training/train';
 import { HashingEmbedder } from '../engines/content/index/helpers/hashing-embedder';
@@ -28,7 +29,11 @@ export interface FullStack {
  * trained and activated, the content index built (with a deterministic hashing embedder), and the
  * same rating listeners as the service.
  */
-export async function startFullStack(env: Record<string, string> = {}, poolSize = 6): Promise<FullStack> {
+export async function startFullStack(
+  env: Record<string, string> = {},
+  logger: Logger = silentLogger,
+  poolSize = 6,
+): Promise<FullStack> {
   const db = await createTestDatabase(poolSize);
   const catalog = generateSyntheticCatalog({ seed: 11, users: 120, movies: 150 });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-stack-'));
@@ -54,6 +59,7 @@ export async function startFullStack(env: Record<string, string> = {}, poolSize 
     db.dataSource,
     { statistical, content, predictor: collaborative, all: [collaborative, content, statistical], history },
     env,
+    logger,
   );
   refreshOnRatings(api.services.ratings, { history, content, collaborative });
   return {

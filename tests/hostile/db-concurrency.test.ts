@@ -21,7 +21,7 @@ describe('concurrent rating writes', () => {
 
   beforeAll(async () => {
     // A pool as large as the crowd, so the writes really overlap in the database.
-    stack = await startFullStack({}, 20);
+    stack = await startFullStack({}, undefined, 20);
   });
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ import {
   userRecencyWeights,
   type TopNUserScores,
 } from './kernels';
-import { ShortLivedCache } from '../short-lived-cache';
+import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
 import { ActiveModel, ModelStore } from './model-store';
 
@@ -113,6 +113,11 @@ export class CollaborativeEngine implements RecommendationEngine {
   private readonly maxEvidence: number;
   /** Keyed by user; entries of an older snapshot are ignored and replaced. */
   private readonly recent = new ShortLivedCache<number, UserState>(USER_STATE_TTL_MS);
+  /** Hits and misses of its caches, for /metrics: per-user state, and the lists kept with it. */
+  readonly cacheCounts: { userState: CacheCounts; lists: CacheCounts } = {
+    userState: this.recent.counts,
+    lists: newCacheCounts(),
+  };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
 
@@ -136,6 +141,12 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   activeVersionId(): number | null {
     return this.snapshot?.model.versionId ?? null;
+  }
+
+  /** The served model version and when it was activated, for /metrics and /health. */
+  activeModel(): { versionId: number; activatedAt: Date } | null {
+    const model = this.snapshot?.model;
+    return model ? { versionId: model.versionId, activatedAt: model.activatedAt } : null;
   }
 
   /** Loads (or reloads) the active version; returns false when there is none. */
@@ -202,8 +213,8 @@ export class CollaborativeEngine implements RecommendationEngine {
    */
   private async userState(snapshot: Snapshot, userId: number): Promise<UserState> {
     const history = await this.history.historyOf(userId);
-    const cached = this.recent.get(userId);
-    if (cached && cached.snapshot === snapshot && cached.history === history) return cached;
+    const cached = this.recent.getValid(userId, (c) => c.snapshot === snapshot && c.history === history);
+    if (cached) return cached;
     const user = this.userRatings(snapshot, history);
     const ranking = snapshot.topN.scoreUser(user.items, user.ratings, user.timestamps);
     const state: UserState = {
@@ -212,7 +223,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       user,
       ranking,
       scores: ranking.scores,
-      lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER),
+      lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER, undefined, this.cacheCounts.lists),
       scored: new Map(),
     };
     this.recent.set(userId, state);

@@ -22,7 +22,7 @@ import {
 import { ContentIndexer } from './indexer';
 import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
-import { ShortLivedCache } from '../short-lived-cache';
+import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
 
 export interface ContentEngineOptions {
@@ -114,6 +114,11 @@ export class ContentEngine implements RecommendationEngine {
     { generation: string; history: readonly RatedMovie[]; taste: Promise<UserTaste | null> }
   >(USER_STATE_TTL_MS);
   private readonly history: RatingHistorySource;
+  /** Hits and misses of its caches, for /metrics: taste profiles, and the neighbours kept with them. */
+  readonly cacheCounts: { taste: CacheCounts; neighbours: CacheCounts } = {
+    taste: this.recentTastes.counts,
+    neighbours: newCacheCounts(),
+  };
 
   constructor(options: ContentEngineOptions) {
     this.store = new EmbeddingStore(options.dataSource);
@@ -256,8 +261,11 @@ export class ContentEngine implements RecommendationEngine {
     const history = await this.history.historyOf(userId);
     // A re-embedded movie changes the profile and the scores remembered with it.
     const generation = this.indexGeneration(model.modelId);
-    const cached = this.recentTastes.get(userId);
-    if (cached && cached.generation === generation && cached.history === history) return cached.taste;
+    const cached = this.recentTastes.getValid(
+      userId,
+      (c) => c.generation === generation && c.history === history,
+    );
+    if (cached) return cached.taste;
     const taste = this.computeUserTaste(userId, history, model);
     this.recentTastes.set(userId, { generation, history, taste });
     taste.catch(() => this.recentTastes.delete(userId));
@@ -352,7 +360,12 @@ export class ContentEngine implements RecommendationEngine {
       ratedIds: history.map((rated) => rated.movieId),
       ratedSet: new Set(history.map((rated) => rated.movieId)),
       evidencePool: liked.length > 0 ? liked : best,
-      neighbours: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER),
+      neighbours: new ShortLivedCache(
+        Infinity,
+        REMEMBERED_SHAPES_PER_USER,
+        undefined,
+        this.cacheCounts.neighbours,
+      ),
       scored: new Map(),
     };
   }

@@ -1,0 +1,79 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { generateSyntheticCatalog, writeSyntheticRelease } from '../../fixtures/synthetic';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** A small MovieLens-format release on disk (60 users, 80 movies) for a first start to import. */
+export async function writeTinyRelease(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-release-'));
+  return writeSyntheticRelease(dir, generateSyntheticCatalog({ seed: 5, users: 60, movies: 80 }));
+}
+
+export interface MainProcess {
+  child: ChildProcess;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  /** Every line the process wrote to stderr (its JSON log). */
+  lines: string[];
+  /** Resolves with the exit code (or the signal name) once the process is gone. */
+  exited: Promise<number | string>;
+  /** Resolves with the first log line matching. */
+  waitForLine(pattern: RegExp): Promise<string>;
+}
+
+/**
+ * `src/main.ts` as `npm start` runs it (same flags), on port 0: the URL is read from its
+ * "serving GraphQL at" log line.
+ */
+export async function startMainProcess(env: Record<string, string>): Promise<MainProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--max-semi-space-size=128', '-r', '@swc-node/register', path.join(ROOT, 'src/main.ts')],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  let partial = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      for (const waiter of [...waiters])
+        if (waiter.pattern.test(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+    }
+  });
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  const waitForLine = (pattern: RegExp) => {
+    const found = lines.find((line) => pattern.test(line));
+    if (found) return Promise.resolve(found);
+    return new Promise<string>((resolve, reject) => {
+      waiters.push({ pattern, resolve });
+      exited.then((code) =>
+        reject(new Error(`the server exited (${code}) before logging ${pattern}:\n${lines.join('\n')}`)),
+      );
+    });
+  };
+  const serving = await waitForLine(/serving GraphQL at/);
+  const url = /http:\/\/[\d.]+:\d+/.exec(serving)?.[0];
+  if (!url) throw new Error(`no URL in "${serving}"`);
+  return { child, base: url, lines, exited, waitForLine };
+}

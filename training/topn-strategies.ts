@@ -91,10 +91,12 @@ export class SelectedTopNStrategy implements EvaluationStrategy {
     private readonly candidates: TopNCandidates,
     private readonly split: ValidationSplitKind,
     private readonly seed: number,
+    private readonly onSelected?: (selection: TopNSelection) => void,
   ) {}
 
   async fit(train: RatingsDataset): Promise<void> {
     this.selection = await selectTopNModel(train, this.candidates, this.split, this.seed);
+    this.onSelected?.(this.selection);
     this.chosen = candidateStrategy(this.selection.kind, this.candidates);
     await this.chosen.fit(train);
   }
@@ -125,6 +127,13 @@ export function registerTopNStrategies(): void {
         defaultTopNCandidates(context.seed),
         context.validationSplit ?? 'random',
         context.seed,
+        // The figures behind the choice belong in the evaluation's record, next to the test figures.
+        (selection) =>
+          process.stderr.write(
+            `topn: ${selection.kind} chosen on a ${selection.split} validation split of the training data ` +
+              `(${selection.fitRatings} fit / ${selection.validationRatings} validation ratings): NDCG@10 ` +
+              `PureSVD ${selection.validationNdcg10.puresvd.toFixed(4)}, iALS ${selection.validationNdcg10.ials.toFixed(4)}\n`,
+          ),
       ),
   });
 }

@@ -1,0 +1,135 @@
+/**
+ * Training time of the top-N models.
+ *
+ *   node -r @swc-node/register scripts/bench-ials.ts [--data <ml-latest-small dir>] [--synthetic 2500000]
+ *
+ * With --data: PureSVD and iALS (default options) fitted on the whole ratings file, and the
+ * production choice between them (both fitted on the training data minus a temporal validation
+ * split, then the winner refitted), side by side in one run.
+ * With --synthetic N: one iALS epoch on a synthetic matrix with ML-25M's shape scaled to N ratings
+ * (ML-25M: 25,000,095 ratings, 162,541 users, 59,047 rated movies; heavy-tailed users and items).
+ * Every cost term of an epoch (Gramians: rows·k²; CG steps: rows·k² + nnz·k) is linear in rows and
+ * ratings, so at fixed shape the 25M epoch is (25M / N) × the measured one; the estimate printed
+ * is that, times the default epochs, plus the final converged user pass scaled the same way.
+ */
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { detectRelease, readRatingsFile } from '../src/data/movielens/formats';
+import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
+import { integerFlag, parseFlags, runCli, stringFlag } from '../training/cli';
+import { createDataset, datasetFromRows, type RatingsDataset } from '../training/dataset';
+import { trainIals } from '../training/ials';
+import { DEFAULT_IALS_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from '../training/options';
+import { trainPureSvd } from '../training/top-n';
+import { defaultTopNCandidates, selectTopNModel } from '../training/topn-strategies';
+
+const USAGE =
+  'usage: node -r @swc-node/register scripts/bench-ials.ts [--data <movielens dir>] [--synthetic <ratings>]';
+const ML25M = { ratings: 25_000_095, users: 162_541, items: 59_047 };
+
+const load = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
+
+function seconds(run: () => unknown): number {
+  const started = performance.now();
+  run();
+  return (performance.now() - started) / 1000;
+}
+
+/** ML-25M's shape at `ratings` ratings: Zipf-like item popularity, log-normal user activity. */
+function syntheticDataset(ratings: number, seed: number): RatingsDataset {
+  const scale = ratings / ML25M.ratings;
+  const numUsers = Math.round(ML25M.users * scale);
+  const numItems = Math.round(ML25M.items * scale);
+  const rng = new Mulberry32(seed);
+  const cumulative = new Float64Array(numItems);
+  let total = 0;
+  for (let i = 0; i < numItems; i++) cumulative[i] = total += 1 / (i + 10) ** 0.9;
+  const drawItem = () => {
+    const target = rng.nextFloat() * total;
+    let low = 0;
+    let high = numItems - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (cumulative[mid] < target) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  };
+  const activity = Float64Array.from({ length: numUsers }, () => Math.exp(rng.nextGaussian() * 1.1));
+  const activityTotal = activity.reduce((s, a) => s + a, 0);
+  const users: number[] = [];
+  const items: number[] = [];
+  for (let u = 0; u < numUsers; u++) {
+    const count = Math.min(numItems >> 1, Math.max(20, Math.round((activity[u] / activityTotal) * ratings)));
+    const seen = new Set<number>();
+    while (seen.size < count) seen.add(drawItem());
+    for (const item of seen) {
+      users.push(u);
+      items.push(item);
+    }
+  }
+  const size = users.length;
+  return createDataset({
+    users: Int32Array.from(users),
+    items: Int32Array.from(items),
+    ratings: Float32Array.from({ length: size }, () => 1 + rng.nextInt(5)),
+    timestamps: Float64Array.from({ length: size }, (_, n) => 1e9 + n),
+    userIds: Int32Array.from({ length: numUsers }, (_, u) => u + 1),
+    itemIds: Int32Array.from({ length: numItems }, (_, i) => i + 1),
+  });
+}
+
+async function main(argv: readonly string[]) {
+  const values = parseFlags(argv, { data: { type: 'string' }, synthetic: { type: 'string' } });
+  const data = stringFlag(values, 'data');
+  const synthetic = integerFlag(values, 'synthetic', 0, 0);
+  const ials = DEFAULT_IALS_OPTIONS;
+  process.stdout.write(
+    `iALS defaults: rank ${ials.rank}, ${ials.epochs} epochs × ${ials.cgSteps} CG steps; ${load()}\n`,
+  );
+  if (data) {
+    const dataset = datasetFromRows(await readRatingsFile((await detectRelease(data)).ratingsFile));
+    const pureSvd = seconds(() => trainPureSvd(dataset, DEFAULT_PURE_SVD_OPTIONS));
+    const fitted = trainIals(dataset, ials);
+    const started = performance.now();
+    const chosen = (await selectTopNModel(dataset, defaultTopNCandidates(42), 'temporal', 42)).kind;
+    const selection = (performance.now() - started) / 1000;
+    const refit = chosen === 'ials' ? fitted.trainSeconds : pureSvd;
+    process.stdout.write(
+      `${data}: ${dataset.size} ratings, ${dataset.numUsers} users, ${dataset.numItems} items\n` +
+        `| fit | seconds |\n|---|---:|\n` +
+        `| PureSVD rank ${DEFAULT_PURE_SVD_OPTIONS.rank} | ${pureSvd.toFixed(2)} |\n` +
+        `| iALS (${fitted.epochSeconds.length} epochs, mean ${mean(fitted.epochSeconds).toFixed(2)} s/epoch) | ${fitted.trainSeconds.toFixed(2)} |\n` +
+        `| choice on validation (both candidates on 80%) → ${chosen} | ${selection.toFixed(2)} |\n` +
+        `| top-N stage of training (choice + refit of ${chosen}) | ${(selection + refit).toFixed(2)} |\n` +
+        `${load()}\n`,
+    );
+  }
+  if (synthetic > 0) {
+    const dataset = syntheticDataset(synthetic, 7);
+    process.stdout.write(
+      `synthetic ML-25M shape: ${dataset.size} ratings, ${dataset.numUsers} users, ${dataset.numItems} items\n`,
+    );
+    const result = trainIals(dataset, { ...ials, epochs: 2 });
+    const epoch = result.epochSeconds[1];
+    const rest = result.trainSeconds - result.epochSeconds[0] - result.epochSeconds[1];
+    const factor = ML25M.ratings / dataset.size;
+    const estimate = factor * (ials.epochs * epoch + rest);
+    process.stdout.write(
+      `epoch 1 ${result.epochSeconds[0].toFixed(2)} s (includes JIT), epoch 2 ${epoch.toFixed(2)} s, ` +
+        `setup + final converged user pass ${rest.toFixed(2)} s\n` +
+        `25M estimate (×${factor.toFixed(2)}): iALS fit ≈ ${estimate.toFixed(0)} s ` +
+        `(${ials.epochs} epochs); with the validation choice (fit on 80% + refit) ≈ ${(1.8 * estimate).toFixed(0)} s; ` +
+        `${load()}\n`,
+    );
+  }
+}
+
+function mean(values: number[]): number {
+  return values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
+}
+
+runCli(main, USAGE);

@@ -213,8 +213,10 @@ async function main(): Promise<void> {
     const reloadSeconds = (performance.now() - reloadStarted) / 1000;
     const [model] = await db.query(
       `SELECT v.id, v.params->>'k' AS k, v.params->>'rank' AS rank,
-              (SELECT count(*)::int FROM model_item_factors WHERE model_id = v.id) AS items,
-              (SELECT count(*)::int FROM model_user_factors WHERE model_id = v.id) AS users
+              (SELECT coalesce(sum(octet_length(data)), 0)::int / 4 FROM model_factor_blocks
+                WHERE model_id = v.id AND part = 'item_ids') AS items,
+              (SELECT coalesce(sum(octet_length(data)), 0)::int / 4 FROM model_factor_blocks
+                WHERE model_id = v.id AND part = 'user_ids') AS users
          FROM model_versions v WHERE status = 'active'`,
     );
     const users: number[] = (

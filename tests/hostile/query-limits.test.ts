@@ -80,10 +80,26 @@ describe('hostile queries are refused by the query limits, cheaply', () => {
   });
 
   it('refuses a query over the token cap before parsing it', async () => {
-    const query = `{ movie(id: 1) { ${Array(3000).fill('title').join(' ')} } }`;
+    const query = `{ search(query: "x", genres: [${'"Drama" '.repeat(1500)}]) { score } }`;
     const result = await postQuery(api.url, query);
     expect(result.status).toBe(400);
     expect(result.json.errors[0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'tokens' });
+  });
+
+  it('refuses one field repeated past the cap in a selection (quadratic validation) before validating', async () => {
+    const repeated = Array(40).fill('similar(first: 100) { score }').join(' ');
+    const result = await postQuery(api.url, `{ movie(id: 1) { ${repeated} } }`);
+    expect(result.status).toBe(400);
+    expect(result.json.errors[0].extensions).toMatchObject({
+      code: 'QUERY_TOO_COMPLEX',
+      limit: 'repeatedField',
+    });
+    // A name repeated a few times, also through aliases and inline fragments, is fine.
+    const fine = await postQuery(
+      api.url,
+      `{ movie(id: 1) { id id __typename ... on Movie { id title } t: title } }`,
+    );
+    expect(fine.json.errors).toBeUndefined();
   });
 
   it('refuses deep syntactic nesting (input objects) before parsing it', async () => {

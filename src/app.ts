@@ -223,6 +223,35 @@ export async function startApi(
   });
 }
 
+/**
+ * Disposes the embedder if it has loaded; one still loading its model (seconds of CPU per worker)
+ * is disposed when it arrives instead of holding the shutdown up (3.4 s of a 3.5 s stop, measured
+ * on a first start with one use-lite worker).
+ */
+function disposeWhenLoaded(embedder: Promise<Embedder>): { dispose(): Promise<void> } {
+  let loaded: Embedder | null = null;
+  let settled = false;
+  embedder.then(
+    (ready) => {
+      loaded = ready;
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  return {
+    async dispose() {
+      if (loaded) await (loaded as Embedder).dispose?.();
+      else if (!settled)
+        embedder.then(
+          (ready) => ready.dispose?.(),
+          () => undefined,
+        );
+    },
+  };
+}
+
 export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
   return createEmbedder({
     mode: config.embeddings,
@@ -310,6 +339,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
   const database = await connectDatabase(config, logger);
   const { dataSource } = database;
   let embedder: Promise<Embedder> | null = null;
+  let embedderDisposal: { dispose(): Promise<void> } | null = null;
   try {
     const history = new CachedRatingHistory(new SqlRatingHistory(dataSource));
     const statistical = new StatisticalEngine(dataSource, {}, history);
@@ -321,6 +351,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     let indexer: ContentIndexer | null = null;
     if (config.contentEngine) {
       embedder = embedderFor(config, logger);
+      embedderDisposal = disposeWhenLoaded(embedder);
       const started = startContentEngine({ dataSource, embedder, logger, history });
       content = started.engine;
       indexer = started.indexer;
@@ -387,7 +418,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
           firstTraining?.stop();
           await server.stop();
           const drained = lap();
-          await (await embedder?.catch(() => null))?.dispose?.();
+          await embedderDisposal?.dispose();
           const disposed = lap();
           await database.close();
           logger.info(

@@ -1,16 +1,20 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { generateSyntheticCatalog, writeSyntheticRelease } from '../../fixtures/synthetic';
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** A small MovieLens-format release on disk (60 users, 80 movies) for a first start to import. */
-export async function writeTinyRelease(): Promise<string> {
+/**
+ * A small MovieLens-format release (60 users, 80 movies) in a temporary directory of its own, for a
+ * first start to import; remove() deletes that directory and nothing else.
+ */
+export async function writeTinyRelease(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-release-'));
-  return writeSyntheticRelease(dir, generateSyntheticCatalog({ seed: 5, users: 60, movies: 80 }));
+  await writeSyntheticRelease(dir, generateSyntheticCatalog({ seed: 5, users: 60, movies: 80 }));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export interface MainProcess {

@@ -76,13 +76,16 @@ export function maskInternalErrors(logger: Logger) {
       return { ...formatted, extensions };
     }
     const mapped = toClientError(unwrapResolverError(error));
-    if (mapped instanceof GraphQLError && typeof mapped.extensions.code === 'string')
+    if (mapped instanceof GraphQLError && typeof mapped.extensions.code === 'string') {
+      // The client is told to retry; the operator needs to hear that the database is in trouble.
+      if (mapped.extensions.retryable === true) logger.warn(`${mapped.message} (${String(error)})`);
       return {
         message: mapped.message,
         locations: formatted.locations,
         path: formatted.path,
         extensions: mapped.extensions,
       };
+    }
     logger.error('internal error while resolving a request', error);
     return {
       message: 'Internal server error',

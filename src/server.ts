@@ -86,7 +86,6 @@ function routeOf(pathname: string): string {
 /** Probes and scrapes arrive every few seconds: their lines are debug, not info. */
 const QUIET_ROUTES = new Set(['/livez', '/readyz', '/health', '/metrics']);
 
-
 function sendJson(
   response: ServerResponse,
   status: number,
@@ -130,13 +129,17 @@ function maskErrors(logger: Logger, loggerForError?: (error: unknown) => Logger 
       return { ...formatted, extensions };
     }
     const mapped = toClientError(unwrapResolverError(error));
-    if (mapped instanceof GraphQLError && typeof mapped.extensions.code === 'string')
+    if (mapped instanceof GraphQLError && typeof mapped.extensions.code === 'string') {
+      // The client is told to retry; the operator needs to hear that the database is in trouble.
+      if (mapped.extensions.retryable === true)
+        (loggerForError?.(error) ?? logger).warn(`${mapped.message} (${String(error)})`);
       return {
         message: mapped.message,
         locations: formatted.locations,
         path: formatted.path,
         extensions: mapped.extensions,
       };
+    }
     (loggerForError?.(error) ?? logger).error('internal error while resolving a request', error);
     return {
       message: 'Internal server error',

@@ -125,9 +125,9 @@ async function main(argv: readonly string[]): Promise<number> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (!url) {
-    // The directory the server's embedded database lives in (app.ts, connectDatabase), so `npm start`
-    // serves what was imported.
-    const dataDir = path.join(config.dataDir, 'pglite');
+    // The directory the service opens (src/app.ts), so the import lands where it is served from
+    // and the data-directory lock keeps the two from opening it at once.
+    const dataDir = `${config.dataDir}/pglite`;
     process.stderr.write(`DATABASE_URL is unset: importing into the embedded database in ${dataDir}\n`);
     embedded = await startEmbeddedDatabase({ dataDir, port: 0, poolSize: 2 });
     url = embedded.url;

@@ -2,7 +2,7 @@ import { createRandom } from '../../fixtures/synthetic';
 import { transactionWithRetry } from '../../src/db/transaction';
 import { graphql } from '../helpers/api';
 import { FullStack, startFullStack } from '../helpers/full-stack';
-import { answersPromptly } from '../helpers/hostile';
+import { answersPromptly } from '../helpers/db-hostile';
 
 const ONBOARD = `mutation ($ratings: [RatingInput!]!) { onboard(ratings: $ratings) { user { id } } }`;
 const RATE = `mutation ($movieId: Int!, $rating: Float!) { rate(movieId: $movieId, rating: $rating) { rating } }`;

@@ -1,6 +1,6 @@
 import { graphql } from '../helpers/api';
 import { FullStack, startFullStack } from '../helpers/full-stack';
-import { answersPromptly, codeOf, expectRefused, writableState } from '../helpers/hostile';
+import { answersPromptly, codeOf, expectRefused, writableState } from '../helpers/db-hostile';
 
 const MOVIES = `query ($filter: MovieFilterInput, $after: String) {
   movies(filter: $filter, after: $after, first: 5) { edges { node { id } } }

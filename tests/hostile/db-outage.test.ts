@@ -5,7 +5,7 @@ import { withLongStatements } from '../../src/db/guarded-pool';
 import { StatisticalEngine } from '../../src/engines/statistical';
 import { graphql, GraphQLResponse, startTestApi, TestApi } from '../helpers/api';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
-import { answersPromptly, codeOf } from '../helpers/hostile';
+import { answersPromptly, codeOf } from '../helpers/db-hostile';
 import { TcpProxy } from '../helpers/tcp-proxy';
 
 const TIMEOUTS = { connectMs: 800, statementMs: 1000, idleInTransactionMs: 2000 };

@@ -149,7 +149,7 @@ describe('ContentIndexer', () => {
     await expect(engine.search('space', 3)).rejects.toMatchObject({
       name: 'EngineNotReadyError',
       engine: 'content',
-      message: 'index building: 40%',
+      message: 'content engine not ready: index building: 40%',
       progress: 0.4,
     });
     await expect(engine.recommend({ userId: 1, limit: 3 })).rejects.toThrow('index building: 40%');

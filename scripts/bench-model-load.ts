@@ -40,6 +40,7 @@ function model(users: number, items: number, k: number, rank: number): StoredMod
       recencyHalfLifeDays: 90,
     },
     topN: {
+      kind: 'puresvd',
       rank,
       encoding: 'rating',
       itemFactors: fill(new Float32Array(items * rank), 5),

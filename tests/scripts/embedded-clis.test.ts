@@ -58,5 +58,6 @@ describe('migrate and import CLIs on the embedded database', () => {
       await client.end();
       await embedded.stop();
     }
-  });
+    // Four PGlite start-ups in child processes: 60-80 s on a machine with a load average of 17.
+  }, 300_000);
 });

@@ -27,9 +27,10 @@ export interface IalsResult {
   readonly model: IalsModel;
   /**
    * numUsers × rank: each training user's exact solve against the final item factors (conjugate
-   * gradients run to convergence), i.e. what serving's fold-in computes for the same ratings.
+   * gradients run to convergence), i.e. what serving's fold-in computes for the same ratings. Null
+   * when not asked for: serving folds users in from their ratings and never reads them.
    */
-  readonly userFactors: Float32Array;
+  readonly userFactors: Float32Array | null;
   readonly trainSeconds: number;
   readonly epochSeconds: number[];
 }
@@ -134,6 +135,7 @@ export function trainIals(
   dataset: RatingsDataset,
   options: IalsOptions,
   onEpoch?: (epoch: number, seconds: number) => void,
+  { solveUsers = true }: { solveUsers?: boolean } = {},
 ): IalsResult {
   validateIalsOptions(options);
   const started = performance.now();
@@ -154,7 +156,9 @@ export function trainIals(
     epochSeconds.push((performance.now() - epochStarted) / 1000);
     onEpoch?.(epoch, epochSeconds[epoch]);
   }
-  solveHalf(users, itemFactors, userFactors, rank, options, CONVERGED_SOLVE, scratch);
+  // The converged user pass cost a quarter of the whole fit at ML-25M shape (bench-ials.ts): only
+  // evaluation, which scores training users from stored vectors, needs it.
+  if (solveUsers) solveHalf(users, itemFactors, userFactors, rank, options, CONVERGED_SOLVE, scratch);
   return {
     model: {
       rank,
@@ -165,7 +169,7 @@ export function trainIals(
       confidenceScale: options.confidenceScale,
       recencyHalfLifeDays: options.recencyHalfLifeDays,
     },
-    userFactors,
+    userFactors: solveUsers ? userFactors : null,
     trainSeconds: (performance.now() - started) / 1000,
     epochSeconds,
   };

@@ -19,6 +19,7 @@ export class IalsStrategy implements EvaluationStrategy {
 
   fit(train: RatingsDataset): void {
     const { model, userFactors } = trainIals(train, this.options);
+    if (!userFactors) throw new Error('trainIals returned no user factors');
     this.model = { rank: model.rank, itemFactors: model.itemFactors, userFactors };
   }
 

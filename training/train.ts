@@ -194,7 +194,8 @@ function fitTopN(
   ialsOptions: IalsOptions,
 ): TrainedTopNModel {
   if (kind === 'ials') {
-    return { kind, ...trainIals(dataset, ialsOptions).model, itemIds: dataset.itemIds };
+    const fitted = trainIals(dataset, ialsOptions, undefined, { solveUsers: false });
+    return { kind, ...fitted.model, itemIds: dataset.itemIds };
   }
   const fitted = trainPureSvd(dataset, pureSvdOptions);
   return {

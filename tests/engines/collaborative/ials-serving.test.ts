@@ -93,7 +93,8 @@ describe('serving the top-N model kind a version stores', () => {
     // Train iALS on the same data outside the store; the engine's fold-in must reproduce the
     // training's final (converged) user factors, hence the same top 10.
     const dataset = await postgresRatingsSource(db.dataSource).load();
-    const { model, userFactors } = trainIals(dataset, IALS);
+    const { model, userFactors: solved } = trainIals(dataset, IALS);
+    const userFactors = solved!;
     const served = (await store.loadActive())!.topN;
     expect(served.itemFactors).toEqual(model.itemFactors);
     for (const userId of [1, 4, 60]) {

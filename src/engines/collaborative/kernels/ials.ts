@@ -241,7 +241,8 @@ export interface IalsUserSystem {
 /**
  * Folds a user in exactly: builds and factorises the rank × rank system for their ratings (`items`
  * are indices into the model's item factors; `itemGramian` is Hᵀ H of the model). O(n·k² + k³):
- * about 2 ms at k = 128 and a few hundred ratings, so it runs on every rating.
+ * with the scores of 9,724 items, 11–20 ms (min–median) at k = 128 and 300 ratings under a load
+ * average of 13 on 2 cores, so it runs on every rating.
  */
 export function foldInIalsUser(
   model: IalsModel,

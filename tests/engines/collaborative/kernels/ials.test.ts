@@ -14,6 +14,7 @@ import { Mulberry32 } from '../../../../src/engines/collaborative/kernels/prng';
 import { buildCsr } from '../../../../src/engines/collaborative/kernels/sparse';
 import { createDataset } from '../../../../training/dataset';
 import { CONVERGED_SOLVE, trainIals } from '../../../../training/ials';
+import { DEFAULT_IALS_OPTIONS } from '../../../../training/options';
 
 const PARAMETERS: IalsParameters = {
   regularization: 0.05,
@@ -198,7 +199,7 @@ describe('iALS training', () => {
 
   it('ranks held-out positives above random unrated items (AUC), far above chance', () => {
     const { dataset, heldOut, numItems } = plantedSplit();
-    const { model, userFactors } = trainIals(dataset, {
+    const { model, userFactors: solved } = trainIals(dataset, {
       rank: 8,
       epochs: 8,
       cgSteps: 3,
@@ -210,6 +211,7 @@ describe('iALS training', () => {
       initScale: 0.1,
       seed: 1,
     });
+    const userFactors = solved!;
     const rated = new Set(Array.from(dataset.users, (u, n) => `${u}:${dataset.items[n]}`));
     const rng = new Mulberry32(9);
     const scores = new Float32Array(numItems);
@@ -224,9 +226,18 @@ describe('iALS training', () => {
     expect(wins / heldOut.length).toBeGreaterThan(0.75);
   });
 
+  it('without the final user pass it returns no user factors and the same items', () => {
+    const { dataset } = plantedSplit();
+    const options = { ...DEFAULT_IALS_OPTIONS, rank: 4, epochs: 2 };
+    const full = trainIals(dataset, options);
+    const itemsOnly = trainIals(dataset, options, undefined, { solveUsers: false });
+    expect(itemsOnly.userFactors).toBeNull();
+    expect(itemsOnly.model.itemFactors).toEqual(full.model.itemFactors);
+  });
+
   it('its final user factors are the exact fold-in of each user against the final items', () => {
     const { dataset } = plantedSplit();
-    const { model, userFactors } = trainIals(dataset, {
+    const { model, userFactors: solved } = trainIals(dataset, {
       rank: 8,
       epochs: 3,
       cgSteps: 2,
@@ -238,6 +249,7 @@ describe('iALS training', () => {
       initScale: 0.1,
       seed: 1,
     });
+    const userFactors = solved!;
     const itemGramian = gramian(model.itemFactors, model.rank, new Float64Array(64));
     expect(CONVERGED_SOLVE.tolerance).toBeLessThan(1e-5);
     for (const user of [0, 1, 77, 149]) {

@@ -120,7 +120,7 @@ export async function startHttpServer<TContext extends BaseContext>(
     introspection: options.introspection,
     includeStacktraceInErrorResponses: false,
     formatError: maskInternalErrors(options.logger, { hideSuggestions: options.hideSuggestions }),
-    // Caps the parser too; the query-limits plugin refuses longer texts before this is reached.
+    // Caps the parser too; the HTTP edge (query-text-gate.ts) refuses longer texts before this.
     parseOptions: { maxTokens: options.limits.maxTokens },
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),

@@ -165,7 +165,7 @@ export async function startHttpServer<TContext extends BaseContext>(
       hideSuggestions: options.hideSuggestions,
       loggerForError: (error) => tracker.loggerForError(error),
     }),
-    // Caps the parser too; the query-limits plugin refuses longer texts before this is reached.
+    // Caps the parser too; the HTTP edge (query-text-gate.ts) refuses longer texts before this.
     parseOptions: { maxTokens: options.limits.maxTokens },
     // The process owns its signals (main.ts): Apollo's own handlers raced ours to stop() and
     // re-raised the signal, and the process never exited.

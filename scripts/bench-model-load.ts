@@ -51,7 +51,17 @@ function model(users: number, items: number, k: number, rank: number): StoredMod
   };
 }
 
+const USAGE = `usage: DATABASE_URL=postgres://…/db node -r @swc-node/register scripts/bench-model-load.ts [--users N] [--items N]
+
+Warm start: loads a model of that shape stored as real[] text rows and as bytea blocks, side by side,
+in a scratch schema of DATABASE_URL (dropped afterwards). Defaults: ML-25M's 162,541 users, 62,423 movies.
+`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('set DATABASE_URL');
   const users = flag('users', 162_541);

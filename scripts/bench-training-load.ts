@@ -63,7 +63,17 @@ async function runStep(step: Step, epochs: number): Promise<Record<string, numbe
   }
 }
 
+const USAGE = `usage: DATABASE_URL=postgres://…/db node -r @swc-node/register scripts/bench-training-load.ts [--epochs 2]
+
+What a first start's training costs on a database that holds ratings: the former row loader, the
+streamed typed-array loader, and streamed + SGD epochs, each in its own child process (peak RSS each).
+`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const stepIndex = process.argv.indexOf('--step');
   const epochsIndex = process.argv.indexOf('--epochs');
   const epochs = epochsIndex >= 0 ? Number(process.argv[epochsIndex + 1]) : 2;

@@ -44,7 +44,18 @@ async function ask(url: string): Promise<Outcome> {
   }
 }
 
+const USAGE = `usage: [STALL_SECONDS=10] [CLIENTS=4] [DATABASE_URL=…] node -r @swc-node/register scripts/fault-db-stall.ts
+
+Fault drill: the API behind a TCP proxy that black-holes PostgreSQL for STALL_SECONDS while clients
+keep asking; prints what they answered, how long after the database returned every request succeeded,
+and how long a start against a silent or refusing database takes to fail.
+`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const config = loadConfig({ ...process.env, PORT: process.env.PORT ?? '4310' });
   const url = config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test';
   const timeouts = {

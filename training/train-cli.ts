@@ -42,7 +42,7 @@ biased MF (SGD):
   --kernel ${b.kernel}         simd (WebAssembly, float32) | js (float64 temporaries) | auto (simd when factors % 4 = 0)
 
 top-N model:
-  --topn-model select      select (validation NDCG@10 picks) | puresvd | ials
+  --topn-model puresvd     puresvd | ials | select (both fitted, validation NDCG@10 picks)
   --topn-validation temporal  how select carves validation: temporal (users' latest 20%) | random (10%)
 
 top-N PureSVD:
@@ -163,7 +163,7 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     recencyHalfLifeDays: numberFlag(values, 'ials-recency-half-life', a.recencyHalfLifeDays),
     seed,
   };
-  const topNModel = stringFlag(values, 'topn-model') ?? 'select';
+  const topNModel = stringFlag(values, 'topn-model') ?? 'puresvd';
   if (topNModel !== 'select' && !isTopNKind(topNModel))
     throw new UsageError('--topn-model must be select, puresvd or ials');
   const topNValidation = stringFlag(values, 'topn-validation') ?? 'temporal';

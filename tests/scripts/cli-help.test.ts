@@ -50,6 +50,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'bench:collaborative',
         'bench:hostile',
         'bench:import',
+        'bench:overhead',
         'bench:scale',
         'bench:serve',
         'embed',

@@ -22,7 +22,7 @@ interface Bucket {
  * A token bucket per client key: `burst` tokens at most, refilled continuously at
  * `ratePerSecond`; each request takes one. Refusals say when the next token arrives.
  *
- * Written by hand rather than with rate-limiter-flexible (installed): its in-memory limiters
+ * Written by hand rather than with rate-limiter-flexible (tried, then dropped as a dependency): its in-memory limiters
  * count requests in fixed windows (BurstyRateLimiter combines two), so a client may send twice
  * the rate across a window edge and the retry time is the window's end, not the next token;
  * its consume() also returns a promise per request. Speed is not the reason: measured side by side

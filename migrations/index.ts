@@ -3,6 +3,7 @@ import { CollaborativeModels1764000100000 } from './1764000100000-CollaborativeM
 import { StatisticalAggregates1764000200000 } from './1764000200000-StatisticalAggregates';
 import { ContentEmbeddings1764000300000 } from './1764000300000-ContentEmbeddings';
 import { UserAccess1764000400000 } from './1764000400000-UserAccess';
+import { HybridCalibration1764000700000 } from './1764000700000-HybridCalibration';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   StatisticalAggregates1764000200000,
   ContentEmbeddings1764000300000,
   UserAccess1764000400000,
+  HybridCalibration1764000700000,
 ];

@@ -20,6 +20,7 @@ import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger } from './logger';
 import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
+import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './orchestrator/weights';
 import { startHttpServer, RunningServer } from './server';
 import { RatingPredictor, Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
@@ -82,6 +83,30 @@ export interface EngineSet {
   predictor: RatingPredictor | null;
   /** The users' ratings as the engines read them; shared so a request reads them once. */
   history?: RatingHistorySource;
+  /** HYBRID's weights when a request sends none; the specified defaults when absent. */
+  weightsInForce?: () => WeightsInForce;
+}
+
+/** What HYBRID_WEIGHTS=calibrated reads: the active collaborative version's calibrated weights. */
+export function calibratedWeightsOf(collaborative: CollaborativeEngine): CalibratedWeightsOfVersion | null {
+  const found = collaborative.calibratedWeights();
+  if (!found) return null;
+  const { calibration } = found;
+  return {
+    modelVersion: found.versionId,
+    weights: calibration.weights,
+    validationNdcg10: calibration.validationNdcg10,
+    defaultValidationNdcg10: calibration.defaultValidationNdcg10,
+    validationScheme: calibration.scheme,
+  };
+}
+
+/** HYBRID_WEIGHTS as the orchestrator reads it, per request, from the loaded model version. */
+export function hybridWeightsInForce(
+  mode: Config['hybridWeights'],
+  collaborative: CollaborativeEngine,
+): () => WeightsInForce {
+  return () => weightsInForce(mode, calibratedWeightsOf(collaborative), collaborative.activeVersionId());
 }
 
 export function createServices(dataSource: DataSource, engines: EngineSet): Services {
@@ -106,7 +131,7 @@ export function createServices(dataSource: DataSource, engines: EngineSet): Serv
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
     },
-    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS },
+    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce },
   );
   return {
     catalog,
@@ -187,10 +212,14 @@ async function prepareCollaborative(dataSource: DataSource, engine: Collaborativ
   logger.info('no active collaborative model: training one on the ratings in the database');
   engine.setNotReadyReason('training the first model');
   try {
-    const { models, version } = await trainFromDatabase(dataSource, engine.store);
+    const { models, version, calibration } = await trainFromDatabase(dataSource, engine.store);
     logger.info(
       `trained ${version}: ${models.metrics.numRatings} ratings, ` +
-        `${(models.metrics.biasedSeconds + models.metrics.topNSeconds).toFixed(1)} s`,
+        `${(models.metrics.biasedSeconds + models.metrics.topNSeconds).toFixed(1)} s; ` +
+        (calibration.calibrated
+          ? `calibrated hybrid weights ${JSON.stringify(calibration.calibrated.weights)} ` +
+            `(validation NDCG@10 ${calibration.calibrated.validationNdcg10.toFixed(4)}, ${calibration.seconds.toFixed(1)} s)`
+          : `hybrid weights not calibrated: ${calibration.reason}`),
     );
     await engine.reload();
   } catch (error) {
@@ -258,6 +287,12 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       predictor: collaborative,
       all: [collaborative, ...(content ? [content] : []), statistical],
       history,
+      weightsInForce: () =>
+        weightsInForce(
+          config.hybridWeights,
+          calibratedWeightsOf(collaborative),
+          collaborative.activeVersionId(),
+        ),
     };
     const services = createServices(dataSource, engines);
     refreshOnRatings(services.ratings, { history, content, collaborative });

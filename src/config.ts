@@ -30,6 +30,12 @@ export interface Config {
   maxQueryCost: number;
   playground: boolean;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * HYBRID_WEIGHTS: what HYBRID merges with when a request sends no weights. `default`: the
+   * product's specified collaborative 0.5, content 0.3, statistical 0.2. `calibrated`: the weights
+   * the active model version chose on a validation split of its training ratings.
+   */
+  hybridWeights: 'default' | 'calibrated';
 }
 
 export class ConfigError extends Error {
@@ -104,5 +110,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxQueryCost: integer(env, 'MAX_QUERY_COST', 50_000, 10, 10_000_000),
     playground: boolean(env, 'GRAPHQL_PLAYGROUND', true),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    hybridWeights: oneOf(env, 'HYBRID_WEIGHTS', ['default', 'calibrated'] as const, 'default'),
   };
 }

@@ -9,13 +9,15 @@ import { registeredStrategies } from './strategies';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <movielens dir> --protocol <${PROTOCOLS.join(' | ')}>
          [--train <file> --test <file>] [--strategies popularity,baseline,svd] [--json <out.json>]
-         [--seed 42] [--threads 1]
+         [--seed 42] [--threads 1] [--overviews <tmdb_5000_movies.csv>] [--report <dir>]
 
 protocols:
   ml100k-folds  official u1..u5 splits of ml-100k: rating metrics per fold and their mean, ranking on u1
   ml100k-u1     the u1 split alone
   temporal      per user, ratings sorted by (timestamp, movieId), the last ceil(0.2·n) are the test set
-  split         any --train/--test pair of MovieLens rating files`;
+  split         any --train/--test pair of MovieLens rating files
+
+--overviews adds TMDB overviews to the content strategies' movie texts (by links.csv, else title + year).`;
 
 export interface EvaluateArgs {
   readonly protocol: ProtocolName;
@@ -39,6 +41,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
     json: { type: 'string' },
     seed: { type: 'string' },
     threads: { type: 'string' },
+    overviews: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -53,7 +56,8 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
   const movieDirectory = data ?? (train && path.dirname(train));
   // Registered again now that the data is known: the rating models read its movies file.
   registerBuiltinStrategies({ movieDirectory });
-  registerHybridStrategies({ movieDirectory });
+  const overviewsFile = stringFlag(values, 'overviews');
+  registerHybridStrategies({ movieDirectory, overviewsFile });
   if (protocol === 'split') {
     if (!train || !test) throw new UsageError('--protocol split needs --train <file> and --test <file>');
   } else {
@@ -94,7 +98,11 @@ export async function evaluateMain(argv: readonly string[]): Promise<EvaluationR
   const report = await runEvaluation(
     plan,
     args.strategies,
-    { seed: args.seed, threads: args.threads },
+    {
+      seed: args.seed,
+      threads: args.threads,
+      validationScheme: args.protocol === 'temporal' ? 'temporal' : 'random',
+    },
     (name, fold) =>
       process.stderr.write(
         `${name} ${fold.fold}: rmse ${fold.rmse?.toFixed(4) ?? '–'} ndcg@10 ${fold.ndcg10?.toFixed(4) ?? '–'} ` +

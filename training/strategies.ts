@@ -21,6 +21,11 @@ export interface StrategyContext {
   readonly seed: number;
   /** Worker threads a strategy may use for training. */
   readonly threads: number;
+  /**
+   * How strategies that choose something inside fit() carve their validation split from train:
+   * `temporal` (each user's latest ratings) for the temporal protocol, `random` otherwise.
+   */
+  readonly validationScheme?: 'temporal' | 'random';
 }
 
 export interface StrategyRegistration {

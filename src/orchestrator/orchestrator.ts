@@ -3,7 +3,14 @@ import { ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
-import { EngineWeights, ENGINE_NAMES, resolveWeights } from './weights';
+import {
+  DEFAULT_WEIGHTS,
+  EngineWeights,
+  ENGINE_NAMES,
+  resolveWeights,
+  weightsInForce,
+  WeightsInForce,
+} from './weights';
 
 export type Strategy = 'HYBRID' | 'COLLABORATIVE' | 'CONTENT' | 'STATISTICAL';
 
@@ -62,6 +69,11 @@ export interface OrchestratorOptions {
   listTtlMs?: number;
   /** Lists remembered at most, across users and request shapes. */
   maxRememberedLists?: number;
+  /**
+   * The weights HYBRID uses when a request sends none (HYBRID_WEIGHTS); the specified defaults
+   * when absent.
+   */
+  weightsInForce?: () => WeightsInForce;
   now?: () => number;
 }
 
@@ -104,6 +116,11 @@ export class Orchestrator {
     return this.engines.get(name);
   }
 
+  /** The weights a HYBRID request without weights is merged with, and where they come from. */
+  weightsInForce(): WeightsInForce {
+    return this.options.weightsInForce?.() ?? weightsInForce('default', null, null);
+  }
+
   routeStrategy(requested: Strategy, ratingsCount: number): Strategy {
     return ratingsCount < this.options.coldStartThreshold ? 'STATISTICAL' : requested;
   }
@@ -116,7 +133,7 @@ export class Orchestrator {
     const strategyUsed = this.routeStrategy(options.strategy, history.size);
     const requested: EngineName[] = strategyUsed === 'HYBRID' ? [...ENGINE_NAMES] : [ENGINE_OF[strategyUsed]];
     const readiness = requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('');
-    const key = this.remembered ? listKey(options, diversity) : '';
+    const key = this.remembered ? `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}` : '';
     const remembered = this.remembered?.get(key);
     if (remembered && remembered.history === history && remembered.readiness === readiness)
       return remembered.list;
@@ -124,6 +141,13 @@ export class Orchestrator {
     const ttl = this.options.listTtlMs ?? 0;
     this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));
     return list;
+  }
+
+  /** A newly activated model's calibrated weights must not be masked by a list merged with the old ones. */
+  private baseWeightsKey(strategyUsed: Strategy): string {
+    if (strategyUsed !== 'HYBRID' || !this.options.weightsInForce) return '';
+    const { weights } = this.weightsInForce();
+    return ENGINE_NAMES.map((name) => weights[name]).join(',');
   }
 
   private async buildList(
@@ -149,6 +173,7 @@ export class Orchestrator {
     const weights = resolveWeights(
       options.weights,
       active.map((e) => e.name),
+      this.options.weightsInForce ? this.weightsInForce().weights : DEFAULT_WEIGHTS,
     );
 
     // Extra candidates leave room for the genre filter, dedup and diversity re-ranking.

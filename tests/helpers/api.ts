@@ -30,6 +30,7 @@ export async function startTestApi(
     predictor: engines.predictor ?? null,
     all: engines.all ?? [statistical, ...(content ? [content] : [])],
     history: engines.history,
+    weightsInForce: engines.weightsInForce,
   };
   const services = createServices(dataSource, set);
   const server = await startApi(config, services, silentLogger);

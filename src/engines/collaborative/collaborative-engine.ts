@@ -23,7 +23,7 @@ import {
 } from './kernels';
 import { ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
-import { ActiveModel, ModelStore } from './model-store';
+import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
@@ -133,6 +133,12 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   activeVersionId(): number | null {
     return this.snapshot?.model.versionId ?? null;
+  }
+
+  /** The hybrid weights the loaded version calibrated when it was trained; null when it has none. */
+  calibratedWeights(): { versionId: number; calibration: StoredHybridWeights } | null {
+    const model = this.snapshot?.model;
+    return model?.hybridWeights ? { versionId: model.versionId, calibration: model.hybridWeights } : null;
   }
 
   /** Loads (or reloads) the active version; returns false when there is none. */

@@ -17,6 +17,19 @@ export interface StoredModels {
   topN: PureSvdModel & { itemIds: Int32Array };
   hyperparameters: unknown;
   metrics: unknown;
+  /** Hybrid weights calibrated at training time on a validation split; null when not calibrated. */
+  hybridWeights?: StoredHybridWeights | null;
+}
+
+/** The weights HYBRID uses under HYBRID_WEIGHTS=calibrated, as chosen when the version was trained. */
+export interface StoredHybridWeights {
+  weights: { collaborative: number; content: number; statistical: number };
+  /** NDCG@10 of the hybrid with these weights on the validation split. */
+  validationNdcg10: number;
+  /** NDCG@10 of the specified default weights on the same split. */
+  defaultValidationNdcg10: number;
+  scheme: 'temporal' | 'random';
+  validationUsers: number;
 }
 
 export interface ActiveModel extends StoredModels {
@@ -80,11 +93,13 @@ export class ModelStore {
     };
     return this.db.transaction(async (tx) => {
       const [version]: { id: number }[] = await tx.query(
-        `INSERT INTO model_versions (status, hyperparameters, metrics, params) VALUES ('ready', $1, $2, $3) RETURNING id`,
+        `INSERT INTO model_versions (status, hyperparameters, metrics, params, hybrid_weights)
+         VALUES ('ready', $1, $2, $3, $4) RETURNING id`,
         [
           JSON.stringify(models.hyperparameters ?? {}),
           JSON.stringify(models.metrics ?? {}),
           JSON.stringify(params),
+          models.hybridWeights ? JSON.stringify(models.hybridWeights) : null,
         ],
       );
       await this.insertItems(tx, version.id, models);
@@ -193,8 +208,10 @@ export class ModelStore {
       params: VersionParams;
       hyperparameters: unknown;
       metrics: unknown;
+      hybrid_weights: StoredHybridWeights | null;
     }[] = await this.db.query(
-      `SELECT id, activated_at, params, hyperparameters, metrics FROM model_versions WHERE status = 'active'`,
+      `SELECT id, activated_at, params, hyperparameters, metrics, hybrid_weights
+         FROM model_versions WHERE status = 'active'`,
     );
     if (versions.length === 0) return null;
     const version = versions[0];
@@ -225,6 +242,7 @@ export class ModelStore {
       activatedAt: version.activated_at,
       hyperparameters: version.hyperparameters,
       metrics: version.metrics,
+      hybridWeights: version.hybrid_weights,
       biased: {
         k,
         mu: version.params.mu,

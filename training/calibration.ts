@@ -327,4 +327,15 @@ export class CalibratedHybridStrategy implements EvaluationStrategy {
   scoreAll(user: number, out: Float32Array): void {
     (this.final ?? notFitted(this.name)).scoreAll(user, out);
   }
+
+  fitNote(): string | null {
+    const chosen = this.chosen;
+    if (!chosen) return null;
+    const { collaborative, content, statistical } = chosen.weights;
+    return (
+      `weights collaborative ${collaborative}, content ${content}, statistical ${statistical}; ` +
+      `${chosen.scheme} validation (${chosen.validationUsers} users) NDCG@10 ${chosen.validationNdcg10.toFixed(4)}, ` +
+      `specified weights ${chosen.defaultValidationNdcg10.toFixed(4)}`
+    );
+  }
 }

@@ -316,6 +316,13 @@ export function cosineMatrix(vectors: readonly (Float32Array | null)[]): Float32
   return similarities;
 }
 
+/**
+ * One evaluation process's cosine matrix cache (lastCosineMatrix): shared by every registered
+ * strategy and anything else evaluating the same catalog. Not for the server, which must not keep a
+ * catalog² matrix alive after training.
+ */
+export const sharedCosineMatrix = lastCosineMatrix();
+
 export interface HybridStrategyOptions {
   /** The MovieLens directory whose movie file describes the evaluated items (the `--data` dir). */
   readonly movieDirectory?: string;
@@ -372,7 +379,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     () =>
       createEmbedder({ mode: 'use-lite', transformersModel: '', allowRemoteModels: false, workers: 'auto' }),
   );
-  const cosines = lastCosineMatrix();
+  const cosines = sharedCosineMatrix;
   const engines = (seed: number): HybridEngines => ({
     collaborative: new PureSvdStrategy({ ...DEFAULT_PURE_SVD_OPTIONS, seed }),
     content: contentStrategyFor(options, embed, cosines),

@@ -107,7 +107,10 @@ export function qualityMarkdown(runs: readonly QualityRun[]): string {
     lines.push(
       `### ${label(run)}`,
       '',
-      `Measured ${run.measuredAt}, load average ${run.loadAverage.join(' ')} on ${run.cores} cores; ` +
+      `Measured ${run.measuredAt}, ` +
+        (run.loadAverage.length > 0
+          ? `load average ${run.loadAverage.join(' ')} on ${run.cores} cores; `
+          : `load average not recorded (${run.cores} cores); `) +
         `\`npm run evaluate -- ${run.arguments.join(' ')}\``,
       '',
       '| strategy | NDCG@10 | Recall@10 | Coverage | RMSE | train s |',

@@ -6,6 +6,7 @@ import { UserAccess1764000400000 } from './1764000400000-UserAccess';
 import { OrderedStatisticsLocks1764000500000 } from './1764000500000-OrderedStatisticsLocks';
 import { TopNModelKind1764000600000 } from './1764000600000-TopNModelKind';
 import { BinaryModelFactors1764001200000 } from './1764001200000-BinaryModelFactors';
+import { HybridCalibration1764000700000 } from './1764000700000-HybridCalibration';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   OrderedStatisticsLocks1764000500000,
   TopNModelKind1764000600000,
   BinaryModelFactors1764001200000,
+  HybridCalibration1764000700000,
 ];

@@ -16,7 +16,7 @@ import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
 import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
-import { trainFromDatabase } from '../training/database';
+import { trainFromDatabase, type CalibrationOutcome } from '../training/database';
 import { logTrainingProgress } from '../training/progress-log';
 import { trainFirstModelInChild, type FirstModelTraining } from '../training/first-model';
 import type { FirstModelResult } from '../training/train-database-cli';
@@ -32,6 +32,7 @@ import {
   ServiceMetrics,
 } from './observability';
 import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
+import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './orchestrator/weights';
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor, Services } from './services';
@@ -102,6 +103,30 @@ export interface EngineSet {
   predictor: RatingPredictor | null;
   /** The users' ratings as the engines read them; shared so a request reads them once. */
   history?: RatingHistorySource;
+  /** HYBRID's weights when a request sends none; the specified defaults when absent. */
+  weightsInForce?: () => WeightsInForce;
+}
+
+/** What HYBRID_WEIGHTS=calibrated reads: the active collaborative version's calibrated weights. */
+export function calibratedWeightsOf(collaborative: CollaborativeEngine): CalibratedWeightsOfVersion | null {
+  const found = collaborative.calibratedWeights();
+  if (!found) return null;
+  const { calibration } = found;
+  return {
+    modelVersion: found.versionId,
+    weights: calibration.weights,
+    validationNdcg10: calibration.validationNdcg10,
+    defaultValidationNdcg10: calibration.defaultValidationNdcg10,
+    validationScheme: calibration.scheme,
+  };
+}
+
+/** HYBRID_WEIGHTS as the orchestrator reads it, per request, from the loaded model version. */
+export function hybridWeightsInForce(
+  mode: Config['hybridWeights'],
+  collaborative: CollaborativeEngine,
+): () => WeightsInForce {
+  return () => weightsInForce(mode, calibratedWeightsOf(collaborative), collaborative.activeVersionId());
 }
 
 /**
@@ -136,7 +161,7 @@ export function createServices(
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
     },
-    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS },
+    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce },
   );
   return {
     catalog,
@@ -264,6 +289,14 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
   });
 }
 
+/** One log line on the hybrid weights a new version calibrated, or why it did not. */
+function calibrationSummary(calibration: CalibrationOutcome): string {
+  return calibration.calibrated
+    ? `calibrated hybrid weights ${JSON.stringify(calibration.calibrated.weights)} (validation NDCG@10 ` +
+        `${calibration.calibrated.validationNdcg10.toFixed(4)}, ${calibration.seconds.toFixed(1)} s)`
+    : `hybrid weights not calibrated: ${calibration.reason}`;
+}
+
 /**
  * Loads the active model; without one, starts training the first in the background and returns at
  * once: until it is active the engine reports "training the first model" and the orchestrator answers
@@ -293,12 +326,15 @@ async function prepareCollaborative(
           engine.store,
           undefined,
           logTrainingProgress(logger),
-        ).then(({ models, version }) => ({
-          version,
-          ratings: models.metrics.numRatings,
-          seconds: models.metrics.biasedSeconds + models.metrics.topNSeconds,
-          maxRssBytes: process.resourceUsage().maxRSS * 1024,
-        })),
+        ).then(({ models, version, calibration }) => {
+          logger.info(calibrationSummary(calibration));
+          return {
+            version,
+            ratings: models.metrics.numRatings,
+            seconds: models.metrics.biasedSeconds + models.metrics.topNSeconds,
+            maxRssBytes: process.resourceUsage().maxRSS * 1024,
+          };
+        }),
         stop: () => undefined,
       }
     : trainFirstModelInChild({
@@ -383,6 +419,12 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       predictor: collaborative,
       all: [collaborative, ...(content ? [content] : []), statistical],
       history,
+      weightsInForce: () =>
+        weightsInForce(
+          config.hybridWeights,
+          calibratedWeightsOf(collaborative),
+          collaborative.activeVersionId(),
+        ),
     };
     const metrics = config.metrics ? new ServiceMetrics() : null;
     const services = createServices(dataSource, engines, metrics, logger);

@@ -54,6 +54,12 @@ export interface Config {
    * flight get most of it, then the pool and the embedded database are closed.
    */
   shutdownTimeoutMs: number;
+  /**
+   * HYBRID_WEIGHTS: what HYBRID merges with when a request sends no weights. `default`: the
+   * product's specified collaborative 0.5, content 0.3, statistical 0.2. `calibrated`: the weights
+   * the active model version chose on a validation split of its training ratings.
+   */
+  hybridWeights: 'default' | 'calibrated';
 }
 
 export class ConfigError extends Error {
@@ -180,5 +186,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     readinessTimeoutMs: integer(env, 'READINESS_TIMEOUT_MS', 1000, 10, 60_000),
     // Docker and Kubernetes wait 10 s / 30 s before SIGKILL; 4.5 s leaves room under both.
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 4500, 500, 600_000),
+    hybridWeights: oneOf(env, 'HYBRID_WEIGHTS', ['default', 'calibrated'] as const, 'default'),
   };
 }

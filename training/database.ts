@@ -1,5 +1,14 @@
+import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import { ModelStore } from '../src/engines/collaborative/model-store';
+import { ModelStore, type StoredHybridWeights } from '../src/engines/collaborative/model-store';
+import { EmbeddingStore } from '../src/engines/content/embedding-store';
+import { PureSvdStrategy } from './builtin-strategies';
+import { IalsStrategy } from './topn-strategies';
+import type { EvaluationStrategy } from './strategies';
+import type { TopNKind } from '../src/engines/collaborative/kernels';
+import { DEFAULT_IALS_OPTIONS } from './options';
+import { calibrateHybridWeights } from './calibration';
+import { ContentStrategy, StatisticalStrategy } from './hybrid-strategies';
 import type { RatingsDataset } from './dataset';
 import type { ItemMetadata, ItemMetadataById } from './item-prior';
 import type { ModelSink } from './model-files';
@@ -33,8 +42,73 @@ export function postgresRatingsSource(db: DataSource): RatingsSource {
   };
 }
 
+/**
+ * Above this many movies calibration is skipped (the version keeps no calibrated weights and
+ * HYBRID_WEIGHTS=calibrated falls back to the defaults): the content scorer holds an items × items
+ * float32 cosine matrix, 576 MB at 12,000 movies.
+ */
+export const MAX_CALIBRATION_ITEMS = 12_000;
+
+export type CalibrationOutcome =
+  | { readonly calibrated: StoredHybridWeights; readonly seconds: number }
+  | { readonly calibrated: null; readonly reason: string };
+
+/**
+ * Chooses the hybrid weights for a new version on each user's latest 15% of the training ratings
+ * (calibration.ts), with the engines as served: the served top-N model, the content scoring over
+ * the vectors in the content index, the statistical appeal. Null, with the reason, when the
+ * content index has no vectors yet or the catalog is too large for the content scorer.
+ */
+export async function calibrateOnDatabase(
+  db: DataSource,
+  dataset: RatingsDataset,
+  options: TrainOptions,
+  kind: TopNKind = 'puresvd',
+): Promise<CalibrationOutcome> {
+  if (dataset.numItems > MAX_CALIBRATION_ITEMS)
+    return {
+      calibrated: null,
+      reason: `${dataset.numItems} movies is above the calibration limit of ${MAX_CALIBRATION_ITEMS}`,
+    };
+  const [model]: { model_id: string }[] = await db.query(
+    `SELECT model_id FROM movie_embeddings GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1`,
+  );
+  if (!model) return { calibrated: null, reason: 'the content index has no vectors yet' };
+  const vectors = await new EmbeddingStore(db).vectorsOf(Array.from(dataset.itemIds), model.model_id);
+  const started = performance.now();
+  const chosen = await calibrateHybridWeights(
+    dataset,
+    () => ({
+      collaborative: servedTopNStrategy(options, kind),
+      content: new ContentStrategy(async (itemIds) => Array.from(itemIds, (id) => vectors.get(id) ?? null)),
+      statistical: new StatisticalStrategy(),
+    }),
+    { scheme: 'temporal', seed: options.topN.seed },
+  );
+  return {
+    calibrated: {
+      weights: chosen.weights,
+      validationNdcg10: chosen.validationNdcg10,
+      defaultValidationNdcg10: chosen.defaultValidationNdcg10,
+      scheme: chosen.scheme,
+      validationUsers: chosen.validationUsers,
+    },
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The ranking model serving answers COLLABORATIVE with, as an evaluation strategy for calibration. */
+export function servedTopNStrategy(options: TrainOptions, kind: TopNKind): EvaluationStrategy {
+  return kind === 'ials'
+    ? new IalsStrategy(options.ials ?? DEFAULT_IALS_OPTIONS)
+    : new PureSvdStrategy(options.topN);
+}
+
 /** Writes trained models as a new version and activates it (the previous one is kept for rollback). */
-export function postgresModelSink(store: ModelStore): ModelSink {
+export function postgresModelSink(
+  store: ModelStore,
+  hybridWeights: StoredHybridWeights | null = null,
+): ModelSink {
   return {
     async save(models: TrainedModels): Promise<string> {
       const versionId = await store.save({
@@ -42,6 +116,7 @@ export function postgresModelSink(store: ModelStore): ModelSink {
         topN: models.topN,
         hyperparameters: models.options,
         metrics: models.metrics,
+        hybridWeights,
       });
       await store.activate(versionId);
       return `model version ${versionId}`;
@@ -49,17 +124,21 @@ export function postgresModelSink(store: ModelStore): ModelSink {
   };
 }
 
-/** Trains on the database's ratings and activates the result; the active model serves until then. */
+/**
+ * Trains on the database's ratings, calibrates the hybrid weights for the new version (when the
+ * content index has vectors), and activates the result; the active model serves until then.
+ */
 export async function trainFromDatabase(
   db: DataSource,
   store: ModelStore,
   options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
   onProgress?: (progress: TrainingProgress) => void,
-): Promise<{ models: TrainedModels; version: string }> {
+): Promise<{ models: TrainedModels; version: string; calibration: CalibrationOutcome }> {
   const source = postgresRatingsSource(db);
   const dataset = await source.load();
   const itemMetadata = (await source.loadItemMetadata?.()) ?? null;
   const models = await trainModels(dataset, options, onProgress, { itemMetadata });
-  const version = await postgresModelSink(store).save(models);
-  return { models, version };
+  const calibration = await calibrateOnDatabase(db, dataset, options, models.topN.kind);
+  const version = await postgresModelSink(store, calibration.calibrated).save(models);
+  return { models, version, calibration };
 }

@@ -5,18 +5,23 @@ import { integerFlag, parseFlags, runCli, stringFlag, UsageError } from './cli';
 import { formatMarkdownTable, runEvaluation, type EvaluationReport } from './evaluate';
 import { registerHybridStrategies } from './hybrid-strategies';
 import { isProtocolName, loadEvaluationPlan, PROTOCOLS, type ProtocolName } from './protocols';
+import { recordQualityRun, renderQualityReport } from './quality-report';
 import { registeredStrategies } from './strategies';
 import { registerTopNStrategies } from './topn-strategies';
 
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <movielens dir> --protocol <${PROTOCOLS.join(' | ')}>
          [--train <file> --test <file>] [--strategies popularity,baseline,svd] [--json <out.json>]
-         [--seed 42] [--threads 1]
+         [--seed 42] [--threads 1] [--overviews <tmdb_5000_movies.csv>] [--report <dir>]
 
 protocols:
   ml100k-folds  official u1..u5 splits of ml-100k: rating metrics per fold and their mean, ranking on u1
   ml100k-u1     the u1 split alone
   temporal      per user, ratings sorted by (timestamp, movieId), the last ceil(0.2·n) are the test set
-  split         any --train/--test pair of MovieLens rating files`;
+  split         any --train/--test pair of MovieLens rating files
+
+--report <dir> adds the run to a one-page quality report there (README.md + quality.svg, one run per
+dataset and protocol); --report <dir> --render-only re-renders it from the runs already there.
+--overviews adds TMDB overviews to the content strategies' movie texts (by links.csv, else title + year).`;
 
 export interface EvaluateArgs {
   readonly protocol: ProtocolName;
@@ -27,9 +32,10 @@ export interface EvaluateArgs {
   readonly json?: string;
   readonly seed: number;
   readonly threads: number;
+  readonly report?: string;
 }
 
-export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help' {
+export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help' | { renderOnly: string } {
   registerBuiltinStrategies();
   const values = parseFlags(argv, {
     data: { type: 'string' },
@@ -40,9 +46,17 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
     json: { type: 'string' },
     seed: { type: 'string' },
     threads: { type: 'string' },
+    overviews: { type: 'string' },
+    report: { type: 'string' },
+    'render-only': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
+  if (values['render-only']) {
+    const report = stringFlag(values, 'report');
+    if (!report) throw new UsageError('--render-only needs --report <dir>');
+    return { renderOnly: report };
+  }
   const protocol = stringFlag(values, 'protocol');
   if (protocol === undefined) throw new UsageError('--protocol is required');
   if (!isProtocolName(protocol)) {
@@ -54,7 +68,8 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
   const movieDirectory = data ?? (train && path.dirname(train));
   // Registered again now that the data is known: the rating models read its movies file.
   registerBuiltinStrategies({ movieDirectory });
-  registerHybridStrategies({ movieDirectory });
+  const overviewsFile = stringFlag(values, 'overviews');
+  registerHybridStrategies({ movieDirectory, overviewsFile });
   registerTopNStrategies();
   if (protocol === 'split') {
     if (!train || !test) throw new UsageError('--protocol split needs --train <file> and --test <file>');
@@ -83,6 +98,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
     json: stringFlag(values, 'json'),
     seed: integerFlag(values, 'seed', 42),
     threads: integerFlag(values, 'threads', 1, 1),
+    report: stringFlag(values, 'report'),
   };
 }
 
@@ -90,6 +106,11 @@ export async function evaluateMain(argv: readonly string[]): Promise<EvaluationR
   const args = parseEvaluateArgs(argv);
   if (args === 'help') {
     process.stdout.write(`${EVALUATE_USAGE}\n`);
+    return null;
+  }
+  if ('renderOnly' in args) {
+    const { page, chart } = await renderQualityReport(args.renderOnly);
+    process.stdout.write(`report: ${page}\nchart:  ${chart}\n`);
     return null;
   }
   const plan = await loadEvaluationPlan(args.protocol, args);
@@ -111,6 +132,10 @@ export async function evaluateMain(argv: readonly string[]): Promise<EvaluationR
   if (args.json) {
     await fs.mkdir(path.dirname(path.resolve(args.json)), { recursive: true });
     await fs.writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  if (args.report) {
+    const { page, chart } = await recordQualityRun(args.report, report, argv);
+    process.stdout.write(`report: ${page}\nchart:  ${chart}\n`);
   }
   return report;
 }

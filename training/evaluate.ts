@@ -24,6 +24,8 @@ export interface FoldResult extends EvaluationMetrics {
   readonly rankedUsers: number | null;
   readonly trainSeconds: number;
   readonly evaluateSeconds: number;
+  /** What the strategy chose on validation inside this fold's training data, if anything. */
+  readonly fitNote?: string | null;
 }
 
 /** Metrics are means over the folds that have them. */
@@ -33,6 +35,8 @@ export interface StrategyResult extends EvaluationMetrics {
   readonly trainSeconds: number;
   /** Per-fold details when the protocol has several folds, else null. */
   readonly folds: FoldResult[] | null;
+  /** Per fold, what the strategy chose on validation ("u1: …"); absent in older reports. */
+  readonly fitNotes?: string[];
 }
 
 export interface EvaluationReport {
@@ -117,6 +121,7 @@ export async function evaluateFold(
     rankedUsers: ranking?.users ?? null,
     trainSeconds,
     evaluateSeconds: (performance.now() - evaluateStarted) / 1000,
+    fitNote: strategy.fitNote?.() ?? null,
   };
 }
 
@@ -137,6 +142,7 @@ export function summarize(strategy: string, folds: FoldResult[]): StrategyResult
     coverage: meanOf(folds.map((fold) => fold.coverage)),
     trainSeconds: meanOf(folds.map((fold) => fold.trainSeconds)) ?? 0,
     folds: folds.length > 1 ? folds : null,
+    fitNotes: folds.flatMap((fold) => (fold.fitNote ? [`${fold.fold}: ${fold.fitNote}`] : [])),
   };
 }
 

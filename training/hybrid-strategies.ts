@@ -2,26 +2,43 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
-import { topK } from '../src/engines/collaborative/kernels/top-k';
 import { buildMovieText } from '../src/engines/content/movie-text';
-import { neighbourAverage } from '../src/engines/content/neighbour-score';
+import {
+  CONTENT_SCORING,
+  NEIGHBOUR_EXPONENT,
+  neighbourVote,
+  popularityPrior,
+  type ContentScoring,
+} from '../src/engines/content/neighbour-score';
 import { computeTasteProfile, type RatedVector } from '../src/engines/content/taste-profile';
 import { createEmbedder, type Embedder } from '../src/engines/content/embedders';
 import { useLiteModelId } from '../src/engines/content/embedders/use-lite';
-import { detectRelease, readRecords, type ReleaseFormat } from '../src/data/movielens/formats';
+import { detectRelease, readRecords, type MovieRow, type ReleaseFormat } from '../src/data/movielens/formats';
+import { overviewsForRelease } from './movie-overviews';
 import { appeal, percentile, weightedRating } from '../src/engines/statistical/bayes';
-import { DEFAULT_WEIGHTS, type EngineWeights } from '../src/orchestrator/weights';
 import { PureSvdStrategy } from './builtin-strategies';
-import { splitHoldout, type RatingsDataset } from './dataset';
-import { rankingMetrics } from './evaluate';
+import {
+  CalibratedHybridStrategy,
+  HybridStrategy,
+  type HybridEngines,
+  type NormalisationScope,
+} from './calibration';
+import type { RatingsDataset } from './dataset';
 import { DEFAULT_PURE_SVD_OPTIONS } from './options';
 import { registerStrategy, type EvaluationStrategy } from './strategies';
 
+export {
+  CANDIDATE_POOL_SIZE,
+  CalibratedHybridStrategy,
+  HybridStrategy,
+  mergeNormalised,
+  weightGrid,
+  type EngineScoreArrays,
+  type NormalisationScope,
+} from './calibration';
+
 /** The production statistical engine's default prior weight: this quantile of per-movie vote counts. */
 export const PRIOR_QUANTILE = 0.9;
-
-/** As the orchestrator asks each engine for max(50, first·3) candidates, with first = the cutoff 10. */
-export const CANDIDATE_POOL_SIZE = 50;
 
 function notFitted(name: string): never {
   throw new Error(`strategy ${name} used before fit()`);
@@ -79,17 +96,26 @@ export type EmbeddingSource = (texts: readonly string[]) => Promise<Float32Array
 
 /**
  * Movie texts from a MovieLens release directory (movies.csv, u.item or movies.dat). A directory of bare
- * ml-100k u*.base/u*.test files with u.item but no u.data still counts as ml-100k.
+ * ml-100k u*.base/u*.test files with u.item but no u.data still counts as ml-100k. With a TMDB 5000
+ * file, each movie's overview joins its text where one matches (movie-overviews.ts): ml-100k has no
+ * tags, so title, year and genres are all the text it has otherwise.
  */
-export function movieTextsFromRelease(directory: string): MovieTextSource {
+export function movieTextsFromRelease(directory: string, overviewsFile?: string): MovieTextSource {
   return async (itemIds) => {
     const { file, format } = await moviesFileOf(directory);
     const wanted = new Set(itemIds);
-    const texts = new Map<number, string>();
-    for await (const movie of readRecords(file, 'movies', format)) {
-      if (wanted.has(movie.movieId)) texts.set(movie.movieId, buildMovieText(movie));
-    }
-    return texts;
+    const movies: MovieRow[] = [];
+    for await (const movie of readRecords(file, 'movies', format))
+      if (wanted.has(movie.movieId)) movies.push(movie);
+    const overviews = overviewsFile
+      ? await overviewsForRelease(directory, overviewsFile, movies)
+      : new Map<number, string>();
+    return new Map(
+      movies.map((movie) => [
+        movie.movieId,
+        buildMovieText({ ...movie, overview: overviews.get(movie.movieId) ?? null }),
+      ]),
+    );
   };
 }
 
@@ -171,38 +197,63 @@ async function embedAndStore(
   return vectors;
 }
 
+/** One unit vector per item index (null: the item has no text), for the items of a dataset. */
+export type ItemVectorSource = (itemIds: Int32Array) => Promise<(Float32Array | null)[]>;
+
+/** Vectors from embedding each item's text (evaluation: texts from the MovieLens files). */
+export function embeddedItemVectors(movieTexts: MovieTextSource, embed: EmbeddingSource): ItemVectorSource {
+  return async (itemIds) => {
+    const texts = await movieTexts(itemIds);
+    const described = Array.from(itemIds).filter((id) => texts.has(id));
+    const embedded = await embed(described.map((id) => texts.get(id) as string));
+    const vectorOf = new Map(described.map((id, n) => [id, embedded[n]]));
+    return Array.from(itemIds, (id) => vectorOf.get(id) ?? null);
+  };
+}
+
 /**
- * Content scores from embeddings of each item's title, year and genres (plus tags where the release
- * has them). Items without metadata, and every item for a user without embedded ratings, score 0.
+ * Content scores from embeddings of each item's text. Items without text, and every item for a user
+ * without embedded ratings, score 0 (plus the popularity prior where the scoring has one).
  *
- * `taste-profile`, as the content engine serves it: the cosine of each item with the user's taste
- * profile (Σ (rating − user mean)·embedding, normalised).
- * `neighbours`, an experiment not served (neighbour-score.ts): the average of the user's centred
- * training ratings over the movies they rated, weighted by max(0, cos)^NEIGHBOUR_EXPONENT between
- * the items' embeddings; the item-item cosines are computed once in fit(). It lifts the hybrid a
- * little on both splits, but costs ~10 ms a request to serve.
+ * `served` (CONTENT_SCORING, as the content engine ranks): the neighbour vote of the user's centred
+ * training ratings over the movies they rated, weighted by max(0, cos)^p between the items'
+ * embeddings, plus a popularity prior (neighbour-score.ts); the item-item cosines are computed once
+ * in fit(). `taste-profile`, the engine's earlier scoring: the cosine of each item with the user's
+ * taste profile (Σ (rating − user mean)·embedding, normalised). `neighbours`: the mean vote with
+ * p = 8 and no prior, the experiment the served scoring grew from.
  */
 export class ContentStrategy implements EvaluationStrategy {
   readonly name = 'content';
   private vectors: (Float32Array | null)[] | null = null;
   private byUser: CsrMatrix | null = null;
-  /** numItems × numItems cosines (neighbours scoring only). */
+  /** numItems × numItems cosines (vote scorings only). */
   private similarities: Float32Array | null = null;
+  private prior: Float32Array | null = null;
 
   constructor(
-    private readonly movieTexts: MovieTextSource,
-    private readonly embed: EmbeddingSource,
-    private readonly scoring: 'neighbours' | 'taste-profile' = 'taste-profile',
+    private readonly itemVectors: ItemVectorSource,
+    private readonly scoring: 'served' | 'neighbours' | 'taste-profile' = 'served',
+    private readonly cosines: (
+      itemIds: Int32Array,
+      vectors: readonly (Float32Array | null)[],
+    ) => Float32Array = (_ids, vectors) => cosineMatrix(vectors),
   ) {}
 
+  private get vote(): ContentScoring | null {
+    if (this.scoring === 'served') return CONTENT_SCORING;
+    if (this.scoring === 'neighbours')
+      return { aggregate: 'mean', exponent: NEIGHBOUR_EXPONENT, popularityWeight: 0 };
+    return null;
+  }
+
   async fit(train: RatingsDataset): Promise<void> {
-    const texts = await this.movieTexts(train.itemIds);
-    const described = Array.from(train.itemIds).filter((id) => texts.has(id));
-    const embedded = await this.embed(described.map((id) => texts.get(id) as string));
-    const vectorOf = new Map(described.map((id, n) => [id, embedded[n]]));
-    this.vectors = Array.from(train.itemIds, (id) => vectorOf.get(id) ?? null);
+    this.vectors = await this.itemVectors(train.itemIds);
     this.byUser = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
-    this.similarities = this.scoring === 'neighbours' ? cosineMatrix(this.vectors) : null;
+    this.similarities = this.vote ? this.cosines(train.itemIds, this.vectors) : null;
+    const votes = new Float64Array(train.numItems);
+    for (const item of train.items) votes[item]++;
+    const maxVotes = votes.reduce((max, count) => Math.max(max, count), 0);
+    this.prior = Float32Array.from(votes, (count) => popularityPrior(count, maxVotes));
   }
 
   scoreAll(user: number, out: Float32Array): void {
@@ -218,16 +269,19 @@ export class ContentStrategy implements EvaluationStrategy {
       if (vector) rated.push({ movieId: byUser.columns[e], rating: byUser.values[e], vector });
     }
     const userMean = end > start ? sum / (end - start) : 0;
-    out.fill(0);
+    const vote = this.vote;
+    const prior = this.prior ?? notFitted(this.name);
+    const priorWeight = vote?.popularityWeight ?? 0;
+    for (let item = 0; item < out.length; item++) out[item] = priorWeight * prior[item];
     if (rated.length === 0) return;
-    if (this.scoring === 'neighbours') {
+    if (vote) {
       const similarities = this.similarities ?? notFitted(this.name);
       const weights = Float64Array.from(rated, (movie) => movie.rating - userMean);
       const n = vectors.length;
       for (let item = 0; item < n; item++) {
         if (!vectors[item]) continue;
         const row = item * n;
-        out[item] = neighbourAverage((j) => similarities[row + rated[j].movieId], weights);
+        out[item] += neighbourVote((j) => similarities[row + rated[j].movieId], weights, vote);
       }
       return;
     }
@@ -263,191 +317,40 @@ export function cosineMatrix(vectors: readonly (Float32Array | null)[]): Float32
 }
 
 /**
- * Over which items each engine's scores are min-max normalised before the weighted sum.
- * `all-items`: every item the user has not rated. `candidate-pool`: as the orchestrator does, the
- * union of each engine's top CANDIDATE_POOL_SIZE unrated items, every engine scoring the whole union;
- * items outside the union are not recommended at all.
+ * One evaluation process's cosine matrix cache (lastCosineMatrix): shared by every registered
+ * strategy and anything else evaluating the same catalog. Not for the server, which must not keep a
+ * catalog² matrix alive after training.
  */
-export type NormalisationScope = 'all-items' | 'candidate-pool';
-
-/** The three engines' scores for one user, item-indexed. */
-export interface EngineScoreArrays {
-  readonly collaborative: Float32Array;
-  readonly content: Float32Array;
-  readonly statistical: Float32Array;
-}
-
-/**
- * merge.ts's minMaxNormalise + mergeScores on typed arrays, over the items listed in `members`:
- * out[i] = Σ_engine weight · (s_i − min)/(max − min), a constant engine contributing 1 per item.
- * Items outside `members` are left untouched.
- */
-export function mergeNormalised(
-  scores: EngineScoreArrays,
-  weights: EngineWeights,
-  members: Int32Array,
-  out: Float32Array,
-): void {
-  for (const item of members) out[item] = 0;
-  for (const engine of ['collaborative', 'content', 'statistical'] as const) {
-    const values = scores[engine];
-    let min = Infinity;
-    let max = -Infinity;
-    for (const item of members) {
-      if (values[item] < min) min = values[item];
-      if (values[item] > max) max = values[item];
-    }
-    const span = max - min;
-    for (const item of members) out[item] += weights[engine] * (span > 0 ? (values[item] - min) / span : 1);
-  }
-}
-
-/**
- * The production HYBRID merge of the statistical, content and collaborative (PureSVD, as the svd
- * strategy ranks) scores with the production default weights. Ranking only.
- */
-export class HybridStrategy implements EvaluationStrategy {
-  private byUser: CsrMatrix | null = null;
-  private scores: EngineScoreArrays | null = null;
-
-  constructor(
-    readonly name: string,
-    private readonly engines: {
-      readonly collaborative: EvaluationStrategy;
-      readonly content: EvaluationStrategy;
-      readonly statistical: EvaluationStrategy;
-    },
-    private readonly scope: NormalisationScope,
-    private readonly weights: EngineWeights = DEFAULT_WEIGHTS,
-  ) {}
-
-  async fit(train: RatingsDataset): Promise<void> {
-    for (const engine of Object.values(this.engines)) await engine.fit(train);
-    this.byUser = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
-    this.scores = {
-      collaborative: new Float32Array(train.numItems),
-      content: new Float32Array(train.numItems),
-      statistical: new Float32Array(train.numItems),
-    };
-  }
-
-  scoreAll(user: number, out: Float32Array): void {
-    const scores = this.scores ?? notFitted(this.name);
-    const byUser = this.byUser ?? notFitted(this.name);
-    for (const engine of ['collaborative', 'content', 'statistical'] as const) {
-      const strategy = this.engines[engine];
-      if (!strategy.scoreAll) throw new Error(`${strategy.name} cannot rank`);
-      strategy.scoreAll(user, scores[engine]);
-    }
-    const numItems = out.length;
-    const rated = new Uint8Array(numItems);
-    for (let e = byUser.offsets[user]; e < byUser.offsets[user + 1]; e++) rated[byUser.columns[e]] = 1;
-    const unrated = Int32Array.from({ length: numItems }, (_, item) => item).filter((item) => !rated[item]);
-    out.fill(-Infinity);
-    mergeNormalised(scores, this.weights, this.membersFor(scores, unrated, rated), out);
-  }
-
-  private membersFor(scores: EngineScoreArrays, unrated: Int32Array, rated: Uint8Array): Int32Array {
-    if (this.scope === 'all-items') return unrated;
-    const union = new Set<number>();
-    const masked = new Float32Array(rated.length);
-    for (const engine of ['collaborative', 'content', 'statistical'] as const) {
-      masked.set(scores[engine]);
-      for (let item = 0; item < rated.length; item++) if (rated[item]) masked[item] = -Infinity;
-      for (const item of topK(masked, Math.min(CANDIDATE_POOL_SIZE, unrated.length))) union.add(item);
-    }
-    return Int32Array.from(union);
-  }
-}
-
-type HybridEngines = ConstructorParameters<typeof HybridStrategy>[1];
-
-/** A fitted strategy's scores computed once per user and replayed, so a weight grid only re-merges. */
-class MemoisedScores implements EvaluationStrategy {
-  readonly name: string;
-  private readonly byUser = new Map<number, Float32Array>();
-
-  constructor(private readonly fitted: EvaluationStrategy) {
-    this.name = fitted.name;
-  }
-
-  fit(): void {}
-
-  scoreAll(user: number, out: Float32Array): void {
-    let scores = this.byUser.get(user);
-    if (!scores) {
-      scores = new Float32Array(out.length);
-      (this.fitted.scoreAll ?? notFitted(this.name)).call(this.fitted, user, scores);
-      this.byUser.set(user, scores);
-    }
-    out.set(scores);
-  }
-}
-
-/** Share of the training ratings held out, at random, to choose the weights on. */
-export const VALIDATION_FRACTION = 0.2;
-
-/** Every (collaborative, content, statistical) weight triple on a 0.1 grid of the simplex. */
-export function weightGrid(steps = 10): EngineWeights[] {
-  const grid: EngineWeights[] = [];
-  for (let collaborative = 0; collaborative <= steps; collaborative++)
-    for (let content = 0; content + collaborative <= steps; content++)
-      grid.push({
-        collaborative: collaborative / steps,
-        content: content / steps,
-        statistical: (steps - collaborative - content) / steps,
-      });
-  return grid;
-}
-
-/**
- * The hybrid merge with weights chosen by NDCG@10 on a random VALIDATION_FRACTION of the training
- * ratings (engines fitted on the rest), then refitted on the whole training set. The test set
- * plays no part in the choice.
- */
-export class TunedHybridStrategy implements EvaluationStrategy {
-  chosen: { weights: EngineWeights; validationNdcg10: number } | null = null;
-  private final: HybridStrategy | null = null;
-
-  constructor(
-    readonly name: string,
-    private readonly createEngines: () => HybridEngines,
-    private readonly scope: NormalisationScope,
-    private readonly seed: number,
-    private readonly onChosen?: (chosen: { weights: EngineWeights; validationNdcg10: number }) => void,
-  ) {}
-
-  async fit(train: RatingsDataset): Promise<void> {
-    const { train: fitting, holdout } = splitHoldout(train, VALIDATION_FRACTION, this.seed);
-    const engines = this.createEngines();
-    for (const engine of Object.values(engines)) await engine.fit(fitting);
-    const memoised = {
-      collaborative: new MemoisedScores(engines.collaborative),
-      content: new MemoisedScores(engines.content),
-      statistical: new MemoisedScores(engines.statistical),
-    };
-    let best: { weights: EngineWeights; validationNdcg10: number } | null = null;
-    for (const weights of weightGrid()) {
-      const candidate = new HybridStrategy(this.name, memoised, this.scope, weights);
-      await candidate.fit(fitting);
-      const ndcg10 = rankingMetrics(candidate, fitting, holdout)?.ndcg10 ?? 0;
-      if (best === null || ndcg10 > best.validationNdcg10) best = { weights, validationNdcg10: ndcg10 };
-    }
-    this.chosen = best;
-    if (best) this.onChosen?.(best);
-    this.final = new HybridStrategy(this.name, this.createEngines(), this.scope, best?.weights);
-    await this.final.fit(train);
-  }
-
-  scoreAll(user: number, out: Float32Array): void {
-    (this.final ?? notFitted(this.name)).scoreAll(user, out);
-  }
-}
+export const sharedCosineMatrix = lastCosineMatrix();
 
 export interface HybridStrategyOptions {
   /** The MovieLens directory whose movie file describes the evaluated items (the `--data` dir). */
   readonly movieDirectory?: string;
   readonly embeddingCacheDirectory?: string;
+  /** A TMDB 5000 movies CSV: overviews join the movie texts where they match (TMDB_OVERVIEWS). */
+  readonly overviewsFile?: string;
+}
+
+/**
+ * The cosine matrix of the last item space asked for: the hybrid fits its content engine twice per
+ * fold (calibration, then the final fit) on one id space and one text source, and the matrix is the
+ * costly part (~25 s for ml-latest-small's 9,742 items on a quiet machine).
+ */
+function lastCosineMatrix(): (
+  itemIds: Int32Array,
+  vectors: readonly (Float32Array | null)[],
+) => Float32Array {
+  let last: { key: string; matrix: Float32Array } | null = null;
+  return (itemIds, vectors) => {
+    const key = createHash('sha256')
+      .update(Buffer.from(itemIds.buffer, itemIds.byteOffset, itemIds.byteLength))
+      .digest('hex');
+    if (last?.key !== key) {
+      last = null;
+      last = { key, matrix: cosineMatrix(vectors) };
+    }
+    return last.matrix;
+  };
 }
 
 export const DEFAULT_EMBEDDING_CACHE_DIRECTORY = path.join('.cache', 'eval-embeddings');
@@ -455,12 +358,17 @@ export const DEFAULT_EMBEDDING_CACHE_DIRECTORY = path.join('.cache', 'eval-embed
 function contentStrategyFor(
   options: HybridStrategyOptions,
   embed: EmbeddingSource,
-  scoring: ConstructorParameters<typeof ContentStrategy>[2] = 'taste-profile',
+  cosines: ConstructorParameters<typeof ContentStrategy>[2],
+  scoring: ConstructorParameters<typeof ContentStrategy>[1] = 'served',
 ): ContentStrategy {
   const directory = options.movieDirectory;
   if (!directory)
     throw new Error('the content strategy needs the MovieLens directory (--data) for movie titles');
-  return new ContentStrategy(movieTextsFromRelease(directory), embed, scoring);
+  return new ContentStrategy(
+    embeddedItemVectors(movieTextsFromRelease(directory, options.overviewsFile), embed),
+    scoring,
+    scoring === 'taste-profile' ? undefined : cosines,
+  );
 }
 
 export function registerHybridStrategies(options: HybridStrategyOptions = {}): void {
@@ -471,9 +379,10 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     () =>
       createEmbedder({ mode: 'use-lite', transformersModel: '', allowRemoteModels: false, workers: 'auto' }),
   );
+  const cosines = sharedCosineMatrix;
   const engines = (seed: number): HybridEngines => ({
     collaborative: new PureSvdStrategy({ ...DEFAULT_PURE_SVD_OPTIONS, seed }),
-    content: contentStrategyFor(options, embed),
+    content: contentStrategyFor(options, embed, cosines),
     statistical: new StatisticalStrategy(),
   });
   const hybrid = (name: string, scope: NormalisationScope) => (context: { seed: number }) =>
@@ -486,24 +395,19 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   });
   registerStrategy({
     name: 'content',
-    description: 'cosine of the taste profile and use-lite embeddings of movie text (as served)',
-    create: () => contentStrategyFor(options, embed),
+    description:
+      'as served: neighbour vote Σ cos^16·(rating − user mean) over the rated movies + 10 × popularity prior',
+    create: () => contentStrategyFor(options, embed, cosines),
+  });
+  registerStrategy({
+    name: 'content-taste-profile',
+    description: 'the earlier served scoring: cosine of the taste profile and the movie embeddings',
+    create: () => contentStrategyFor(options, embed, cosines, 'taste-profile'),
   });
   registerStrategy({
     name: 'content-neighbours',
-    description:
-      "experiment, not served: average of the user's centred ratings weighted by cos^8 between embeddings",
-    create: () => contentStrategyFor(options, embed, 'neighbours'),
-  });
-  registerStrategy({
-    name: 'hybrid-content-neighbours',
-    description: 'experiment, not served: as hybrid, with the content-neighbours scoring',
-    create: (context) =>
-      new HybridStrategy(
-        'hybrid-content-neighbours',
-        { ...engines(context.seed), content: contentStrategyFor(options, embed, 'neighbours') },
-        'candidate-pool',
-      ),
+    description: "average of the user's centred ratings weighted by cos^8 between embeddings, no prior",
+    create: () => contentStrategyFor(options, embed, cosines, 'neighbours'),
   });
   registerStrategy({
     name: 'hybrid',
@@ -517,18 +421,19 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     create: hybrid('hybrid-all-items', 'all-items'),
   });
   registerStrategy({
-    name: 'hybrid-tuned',
-    description: 'as hybrid, with weights chosen on a validation split carved from train (0.1 grid)',
+    name: 'hybrid-calibrated',
+    description:
+      'as hybrid, with weights chosen inside each training fold on a validation split (0.1 grid, NDCG@10)',
     create: (context) =>
-      new TunedHybridStrategy(
-        'hybrid-tuned',
+      new CalibratedHybridStrategy(
+        'hybrid-calibrated',
         () => engines(context.seed),
-        'candidate-pool',
-        context.seed,
+        { scheme: context.validationSplit ?? 'random', seed: context.seed },
         (chosen) =>
           process.stderr.write(
-            `hybrid-tuned: weights ${JSON.stringify(chosen.weights)} ` +
-              `(validation ndcg@10 ${chosen.validationNdcg10.toFixed(4)})\n`,
+            `hybrid-calibrated: weights ${JSON.stringify(chosen.weights)} on ${chosen.scheme} validation ` +
+              `(${chosen.validationUsers} users): ndcg@10 ${chosen.validationNdcg10.toFixed(4)}, ` +
+              `specified weights ${chosen.defaultValidationNdcg10.toFixed(4)}\n`,
           ),
       ),
   });

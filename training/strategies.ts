@@ -16,6 +16,8 @@ export interface EvaluationStrategy {
    * by `predict`; with neither, the strategy has no ranking metrics.
    */
   scoreAll?(user: number, out: Float32Array): void;
+  /** What fit() chose on validation (weights, a hyperparameter), for the report; absent: nothing. */
+  fitNote?(): string | null;
 }
 
 export interface StrategyContext {

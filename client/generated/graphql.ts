@@ -3,7 +3,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** Relative engine weights; missing ones keep their defaults (collaborative 0.5, content 0.3, statistical 0.2), then all are rescaled to sum 1. */
+/** Relative engine weights; missing ones keep the weights in force (the specified collaborative 0.5, content 0.3, statistical 0.2 unless HYBRID_WEIGHTS=calibrated; see hybridWeights), then all are rescaled to sum 1. */
 export type EngineWeightsInput = {
   collaborative?: number | null | undefined;
   content?: number | null | undefined;

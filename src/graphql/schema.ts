@@ -8,6 +8,7 @@ import {
   TrendingMovieResolver,
 } from './resolvers/discovery.resolver';
 import { HealthResolver } from './resolvers/health.resolver';
+import { HybridWeightsResolver } from './resolvers/hybrid-weights.resolver';
 import { MovieResolver } from './resolvers/movie.resolver';
 import { MutationResolver } from './resolvers/mutation.resolver';
 import { ExplanationResolver, RecommendationResolver } from './resolvers/recommendation.resolver';
@@ -29,6 +30,7 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       UserResolver,
       RatingResolver,
       MutationResolver,
+      HybridWeightsResolver,
     ],
     // No global middlewares: one wraps every plain field in an async resolver, a promise chain per
     // field of every answer. Domain errors are mapped in formatError (server.ts) instead.

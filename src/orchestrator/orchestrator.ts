@@ -4,7 +4,14 @@ import { CacheCounts, ShortLivedCache } from '../engines/short-lived-cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
-import { EngineWeights, ENGINE_NAMES, resolveWeights } from './weights';
+import {
+  DEFAULT_WEIGHTS,
+  EngineWeights,
+  ENGINE_NAMES,
+  resolveWeights,
+  weightsInForce,
+  WeightsInForce,
+} from './weights';
 
 export type Strategy = 'HYBRID' | 'COLLABORATIVE' | 'CONTENT' | 'STATISTICAL';
 
@@ -63,6 +70,11 @@ export interface OrchestratorOptions {
   listTtlMs?: number;
   /** Lists remembered at most, across users and request shapes. */
   maxRememberedLists?: number;
+  /**
+   * The weights HYBRID uses when a request sends none (HYBRID_WEIGHTS); the specified defaults
+   * when absent.
+   */
+  weightsInForce?: () => WeightsInForce;
   now?: () => number;
 }
 
@@ -109,6 +121,11 @@ export class Orchestrator {
     return this.engines.get(name);
   }
 
+  /** The weights a HYBRID request without weights is merged with, and where they come from. */
+  weightsInForce(): WeightsInForce {
+    return this.options.weightsInForce?.() ?? weightsInForce('default', null, null);
+  }
+
   routeStrategy(requested: Strategy, ratingsCount: number): Strategy {
     return ratingsCount < this.options.coldStartThreshold ? 'STATISTICAL' : requested;
   }
@@ -132,7 +149,7 @@ export class Orchestrator {
     const readiness =
       requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('') +
       (waiting ? 'w' : '');
-    const key = this.remembered ? listKey(options, diversity) : '';
+    const key = this.remembered ? `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}` : '';
     const remembered = this.remembered?.getValid(
       key,
       (r) => r.history === history && r.readiness === readiness,
@@ -142,6 +159,13 @@ export class Orchestrator {
     const ttl = this.options.listTtlMs ?? 0;
     this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));
     return list;
+  }
+
+  /** A newly activated model's calibrated weights must not be masked by a list merged with the old ones. */
+  private baseWeightsKey(strategyUsed: Strategy): string {
+    if (strategyUsed !== 'HYBRID' || !this.options.weightsInForce) return '';
+    const { weights } = this.weightsInForce();
+    return ENGINE_NAMES.map((name) => weights[name]).join(',');
   }
 
   private async buildList(
@@ -173,6 +197,7 @@ export class Orchestrator {
     const weights = resolveWeights(
       options.weights,
       active.map((e) => e.name),
+      this.options.weightsInForce ? this.weightsInForce().weights : DEFAULT_WEIGHTS,
     );
 
     // Extra candidates leave room for the genre filter, dedup and diversity re-ranking.

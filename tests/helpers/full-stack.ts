@@ -8,7 +8,8 @@ import { ModelStore } from '../../src/engines/collaborative/model-store';
 import { ContentEngine, ContentIndexer } from '../../src/engines/content';
 import { CachedRatingHistory, SqlRatingHistory } from '../../src/engines/rating-history';
 import { StatisticalEngine } from '../../src/engines/statistical';
-import { refreshOnRatings } from '../../src/app';
+import { hybridWeightsInForce, refreshOnRatings } from '../../src/app';
+import { loadConfig } from '../../src/config';
 import { Logger, silentLogger } from '../../src/logger';
 import { trainFromDatabase } from '../../training/database';
 import { DEFAULT_TRAIN_OPTIONS } from '../../training/train';
@@ -42,6 +43,9 @@ export async function startFullStack(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  // The content index first: training calibrates the hybrid weights on its vectors.
+  const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() });
+  await indexer.run();
   const store = new ModelStore(db.dataSource);
   await trainFromDatabase(db.dataSource, store, {
     biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 15 },
@@ -51,13 +55,18 @@ export async function startFullStack(
   const history = new CachedRatingHistory(new SqlRatingHistory(db.dataSource));
   const collaborative = new CollaborativeEngine(db.dataSource, store, { history });
   await collaborative.reload();
-  const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() });
-  await indexer.run();
   const content = new ContentEngine({ dataSource: db.dataSource, indexer, history });
   const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 }, history);
   const api = await startTestApi(
     db.dataSource,
-    { statistical, content, predictor: collaborative, all: [collaborative, content, statistical], history },
+    {
+      statistical,
+      content,
+      predictor: collaborative,
+      all: [collaborative, content, statistical],
+      history,
+      weightsInForce: hybridWeightsInForce(loadConfig({ ...env }).hybridWeights, collaborative),
+    },
     env,
     logger,
   );

@@ -9,7 +9,13 @@ import {
 import { genreSimilarity, mmrRerank } from '../../src/orchestrator/diversity';
 import { mergeScores, minMaxNormalise } from '../../src/orchestrator/merge';
 import { Orchestrator, OrchestratorCatalog } from '../../src/orchestrator/orchestrator';
-import { InvalidWeightsError, resolveWeights } from '../../src/orchestrator/weights';
+import {
+  DEFAULT_WEIGHTS,
+  InvalidWeightsError,
+  resolveWeights,
+  weightsInForce,
+  type WeightsInForce,
+} from '../../src/orchestrator/weights';
 
 /** An engine over a fixed score table: enough to check routing and merging without a database. */
 class TableEngine implements RecommendationEngine {
@@ -70,6 +76,43 @@ describe('weights', () => {
     expect(() => resolveWeights({ content: -1 })).toThrow(InvalidWeightsError);
     expect(() => resolveWeights({ content: Number.NaN })).toThrow(/finite/);
     expect(() => resolveWeights({ collaborative: 0, content: 0, statistical: 0 })).toThrow(/all be zero/);
+  });
+});
+
+describe('weights in force (HYBRID_WEIGHTS)', () => {
+  const calibrated = {
+    modelVersion: 7,
+    weights: { collaborative: 0.7, content: 0.1, statistical: 0.2 },
+    validationNdcg10: 0.25,
+    defaultValidationNdcg10: 0.22,
+    validationScheme: 'temporal',
+  };
+
+  it('serves the specified weights under `default`, whatever the model calibrated', () => {
+    const inForce = weightsInForce('default', calibrated, 7);
+    expect(inForce.weights).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
+    expect(inForce).toMatchObject({ source: 'DEFAULT', validationNdcg10: 0.22, modelVersion: 7, note: null });
+  });
+
+  it('serves the active version’s calibrated weights under `calibrated`, and says why when it has none', () => {
+    expect(weightsInForce('calibrated', calibrated, 7)).toMatchObject({
+      weights: calibrated.weights,
+      source: 'CALIBRATED',
+      validationNdcg10: 0.25,
+      defaultValidationNdcg10: 0.22,
+      modelVersion: 7,
+    });
+    const fallback = weightsInForce('calibrated', null, 3);
+    expect(fallback).toMatchObject({ weights: DEFAULT_WEIGHTS, source: 'DEFAULT', modelVersion: 3 });
+    expect(fallback.note).toMatch(/model version 3 was trained without calibrated weights/);
+    expect(weightsInForce('calibrated', null, null).note).toMatch(/no collaborative model is active/);
+  });
+
+  it('fills a request’s missing weights from the weights in force', () => {
+    const resolved = resolveWeights({ content: 0 }, undefined, calibrated.weights);
+    expect(resolved.content).toBe(0);
+    expect(resolved.collaborative).toBeCloseTo(0.7 / 0.9, 12);
+    expect(resolved.statistical).toBeCloseTo(0.2 / 0.9, 12);
   });
 });
 
@@ -381,5 +424,48 @@ describe('Orchestrator', () => {
     clock += 2000;
     expect(await ask()).not.toBe(withoutContent);
     expect(collaborative.requests).toHaveLength(before + 1);
+  });
+
+  it('merges HYBRID with the weights in force when the request sends none', async () => {
+    const engines = () => [
+      new TableEngine(
+        'collaborative',
+        table([
+          [3, 5],
+          [4, 1],
+        ]),
+      ),
+      new TableEngine(
+        'statistical',
+        table([
+          [3, 1],
+          [4, 5],
+        ]),
+      ),
+    ];
+    let inForce: WeightsInForce = weightsInForce('default', null, 1);
+    const orchestrator = new Orchestrator(engines(), catalogWith(fiveRatings), {
+      coldStartThreshold: 5,
+      listTtlMs: 60_000,
+      weightsInForce: () => inForce,
+    });
+    const ask = async () =>
+      (await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 2 })).items.map((i) => i.movieId);
+    // Defaults, over collaborative and statistical only: 0.5/0.7 against 0.2/0.7.
+    expect(await ask()).toEqual([3, 4]);
+    inForce = weightsInForce(
+      'calibrated',
+      {
+        modelVersion: 2,
+        weights: { collaborative: 0.1, content: 0.3, statistical: 0.6 },
+        validationNdcg10: 0.3,
+        defaultValidationNdcg10: 0.2,
+        validationScheme: 'random',
+      },
+      2,
+    );
+    // New weights in force: the remembered list is not reused.
+    expect(await ask()).toEqual([4, 3]);
+    expect(orchestrator.weightsInForce().source).toBe('CALIBRATED');
   });
 });

@@ -172,6 +172,7 @@ describe('evaluation end to end', () => {
     expect(Object.keys(popularity).sort()).toEqual(
       [
         'coverage',
+        'fitNotes',
         'folds',
         'hitRate10',
         'mae',
@@ -191,6 +192,40 @@ describe('evaluation end to end', () => {
       expect(result.coverage).toBeGreaterThan(0);
     }
     expect(svd.rmse).toBeLessThan(baseline.rmse as number);
+  });
+
+  it('adds a run to the one-page quality report (Markdown + SVG) and re-renders it on its own', async () => {
+    const reportDir = path.join(dir, 'quality');
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const args = ['--protocol', 'split', '--train', path.join(dir, 'train.base')];
+      await evaluateMain([
+        ...args,
+        '--test',
+        path.join(dir, 'test.test'),
+        '--strategies',
+        'popularity,svd',
+        '--report',
+        reportDir,
+      ]);
+      const page = await fs.readFile(path.join(reportDir, 'README.md'), 'utf8');
+      expect(page).toMatch(/\| strategy \| train\.base\+test\.test · split \|/);
+      expect(page).toMatch(/\| popularity \| 0\.\d{4} \|/);
+      expect(page).toContain('![NDCG@10, Recall@10 and coverage per strategy and protocol](quality.svg)');
+      expect(page).toMatch(/load average [\d.]+ [\d.]+ [\d.]+ on \d+ cores/);
+      const svg = await fs.readFile(path.join(reportDir, 'quality.svg'), 'utf8');
+      // Two strategies × three metrics, each a bar with its value as a tooltip.
+      expect(
+        svg.match(/<title>(popularity|svd) (NDCG@10|Recall@10|Coverage) 0\.\d{4}<\/title>/g),
+      ).toHaveLength(6);
+      await fs.rm(path.join(reportDir, 'README.md'));
+      await evaluateMain(['--report', reportDir, '--render-only']);
+      expect(await fs.readFile(path.join(reportDir, 'README.md'), 'utf8')).toBe(page);
+    } finally {
+      write.mockRestore();
+      stderr.mockRestore();
+    }
   });
 
   it('runs the split protocol with a plugged-in strategy', async () => {

@@ -4,15 +4,17 @@ import path from 'node:path';
 import type { Embedder } from '../../src/engines/content/embedders';
 import { mergeScores } from '../../src/orchestrator/merge';
 import { DEFAULT_WEIGHTS } from '../../src/orchestrator/weights';
+import { CONTENT_SCORING } from '../../src/engines/content/neighbour-score';
 import { PureSvdStrategy } from '../../training/builtin-strategies';
 import { datasetFromRows, type RatingRecord, type RatingsDataset } from '../../training/dataset';
 import {
   CANDIDATE_POOL_SIZE,
   cachedEmbeddings,
   ContentStrategy,
+  embeddedItemVectors,
   HybridStrategy,
   StatisticalStrategy,
-  TunedHybridStrategy,
+  CalibratedHybridStrategy,
   weightGrid,
   type EngineScoreArrays,
   type NormalisationScope,
@@ -115,8 +117,10 @@ describe('hybrid strategy', () => {
         seed: 7,
       }),
       content: new ContentStrategy(
-        movieTexts,
-        cachedEmbeddings(embedder.modelId, cacheDirectory, async () => embedder),
+        embeddedItemVectors(
+          movieTexts,
+          cachedEmbeddings(embedder.modelId, cacheDirectory, async () => embedder),
+        ),
       ),
       statistical: new StatisticalStrategy(),
     };
@@ -204,9 +208,12 @@ describe('hybrid strategy', () => {
     }
   });
 
-  it('tunes the weights on a validation split of train, then scores as the hybrid with those weights', async () => {
+  it('calibrates the weights on a validation split of train, then scores as the hybrid with those weights', async () => {
     const train = syntheticTrain();
-    const tuned = new TunedHybridStrategy('hybrid-tuned', createEngines, 'candidate-pool', 11);
+    const tuned = new CalibratedHybridStrategy('hybrid-calibrated', createEngines, {
+      scheme: 'random',
+      seed: 11,
+    });
     await tuned.fit(train);
     const chosen = tuned.chosen as NonNullable<typeof tuned.chosen>;
     expect(weightGrid()).toContainEqual(chosen.weights);
@@ -225,8 +232,10 @@ describe('hybrid strategy', () => {
     const train = syntheticTrain();
     const first = new LetterCountEmbedder();
     const firstStrategy = new ContentStrategy(
-      movieTexts,
-      cachedEmbeddings(first.modelId, cacheDirectory, async () => first),
+      embeddedItemVectors(
+        movieTexts,
+        cachedEmbeddings(first.modelId, cacheDirectory, async () => first),
+      ),
     );
     await firstStrategy.fit(train);
     expect(first.embeddedTexts).toBe(train.numItems);
@@ -234,8 +243,10 @@ describe('hybrid strategy', () => {
 
     const second = new LetterCountEmbedder();
     const secondStrategy = new ContentStrategy(
-      movieTexts,
-      cachedEmbeddings(second.modelId, cacheDirectory, async () => second),
+      embeddedItemVectors(
+        movieTexts,
+        cachedEmbeddings(second.modelId, cacheDirectory, async () => second),
+      ),
     );
     await secondStrategy.fit(train);
     expect(second.embeddedTexts).toBe(0);
@@ -266,17 +277,47 @@ describe('content strategy', () => {
       ]);
     const embed = async (wanted: readonly string[]) => wanted.map((text) => vectors[text]);
     const scores = new Float32Array(4);
-    const neighbours = new ContentStrategy(texts, embed, 'neighbours');
+    const vectorsOf = embeddedItemVectors(texts, embed);
+    const neighbours = new ContentStrategy(vectorsOf, 'neighbours');
     await neighbours.fit(train);
     neighbours.scoreAll(0, scores);
     // Mean 3: weights +2 (item 10) and −2 (item 11). Item 12 has cosines 0.6 and 0.8; item 13 no text.
     const expected = (2 * 0.6 ** 8 - 2 * 0.8 ** 8) / (0.6 ** 8 + 0.8 ** 8);
     expect(Array.from(scores)).toEqual([2, -2, expect.closeTo(expected, 5), 0]);
 
-    const profile = new ContentStrategy(texts, embed);
+    const profile = new ContentStrategy(vectorsOf, 'taste-profile');
     await profile.fit(train);
     profile.scoreAll(0, scores);
     // Profile (2, −2)/‖·‖ = (1, −1)/√2.
     expect(scores[2]).toBeCloseTo((0.6 - 0.8) / Math.SQRT2, 5);
+  });
+
+  it('as served: sums cos^p-weighted centred ratings and adds the weighted popularity prior', async () => {
+    const train = datasetFromRows([row(1, 10, 5), row(1, 11, 1), row(2, 10, 4)], {
+      userIds: Int32Array.of(1, 2),
+      itemIds: Int32Array.of(10, 11, 12, 13),
+    });
+    const vectors: Record<string, Float32Array> = {
+      a: Float32Array.of(1, 0),
+      b: Float32Array.of(0, 1),
+      c: Float32Array.of(0.6, 0.8),
+    };
+    const texts = async () =>
+      new Map([
+        [10, 'a'],
+        [11, 'b'],
+        [12, 'c'],
+      ]);
+    const vectorsOf = embeddedItemVectors(texts, async (wanted) => wanted.map((text) => vectors[text]));
+    const served = new ContentStrategy(vectorsOf, 'served');
+    await served.fit(train);
+    const scores = new Float32Array(4);
+    served.scoreAll(0, scores);
+    const { exponent: p, popularityWeight: beta } = CONTENT_SCORING;
+    // Votes: item 10 twice, item 11 once (prior ln 3/ln 3 = 1 and ln 2/ln 3); 12 and 13 none.
+    expect(scores[2]).toBeCloseTo(2 * 0.6 ** p - 2 * 0.8 ** p, 5);
+    expect(scores[3]).toBe(0);
+    expect(scores[1]).toBeCloseTo(-2 + beta * (Math.log(2) / Math.log(3)), 4);
+    expect(scores[0]).toBeCloseTo(2 + beta, 4);
   });
 });

@@ -22,7 +22,7 @@ import {
 } from './kernels';
 import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
-import { ActiveModel, ModelStore } from './model-store';
+import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
@@ -147,6 +147,12 @@ export class CollaborativeEngine implements RecommendationEngine {
   activeModel(): { versionId: number; activatedAt: Date } | null {
     const model = this.snapshot?.model;
     return model ? { versionId: model.versionId, activatedAt: model.activatedAt } : null;
+  }
+
+  /** The hybrid weights the loaded version calibrated when it was trained; null when it has none. */
+  calibratedWeights(): { versionId: number; calibration: StoredHybridWeights } | null {
+    const model = this.snapshot?.model;
+    return model?.hybridWeights ? { versionId: model.versionId, calibration: model.hybridWeights } : null;
   }
 
   /** Loads (or reloads) the active version; returns false when there is none. */

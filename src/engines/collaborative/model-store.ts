@@ -18,6 +18,19 @@ export interface StoredModels {
   topN: TopNModel & { itemIds: Int32Array };
   hyperparameters: unknown;
   metrics: unknown;
+  /** Hybrid weights calibrated at training time on a validation split; null when not calibrated. */
+  hybridWeights?: StoredHybridWeights | null;
+}
+
+/** The weights HYBRID uses under HYBRID_WEIGHTS=calibrated, as chosen when the version was trained. */
+export interface StoredHybridWeights {
+  weights: { collaborative: number; content: number; statistical: number };
+  /** NDCG@10 of the hybrid with these weights on the validation split. */
+  validationNdcg10: number;
+  /** NDCG@10 of the specified default weights on the same split. */
+  defaultValidationNdcg10: number;
+  scheme: 'temporal' | 'random';
+  validationUsers: number;
 }
 
 export interface ActiveModel extends StoredModels {
@@ -134,13 +147,14 @@ export class ModelStore {
     };
     return this.db.transaction(async (tx) => {
       const [version]: { id: number }[] = await tx.query(
-        `INSERT INTO model_versions (status, hyperparameters, metrics, params, topn_kind)
-         VALUES ('ready', $1, $2, $3, $4) RETURNING id`,
+        `INSERT INTO model_versions (status, hyperparameters, metrics, params, topn_kind, hybrid_weights)
+         VALUES ('ready', $1, $2, $3, $4, $5) RETURNING id`,
         [
           JSON.stringify(models.hyperparameters ?? {}),
           JSON.stringify(models.metrics ?? {}),
           JSON.stringify(params),
           topN.kind,
+          models.hybridWeights ? JSON.stringify(models.hybridWeights) : null,
         ],
       );
       // Checked inside the transaction: a bad model leaves no version row behind either.
@@ -215,8 +229,10 @@ export class ModelStore {
       topn_kind: TopNKind;
       hyperparameters: unknown;
       metrics: unknown;
+      hybrid_weights: StoredHybridWeights | null;
     }[] = await this.db.query(
-      `SELECT id, activated_at, params, topn_kind, hyperparameters, metrics FROM model_versions WHERE status = 'active'`,
+      `SELECT id, activated_at, params, topn_kind, hyperparameters, metrics, hybrid_weights
+         FROM model_versions WHERE status = 'active'`,
     );
     if (versions.length === 0) return null;
     const version = versions[0];
@@ -230,6 +246,7 @@ export class ModelStore {
       activatedAt: version.activated_at,
       hyperparameters: version.hyperparameters,
       metrics: version.metrics,
+      hybridWeights: version.hybrid_weights,
       biased: {
         k,
         mu: version.params.mu,

@@ -299,6 +299,14 @@ export class EmbeddingStore {
     return new Map(rows.map((row) => [row.movieId, fromVectorSend(row.vector)]));
   }
 
+  /** Ratings per movie (the statistical aggregates kept by triggers), for the content popularity prior. */
+  async ratingCounts(): Promise<Map<number, number>> {
+    const rows: { movie_id: number; votes: number }[] = await this.dataSource.query(
+      `SELECT movie_id, votes FROM movie_rating_stats WHERE votes > 0`,
+    );
+    return new Map(rows.map((row) => [row.movie_id, row.votes]));
+  }
+
   /** Every movie with a vector of the model, ascending. */
   async embeddedMovieIds(modelId: string): Promise<number[]> {
     const rows: { movie_id: number }[] = await this.dataSource.query(

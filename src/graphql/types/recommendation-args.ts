@@ -4,8 +4,9 @@ import { StrategyEnum } from './strategy.enum';
 
 @InputType({
   description:
-    'Relative engine weights; missing ones keep their defaults (collaborative 0.5, content 0.3, ' +
-    'statistical 0.2), then all are rescaled to sum 1.',
+    'Relative engine weights; missing ones keep the weights in force (the specified collaborative 0.5, ' +
+    'content 0.3, statistical 0.2 unless HYBRID_WEIGHTS=calibrated; see hybridWeights), then all are ' +
+    'rescaled to sum 1.',
 })
 export class EngineWeightsInput {
   @Field(() => Float, { nullable: true })

@@ -2,6 +2,7 @@ import { ContentEngine } from '../../../../src/engines/content/content-engine';
 import { EmbeddingStore } from '../../../../src/engines/content/embedding-store';
 import { ContentIndexer } from '../../../../src/engines/content/indexer';
 import { buildMovieText } from '../../../../src/engines/content/movie-text';
+import { CONTENT_SCORING, popularityPrior } from '../../../../src/engines/content/neighbour-score';
 import { computeTasteProfile, RatedVector } from '../../../../src/engines/content/taste-profile';
 import { EngineInputError, EngineNotReadyError } from '../../../../src/engines/engine';
 import { createTestDatabase, recordStatements, TestDatabase } from '../../../helpers/database';
@@ -41,6 +42,26 @@ function expectSameVector(actual: Float32Array, expected: Float32Array): void {
 }
 
 const ALL_IDS = MOVIES.map((movie) => movie.id);
+
+/** Ratings per movie after beforeAll's inserts, and the largest count. */
+const VOTES: Record<number, number> = { 1: 3, 2: 2, 3: 1, 4: 1, 5: 1, 6: 2, 7: 1, 8: 1, 11: 1 };
+const MAX_VOTES = 3;
+
+/**
+ * CONTENT_SCORING written out: Σ max(0, cos)^p · (rating − the user's mean) over the rated movies
+ * with an embedding (movie 11 has none), plus the weighted popularity prior.
+ */
+function servedScore(ratings: Record<number, number>, movieId: number): number {
+  const rated = Object.entries(ratings).map(([id, rating]) => ({ id: Number(id), rating }));
+  const mean = rated.reduce((sum, r) => sum + r.rating, 0) / rated.length;
+  let vote = 0;
+  for (const { id, rating } of rated) {
+    if (id === 11) continue;
+    const similarity = cosine(vectorOfMovie(movieId), vectorOfMovie(id));
+    if (similarity > 0) vote += similarity ** CONTENT_SCORING.exponent * (rating - mean);
+  }
+  return vote + CONTENT_SCORING.popularityWeight * popularityPrior(VOTES[movieId] ?? 0, MAX_VOTES);
+}
 
 describe('ContentEngine queries', () => {
   let db: TestDatabase;
@@ -216,10 +237,13 @@ describe('ContentEngine queries', () => {
   });
 
   describe('recommend', () => {
-    it('ranks unrated movies by similarity to the taste profile, skipping rated and excluded ones', async () => {
-      const profile = (await engine.tasteProfile(4))!.vector;
+    it('ranks unrated movies near the taste profile by the served content score, skipping rated and excluded ones', async () => {
+      const user4 = { 1: 5, 2: 4.5, 3: 4, 8: 1, 5: 2 };
       const results = await engine.recommend({ userId: 4, limit: 3, exclude: new Set([10]) });
-      const expected = exactRanking(profile, [4, 6, 7, 9]).slice(0, 3);
+      const expected = [4, 6, 7, 9]
+        .map((movieId) => ({ movieId, score: servedScore(user4, movieId) }))
+        .sort((a, b) => b.score - a.score || a.movieId - b.movieId)
+        .slice(0, 3);
       expect(results.map((result) => result.movieId)).toEqual(expected.map((movie) => movie.movieId));
       results.forEach((result, i) => expect(result.score).toBeCloseTo(expected[i].score, 5));
     });
@@ -261,12 +285,12 @@ describe('ContentEngine queries', () => {
   });
 
   describe('scoreMovies', () => {
-    it('scores given movies against the taste profile and leaves out those without an embedding', async () => {
-      const profile = (await engine.tasteProfile(1))!.vector;
+    it('scores given movies by the served content score and leaves out those without an embedding', async () => {
+      const user1 = { 1: 5, 4: 1, 6: 3 };
       const scores = await engine.scoreMovies(1, [2, 8, 11]);
       expect([...scores.keys()].sort()).toEqual([2, 8]);
-      expect(scores.get(2)!.score).toBeCloseTo(cosine(profile, vectorOfMovie(2)), 5);
-      expect(scores.get(8)!.score).toBeCloseTo(cosine(profile, vectorOfMovie(8)), 5);
+      expect(scores.get(2)!.score).toBeCloseTo(servedScore(user1, 2), 5);
+      expect(scores.get(8)!.score).toBeCloseTo(servedScore(user1, 8), 5);
     });
 
     it('after preloadVectors reads no vector from the database', async () => {

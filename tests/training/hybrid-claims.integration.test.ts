@@ -1,0 +1,115 @@
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_WEIGHTS } from '../../src/orchestrator/weights';
+import { runEvaluation } from '../../training/evaluate';
+import { registerBuiltinStrategies } from '../../training/builtin-strategies';
+import { registerHybridStrategies } from '../../training/hybrid-strategies';
+import { loadEvaluationPlan, type ProtocolName } from '../../training/protocols';
+
+/**
+ * The issue-14 claims on real data, each test set evaluated once:
+ * - ml-100k u1: hybrid-calibrated (weights chosen on a validation split of u1.base) beats the
+ *   statistical, content and collaborative engines alone on NDCG@10;
+ * - ml-latest-small temporal: the content engine beats popularity; hybrid (the specified weights
+ *   0.5 / 0.3 / 0.2) and hybrid-calibrated beat statistical and content, but not svd (known failures).
+ * Needs MOVIELENS_100K_DIR / MOVIELENS_DIR (and TMDB_OVERVIEWS for the overviews the reported
+ * figures use); skips without them. Minutes of CPU: the temporal content engine builds a
+ * 9,742² cosine matrix.
+ */
+const ml100k = process.env.MOVIELENS_100K_DIR;
+const latestSmall = process.env.MOVIELENS_DIR;
+const overviews = process.env.TMDB_OVERVIEWS || undefined;
+const hasLatestSmall = !!latestSmall && existsSync(path.join(latestSmall, 'ratings.csv'));
+
+async function exists(file: string | undefined): Promise<boolean> {
+  return (
+    !!file &&
+    fs.stat(file).then(
+      () => true,
+      () => false,
+    )
+  );
+}
+
+async function ndcgByStrategy(
+  data: string,
+  protocol: ProtocolName,
+  strategies: string[],
+  cache: string,
+): Promise<Record<string, number>> {
+  registerBuiltinStrategies({ movieDirectory: data });
+  registerHybridStrategies({
+    movieDirectory: data,
+    embeddingCacheDirectory: cache,
+    overviewsFile: overviews,
+  });
+  const plan = await loadEvaluationPlan(protocol, { data });
+  const report = await runEvaluation(plan, strategies, {
+    seed: 42,
+    threads: 1,
+    validationSplit: protocol === 'temporal' ? 'temporal' : 'random',
+  });
+  return Object.fromEntries(report.results.map((result) => [result.strategy, result.ndcg10 as number]));
+}
+
+describe('issue 14 quality claims on MovieLens', () => {
+  let cache: string;
+  let temporal: Promise<Record<string, number>> | null = null;
+  /** One temporal evaluation for both temporal tests (each test set is evaluated once). */
+  const temporalNdcg = () =>
+    (temporal ??= ndcgByStrategy(
+      latestSmall as string,
+      'temporal',
+      ['popularity', 'statistical', 'content', 'svd', 'hybrid', 'hybrid-calibrated'],
+      cache,
+    ));
+  beforeAll(async () => {
+    cache = await fs.mkdtemp(path.join(os.tmpdir(), 'hybrid-claims-'));
+  });
+  afterAll(async () => {
+    await fs.rm(cache, { recursive: true, force: true });
+  });
+
+  it('ml-100k u1: hybrid-calibrated beats every single engine', async () => {
+    if (!(await exists(ml100k && path.join(ml100k, 'u1.base')))) {
+      console.warn('skipped: set MOVIELENS_100K_DIR to an ml-100k directory with u1.base/u1.test and u.item');
+      return;
+    }
+    const ndcg = await ndcgByStrategy(
+      ml100k as string,
+      'ml100k-u1',
+      ['statistical', 'content', 'svd', 'hybrid-calibrated'],
+      cache,
+    );
+    for (const single of ['statistical', 'content', 'svd'])
+      expect(ndcg['hybrid-calibrated']).toBeGreaterThan(ndcg[single]);
+  }, 900_000);
+
+  it('temporal: content beats popularity, both hybrids beat statistical and content, the specified weights hold', async () => {
+    if (!hasLatestSmall) {
+      console.warn('skipped: set MOVIELENS_DIR to an ml-latest-small directory');
+      return;
+    }
+    // The product's specified weights, in the engine order of the specification: a swapped reading
+    // (content 0.2, statistical 0.3, as before issue 14) fails here before any figure is compared.
+    expect(DEFAULT_WEIGHTS).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
+    const ndcg = await temporalNdcg();
+    expect(ndcg.content).toBeGreaterThan(ndcg.popularity);
+    for (const hybrid of ['hybrid', 'hybrid-calibrated'])
+      for (const single of ['statistical', 'content']) expect(ndcg[hybrid]).toBeGreaterThan(ndcg[single]);
+  }, 3_600_000);
+
+  // Issue 14's temporal targets against the collaborative engine alone are NOT met (measured:
+  // hybrid 0.1072, hybrid-calibrated 0.1086, svd 0.1100; docs/quality/). Kept as known failures:
+  // the day one holds, its test turns red and the claim moves into the test above.
+  for (const hybrid of ['hybrid', 'hybrid-calibrated'])
+    (hasLatestSmall ? it.failing : it.skip)(
+      `temporal: ${hybrid} beats the collaborative engine alone (target not met)`,
+      async () => {
+        const ndcg = await temporalNdcg();
+        expect(ndcg[hybrid]).toBeGreaterThan(ndcg.svd);
+      },
+      3_600_000,
+    );
+});

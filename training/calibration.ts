@@ -1,0 +1,341 @@
+import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
+import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
+import { topK } from '../src/engines/collaborative/kernels/top-k';
+import { DEFAULT_WEIGHTS, type EngineWeights } from '../src/orchestrator/weights';
+import { selectRatings, type RatingsDataset } from './dataset';
+import { CUTOFF, RankingAccumulator, RELEVANCE_THRESHOLD } from './metrics';
+import type { EvaluationStrategy } from './strategies';
+
+/** As the orchestrator asks each engine for max(50, first·3) candidates, with first = the cutoff 10. */
+export const CANDIDATE_POOL_SIZE = 50;
+
+function notFitted(name: string): never {
+  throw new Error(`strategy ${name} used before fit()`);
+}
+
+/**
+ * Over which items each engine's scores are min-max normalised before the weighted sum.
+ * `all-items`: every item the user has not rated. `candidate-pool`: as the orchestrator does, the
+ * union of each engine's top CANDIDATE_POOL_SIZE unrated items, every engine scoring the whole union;
+ * items outside the union are not recommended at all.
+ */
+export type NormalisationScope = 'all-items' | 'candidate-pool';
+
+/** The three engines' scores for one user, item-indexed. */
+export interface EngineScoreArrays {
+  readonly collaborative: Float32Array;
+  readonly content: Float32Array;
+  readonly statistical: Float32Array;
+}
+
+/** The three rankers a hybrid merges, each able to score every item for a user. */
+export interface HybridEngines {
+  readonly collaborative: EvaluationStrategy;
+  readonly content: EvaluationStrategy;
+  readonly statistical: EvaluationStrategy;
+}
+
+const ENGINES = ['collaborative', 'content', 'statistical'] as const;
+
+/**
+ * merge.ts's minMaxNormalise + mergeScores on typed arrays, over the items listed in `members`:
+ * out[i] = Σ_engine weight · (s_i − min)/(max − min), a constant engine contributing 1 per item.
+ * Items outside `members` are left untouched.
+ */
+export function mergeNormalised(
+  scores: EngineScoreArrays,
+  weights: EngineWeights,
+  members: Int32Array,
+  out: Float32Array,
+): void {
+  for (const item of members) out[item] = 0;
+  for (const engine of ENGINES) {
+    const values = scores[engine];
+    let min = Infinity;
+    let max = -Infinity;
+    for (const item of members) {
+      if (values[item] < min) min = values[item];
+      if (values[item] > max) max = values[item];
+    }
+    const span = max - min;
+    for (const item of members) out[item] += weights[engine] * (span > 0 ? (values[item] - min) / span : 1);
+  }
+}
+
+/**
+ * The production HYBRID merge of the statistical, content and collaborative scores with the given
+ * weights (the specified defaults unless told). Ranking only.
+ */
+export class HybridStrategy implements EvaluationStrategy {
+  private byUser: CsrMatrix | null = null;
+  private scores: EngineScoreArrays | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly engines: HybridEngines,
+    private readonly scope: NormalisationScope,
+    private readonly weights: EngineWeights = DEFAULT_WEIGHTS,
+  ) {}
+
+  async fit(train: RatingsDataset): Promise<void> {
+    for (const engine of Object.values(this.engines)) await engine.fit(train);
+    this.byUser = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
+    this.scores = {
+      collaborative: new Float32Array(train.numItems),
+      content: new Float32Array(train.numItems),
+      statistical: new Float32Array(train.numItems),
+    };
+  }
+
+  scoreAll(user: number, out: Float32Array): void {
+    const scores = this.scores ?? notFitted(this.name);
+    const byUser = this.byUser ?? notFitted(this.name);
+    for (const engine of ENGINES) {
+      const strategy = this.engines[engine];
+      if (!strategy.scoreAll) throw new Error(`${strategy.name} cannot rank`);
+      strategy.scoreAll(user, scores[engine]);
+    }
+    const numItems = out.length;
+    const rated = new Uint8Array(numItems);
+    for (let e = byUser.offsets[user]; e < byUser.offsets[user + 1]; e++) rated[byUser.columns[e]] = 1;
+    const unrated = Int32Array.from({ length: numItems }, (_, item) => item).filter((item) => !rated[item]);
+    out.fill(-Infinity);
+    mergeNormalised(scores, this.weights, this.membersFor(scores, unrated, rated), out);
+  }
+
+  private membersFor(scores: EngineScoreArrays, unrated: Int32Array, rated: Uint8Array): Int32Array {
+    if (this.scope === 'all-items') return unrated;
+    const union = new Set<number>();
+    const masked = new Float32Array(rated.length);
+    for (const engine of ENGINES) {
+      masked.set(scores[engine]);
+      for (let item = 0; item < rated.length; item++) if (rated[item]) masked[item] = -Infinity;
+      for (const item of topK(masked, Math.min(CANDIDATE_POOL_SIZE, unrated.length))) union.add(item);
+    }
+    return Int32Array.from(union);
+  }
+}
+
+/** A fitted strategy's scores computed once per user and replayed, so a weight grid only re-merges. */
+export class MemoisedScores implements EvaluationStrategy {
+  readonly name: string;
+  private readonly byUser = new Map<number, Float32Array>();
+
+  constructor(private readonly fitted: EvaluationStrategy) {
+    this.name = fitted.name;
+  }
+
+  fit(): void {}
+
+  scoreAll(user: number, out: Float32Array): void {
+    let scores = this.byUser.get(user);
+    if (!scores) {
+      scores = new Float32Array(out.length);
+      (this.fitted.scoreAll ?? notFitted(this.name)).call(this.fitted, user, scores);
+      this.byUser.set(user, scores);
+    }
+    out.set(scores);
+  }
+}
+
+/** Every (collaborative, content, statistical) weight triple on a 1/steps grid of the simplex. */
+export function weightGrid(steps = 10): EngineWeights[] {
+  const grid: EngineWeights[] = [];
+  for (let collaborative = 0; collaborative <= steps; collaborative++)
+    for (let content = 0; content + collaborative <= steps; content++)
+      grid.push({
+        collaborative: collaborative / steps,
+        content: content / steps,
+        statistical: (steps - collaborative - content) / steps,
+      });
+  return grid;
+}
+
+/**
+ * How the validation split is carved from the training ratings. `temporal`: each user's latest
+ * TEMPORAL_VALIDATION_FRACTION by time, as the temporal protocol and live traffic ask about the
+ * future; `random`: a seeded uniform RANDOM_VALIDATION_FRACTION, as the ml-100k folds are random.
+ */
+export type ValidationScheme = 'temporal' | 'random';
+
+export const TEMPORAL_VALIDATION_FRACTION = 0.15;
+export const RANDOM_VALIDATION_FRACTION = 0.1;
+/** Users with fewer training ratings keep them all for fitting: a validation answer needs a history. */
+export const MIN_RATINGS_FOR_VALIDATION = 5;
+
+export function validationSplit(
+  dataset: RatingsDataset,
+  scheme: ValidationScheme,
+  seed: number,
+): { fitting: RatingsDataset; validation: RatingsDataset } {
+  // Rating positions grouped by user (a counting sort: positions stay exact beyond 2^24 ratings).
+  const offsets = new Int32Array(dataset.numUsers + 1);
+  for (const user of dataset.users) offsets[user + 1]++;
+  for (let user = 0; user < dataset.numUsers; user++) offsets[user + 1] += offsets[user];
+  const grouped = new Int32Array(dataset.size);
+  const cursor = offsets.slice(0, dataset.numUsers);
+  for (let n = 0; n < dataset.size; n++) grouped[cursor[dataset.users[n]]++] = n;
+  const held = new Uint8Array(dataset.size);
+  const rng = new Mulberry32(seed);
+  for (let user = 0; user < dataset.numUsers; user++) {
+    const start = offsets[user];
+    const end = offsets[user + 1];
+    if (end - start < MIN_RATINGS_FOR_VALIDATION) continue;
+    const positions = Array.from(grouped.subarray(start, end));
+    if (scheme === 'temporal') {
+      positions.sort(
+        (a, b) => dataset.timestamps[a] - dataset.timestamps[b] || dataset.items[a] - dataset.items[b],
+      );
+      const count = Math.ceil(TEMPORAL_VALIDATION_FRACTION * positions.length);
+      for (const n of positions.slice(positions.length - count)) held[n] = 1;
+    } else {
+      for (const n of positions) if (rng.nextFloat() < RANDOM_VALIDATION_FRACTION) held[n] = 1;
+    }
+  }
+  const fitting: number[] = [];
+  const validation: number[] = [];
+  for (let n = 0; n < dataset.size; n++) (held[n] ? validation : fitting).push(n);
+  return {
+    fitting: selectRatings(dataset, Int32Array.from(fitting)),
+    validation: selectRatings(dataset, Int32Array.from(validation)),
+  };
+}
+
+/** What calibration chose, stored with the model version and shown by the API. */
+export interface CalibratedWeights {
+  readonly weights: EngineWeights;
+  /** NDCG@10 of the hybrid with `weights` on the validation split. */
+  readonly validationNdcg10: number;
+  /** NDCG@10 of the hybrid with the specified default weights on the same split, for comparison. */
+  readonly defaultValidationNdcg10: number;
+  readonly scheme: ValidationScheme;
+  readonly validationUsers: number;
+  readonly seed: number;
+}
+
+export interface CalibrationOptions {
+  readonly scheme: ValidationScheme;
+  readonly seed: number;
+  readonly scope?: NormalisationScope;
+  /** At most this many validation users (a seeded sample) are ranked per weight triple. */
+  readonly maxUsers?: number;
+  readonly grid?: readonly EngineWeights[];
+}
+
+/** Validation users at most, by default: enough for a stable NDCG@10, bounded time at 25M ratings. */
+export const DEFAULT_MAX_CALIBRATION_USERS = 3000;
+
+/**
+ * Chooses the hybrid weights by NDCG@10 on a validation split of the training ratings: the engines
+ * are fitted on the rest, each user's engine scores computed once, and every triple of the 0.1
+ * simplex grid (66 triples) re-merged. Ties keep the triple listed first. The test set of an
+ * evaluation never enters: only `train` is seen.
+ */
+export async function calibrateHybridWeights(
+  train: RatingsDataset,
+  createEngines: () => HybridEngines,
+  options: CalibrationOptions,
+): Promise<CalibratedWeights> {
+  const { fitting, validation } = validationSplit(train, options.scheme, options.seed);
+  const engines = createEngines();
+  for (const engine of Object.values(engines)) await engine.fit(fitting);
+  const memoised: HybridEngines = {
+    collaborative: new MemoisedScores(engines.collaborative),
+    content: new MemoisedScores(engines.content),
+    statistical: new MemoisedScores(engines.statistical),
+  };
+  const users = validationUsers(validation, options.maxUsers ?? DEFAULT_MAX_CALIBRATION_USERS, options.seed);
+  const rated = buildCsr(fitting.users, fitting.items, fitting.ratings, fitting.numUsers, fitting.numItems);
+  const ndcgOf = async (weights: EngineWeights): Promise<number> => {
+    const hybrid = new HybridStrategy('calibration', memoised, options.scope ?? 'candidate-pool', weights);
+    await hybrid.fit(fitting);
+    const accumulator = new RankingAccumulator(fitting.numItems, CUTOFF);
+    const scores = new Float32Array(fitting.numItems);
+    for (const [user, relevant] of users) {
+      hybrid.scoreAll(user, scores);
+      for (let e = rated.offsets[user]; e < rated.offsets[user + 1]; e++)
+        scores[rated.columns[e]] = -Infinity;
+      accumulator.add(topK(scores, CUTOFF), relevant);
+    }
+    return accumulator.result()?.ndcg10 ?? 0;
+  };
+  let best: { weights: EngineWeights; ndcg: number } | null = null;
+  for (const weights of options.grid ?? weightGrid()) {
+    const ndcg = await ndcgOf(weights);
+    if (best === null || ndcg > best.ndcg) best = { weights, ndcg };
+  }
+  if (!best) throw new Error('the weight grid is empty');
+  return {
+    weights: best.weights,
+    validationNdcg10: best.ndcg,
+    defaultValidationNdcg10: await ndcgOf(DEFAULT_WEIGHTS),
+    scheme: options.scheme,
+    validationUsers: users.size,
+    seed: options.seed,
+  };
+}
+
+/** Users with a relevant validation rating, and those items; a seeded sample when there are more than `max`. */
+function validationUsers(validation: RatingsDataset, max: number, seed: number): Map<number, Set<number>> {
+  const relevantByUser = new Map<number, Set<number>>();
+  for (let n = 0; n < validation.size; n++) {
+    if (validation.ratings[n] < RELEVANCE_THRESHOLD) continue;
+    const set = relevantByUser.get(validation.users[n]) ?? new Set<number>();
+    set.add(validation.items[n]);
+    relevantByUser.set(validation.users[n], set);
+  }
+  const users = [...relevantByUser.keys()].sort((a, b) => a - b);
+  if (users.length > max) {
+    const rng = new Mulberry32(seed ^ 0x5eed);
+    for (let n = 0; n < max; n++) {
+      const j = n + rng.nextInt(users.length - n);
+      [users[n], users[j]] = [users[j], users[n]];
+    }
+    users.length = max;
+    users.sort((a, b) => a - b);
+  }
+  return new Map(users.map((user) => [user, relevantByUser.get(user) as Set<number>]));
+}
+
+/**
+ * The hybrid merge with weights calibrated on a validation split carved from the training ratings
+ * (calibrateHybridWeights), then refitted on the whole training set with those weights.
+ */
+export class CalibratedHybridStrategy implements EvaluationStrategy {
+  chosen: CalibratedWeights | null = null;
+  private final: HybridStrategy | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly createEngines: () => HybridEngines,
+    private readonly options: CalibrationOptions,
+    private readonly onChosen?: (chosen: CalibratedWeights) => void,
+  ) {}
+
+  async fit(train: RatingsDataset): Promise<void> {
+    this.chosen = await calibrateHybridWeights(train, this.createEngines, this.options);
+    this.onChosen?.(this.chosen);
+    this.final = new HybridStrategy(
+      this.name,
+      this.createEngines(),
+      this.options.scope ?? 'candidate-pool',
+      this.chosen.weights,
+    );
+    await this.final.fit(train);
+  }
+
+  scoreAll(user: number, out: Float32Array): void {
+    (this.final ?? notFitted(this.name)).scoreAll(user, out);
+  }
+
+  fitNote(): string | null {
+    const chosen = this.chosen;
+    if (!chosen) return null;
+    const { collaborative, content, statistical } = chosen.weights;
+    return (
+      `weights collaborative ${collaborative}, content ${content}, statistical ${statistical}; ` +
+      `${chosen.scheme} validation (${chosen.validationUsers} users) NDCG@10 ${chosen.validationNdcg10.toFixed(4)}, ` +
+      `specified weights ${chosen.defaultValidationNdcg10.toFixed(4)}`
+    );
+  }
+}

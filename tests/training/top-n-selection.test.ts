@@ -61,7 +61,12 @@ describe('choosing the top-N model on validation', () => {
 
   it('training stores the chosen kind and its figures; files round-trip an iALS model', async () => {
     const biased = { ...DEFAULT_BIASED_MF_OPTIONS, factors: 4, epochs: 3 };
-    const chosen = await trainModels(dataset, { biased, topN: GOOD.puresvd, ials: GOOD.ials });
+    const chosen = await trainModels(dataset, {
+      biased,
+      topN: GOOD.puresvd,
+      ials: GOOD.ials,
+      topNModel: 'select',
+    });
     const selection = chosen.metrics.topNSelection!;
     expect(chosen.topN.kind).toBe(
       selection.validationNdcg10.ials > selection.validationNdcg10.puresvd ? 'ials' : 'puresvd',

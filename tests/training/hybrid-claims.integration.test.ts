@@ -20,7 +20,13 @@ import { loadEvaluationPlan, type ProtocolName } from '../../training/protocols'
 const ml100k = process.env.MOVIELENS_100K_DIR;
 const latestSmall = process.env.MOVIELENS_DIR;
 const overviews = process.env.TMDB_OVERVIEWS || undefined;
-const hasLatestSmall = !!latestSmall && existsSync(path.join(latestSmall, 'ratings.csv'));
+/**
+ * The temporal claims take over ten minutes (use-lite embeds all 9,742 movies, then a 9,742² cosine
+ * matrix per fit), more than CI's whole budget: they run with QUALITY_TEMPORAL=1 and are skipped,
+ * with a message, otherwise. The u1 claim (about three minutes) runs whenever ml-100k is there.
+ */
+const temporalClaims = process.env.QUALITY_TEMPORAL === '1';
+const hasLatestSmall = temporalClaims && !!latestSmall && existsSync(path.join(latestSmall, 'ratings.csv'));
 
 async function exists(file: string | undefined): Promise<boolean> {
   return (
@@ -86,14 +92,19 @@ describe('issue 14 quality claims on MovieLens', () => {
       expect(ndcg['hybrid-calibrated']).toBeGreaterThan(ndcg[single]);
   }, 900_000);
 
-  it('temporal: content beats popularity, both hybrids beat statistical and content, the specified weights hold', async () => {
+  it('the specified default weights: collaborative 0.5, content 0.3, statistical 0.2', () => {
+    // In the engine order of the specification: a swapped reading (content 0.2, statistical 0.3, as
+    // before issue 14) fails here.
+    expect(DEFAULT_WEIGHTS).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
+  });
+
+  it('temporal: content beats popularity, both hybrids beat statistical and content', async () => {
     if (!hasLatestSmall) {
-      console.warn('skipped: set MOVIELENS_DIR to an ml-latest-small directory');
+      console.warn(
+        'skipped: set QUALITY_TEMPORAL=1 and MOVIELENS_DIR to an ml-latest-small directory (over ten minutes)',
+      );
       return;
     }
-    // The product's specified weights, in the engine order of the specification: a swapped reading
-    // (content 0.2, statistical 0.3, as before issue 14) fails here before any figure is compared.
-    expect(DEFAULT_WEIGHTS).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
     const ndcg = await temporalNdcg();
     expect(ndcg.content).toBeGreaterThan(ndcg.popularity);
     for (const hybrid of ['hybrid', 'hybrid-calibrated'])

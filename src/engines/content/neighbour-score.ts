@@ -85,19 +85,20 @@ export function neighbourScore(
   rated: RatedNeighbours,
   exponent: number = NEIGHBOUR_EXPONENT,
 ): number {
+  return neighbourAverage(candidateSimilarity(candidate, rated), rated.weights, exponent);
+}
+
+/** cos(candidate, rated movie j) as a dot product: both are unit length. */
+function candidateSimilarity(candidate: Float32Array, rated: RatedNeighbours): (j: number) => number {
   const { vectors, dimension } = rated;
   if (candidate.length !== dimension)
     throw new Error(`a ${candidate.length}-d candidate against ${dimension}-d rated movies`);
-  return neighbourAverage(
-    (j) => {
-      let dot = 0;
-      const offset = j * dimension;
-      for (let d = 0; d < dimension; d++) dot += candidate[d] * vectors[offset + d];
-      return dot;
-    },
-    rated.weights,
-    exponent,
-  );
+  return (j) => {
+    let dot = 0;
+    const offset = j * dimension;
+    for (let d = 0; d < dimension; d++) dot += candidate[d] * vectors[offset + d];
+    return dot;
+  };
 }
 
 /**
@@ -151,17 +152,5 @@ export function neighbourVoteOf(
   rated: RatedNeighbours,
   scoring: ContentScoring,
 ): number {
-  const { vectors, dimension } = rated;
-  if (candidate.length !== dimension)
-    throw new Error(`a ${candidate.length}-d candidate against ${dimension}-d rated movies`);
-  return neighbourVote(
-    (j) => {
-      let dot = 0;
-      const offset = j * dimension;
-      for (let d = 0; d < dimension; d++) dot += candidate[d] * vectors[offset + d];
-      return dot;
-    },
-    rated.weights,
-    scoring,
-  );
+  return neighbourVote(candidateSimilarity(candidate, rated), rated.weights, scoring);
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { factorScores } from '../src/engines/collaborative/kernels/ials';
+import { factorScores } from '../src/engines/collaborative/kernels/linalg';
 import { TOP_N_KINDS, type TopNKind } from '../src/engines/collaborative/kernels/top-n-model';
 import type { RatingsDataset } from './dataset';
 import { rankingMetrics } from './evaluate';

@@ -278,27 +278,6 @@ export function foldInIalsUser(
   return { rank, cholesky: system, vector, confidences };
 }
 
-/** scores[i] = w · h_i for every item. */
-export function factorScores(
-  itemFactors: Float32Array,
-  rank: number,
-  userVector: ArrayLike<number>,
-  out: Float32Array,
-): void {
-  const numItems = itemFactors.length / rank;
-  for (let item = 0, offset = 0; item < numItems; item++, offset += rank) {
-    let s0 = 0;
-    let s1 = 0;
-    let f = 0;
-    for (; f + 1 < rank; f += 2) {
-      s0 += userVector[f] * itemFactors[offset + f];
-      s1 += userVector[f + 1] * itemFactors[offset + f + 1];
-    }
-    if (f < rank) s0 += userVector[f] * itemFactors[offset + f];
-    out[item] = s0 + s1;
-  }
-}
-
 /**
  * How much each rated item contributes to the score of `item`: since w = A⁻¹ Σ_j c_j h_j, the score
  * w·h_i splits exactly into the terms c_j · h_jᵀ A⁻¹ h_i, one per rating (in the order folded in).

@@ -1,4 +1,4 @@
-/** Small dense linear algebra on Float64Array, sized for k ≤ a few hundred (normal equations, SVD cores). */
+/** Small dense linear algebra on typed arrays, sized for k ≤ a few hundred (normal equations, SVD cores). */
 
 export class NotPositiveDefiniteError extends Error {
   constructor(pivot: number) {
@@ -123,5 +123,26 @@ export function orthonormalizeColumns(matrix: Float64Array, length: number, colu
       const scale = norm > 1e-12 ? 1 / norm : 0;
       for (let r = 0; r < length; r++) matrix[cStart + r] *= scale;
     }
+  }
+}
+
+/** scores[i] = w · h_i for every item: how iALS and PureSVD both score a user against item factors. */
+export function factorScores(
+  itemFactors: Float32Array,
+  rank: number,
+  userVector: ArrayLike<number>,
+  out: Float32Array,
+): void {
+  const numItems = itemFactors.length / rank;
+  for (let item = 0, offset = 0; item < numItems; item++, offset += rank) {
+    let s0 = 0;
+    let s1 = 0;
+    let f = 0;
+    for (; f + 1 < rank; f += 2) {
+      s0 += userVector[f] * itemFactors[offset + f];
+      s1 += userVector[f + 1] * itemFactors[offset + f + 1];
+    }
+    if (f < rank) s0 += userVector[f] * itemFactors[offset + f];
+    out[item] = s0 + s1;
   }
 }

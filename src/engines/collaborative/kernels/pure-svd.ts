@@ -4,6 +4,8 @@
  * p_u = r_u V, no solve, and any user (new or updated) is scored from their ratings alone.
  */
 
+import { factorScores } from './linalg';
+
 /** How a rating becomes a matrix entry. */
 export type RatingEncoding = 'binary' | 'rating' | 'centered';
 
@@ -54,17 +56,5 @@ export function pureSvdUserVector(
 
 /** scores[i] = p_u · v_i for every item. */
 export function pureSvdScores(model: PureSvdModel, userVector: Float64Array, out: Float32Array): void {
-  const { rank, itemFactors } = model;
-  const numItems = itemFactors.length / rank;
-  for (let item = 0, offset = 0; item < numItems; item++, offset += rank) {
-    let s0 = 0;
-    let s1 = 0;
-    let f = 0;
-    for (; f + 1 < rank; f += 2) {
-      s0 += userVector[f] * itemFactors[offset + f];
-      s1 += userVector[f + 1] * itemFactors[offset + f + 1];
-    }
-    if (f < rank) s0 += userVector[f] * itemFactors[offset + f];
-    out[item] = s0 + s1;
-  }
+  factorScores(model.itemFactors, model.rank, userVector, out);
 }

@@ -4,7 +4,8 @@
  * exact rank × rank solve). Both score any user from their ratings alone, so a new rating changes
  * the user's list at once; this module hides the difference from the engine.
  */
-import { factorScores, foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
+import { foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
+import { factorScores } from './linalg';
 import { encodeRating, pureSvdScores, pureSvdUserVector, type PureSvdModel } from './pure-svd';
 
 export const TOP_N_KINDS = ['puresvd', 'ials'] as const;

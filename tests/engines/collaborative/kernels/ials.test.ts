@@ -1,7 +1,6 @@
 import {
   CgScratch,
   ialsConfidences,
-  factorScores,
   foldInIalsUser,
   gramian,
   ialsContributions,
@@ -10,6 +9,7 @@ import {
   type IalsModel,
   type IalsParameters,
 } from '../../../../src/engines/collaborative/kernels/ials';
+import { factorScores } from '../../../../src/engines/collaborative/kernels/linalg';
 import { Mulberry32 } from '../../../../src/engines/collaborative/kernels/prng';
 import { buildCsr } from '../../../../src/engines/collaborative/kernels/sparse';
 import { createDataset } from '../../../../training/dataset';

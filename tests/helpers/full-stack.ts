@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { generateSyntheticCatalog, SyntheticCatalog, writeSyntheticRelease } from '../../fixtures/synthetic';
-import { importRelease } from '../../src/data/importer';
+import { generateSyntheticCatalog, SyntheticCatalog } from '../../fixtures/synthetic';
 import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
 import { ModelStore } from '../../src/engines/collaborative/model-store';
 import { ContentEngine, ContentIndexer } from '../../src/engines/content';
@@ -16,6 +12,7 @@ import { DEFAULT_TRAIN_OPTIONS } from '../../training/train';
 import { HashingEmbedder } from '../engines/content/index/helpers/hashing-embedder';
 import { startTestApi, TestApi } from './api';
 import { createTestDatabase, TestDatabase } from './database';
+import { importSyntheticCatalog } from './synthetic-database';
 
 export interface FullStack {
   db: TestDatabase;
@@ -37,12 +34,7 @@ export async function startFullStack(
 ): Promise<FullStack> {
   const db = await createTestDatabase(poolSize);
   const catalog = generateSyntheticCatalog({ seed: 11, users: 120, movies: 150 });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-stack-'));
-  try {
-    await importRelease(db.dataSource, await writeSyntheticRelease(dir, catalog));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await importSyntheticCatalog(db.dataSource, catalog);
   // The content index first: training calibrates the hybrid weights on its vectors.
   const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() });
   await indexer.run();

@@ -1,14 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { generateSyntheticCatalog, writeSyntheticRelease } from '../../../fixtures/synthetic';
-import { importRelease } from '../../../src/data/importer';
+import { generateSyntheticCatalog } from '../../../fixtures/synthetic';
 import { CollaborativeEngine } from '../../../src/engines/collaborative/collaborative-engine';
 import { ModelStore } from '../../../src/engines/collaborative/model-store';
 import { EngineNotReadyError } from '../../../src/engines/engine';
 import { trainFromDatabase } from '../../../training/database';
 import { DEFAULT_TRAIN_OPTIONS, TrainedModels, TrainOptions } from '../../../training/train';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
+import { importSyntheticCatalog } from '../../helpers/synthetic-database';
 
 const OPTIONS: TrainOptions = {
   biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 30 },
@@ -24,12 +21,7 @@ describe('collaborative engine over Postgres', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-cf-'));
-    try {
-      await importRelease(db.dataSource, await writeSyntheticRelease(dir, catalog));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await importSyntheticCatalog(db.dataSource, catalog);
     store = new ModelStore(db.dataSource);
     engine = new CollaborativeEngine(db.dataSource, store);
   });

@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { generateSyntheticCatalog, writeSyntheticRelease } from '../../../fixtures/synthetic';
-import { importRelease } from '../../../src/data/importer';
+import { generateSyntheticCatalog } from '../../../fixtures/synthetic';
 import { CollaborativeEngine } from '../../../src/engines/collaborative/collaborative-engine';
 import { foldInIalsUser, gramian } from '../../../src/engines/collaborative/kernels/ials';
 import { factorScores } from '../../../src/engines/collaborative/kernels/linalg';
@@ -12,6 +8,7 @@ import { postgresRatingsSource, trainFromDatabase } from '../../../training/data
 import { trainIals } from '../../../training/ials';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../../training/train';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
+import { importSyntheticCatalog } from '../../helpers/synthetic-database';
 
 const IALS = {
   rank: 8,
@@ -41,12 +38,7 @@ describe('serving the top-N model kind a version stores', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-ials-'));
-    try {
-      await importRelease(db.dataSource, await writeSyntheticRelease(dir, catalog));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    await importSyntheticCatalog(db.dataSource, catalog);
     store = new ModelStore(db.dataSource);
     engine = new CollaborativeEngine(db.dataSource, store);
   });

@@ -9,6 +9,7 @@
 import 'reflect-metadata';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { storedModelsOfShape } from '../fixtures/stored-models';
 import { openDatabase } from '../src/db/datasource';
 import { float32Text } from '../src/db/float32-text';
 import { ModelStore, type StoredModels } from '../src/engines/collaborative/model-store';
@@ -19,36 +20,14 @@ function flag(name: string, fallback: number): number {
 }
 
 function model(users: number, items: number, k: number, rank: number): StoredModels {
-  const fill = <T extends Float32Array | Float64Array>(array: T, seed: number): T => {
-    for (let n = 0; n < array.length; n++) array[n] = Math.sin(n * 0.7 + seed) * 0.1;
-    return array;
-  };
-  return {
-    biased: {
-      k,
-      mu: 3.5,
-      userBias: fill(new Float64Array(users), 1),
-      itemBias: fill(new Float64Array(items), 2),
-      userFactors: fill(new Float32Array(users * k), 3),
-      itemFactors: fill(new Float32Array(items * k), 4),
-      userIds: Int32Array.from({ length: users }, (_, u) => u + 1),
-      itemIds: Int32Array.from({ length: items }, (_, i) => i + 1),
-      ratingScale: { min: 0.5, max: 5 },
-      regBias: 0.02,
-      regFactor: 0.05,
-      regExponent: 0,
-      recencyHalfLifeDays: 90,
-    },
-    topN: {
-      kind: 'puresvd',
-      rank,
-      encoding: 'rating',
-      itemFactors: fill(new Float32Array(items * rank), 5),
-      itemIds: Int32Array.from({ length: items }, (_, i) => i + 1),
-    },
-    hyperparameters: {},
-    metrics: {},
-  };
+  return storedModelsOfShape({
+    users,
+    items,
+    k,
+    rank,
+    value: (n, seed) => Math.sin(n * 0.7 + seed) * 0.1,
+    userId: (u) => u + 1,
+  });
 }
 
 const USAGE = `usage: DATABASE_URL=postgres://…/db node -r @swc-node/register scripts/bench-model-load.ts [--users N] [--items N]

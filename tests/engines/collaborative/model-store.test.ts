@@ -1,39 +1,18 @@
+import { storedModelsOfShape } from '../../../fixtures/stored-models';
 import { FACTOR_BLOCK_BYTES } from '../../../src/engines/collaborative/factor-blocks';
 import { ModelStore, type StoredModels } from '../../../src/engines/collaborative/model-store';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 
-/** A model with enough users that its user factors span several 8 MiB blocks. */
+/** A model with enough users that its user factors span several 8 MiB blocks (user ids 1, 3, 5, …). */
 function models(users: number, items: number, k: number, rank: number): StoredModels {
-  const fill = (array: Float32Array | Float64Array, seed: number) => {
-    for (let n = 0; n < array.length; n++) array[n] = Math.fround(Math.sin(n * 12.9898 + seed) * 0.7);
-    return array;
-  };
-  return {
-    biased: {
-      k,
-      mu: 3.5,
-      userBias: fill(new Float64Array(users), 1) as Float64Array,
-      itemBias: fill(new Float64Array(items), 2) as Float64Array,
-      userFactors: fill(new Float32Array(users * k), 3) as Float32Array,
-      itemFactors: fill(new Float32Array(items * k), 4) as Float32Array,
-      userIds: Int32Array.from({ length: users }, (_, u) => u * 2 + 1),
-      itemIds: Int32Array.from({ length: items }, (_, i) => i + 1),
-      ratingScale: { min: 0.5, max: 5 },
-      regBias: 0.02,
-      regFactor: 0.05,
-      regExponent: 0,
-      recencyHalfLifeDays: 90,
-    },
-    topN: {
-      kind: 'puresvd',
-      rank,
-      encoding: 'rating',
-      itemFactors: fill(new Float32Array(items * rank), 5) as Float32Array,
-      itemIds: Int32Array.from({ length: items }, (_, i) => i + 1),
-    },
-    hyperparameters: {},
-    metrics: {},
-  };
+  return storedModelsOfShape({
+    users,
+    items,
+    k,
+    rank,
+    value: (n, seed) => Math.fround(Math.sin(n * 12.9898 + seed) * 0.7),
+    userId: (u) => u * 2 + 1,
+  });
 }
 
 describe('ModelStore factors as binary blocks', () => {

@@ -9,6 +9,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fragmentBomb } from '../fixtures/hostile-queries';
 import { createServices, startApi } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
@@ -53,15 +54,6 @@ async function serve(): Promise<void> {
 interface Candidate {
   name: string;
   body: string;
-}
-
-function fragmentBomb(levels: number, fanOut: number): string {
-  let fragments = 'fragment F0 on Movie { id title }';
-  for (let level = 1; level <= levels; level++)
-    fragments += ` fragment F${level} on Movie { ${Array(fanOut)
-      .fill(`...F${level - 1}`)
-      .join(' ')} }`;
-  return `{ movie(id: 1) { ...F${levels} } } ${fragments}`;
 }
 
 /** Pads a query with spaces to just under the body limit, so every candidate is as large as allowed. */

@@ -86,13 +86,3 @@ export async function whileProbingLiveness<T>(
     await probing;
   }
 }
-
-/** The fragment bomb of issue 11: `levels` fragments, each spreading the one below `fanOut` times. */
-export function fragmentBomb(levels: number, fanOut: number): string {
-  let fragments = 'fragment F0 on Movie { id title }';
-  for (let level = 1; level <= levels; level++)
-    fragments += ` fragment F${level} on Movie { ${Array(fanOut)
-      .fill(`...F${level - 1}`)
-      .join(' ')} }`;
-  return `{ movie(id: 1) { ...F${levels} } } ${fragments}`;
-}

@@ -1,7 +1,8 @@
 import { getIntrospectionQuery } from 'graphql';
 import { TestApi, startTestApi } from '../helpers/api';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
-import { fragmentBomb, postQuery, whileProbingLiveness } from './hostile-helpers';
+import { fragmentBomb } from '../../fixtures/hostile-queries';
+import { postQuery, whileProbingLiveness } from './hostile-helpers';
 
 /**
  * "Promptly" for another client while a hostile request is refused. Generous on purpose (the

@@ -10,10 +10,10 @@ import { ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fragmentBomb } from '../fixtures/hostile-queries';
-import { createServices, startApi } from '../src/app';
+import { statisticalOnlyServices } from '../fixtures/statistical-services';
+import { startApi } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
-import { StatisticalEngine } from '../src/engines/statistical';
 import { silentLogger } from '../src/logger';
 import { ensureBenchDatabase } from './bench-database';
 
@@ -36,13 +36,7 @@ async function serve(): Promise<void> {
   await dataSource.query(
     `INSERT INTO movies (id, title, year, genres) VALUES (1, 'Heat', 1995, '{Action}') ON CONFLICT DO NOTHING`,
   );
-  const statistical = new StatisticalEngine(dataSource, {});
-  const services = createServices(dataSource, {
-    statistical,
-    content: null,
-    predictor: null,
-    all: [statistical],
-  });
+  const services = statisticalOnlyServices(dataSource);
   await startApi(
     loadConfig({ ...process.env, PORT: String(PORT), NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true' }),
     services,

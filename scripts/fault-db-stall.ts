@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServices, startApi } from '../src/app';
+import { statisticalOnlyServices } from '../fixtures/statistical-services';
+import { startApi } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
-import { StatisticalEngine } from '../src/engines/statistical';
 import { silentLogger } from '../src/logger';
 import { TcpProxy } from '../tests/helpers/tcp-proxy';
 
@@ -78,13 +78,7 @@ async function main(): Promise<void> {
       schema,
       timeouts,
     });
-    const statistical = new StatisticalEngine(dataSource, {});
-    const services = createServices(dataSource, {
-      statistical,
-      content: null,
-      predictor: null,
-      all: [statistical],
-    });
+    const services = statisticalOnlyServices(dataSource);
     const server = await startApi(config, services, silentLogger);
     const outcomes: Outcome[] = [];
     let running = true;

@@ -1,6 +1,6 @@
-import { createServices, startApi } from '../../src/app';
+import { statisticalOnlyServices } from '../../fixtures/statistical-services';
+import { startApi } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { StatisticalEngine } from '../../src/engines/statistical';
 import { Logger } from '../../src/logger';
 import { RunningServer } from '../../src/server';
 import { graphql } from '../helpers/api';
@@ -24,13 +24,7 @@ describe('content engine switched off', () => {
     await db.dataSource.query(`
       INSERT INTO movies (id, title, year, genres) VALUES
         (1, 'Toy Story', 1995, '{Animation,Comedy}'), (2, 'Heat', 1995, '{Action,Crime}')`);
-    const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 });
-    const services = createServices(db.dataSource, {
-      statistical,
-      content: null,
-      predictor: null,
-      all: [statistical],
-    });
+    const services = statisticalOnlyServices(db.dataSource, { globalStatsMaxAgeMs: 0 });
     api = await startApi(loadConfig({ PORT: '0', CONTENT_ENGINE: 'false' }), services, logger);
   });
 

@@ -2,7 +2,7 @@ import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { deriveSeed, Mulberry32 } from '../engines/collaborative/kernels/prng';
-import { CSV_HEADERS } from './movielens/formats';
+import { CSV_HEADERS, csvField } from './movielens/formats';
 
 /**
  * A synthetic MovieLens release in the exact files and columns of ml-latest / ml-25m / ml-32m
@@ -366,7 +366,7 @@ function movieTitle(rng: Mulberry32, index: number, year: number): string {
   const article = rng.nextFloat() < 0.3 ? ARTICLES[rng.nextInt(ARTICLES.length)] : null;
   const name = `${adjective} ${word} ${index + 1}`;
   const title = `${article ? `${name}, ${article}` : name} (${year})`;
-  return title.includes(',') ? `"${title.replaceAll('"', '""')}"` : title;
+  return csvField(title);
 }
 
 function movieGenres(rng: Mulberry32, factors: Float32Array, m: number): string {

@@ -144,6 +144,11 @@ export async function* readLines(file: string): AsyncGenerator<{ text: string; l
   }
 }
 
+/** One CSV field as MovieLens writes it: RFC 4180 quoting, only where a comma, quote or line break needs it. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
 /** Splits one CSV record (RFC 4180 quoting, quotes doubled inside quoted fields). */
 export function splitCsvLine(text: string): string[] {
   const fields: string[] = [];

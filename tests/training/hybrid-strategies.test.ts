@@ -259,11 +259,8 @@ describe('hybrid strategy', () => {
 });
 
 describe('content strategy', () => {
-  it('scores items by the cos^8-weighted average of the user’s centred ratings', async () => {
-    const train = datasetFromRows([row(1, 10, 5), row(1, 11, 1)], {
-      userIds: Int32Array.of(1),
-      itemIds: Int32Array.of(10, 11, 12, 13),
-    });
+  /** Items 10, 11 and 12 embedded at (1, 0), (0, 1) and (0.6, 0.8); item 13 has no text. */
+  const threeEmbeddedMovies = () => {
     const vectors: Record<string, Float32Array> = {
       a: Float32Array.of(1, 0),
       b: Float32Array.of(0, 1),
@@ -275,9 +272,16 @@ describe('content strategy', () => {
         [11, 'b'],
         [12, 'c'],
       ]);
-    const embed = async (wanted: readonly string[]) => wanted.map((text) => vectors[text]);
+    return embeddedItemVectors(texts, async (wanted) => wanted.map((text) => vectors[text]));
+  };
+
+  it('scores items by the cos^8-weighted average of the user’s centred ratings', async () => {
+    const train = datasetFromRows([row(1, 10, 5), row(1, 11, 1)], {
+      userIds: Int32Array.of(1),
+      itemIds: Int32Array.of(10, 11, 12, 13),
+    });
     const scores = new Float32Array(4);
-    const vectorsOf = embeddedItemVectors(texts, embed);
+    const vectorsOf = threeEmbeddedMovies();
     const neighbours = new ContentStrategy(vectorsOf, 'neighbours');
     await neighbours.fit(train);
     neighbours.scoreAll(0, scores);
@@ -297,18 +301,7 @@ describe('content strategy', () => {
       userIds: Int32Array.of(1, 2),
       itemIds: Int32Array.of(10, 11, 12, 13),
     });
-    const vectors: Record<string, Float32Array> = {
-      a: Float32Array.of(1, 0),
-      b: Float32Array.of(0, 1),
-      c: Float32Array.of(0.6, 0.8),
-    };
-    const texts = async () =>
-      new Map([
-        [10, 'a'],
-        [11, 'b'],
-        [12, 'c'],
-      ]);
-    const vectorsOf = embeddedItemVectors(texts, async (wanted) => wanted.map((text) => vectors[text]));
+    const vectorsOf = threeEmbeddedMovies();
     const served = new ContentStrategy(vectorsOf, 'served');
     await served.fit(train);
     const scores = new Float32Array(4);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureCatalog, type CatalogConfig } from '../../src/data/first-run';
 import type { Logger } from '../../src/logger';
+import { closedPortUrl } from '../helpers/closed-port';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { csv, ReleaseDirs } from './release-files';
 import { buildZip } from './zip-writer';
@@ -41,17 +42,6 @@ class RecordingLogger implements Logger {
   at(level: string) {
     return this.lines.filter((l) => l.level === level).map((l) => l.message);
   }
-}
-
-/** A port that nothing listens on: taken from the OS, then released. */
-async function closedPortUrl(): Promise<string> {
-  const server = http.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return `http://127.0.0.1:${port}/ml-latest-small.zip`;
 }
 
 async function serve(handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> {

@@ -1,7 +1,4 @@
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, print, type OperationDefinitionNode } from 'graphql';
@@ -10,22 +7,12 @@ import { loadConfig } from '../../src/config';
 import { DEFAULT_QUERY } from '../../src/graphql/playground';
 import { silentLogger } from '../../src/logger';
 import { graphql } from '../helpers/api';
+import { closedPortUrl } from '../helpers/closed-port';
 
 /** The ```graphql blocks of README.md's quick start, in order. */
 async function readmeQueries(): Promise<string[]> {
   const readme = await readFile(path.resolve(__dirname, '../../README.md'), 'utf8');
   return [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]);
-}
-
-/** A URL on a port nothing listens on: the first start cannot download ml-latest-small, as offline. */
-async function unreachableUrl(): Promise<string> {
-  const server = http.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return `http://127.0.0.1:${port}/ml-latest-small.zip`;
 }
 
 /**
@@ -42,7 +29,7 @@ describe('the README first session on the offline demo catalog', () => {
       PORT: '0',
       DATA_DIR: path.join(dir, 'data'),
       CACHE_DIR: path.join(dir, 'cache'),
-      MOVIELENS_DOWNLOAD_URL: await unreachableUrl(),
+      MOVIELENS_DOWNLOAD_URL: await closedPortUrl(),
       CONTENT_ENGINE: 'false',
     });
     app = await startCinegraph(config, silentLogger);

@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,25 +31,25 @@ export interface MainProcess {
 }
 
 /**
- * `src/main.ts` as `npm start` runs it (same flags), on port 0: the URL is read from its
- * "serving GraphQL at" log line.
+ * The service as `npm start` runs it: package.json's start script through `sh -c`, as npm spawns it
+ * and as npm forwards SIGTERM to it (to the shell; without `exec` in the script the shell died and
+ * the server stayed up), on port 0: the URL is read from its "serving GraphQL at" log line.
  */
 export async function startMainProcess(env: Record<string, string>): Promise<MainProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--max-semi-space-size=128', '-r', '@swc-node/register', path.join(ROOT, 'src/main.ts')],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const child = spawn('sh', ['-c', scripts.start], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const lines: string[] = [];
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   let partial = '';

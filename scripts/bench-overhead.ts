@@ -216,6 +216,8 @@ async function main(): Promise<void> {
             NODE_ENV: 'production',
             DB_POOL_SIZE: '16',
             CONTENT_ENGINE: 'false',
+            // One address stands for every user here: the per-client limit would answer 429s.
+            RATE_LIMIT_RPS: '0',
           },
           stdio: ['ignore', log, log],
         },

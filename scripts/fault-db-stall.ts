@@ -6,7 +6,7 @@ import { startApi } from '../src/app';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
 import { silentLogger } from '../src/logger';
-import { TcpProxy } from '../tests/helpers/tcp-proxy';
+import { TcpProxy } from '../fixtures/tcp-proxy';
 
 /**
  * Fault drill: the API in front of PostgreSQL through a TCP proxy that black-holes every connection

@@ -6,7 +6,7 @@ import { StatisticalEngine } from '../../src/engines/statistical';
 import { graphql, GraphQLResponse, startTestApi, TestApi } from '../helpers/api';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
 import { answersPromptly, codeOf } from '../helpers/db-hostile';
-import { TcpProxy } from '../helpers/tcp-proxy';
+import { TcpProxy } from '../../fixtures/tcp-proxy';
 
 const TIMEOUTS = { connectMs: 800, statementMs: 1000, idleInTransactionMs: 2000 };
 /** Far above what the timeouts allow, far below "stuck for good". */

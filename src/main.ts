@@ -13,6 +13,9 @@ on an empty database it loads a catalog and trains a first model before serving.
 
   -h, --help   print this text`;
 
+/** The same signal again within this is the one signal delivered twice, not a second request. */
+const ECHOED_SIGNAL_MS = 500;
+
 async function main(): Promise<void> {
   answerHelp(USAGE);
   let config;
@@ -31,14 +34,17 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(code);
   };
-  let stopping = false;
+  let first: { signal: NodeJS.Signals; at: number } | null = null;
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (first) {
+      // Ctrl-C under `npm start` reaches the server twice within a millisecond: from the terminal
+      // (the whole process group) and forwarded by npm. Only a later one is a person asking again.
+      if (signal === first.signal && Date.now() - first.at < ECHOED_SIGNAL_MS) return;
       logger.warn(`${signal} again: exiting now, without waiting for the shutdown to finish`);
       exit(130);
     }
-    stopping = true;
-    const started = Date.now();
+    first = { signal, at: Date.now() };
+    const started = first.at;
     logger.info(`${signal}: shutting down (requests in flight finish, new connections are refused)`);
     // Whatever still runs (a training, an index build holding a connection) cannot keep the
     // process past the deadline; unref'd, so a clean stop exits without waiting for it.

@@ -159,6 +159,18 @@ describe('shutdown of `src/main.ts` on SIGTERM', () => {
     expect(server.lines.some((line) => line.includes('SIGINT again: exiting now'))).toBe(true);
   }, 90_000);
 
+  it('on the embedded database, Ctrl-C under npm (SIGINT twice at once) still shuts down gracefully', async () => {
+    const server = await startMainProcess({ ...common(), DATA_DIR: path.join(dataDir, 'data') });
+    // The terminal signals the whole process group, and npm forwards the same signal to the server
+    // a moment later: after the server has begun to shut down, well within half a second.
+    server.child.kill('SIGINT');
+    await server.waitForLine(/SIGINT: shutting down/);
+    server.child.kill('SIGINT');
+    expect(await server.exited).toBe(0);
+    expect(server.lines.some((line) => line.includes('stopped: requests drained'))).toBe(true);
+    expect(server.lines.some((line) => line.includes('SIGINT again'))).toBe(false);
+  }, 90_000);
+
   describe('on PostgreSQL (DATABASE_URL)', () => {
     const schema = `shutdown_${process.pid}_${Date.now() % 100000}`;
     let admin: Client;

@@ -161,6 +161,8 @@ describe('shutdown of `src/main.ts` on SIGTERM', () => {
 
   it('on the embedded database, Ctrl-C under npm (SIGINT twice at once) still shuts down gracefully', async () => {
     const server = await startMainProcess({ ...common(), DATA_DIR: path.join(dataDir, 'data') });
+    // Answered only once main.ts is past startCinegraph, where its signal handlers are installed.
+    expect((await fetch(`${server.base}/livez`)).status).toBe(200);
     // The terminal signals the whole process group, and npm forwards the same signal to the server
     // a moment later: after the server has begun to shut down, well within half a second.
     server.child.kill('SIGINT');

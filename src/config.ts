@@ -60,6 +60,11 @@ export interface Config {
    * the active model version chose on a validation split of its training ratings.
    */
   hybridWeights: 'default' | 'calibrated';
+  /**
+   * How long a live service key's lookup is reused: a key revoked by `npm run keys` in another
+   * process still works on this one for up to this long. 0 = look the key up on every request.
+   */
+  serviceKeyCacheMs: number;
 }
 
 export class ConfigError extends Error {
@@ -187,5 +192,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // Docker and Kubernetes wait 10 s / 30 s before SIGKILL; 4.5 s leaves room under both.
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 4500, 500, 600_000),
     hybridWeights: oneOf(env, 'HYBRID_WEIGHTS', ['default', 'calibrated'] as const, 'default'),
+    serviceKeyCacheMs: integer(env, 'SERVICE_KEY_CACHE_MS', 5000, 0, 60_000),
   };
 }

@@ -57,6 +57,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'evaluate',
         'generate',
         'import',
+        'keys',
         'migrate',
         'schema:check',
         'schema:emit',

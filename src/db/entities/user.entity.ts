@@ -9,6 +9,14 @@ export class User {
   @Column({ name: 'token_hash', type: 'text', nullable: true, select: false })
   tokenHash: string | null;
 
+  /** The integrator's own id for this user (1–256 characters), unique; null for most users. */
+  @Column({ name: 'external_id', type: 'text', nullable: true })
+  externalId: string | null;
+
+  /** Onboarded users and users created by a service key; imported MovieLens users are public. */
+  @Column({ name: 'is_private', type: 'boolean', default: false })
+  isPrivate: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

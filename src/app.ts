@@ -38,6 +38,7 @@ import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor, Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
+import { ServiceKeyStore } from './services/service-keys';
 import { UserService } from './services/user-service';
 
 export interface Database {
@@ -138,10 +139,12 @@ export function createServices(
   engines: EngineSet,
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
+  options: { serviceKeyCacheMs?: number } = {},
 ): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
-  const users = new UserService(dataSource, ratings);
+  const keys = new ServiceKeyStore(dataSource, { cacheMs: options.serviceKeyCacheMs ?? 0 });
+  const users = new UserService(dataSource, ratings, keys);
   const history = engines.history ?? new SqlRatingHistory(dataSource);
   // One Map per ratings array: a cached history hands back the same array while a user's ratings
   // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
@@ -167,6 +170,7 @@ export function createServices(
     catalog,
     ratings,
     users,
+    keys,
     orchestrator,
     statistical: engines.statistical,
     content: engines.content,
@@ -427,7 +431,9 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
         ),
     };
     const metrics = config.metrics ? new ServiceMetrics() : null;
-    const services = createServices(dataSource, engines, metrics, logger);
+    const services = createServices(dataSource, engines, metrics, logger, {
+      serviceKeyCacheMs: config.serviceKeyCacheMs,
+    });
     refreshOnRatings(services.ratings, { history, content, collaborative });
     const server = await startApi(config, services, logger, {
       health: async () => ({

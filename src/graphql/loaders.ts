@@ -3,7 +3,7 @@ import { Movie } from '../db/entities';
 import type { BayesianRating } from '../engines/statistical';
 import { Services } from '../services';
 import { RatingSummary } from '../services/movie-catalog';
-import type { Viewer } from '../services/user-service';
+import type { UserAccess, Viewer } from '../services/user-service';
 import { contentEngineOff } from './errors';
 
 export interface SimilarKey {
@@ -53,7 +53,7 @@ export function createLoaders(services: Services, viewer: () => Promise<Viewer |
       },
       { cacheKeyFn: (k) => `${k.movieId}:${k.first}` },
     ),
-    user: new DataLoader<number, { id: number; hasToken: boolean } | null>(async (ids) => {
+    user: new DataLoader<number, UserAccess | null>(async (ids) => {
       const byId = await services.users.existing(ids);
       return ids.map((id) => byId.get(id) ?? null);
     }),

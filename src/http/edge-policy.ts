@@ -12,11 +12,15 @@ export function queryNestingCap(maxDepth: number): number {
   return 4 * maxDepth;
 }
 
-/** "user:<id>" for a valid bearer token, null for an unknown one; other failures propagate. */
+/**
+ * "user:<id>" for a valid end-user token, "key:<id>" for a live service key, null for an unknown
+ * one; other failures propagate.
+ */
 export async function rateLimitIdentity(users: UserService, token: string): Promise<string | null> {
   try {
-    const viewer = await users.authenticate(`Bearer ${token}`);
-    return viewer ? `user:${viewer.userId}` : null;
+    const principal = await users.authenticate(`Bearer ${token}`);
+    if (!principal) return null;
+    return principal.kind === 'user' ? `user:${principal.userId}` : `key:${principal.keyId}`;
   } catch (error) {
     if (error instanceof ServiceError && error.code === 'UNAUTHENTICATED') return null;
     throw error;

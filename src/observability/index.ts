@@ -50,6 +50,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
   const caches: Record<string, CacheCounts> = {
     movies: services.catalog.cacheCounts,
     users: services.users.cacheCounts,
+    service_keys: services.keys.cacheCounts,
   };
   const lists = services.orchestrator.listCacheCounts();
   if (lists) caches.orchestrator_lists = lists;

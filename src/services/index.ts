@@ -4,6 +4,7 @@ import type { ReadinessReport } from '../observability/readiness';
 import { Orchestrator } from '../orchestrator/orchestrator';
 import { MovieCatalog } from './movie-catalog';
 import { RatingService } from './rating-service';
+import { ServiceKeyStore } from './service-keys';
 import { UserService } from './user-service';
 
 /** Predicted ratings for one user, batched (the collaborative engine's rating model). */
@@ -16,6 +17,8 @@ export interface Services {
   catalog: MovieCatalog;
   ratings: RatingService;
   users: UserService;
+  /** Service keys (npm run keys); requests authenticate through users.authenticate. */
+  keys: ServiceKeyStore;
   orchestrator: Orchestrator;
   statistical: StatisticalEngine;
   /** Null when the content engine is switched off. */

@@ -2,11 +2,40 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { transactionWithRetry } from '../db/transaction';
 import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
+import { errorCode } from '../db/errors';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
+import { SERVICE_KEY_PREFIX, ServiceKeyPrincipal, ServiceKeyStore } from './service-keys';
 
+/** The end user a bearer token belongs to. */
 export interface Viewer {
   userId: number;
+}
+
+/** Who a request acts as: an end user (their token) or an integrator's server (a service key). */
+export type Principal = ({ kind: 'user' } & Viewer) | ({ kind: 'service' } & ServiceKeyPrincipal);
+
+/** The integrator's id for a user: opaque to us, so any text within a bound that indexes well. */
+export const MAX_EXTERNAL_ID_LENGTH = 256;
+
+/**
+ * An external id as the users table stores it, or BAD_USER_INPUT: 1–256 characters (code points,
+ * as PostgreSQL counts them), no control characters (they hide in logs and break CSV exports) and
+ * no lone surrogates (UTF-8 cannot encode them, so two different ids would be stored as one).
+ */
+export function checkExternalId(externalId: string): string {
+  const length = [...externalId].length;
+  if (length === 0 || length > MAX_EXTERNAL_ID_LENGTH)
+    throw new ServiceError(
+      'BAD_USER_INPUT',
+      `externalId must be 1 to ${MAX_EXTERNAL_ID_LENGTH} characters, got ${length}`,
+    );
+  if (/[\p{Cc}\p{Cs}]/u.test(externalId))
+    throw new ServiceError(
+      'BAD_USER_INPUT',
+      'externalId must not contain control characters or unpaired surrogates',
+    );
+  return externalId;
 }
 
 export interface OnboardResult {
@@ -23,16 +52,21 @@ function hashToken(token: string): string {
 
 export interface UserAccess {
   id: number;
-  hasToken: boolean;
+  /** Onboarded and service-created users; imported MovieLens users are public demo profiles. */
+  isPrivate: boolean;
+  externalId: string | null;
 }
 
 export class UserService {
   private readonly known = new ShortLivedCache<number, UserAccess>(60_000, 100_000);
   private readonly refreshing = new Set<number>();
+  /** External id → user id: users are never deleted and an external id never changes hands. */
+  private readonly byExternalId = new ShortLivedCache<string, number>(600_000, 100_000);
 
   constructor(
     private readonly db: DataSource,
     private readonly ratings: RatingService,
+    private readonly keys: ServiceKeyStore = new ServiceKeyStore(db),
   ) {}
 
   /** Hits and misses of the known-users cache, for /metrics. */
@@ -49,7 +83,7 @@ export class UserService {
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const userId = await transactionWithRetry(this.db, async (tx) => {
       const [user]: { id: number }[] = await tx.query(
-        `INSERT INTO users (token_hash) VALUES ($1) RETURNING id`,
+        `INSERT INTO users (token_hash, is_private) VALUES ($1, true) RETURNING id`,
         [hashToken(token)],
       );
       await this.ratings.insertInitial(tx, user.id, ratings);
@@ -59,34 +93,106 @@ export class UserService {
     return { userId, token };
   }
 
-  /** The user a bearer token belongs to; null when there is no Authorization header. */
-  async authenticate(authorization: string | undefined): Promise<Viewer | null> {
+  /**
+   * Who the Authorization header names: an end user (token from onboard or rotateToken) or a live
+   * service key; null when there is no header. One indexed read (a key's is remembered briefly,
+   * see ServiceKeyStore). UNAUTHENTICATED for a malformed, unknown or revoked credential.
+   */
+  async authenticate(authorization: string | undefined): Promise<Principal | null> {
     if (!authorization) return null;
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match || !match[1].startsWith(TOKEN_PREFIX))
+    const credential = match?.[1] ?? '';
+    if (credential.startsWith(SERVICE_KEY_PREFIX)) {
+      const key = await this.keys.authenticate(credential);
+      if (!key) throw new ServiceError('UNAUTHENTICATED', 'unknown or revoked service key');
+      return { kind: 'service', ...key };
+    }
+    if (!credential.startsWith(TOKEN_PREFIX))
       throw new ServiceError(
         'UNAUTHENTICATED',
-        'Authorization must be "Bearer <token>" with a token from onboard',
+        'Authorization must be "Bearer <token>" with a token from onboard or rotateToken, or a service key',
       );
     const rows: { id: number }[] = await this.db.query(`SELECT id FROM users WHERE token_hash = $1`, [
-      hashToken(match[1]),
+      hashToken(credential),
     ]);
     if (rows.length === 0) throw new ServiceError('UNAUTHENTICATED', 'unknown or revoked token');
-    return { userId: rows[0].id };
+    return { kind: 'user', userId: rows[0].id };
   }
 
   /**
-   * Which of these users exist, and whether each is private (has a token). Found users are
-   * remembered (re-read in the background after a minute): every read of a user's data asks, and
-   * users are never deleted; an id not found is asked again next time.
+   * The user with this external id, created (private, without ratings or a token) when there is
+   * none; the same user however often it is called, also when two calls race.
+   */
+  async upsertByExternalId(externalId: string): Promise<{ userId: number; created: boolean }> {
+    checkExternalId(externalId);
+    const inserted: { id: number }[] = await this.db.query(
+      `INSERT INTO users (external_id, is_private) VALUES ($1, true)
+         ON CONFLICT (external_id) WHERE external_id IS NOT NULL DO NOTHING RETURNING id`,
+      [externalId],
+    );
+    if (inserted.length > 0) {
+      this.byExternalId.set(externalId, inserted[0].id);
+      return { userId: inserted[0].id, created: true };
+    }
+    const userId = await this.findByExternalId(externalId);
+    if (userId === null)
+      throw new Error(`external id ${JSON.stringify(externalId)} conflicted but is not there`);
+    return { userId, created: false };
+  }
+
+  /** The id of the user with this external id; null when there is none. */
+  async findByExternalId(externalId: string): Promise<number | null> {
+    checkExternalId(externalId);
+    const known = this.byExternalId.get(externalId);
+    if (known !== undefined) return known;
+    const rows: { id: number }[] = await this.db.query(`SELECT id FROM users WHERE external_id = $1`, [
+      externalId,
+    ]);
+    if (rows.length === 0) return null;
+    this.byExternalId.set(externalId, rows[0].id);
+    return rows[0].id;
+  }
+
+  /** A new token for the user, replacing (and so invalidating) any token they had; shown once. */
+  async rotateToken(userId: number): Promise<string> {
+    for (;;) {
+      const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+      try {
+        const rows: { id: number }[] = await this.db.query(
+          `WITH changed AS (UPDATE users SET token_hash = $2 WHERE id = $1 RETURNING id) SELECT id FROM changed`,
+          [userId, hashToken(token)],
+        );
+        if (rows.length === 0) throw new ServiceError('NOT_FOUND', `unknown user id ${userId}`);
+        return token;
+      } catch (error) {
+        // 256 random bits collide with another user's token only in theory; draw again if so.
+        if (errorCode(error) !== '23505') throw error;
+      }
+    }
+  }
+
+  /** Drops the user's token (it fails from the next request on); false when they had none. */
+  async revokeToken(userId: number): Promise<boolean> {
+    const rows: { id: number }[] = await this.db.query(
+      `WITH changed AS (UPDATE users SET token_hash = NULL WHERE id = $1 AND token_hash IS NOT NULL RETURNING id)
+       SELECT id FROM changed`,
+      [userId],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Which of these users exist, whether each is private, and their external id. Found users are
+   * remembered (re-read in the background after a minute): every read of a user's data asks, users
+   * are never deleted and neither flag nor external id changes; an id not found is asked again.
    */
   async existing(userIds: readonly number[]): Promise<Map<number, UserAccess>> {
     const found = await refreshingRead(userIds, this.known, this.refreshing, async (ids) => {
-      const rows: { id: number; has_token: boolean }[] = await this.db.query(
-        `SELECT id, token_hash IS NOT NULL AS has_token FROM users WHERE id = ANY($1::int[])`,
+      const rows: { id: number; is_private: boolean; external_id: string | null }[] = await this.db.query(
+        `SELECT id, is_private, external_id FROM users WHERE id = ANY($1::int[])`,
         [ids],
       );
-      return rows.map((row) => ({ id: row.id, hasToken: row.has_token }));
+      return rows.map((row) => ({ id: row.id, isPrivate: row.is_private, externalId: row.external_id }));
     });
     return new Map(found.map((access) => [access.id, access]));
   }

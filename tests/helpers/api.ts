@@ -38,7 +38,9 @@ export async function startTestApi(
   };
   // A registry per instance: tests run several APIs in one process.
   const metrics = new ServiceMetrics();
-  const services = createServices(dataSource, set, metrics, logger);
+  const services = createServices(dataSource, set, metrics, logger, {
+    serviceKeyCacheMs: config.serviceKeyCacheMs,
+  });
   const server = await startApi(config, services, logger, {
     dataSource,
     metrics,

@@ -1,6 +1,8 @@
 import { Arg, Ctx, Float, Int, Mutation, Resolver } from 'type-graphql';
-import { GraphQLContext, requireViewer } from '../context';
-import { OnboardPayload, RatingType } from '../types/user.type';
+import { requireScope, resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-user';
+import { GraphQLContext } from '../context';
+import { clientError } from '../errors';
+import { OnboardPayload, RatingType, TokenPayload, UserType } from '../types/user.type';
 import { RatingInput } from '../types/rating.input';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { StrategyEnum } from '../types/strategy.enum';
@@ -20,30 +22,102 @@ export class MutationResolver {
     return { user: { id: userId }, token, recommendations: await recommendFor(context, userId, args) };
   }
 
-  @Mutation(() => RatingType, { description: 'Rates (or re-rates) a movie as the authenticated user.' })
+  @Mutation(() => RatingType, {
+    description:
+      'Rates (or re-rates) a movie as the authenticated user, or, with a service key holding the write ' +
+      'scope, as the user it names.',
+  })
   async rate(
     @Arg('movieId', () => Int) movieId: number,
     @Arg('rating', () => Float) rating: number,
     @Ctx() context: GraphQLContext,
+    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
+    userId?: number | null,
+    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
+    externalId?: string | null,
   ): Promise<RatingType> {
-    const viewer = await requireViewer(context);
-    const saved = await context.services.ratings.rate(viewer.userId, movieId, rating);
-    context.loaders.userRatingsCount.clear(viewer.userId);
+    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const saved = await context.services.ratings.rate(actor, movieId, rating);
+    context.loaders.userRatingsCount.clear(actor);
     context.loaders.ratingSummary.clear(movieId);
     return saved;
   }
 
   @Mutation(() => Boolean, {
-    description: 'Removes the authenticated user’s rating; false when there was none.',
+    description:
+      'Removes the user’s rating (the authenticated user’s, or with a service key the named user’s); ' +
+      'false when there was none.',
   })
   async removeRating(
     @Arg('movieId', () => Int) movieId: number,
     @Ctx() context: GraphQLContext,
+    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
+    userId?: number | null,
+    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
+    externalId?: string | null,
   ): Promise<boolean> {
-    const viewer = await requireViewer(context);
-    const removed = await context.services.ratings.remove(viewer.userId, movieId);
-    context.loaders.userRatingsCount.clear(viewer.userId);
+    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const removed = await context.services.ratings.remove(actor, movieId);
+    context.loaders.userRatingsCount.clear(actor);
     context.loaders.ratingSummary.clear(movieId);
     return removed;
+  }
+
+  @Mutation(() => UserType, {
+    description:
+      'The user with this external id, created without ratings or token when there is none (a private ' +
+      'user); calling it again returns the same user. Needs a service key with the write scope ' +
+      '(UNAUTHENTICATED without a credential, FORBIDDEN with an end-user token or without the scope).',
+  })
+  async upsertUser(
+    @Arg('externalId', () => String, {
+      description:
+        'The integrator’s id for the user: any text of 1–256 characters without control characters ' +
+        '(else BAD_USER_INPUT), unique across users.',
+    })
+    externalId: string,
+    @Ctx() context: GraphQLContext,
+  ): Promise<UserType> {
+    await requireScope(context, 'write');
+    const { userId } = await context.services.users.upsertByExternalId(externalId);
+    return { id: userId };
+  }
+
+  @Mutation(() => TokenPayload, {
+    description:
+      'Issues a new bearer token for the user and invalidates the one they had. With an end-user token: ' +
+      'its own user, and the token used for this request stops working. With a service key holding the ' +
+      'write scope: the private user it names (imported demo profiles cannot hold tokens: FORBIDDEN), ' +
+      'e.g. to hand a user created by upsertUser a token for a web app.',
+  })
+  async rotateToken(
+    @Ctx() context: GraphQLContext,
+    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
+    userId?: number | null,
+    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
+    externalId?: string | null,
+  ): Promise<TokenPayload> {
+    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const user = await context.loaders.user.load(actor);
+    if (!user?.isPrivate)
+      throw clientError('FORBIDDEN', 'imported demo profiles are public and cannot hold a token');
+    return { user: { id: actor }, token: await context.services.users.rotateToken(actor) };
+  }
+
+  @Mutation(() => Boolean, {
+    description:
+      'Revokes the user’s bearer token: it fails (UNAUTHENTICATED) from the next request on, and the ' +
+      'user stays private. With an end-user token: its own (this request’s) token; with a service key ' +
+      'holding the write scope: the named user’s. False when the user had no token.',
+  })
+  async revokeToken(
+    @Ctx() context: GraphQLContext,
+    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
+    userId?: number | null,
+    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
+    externalId?: string | null,
+  ): Promise<boolean> {
+    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    return context.services.users.revokeToken(actor);
   }
 }

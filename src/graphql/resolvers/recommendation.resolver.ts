@@ -1,6 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { Recommendation } from '../../orchestrator/orchestrator';
-import { assertCanRead, GraphQLContext } from '../context';
+import { resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-user';
+import { GraphQLContext } from '../context';
 import { checkPageSize, checkText } from '../errors';
 import { MovieType } from '../types/movie.type';
 import { RecommendationArgs } from '../types/recommendation-args';
@@ -47,15 +48,19 @@ export async function recommendFor(
 @Resolver(() => RecommendationType)
 export class RecommendationResolver {
   @Query(() => [RecommendationType], {
-    description: 'Personal recommendations, best first, with explanations.',
+    description:
+      'Personal recommendations for the user named by userId or externalId, best first, with explanations.',
   })
   async recommendations(
-    @Arg('userId', () => Int) userId: number,
     @Args(() => RecommendationArgs) args: RecommendationArgs,
     @Ctx() context: GraphQLContext,
+    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.readUserId })
+    userId?: number | null,
+    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.readExternalId })
+    externalId?: string | null,
   ): Promise<RecommendationType[]> {
-    await assertCanRead(context, userId);
-    return recommendFor(context, userId, args);
+    const reader = await resolveActingUser(context, { userId, externalId }, 'read');
+    return recommendFor(context, reader, args);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
-import { canRead, GraphQLContext } from '../context';
+import { findReadableUser } from '../acting-user';
+import { GraphQLContext } from '../context';
 import { checkPageSize, clientError, MAX_ID } from '../errors';
 import { MovieType } from '../types/movie.type';
 import { RecommendationArgs } from '../types/recommendation-args';
@@ -28,17 +29,42 @@ export class UserResolver {
   @Query(() => UserType, {
     nullable: true,
     description:
-      'A user; onboarded users are private to their token, imported ones are public. Null when unknown ' +
-      'or private to another token (the two are indistinguishable on purpose).',
+      'A user, by id or external id (exactly one: BAD_USER_INPUT otherwise). Onboarded users and users ' +
+      'created by a service key are private to their token and to service keys with the read scope ' +
+      '(a key without it: FORBIDDEN); imported ones are public. Null when unknown or private to ' +
+      'someone else (the two are indistinguishable on purpose).',
   })
-  async user(@Arg('id', () => Int) id: number, @Ctx() context: GraphQLContext): Promise<UserType | null> {
-    return (await canRead(context, id)) ? { id } : null;
+  async user(
+    @Ctx() context: GraphQLContext,
+    @Arg('id', () => Int, { nullable: true, description: 'The user’s id (see userId of recommendations).' })
+    id?: number | null,
+    @Arg('externalId', () => String, {
+      nullable: true,
+      description:
+        'The user by the integrator’s id (see upsertUser): 1–256 characters, no control characters ' +
+        '(else BAD_USER_INPUT).',
+    })
+    externalId?: string | null,
+  ): Promise<UserType | null> {
+    const userId = await findReadableUser(context, { userId: id, externalId });
+    return userId === null ? null : { id: userId };
   }
 
-  @Query(() => UserType, { nullable: true, description: 'The user the bearer token belongs to.' })
+  @Query(() => UserType, {
+    nullable: true,
+    description: 'The user the bearer token belongs to; null without a token and for a service key.',
+  })
   async me(@Ctx() context: GraphQLContext): Promise<UserType | null> {
     const viewer = await context.viewer();
     return viewer ? { id: viewer.userId } : null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'The integrator’s id for this user (upsertUser); null for users created otherwise.',
+  })
+  async externalId(@Root() user: UserType, @Ctx() { loaders }: GraphQLContext): Promise<string | null> {
+    return (await loaders.user.load(user.id))?.externalId ?? null;
   }
 
   @FieldResolver(() => Int)

@@ -43,6 +43,19 @@ export class RatingConnection {
 }
 
 @ObjectType({ simpleResolvers: true })
+export class TokenPayload {
+  @Field(() => UserType)
+  user: UserType;
+
+  @Field({
+    description:
+      'The user’s new bearer token ("Authorization: Bearer <token>"), shown only this once; the token ' +
+      'they had before fails from now on (UNAUTHENTICATED).',
+  })
+  token: string;
+}
+
+@ObjectType({ simpleResolvers: true })
 export class OnboardPayload {
   @Field(() => UserType)
   user: UserType;

@@ -96,6 +96,9 @@ const COLUMNS = `id, name, scopes, created_at, revoked_at`;
  */
 export class ServiceKeyStore {
   private readonly live: ShortLivedCache<string, ServiceKeyPrincipal>;
+  private readonly inFlight = new Map<string, Promise<ServiceKeyPrincipal | null>>();
+  /** Keys revoked here while a lookup of them was in flight: that lookup must not cache them. */
+  private readonly revokedMeanwhile = new Set<string>();
 
   constructor(
     private readonly db: DataSource,
@@ -179,6 +182,16 @@ export class ServiceKeyStore {
       const cached = this.live.get(hash);
       if (cached) return cached;
     }
+    // The rate limiter and the request's context ask about the same key at the same moment.
+    let lookup = this.inFlight.get(hash);
+    if (!lookup) {
+      lookup = this.lookUp(hash).finally(() => this.inFlight.delete(hash));
+      this.inFlight.set(hash, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookUp(hash: string): Promise<ServiceKeyPrincipal | null> {
     const rows: { id: number; name: string; scopes: string[] }[] = await this.db.query(
       `SELECT id, name, scopes FROM service_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
       [hash],
@@ -189,7 +202,7 @@ export class ServiceKeyStore {
       name: rows[0].name,
       scopes: new Set(rows[0].scopes as Scope[]),
     };
-    if (this.options.cacheMs > 0) this.live.set(hash, principal);
+    if (this.options.cacheMs > 0 && !this.revokedMeanwhile.has(hash)) this.live.set(hash, principal);
     return principal;
   }
 
@@ -206,5 +219,10 @@ export class ServiceKeyStore {
 
   private forget(row: { key_hash: string }): void {
     this.live.delete(row.key_hash);
+    const lookup = this.inFlight.get(row.key_hash);
+    if (lookup) {
+      this.revokedMeanwhile.add(row.key_hash);
+      void lookup.finally(() => this.revokedMeanwhile.delete(row.key_hash)).catch(() => undefined);
+    }
   }
 }

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/datasource';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded';
 import { DomainError } from '../errors';
-import { parseScopes, ServiceKey, ServiceKeyStore } from './service-keys';
+import { checkKeyName, parseScopes, Scope, ServiceKey, ServiceKeyStore } from './service-keys';
 
 const USAGE = `Usage: npm run keys -- <command> [options]
 
@@ -34,7 +34,7 @@ Example:
   npm run -s keys -- create --name shop --scopes read,write`;
 
 type Command =
-  | { name: 'create'; keyName: string; scopes: string }
+  | { name: 'create'; keyName: string; scopes: Scope[] }
   | { name: 'list'; json: boolean }
   | { name: 'revoke' | 'rotate'; target: string };
 
@@ -57,7 +57,7 @@ function parseCommand(argv: readonly string[]): Command {
       noMore(['name', 'scopes']);
       if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
       if (!values.name || !values.scopes) throw new UsageError('create needs --name and --scopes');
-      return { name: 'create', keyName: values.name, scopes: values.scopes };
+      return { name: 'create', keyName: checkKeyName(values.name), scopes: parseScopes(values.scopes) };
     case 'list':
       noMore(['json']);
       if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`);
@@ -84,7 +84,7 @@ async function run(store: ServiceKeyStore, command: Command): Promise<void> {
   const note = (text: string) => process.stderr.write(`${text}\n`);
   switch (command.name) {
     case 'create': {
-      const { key, secret } = await store.create(command.keyName, parseScopes(command.scopes));
+      const { key, secret } = await store.create(command.keyName, command.scopes);
       note(`created key ${key.id} "${key.name}" (${key.scopes.join(', ')}); it is shown only this once:`);
       out(secret);
       return;
@@ -119,6 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
     config = loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) process.stderr.write(`configuration error: ${error.message}\n`);
+    else if (error instanceof DomainError) process.stderr.write(`${error.message}\n`);
     else if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
       process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
     else throw error;

@@ -44,7 +44,7 @@ export class RatingConnection {
 
 @ObjectType({ simpleResolvers: true })
 export class TokenPayload {
-  @Field(() => UserType)
+  @Field(() => UserType, { description: 'The user the new token acts for.' })
   user: UserType;
 
   @Field({

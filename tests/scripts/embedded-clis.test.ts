@@ -13,7 +13,7 @@ const run = promisify(execFile);
  * Without DATABASE_URL, `npm run migrate` and `npm run import` work on the embedded database the server
  * opens (DATA_DIR/pglite), so what they do is what `npm start` then serves.
  */
-describe('migrate and import CLIs on the embedded database', () => {
+describe('migrate, import and keys CLIs on the embedded database', () => {
   let dataDir: string;
   const releases = new ReleaseDirs();
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: '' };
@@ -41,6 +41,8 @@ describe('migrate and import CLIs on the embedded database', () => {
     });
     const imported = await cli('src/data/import-cli.ts', [release]);
     expect(imported.stdout).toMatch(/2 movies, 2 users, 2 ratings/);
+    const key = await cli('src/services/keys-cli.ts', ['create', '--name', 'local', '--scopes', 'read']);
+    expect(key.stdout).toMatch(/^cgk_\S{43}\n$/);
 
     // Where app.ts's connectDatabase opens it.
     const embedded = await startEmbeddedDatabase({
@@ -54,10 +56,12 @@ describe('migrate and import CLIs on the embedded database', () => {
       await client.connect();
       const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM movies');
       expect(Number(rows[0].count)).toBe(2);
+      const keys = await client.query('SELECT name, scopes, revoked_at FROM service_keys');
+      expect(keys.rows).toEqual([{ name: 'local', scopes: ['read'], revoked_at: null }]);
     } finally {
       await client.end();
       await embedded.stop();
     }
-    // Four PGlite start-ups in child processes: 60-80 s on a machine with a load average of 17.
-  }, 300_000);
+    // Five PGlite start-ups in child processes: 60-80 s for four on a machine with a load average of 17.
+  }, 400_000);
 });

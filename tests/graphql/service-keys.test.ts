@@ -1,3 +1,4 @@
+import { rateLimitIdentity } from '../../src/http/edge-policy';
 import { createTestDatabase, recordStatements, TestDatabase } from '../helpers/database';
 import { graphql, GraphQLResponse, startTestApi, TestApi } from '../helpers/api';
 
@@ -248,6 +249,15 @@ describe('service keys, external ids and end-user tokens through GraphQL', () =>
 
     expect(codeOf(await call(RECOMMEND, { userId: 1 }, `cgk_${'A'.repeat(43)}`))).toBe('UNAUTHENTICATED');
     expect(codeOf(await call(RECOMMEND, { userId: 1 }, 'not-a-credential'))).toBe('UNAUTHENTICATED');
+  });
+
+  it('rate-limits a live key under a bucket of its own, an unknown or revoked one under the address', async () => {
+    const { key, secret } = await api.services.keys.create('limited', ['read']);
+    expect(await rateLimitIdentity(api.services.users, secret)).toBe(`key:${key.id}`);
+    expect(await rateLimitIdentity(api.services.users, alice.token)).toBe(`user:${alice.id}`);
+    await api.services.keys.revoke(String(key.id));
+    expect(await rateLimitIdentity(api.services.users, secret)).toBeNull();
+    expect(await rateLimitIdentity(api.services.users, `cgk_${'B'.repeat(43)}`)).toBeNull();
   });
 
   it('looks a live key up once while it is remembered, not once per request', async () => {

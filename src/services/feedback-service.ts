@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import { transactionWithRetry } from '../db/transaction';
 import { DomainError } from '../errors';
 import { CacheCounts, newCacheCounts } from '../engines/short-lived-cache';
 
@@ -121,7 +120,7 @@ function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
 }
 
 /**
- * Feedback events: validated batches written in one transaction, idempotent per (user,
+ * Feedback events: validated batches written by one statement (all or nothing), idempotent per (user,
  * clientEventId). Also the per-user set of movies the orchestrator leaves out of lists beyond the
  * rated ones — NOT_INTERESTED, and WATCH of at least WATCH_POSITIVE_FRACTION (seen to the end) —
  * cached and handed back as the very same Set while unchanged (so finished lists stay reusable),
@@ -153,28 +152,24 @@ export class FeedbackService {
   async record(userId: number, events: readonly FeedbackEventInput[]): Promise<RecordedEvents> {
     const times = validateEvents(events, Date.now());
     if (events.length === 0) return { accepted: 0, duplicates: 0 };
-    const written = await transactionWithRetry(this.db, async (tx) => {
-      const movieIds = [...new Set(events.map((e) => e.movieId))];
-      const rows: { id: number }[] = await tx.query(`SELECT id FROM movies WHERE id = ANY($1::int[])`, [
-        movieIds,
-      ]);
-      const known = new Set(rows.map((r) => r.id));
-      const unknown = events.findIndex((e) => !known.has(e.movieId));
-      if (unknown >= 0)
-        throw new FeedbackInputError(
-          'NOT_FOUND',
-          `event ${unknown}: unknown movie id ${events[unknown].movieId}`,
-          unknown,
-        );
-      const inserted: { type: FeedbackEventType; count: number }[] = await tx.query(
-        `WITH written AS (
+    // One statement, so one round trip and atomic on its own: the movie check and the insert see
+    // the same snapshot, and with an unknown movie the insert's WHERE keeps every row out.
+    const [result]: { unknown: number | null; counts: Partial<Record<FeedbackEventType, number>> | null }[] =
+      await this.db.query(
+        `WITH e AS (
+           SELECT * FROM unnest($2::text[], $3::uuid[], $4::int[], $5::text[], $6::real[], $7::timestamptz[])
+             WITH ORDINALITY AS e(client_event_id, list_id, movie_id, type, value, occurred_at, n)),
+         unknown AS (
+           SELECT min(n) - 1 AS n FROM e WHERE NOT EXISTS (SELECT 1 FROM movies m WHERE m.id = e.movie_id)),
+         written AS (
            INSERT INTO feedback_events (user_id, client_event_id, list_id, movie_id, type, value, occurred_at)
-           SELECT $1, e.client_event_id, e.list_id, e.movie_id, e.type, e.value, e.occurred_at
-             FROM unnest($2::text[], $3::uuid[], $4::int[], $5::text[], $6::real[], $7::timestamptz[])
-               AS e(client_event_id, list_id, movie_id, type, value, occurred_at)
+           SELECT $1, client_event_id, list_id, movie_id, type, value, occurred_at FROM e
+            WHERE (SELECT n FROM unknown) IS NULL
            ON CONFLICT (user_id, client_event_id) DO NOTHING
            RETURNING type)
-         SELECT type, count(*)::int AS count FROM written GROUP BY type`,
+         SELECT (SELECT n FROM unknown)::int AS unknown,
+                (SELECT json_object_agg(type, count) FROM (SELECT type, count(*) AS count FROM written GROUP BY type) t)
+                  AS counts`,
         [
           userId,
           events.map((e) => e.clientEventId),
@@ -185,10 +180,15 @@ export class FeedbackService {
           times,
         ],
       );
-      return inserted;
-    });
+    if (result.unknown !== null)
+      throw new FeedbackInputError(
+        'NOT_FOUND',
+        `event ${result.unknown}: unknown movie id ${events[result.unknown].movieId}`,
+        result.unknown,
+      );
+    const written = Object.entries(result.counts ?? {}) as [FeedbackEventType, number][];
     let accepted = 0;
-    for (const { type, count } of written) {
+    for (const [type, count] of written) {
       this.recordedByType[type] += count;
       accepted += count;
     }

@@ -36,6 +36,8 @@ import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './or
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor, Services } from './services';
+import { FeedbackService } from './services/feedback-service';
+import { ListRecorder, ListRecorderOptions } from './services/list-recorder';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { ServiceKeyStore } from './services/service-keys';
@@ -130,6 +132,13 @@ export function hybridWeightsInForce(
   return () => weightsInForce(mode, calibratedWeightsOf(collaborative), collaborative.activeVersionId());
 }
 
+/** How served lists are buffered when the caller does not say (the defaults of config.ts). */
+export const DEFAULT_LIST_RECORDING: Omit<ListRecorderOptions, 'warn'> = {
+  flushIntervalMs: 1000,
+  batchSize: 500,
+  maxBuffered: 20_000,
+};
+
 /**
  * The services over these engines. With `metrics`, the orchestrator sees each engine through a
  * wrapper that times its calls (cinegraph_engine_duration_seconds).
@@ -139,12 +148,17 @@ export function createServices(
   engines: EngineSet,
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
-  options: { serviceKeyCacheMs?: number } = {},
+  options: { serviceKeyCacheMs?: number; listRecording?: Omit<ListRecorderOptions, 'warn'> } = {},
 ): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
   const keys = new ServiceKeyStore(dataSource, { cacheMs: options.serviceKeyCacheMs ?? 0 });
   const users = new UserService(dataSource, ratings, keys);
+  const feedback = new FeedbackService(dataSource);
+  const servedLists = new ListRecorder(dataSource, {
+    ...(options.listRecording ?? DEFAULT_LIST_RECORDING),
+    warn: (message) => logger?.warn(message),
+  });
   const history = engines.history ?? new SqlRatingHistory(dataSource);
   // One Map per ratings array: a cached history hands back the same array while a user's ratings
   // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
@@ -163,8 +177,14 @@ export function createServices(
         return ratings;
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
+      excludedOf: (userId) => feedback.excludedOf(userId),
     },
-    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce },
+    {
+      coldStartThreshold: 5,
+      listTtlMs: LIST_TTL_MS,
+      weightsInForce: engines.weightsInForce,
+      servedLists,
+    },
   );
   return {
     catalog,
@@ -172,6 +192,8 @@ export function createServices(
     users,
     keys,
     orchestrator,
+    feedback,
+    servedLists,
     statistical: engines.statistical,
     content: engines.content,
     predictor: engines.predictor,
@@ -433,6 +455,11 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     const metrics = config.metrics ? new ServiceMetrics() : null;
     const services = createServices(dataSource, engines, metrics, logger, {
       serviceKeyCacheMs: config.serviceKeyCacheMs,
+      listRecording: {
+        flushIntervalMs: config.listFlushIntervalMs,
+        batchSize: config.listFlushBatch,
+        maxBuffered: config.listBufferMax,
+      },
     });
     refreshOnRatings(services.ratings, { history, content, collaborative });
     const server = await startApi(config, services, logger, {
@@ -466,6 +493,8 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
           firstTraining?.stop();
           await server.stop();
           const drained = lap();
+          // After the drain (no list can be built any more), before the pool closes.
+          await services.servedLists.stop();
           await embedderDisposal?.dispose();
           const disposed = lap();
           await database.close();

@@ -51,6 +51,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
     movies: services.catalog.cacheCounts,
     users: services.users.cacheCounts,
     service_keys: services.keys.cacheCounts,
+    excluded_movies: services.feedback.cacheCounts,
   };
   const lists = services.orchestrator.listCacheCounts();
   if (lists) caches.orchestrator_lists = lists;
@@ -66,6 +67,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
   return {
     caches: () => caches,
     engines: () => engineStatuses(services),
+    feedback: () => ({ eventsByType: services.feedback.recordedByType, lists: services.servedLists.counts }),
     ...(collaborative ? { model: () => collaborative.activeModel() } : {}),
     ...(indexer ? { contentIndex: () => indexer.progress() } : {}),
     databasePool: () => {

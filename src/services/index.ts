@@ -2,6 +2,8 @@ import type { ContentEngine } from '../engines/content';
 import type { StatisticalEngine } from '../engines/statistical';
 import type { ReadinessReport } from '../observability/readiness';
 import { Orchestrator } from '../orchestrator/orchestrator';
+import { FeedbackService } from './feedback-service';
+import { ListRecorder } from './list-recorder';
 import { MovieCatalog } from './movie-catalog';
 import { RatingService } from './rating-service';
 import { ServiceKeyStore } from './service-keys';
@@ -20,6 +22,10 @@ export interface Services {
   /** Service keys (npm run keys); requests authenticate through users.authenticate. */
   keys: ServiceKeyStore;
   orchestrator: Orchestrator;
+  /** Feedback events (recordEvents) and each user's dismissed movies. */
+  feedback: FeedbackService;
+  /** Served lists, written in batches off the request path; stop() writes what is left. */
+  servedLists: ListRecorder;
   statistical: StatisticalEngine;
   /** Null when the content engine is switched off. */
   content: ContentEngine | null;

@@ -3,6 +3,7 @@ import { requireScope, resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-u
 import { GraphQLContext } from '../context';
 import { clientError } from '../errors';
 import { OnboardPayload, RatingType, TokenPayload, UserType } from '../types/user.type';
+import { EventInput, RECORD_EVENTS_DESCRIPTION, RecordEventsResult } from '../types/feedback.type';
 import { RatingInput } from '../types/rating.input';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { StrategyEnum } from '../types/strategy.enum';
@@ -119,5 +120,18 @@ export class MutationResolver {
   ): Promise<boolean> {
     const actor = await resolveActingUser(context, { userId, externalId }, 'write');
     return context.services.users.revokeToken(actor);
+  }
+
+  @Mutation(() => RecordEventsResult, { description: RECORD_EVENTS_DESCRIPTION })
+  async recordEvents(
+    @Arg('events', () => [EventInput], { validate: false }) events: EventInput[],
+    @Ctx() context: GraphQLContext,
+    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
+    userId?: number | null,
+    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
+    externalId?: string | null,
+  ): Promise<RecordEventsResult> {
+    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    return context.services.feedback.record(actor, events);
   }
 }

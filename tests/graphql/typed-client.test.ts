@@ -10,7 +10,7 @@ import {
   SimilarMoviesDocument,
   Strategy,
   TrendingDocument,
-} from '../../client';
+} from '../../client/index';
 import { FullStack, startFullStack } from '../helpers/full-stack';
 
 describe('the generated typed client against the running server', () => {

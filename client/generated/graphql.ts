@@ -3,26 +3,33 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocument } from '../document.js';
-/** Relative engine weights; missing ones keep the weights in force (the specified collaborative 0.5, content 0.3, statistical 0.2 unless HYBRID_WEIGHTS=calibrated; see hybridWeights), then all are rescaled to sum 1. */
+/** Relative engine weights; missing ones keep the weights in force (the specified collaborative 0.5, content 0.3, statistical 0.2 unless HYBRID_WEIGHTS=calibrated; see hybridWeights), then all are rescaled to sum 1. BAD_USER_INPUT for a weight outside 0 to 1000 or all of them zero. */
 export type EngineWeightsInput = {
+  /** The collaborative engine’s weight, 0 to 1000. */
   collaborative?: number | null | undefined;
+  /** The content engine’s weight, 0 to 1000. */
   content?: number | null | undefined;
+  /** The statistical engine’s weight, 0 to 1000. */
   statistical?: number | null | undefined;
 };
 
-/** All given conditions must hold. */
+/** All given conditions must hold. BAD_USER_INPUT for a value outside the stated bounds. */
 export type MovieFilterInput = {
-  /** Movies having this genre among theirs. */
+  /** Movies having this genre among theirs; 1 to 64 characters. */
   genre?: string | null | undefined;
-  /** Case-insensitive substring of the title. */
+  /** Case-insensitive substring of the title; 1 to 200 characters. */
   titleContains?: string | null | undefined;
+  /** Released in this year or later; 1870 to 2100. */
   yearFrom?: number | null | undefined;
+  /** Released in this year or earlier; 1870 to 2100. */
   yearTo?: number | null | undefined;
 };
 
+/** One rating of a movie. */
 export type RatingInput = {
+  /** The movie rated (MovieLens id); NOT_FOUND when unknown. */
   movieId: number;
-  /** 0.5 to 5 in half steps. */
+  /** 0.5 to 5 in half steps; BAD_USER_INPUT otherwise. */
   rating: number;
 };
 

@@ -9,10 +9,17 @@ import { recommendFor } from './recommendation.resolver';
 @Resolver()
 export class MutationResolver {
   @Mutation(() => OnboardPayload, {
-    description: 'Creates a user from their first ratings; returns their token and first recommendations.',
+    description:
+      'Creates a user from their first ratings; returns their token and first recommendations. ' +
+      'BAD_USER_INPUT for no ratings, more than 500, a movie rated twice or a rating off the scale; ' +
+      'NOT_FOUND for an unknown movie. Nothing is written when it fails.',
   })
   async onboard(
-    @Arg('ratings', () => [RatingInput], { validate: false }) ratings: RatingInput[],
+    @Arg('ratings', () => [RatingInput], {
+      validate: false,
+      description: '1 to 500 ratings, each movie at most once.',
+    })
+    ratings: RatingInput[],
     @Ctx() context: GraphQLContext,
   ): Promise<OnboardPayload> {
     const { userId, token } = await context.services.users.onboard(ratings);
@@ -20,10 +27,14 @@ export class MutationResolver {
     return { user: { id: userId }, token, recommendations: await recommendFor(context, userId, args) };
   }
 
-  @Mutation(() => RatingType, { description: 'Rates (or re-rates) a movie as the authenticated user.' })
+  @Mutation(() => RatingType, {
+    description:
+      'Rates (or re-rates) a movie as the authenticated user. UNAUTHENTICATED without a valid token; ' +
+      'NOT_FOUND for an unknown movie; BAD_USER_INPUT for a rating off the scale.',
+  })
   async rate(
-    @Arg('movieId', () => Int) movieId: number,
-    @Arg('rating', () => Float) rating: number,
+    @Arg('movieId', () => Int, { description: 'The movie rated (MovieLens id).' }) movieId: number,
+    @Arg('rating', () => Float, { description: '0.5 to 5 in half steps.' }) rating: number,
     @Ctx() context: GraphQLContext,
   ): Promise<RatingType> {
     const viewer = await requireViewer(context);
@@ -34,10 +45,13 @@ export class MutationResolver {
   }
 
   @Mutation(() => Boolean, {
-    description: 'Removes the authenticated user’s rating; false when there was none.',
+    description:
+      'Removes the authenticated user’s rating; false when there was none. UNAUTHENTICATED without a ' +
+      'valid token; NOT_FOUND for an unknown movie.',
   })
   async removeRating(
-    @Arg('movieId', () => Int) movieId: number,
+    @Arg('movieId', () => Int, { description: 'The movie whose rating goes (MovieLens id).' })
+    movieId: number,
     @Ctx() context: GraphQLContext,
   ): Promise<boolean> {
     const viewer = await requireViewer(context);

@@ -47,10 +47,17 @@ export async function recommendFor(
 @Resolver(() => RecommendationType)
 export class RecommendationResolver {
   @Query(() => [RecommendationType], {
-    description: 'Personal recommendations, best first, with explanations.',
+    description:
+      'Personal recommendations, best first, with explanations. NOT_FOUND for an unknown user or ' +
+      'another token’s user; BAD_USER_INPUT for an argument outside its bounds; SERVICE_UNAVAILABLE ' +
+      'when the one engine a non-HYBRID strategy needs is not ready (HYBRID leaves it out instead).',
   })
   async recommendations(
-    @Arg('userId', () => Int) userId: number,
+    @Arg('userId', () => Int, {
+      description:
+        'Whose: an imported (public) user, or the user of the bearer token; another token’s user is NOT_FOUND.',
+    })
+    userId: number,
     @Args(() => RecommendationArgs) args: RecommendationArgs,
     @Ctx() context: GraphQLContext,
   ): Promise<RecommendationType[]> {

@@ -1,6 +1,6 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { canRead, GraphQLContext } from '../context';
-import { checkPageSize, clientError, MAX_ID } from '../errors';
+import { checkPageSize, clientError, MAX_ID, pageSize } from '../errors';
 import { MovieType } from '../types/movie.type';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { RecommendationType } from '../types/recommendation.type';
@@ -31,27 +31,43 @@ export class UserResolver {
       'A user; onboarded users are private to their token, imported ones are public. Null when unknown ' +
       'or private to another token (the two are indistinguishable on purpose).',
   })
-  async user(@Arg('id', () => Int) id: number, @Ctx() context: GraphQLContext): Promise<UserType | null> {
+  async user(
+    @Arg('id', () => Int, { description: 'The user id (MovieLens id for imported users).' }) id: number,
+    @Ctx() context: GraphQLContext,
+  ): Promise<UserType | null> {
     return (await canRead(context, id)) ? { id } : null;
   }
 
-  @Query(() => UserType, { nullable: true, description: 'The user the bearer token belongs to.' })
+  @Query(() => UserType, {
+    nullable: true,
+    description:
+      'The user the bearer token belongs to; null without a token. UNAUTHENTICATED for a malformed, ' +
+      'unknown or revoked token.',
+  })
   async me(@Ctx() context: GraphQLContext): Promise<UserType | null> {
     const viewer = await context.viewer();
     return viewer ? { id: viewer.userId } : null;
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: 'How many movies they rated.' })
   async ratingsCount(@Root() user: UserType, @Ctx() { loaders }: GraphQLContext): Promise<number> {
     return loaders.userRatingsCount.load(user.id);
   }
 
-  @FieldResolver(() => RatingConnection, { description: 'Newest first.' })
+  @FieldResolver(() => RatingConnection, {
+    description:
+      'Their ratings, newest first, cursor-paginated. BAD_USER_INPUT for a page size outside 1 to 100 ' +
+      'or a cursor this API did not issue.',
+  })
   async ratings(
     @Root() user: UserType,
     @Ctx() { services }: GraphQLContext,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: pageSize(20) }) first: number,
+    @Arg('after', () => String, {
+      nullable: true,
+      description: 'The endCursor of the previous page; omitted for the first page.',
+    })
+    after?: string | null,
   ): Promise<RatingConnection> {
     checkPageSize(first);
     const cursor = after ? decodeRatingCursor(after) : null;
@@ -67,7 +83,11 @@ export class UserResolver {
     };
   }
 
-  @FieldResolver(() => [RecommendationType])
+  @FieldResolver(() => [RecommendationType], {
+    description:
+      'Their recommendations, as Query.recommendations: BAD_USER_INPUT for an argument outside its ' +
+      'bounds; SERVICE_UNAVAILABLE when the one engine a non-HYBRID strategy needs is not ready.',
+  })
   async recommendations(
     @Root() user: UserType,
     @Args(() => RecommendationArgs) args: RecommendationArgs,
@@ -79,7 +99,7 @@ export class UserResolver {
 
 @Resolver(() => RatingType)
 export class RatingResolver {
-  @FieldResolver(() => MovieType)
+  @FieldResolver(() => MovieType, { description: 'The movie rated.' })
   async movie(@Root() rating: RatingType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
     return (await loaders.movie.load(rating.movieId)) as MovieType;
   }

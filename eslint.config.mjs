@@ -12,6 +12,7 @@ export default tseslint.config(
       'coverage',
       'reports',
       'client/generated',
+      'client/dist',
       '**/*.js',
       '**/*.mjs',
     ],

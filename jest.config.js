@@ -14,5 +14,7 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swcOptions] },
   setupFiles: ['reflect-metadata'],
+  // The client package (client/) imports its modules as './x.js', as Node's ES modules need; here they are .ts.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testTimeout: 120000,
 };

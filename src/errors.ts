@@ -1,6 +1,15 @@
-/** The codes a client sees in extensions.code for errors the domain raises on purpose. */
-export type ErrorCode =
-  'BAD_USER_INPUT' | 'NOT_FOUND' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'SERVICE_UNAVAILABLE';
+/**
+ * The codes a client sees in extensions.code for errors the domain raises on purpose. A value, not
+ * only a type, so the typed client's union is checked against it (tests/client/error-codes.test.ts).
+ */
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'NOT_FOUND',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'SERVICE_UNAVAILABLE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * The one base of every error the domain raises on purpose: it carries its client code (and any

@@ -2,11 +2,14 @@
 type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
-import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** Relative engine weights; missing ones keep the weights in force (the specified collaborative 0.5, content 0.3, statistical 0.2 unless HYBRID_WEIGHTS=calibrated; see hybridWeights), then all are rescaled to sum 1. */
+import type { TypedDocument } from '../document.js';
+/** Relative engine weights; missing ones keep the weights in force (the specified collaborative 0.5, content 0.3, statistical 0.2 unless HYBRID_WEIGHTS=calibrated; see hybridWeights), then all are rescaled to sum 1. BAD_USER_INPUT for a weight outside 0 to 1000 or all of them zero. */
 export type EngineWeightsInput = {
+  /** The collaborative engine’s weight, 0 to 1000. */
   collaborative?: number | null | undefined;
+  /** The content engine’s weight, 0 to 1000. */
   content?: number | null | undefined;
+  /** The statistical engine’s weight, 0 to 1000. */
   statistical?: number | null | undefined;
 };
 
@@ -20,51 +23,69 @@ export type EventInput = {
   listId?: string | number | null | undefined;
   /** The movie; unknown ids are refused (NOT_FOUND). */
   movieId: number;
+  /** What happened. */
   type: FeedbackEventType;
   /** WATCH only: the fraction watched, 0 to 1. */
   value?: number | null | undefined;
 };
 
 /** What the user did with a movie. */
-export enum FeedbackEventType {
+export const FeedbackEventType = {
   /** The user opened the movie. */
-  Click = 'CLICK',
+  Click: 'CLICK',
   /** The movie was shown (in a list, on screen). */
-  Impression = 'IMPRESSION',
+  Impression: 'IMPRESSION',
   /** Never recommend this movie to this user again (takes effect at once). */
-  NotInterested = 'NOT_INTERESTED',
+  NotInterested: 'NOT_INTERESTED',
   /** The user watched it; `value` is the fraction watched. 0.8 or more counts as liking it when the collaborative model is trained. */
-  Watch = 'WATCH'
-}
+  Watch: 'WATCH'
+} as const;
 
-/** All given conditions must hold. */
+export type FeedbackEventType = typeof FeedbackEventType[keyof typeof FeedbackEventType];
+/** All given conditions must hold. BAD_USER_INPUT for a value outside the stated bounds. */
 export type MovieFilterInput = {
-  /** Movies having this genre among theirs. */
+  /** Movies having this genre among theirs; 1 to 64 characters. */
   genre?: string | null | undefined;
-  /** Case-insensitive substring of the title. */
+  /** Case-insensitive substring of the title; 1 to 200 characters. */
   titleContains?: string | null | undefined;
+  /** Released in this year or later; 1870 to 2100. */
   yearFrom?: number | null | undefined;
+  /** Released in this year or earlier; 1870 to 2100. */
   yearTo?: number | null | undefined;
 };
 
+/** One rating of a movie. */
 export type RatingInput = {
+  /** The movie rated (MovieLens id); NOT_FOUND when unknown. */
   movieId: number;
-  /** 0.5 to 5 in half steps. */
+  /** 0.5 to 5 in half steps; BAD_USER_INPUT otherwise. */
   rating: number;
 };
 
 /** Which engine ranks: users with fewer than 5 ratings always get STATISTICAL. */
-export enum Strategy {
+export const Strategy = {
   /** Matrix factorisation over everyone’s ratings. */
-  Collaborative = 'COLLABORATIVE',
+  Collaborative: 'COLLABORATIVE',
   /** Sentence embeddings of movie text, against your taste profile. */
-  Content = 'CONTENT',
+  Content: 'CONTENT',
   /** All three engines, normalised and weighted (default collaborative 0.5, content 0.3, statistical 0.2). */
-  Hybrid = 'HYBRID',
+  Hybrid: 'HYBRID',
   /** Bayesian weighted rating × ln(1 + votes), the same for everyone: the cold-start engine. */
-  Statistical = 'STATISTICAL'
-}
+  Statistical: 'STATISTICAL'
+} as const;
 
+export type Strategy = typeof Strategy[keyof typeof Strategy];
+/** Where HYBRID’s engine weights come from. */
+export const WeightsSource = {
+  /** Chosen by NDCG@10 on a validation split of the active model version’s training ratings (HYBRID_WEIGHTS=calibrated). */
+  Calibrated: 'CALIBRATED',
+  /** The product’s specified weights: collaborative 0.5, content 0.3, statistical 0.2. */
+  Default: 'DEFAULT',
+  /** Sent with the request, missing ones filled from the weights in force. */
+  Request: 'REQUEST'
+} as const;
+
+export type WeightsSource = typeof WeightsSource[keyof typeof WeightsSource];
 export type OnboardMutationVariables = Exact<{
   ratings: Array<RatingInput> | RatingInput;
 }>;
@@ -87,10 +108,35 @@ export type RemoveRatingMutationVariables = Exact<{
 
 export type RemoveRatingMutation = { removeRating: boolean };
 
-export type MeQueryVariables = Exact<{ [key: string]: never; }>;
+export type MeQueryVariables = Exact<{
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
 
 
-export type MeQuery = { me: { id: number, ratingsCount: number, ratings: { edges: Array<{ node: { rating: number, movie: { id: number, title: string } } }> } } | null };
+export type MeQuery = { me: { id: number, ratingsCount: number, ratings: { edges: Array<{ cursor: string, node: { rating: number, ratedAt: string, movie: { id: number, title: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type MyRecommendationsQueryVariables = Exact<{
+  strategy?: Strategy | null | undefined;
+  first?: number | null | undefined;
+  genres?: Array<string> | string | null | undefined;
+  weights?: EngineWeightsInput | null | undefined;
+  diversity?: number | null | undefined;
+}>;
+
+
+export type MyRecommendationsQuery = { me: { id: number, ratingsCount: number, recommendations: Array<{ rank: number, listId: string, experiment: string | null, variant: string | null, score: number, strategyUsed: Strategy, movie: { id: number, title: string, year: number | null, genres: Array<string> }, engineScores: { collaborative: number | null, content: number | null, statistical: number | null }, explanation: { text: string, basedOn: Array<{ id: number, title: string }> } }> } | null };
+
+export type UserQueryVariables = Exact<{
+  id: number;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type UserQuery = { user: { id: number, ratingsCount: number, ratings: { edges: Array<{ cursor: string, node: { rating: number, ratedAt: string, movie: { id: number, title: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type RatingPageFragment = { edges: Array<{ cursor: string, node: { rating: number, ratedAt: string, movie: { id: number, title: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } };
 
 export type SimilarMoviesQueryVariables = Exact<{
   movieId: number;
@@ -103,6 +149,7 @@ export type SimilarMoviesQuery = { similarMovies: Array<{ score: number, movie: 
 export type TrendingQueryVariables = Exact<{
   genre?: string | null | undefined;
   windowDays?: number | null | undefined;
+  halfLifeDays?: number | null | undefined;
   first?: number | null | undefined;
 }>;
 
@@ -120,10 +167,76 @@ export type SearchQuery = { search: Array<{ score: number, movie: { id: number, 
 
 export type RecordEventsMutationVariables = Exact<{
   events: Array<EventInput> | EventInput;
+  userId?: number | null | undefined;
+  externalId?: string | null | undefined;
 }>;
 
 
 export type RecordEventsMutation = { recordEvents: { accepted: number, duplicates: number } };
+
+export type UpsertUserMutationVariables = Exact<{
+  externalId: string;
+}>;
+
+
+export type UpsertUserMutation = { upsertUser: { id: number, externalId: string | null, ratingsCount: number } };
+
+export type RateForMutationVariables = Exact<{
+  movieId: number;
+  rating: number;
+  userId?: number | null | undefined;
+  externalId?: string | null | undefined;
+}>;
+
+
+export type RateForMutation = { rate: { rating: number, ratedAt: string, movie: { id: number, title: string } } };
+
+export type RemoveRatingForMutationVariables = Exact<{
+  movieId: number;
+  userId?: number | null | undefined;
+  externalId?: string | null | undefined;
+}>;
+
+
+export type RemoveRatingForMutation = { removeRating: boolean };
+
+export type RotateTokenMutationVariables = Exact<{
+  userId?: number | null | undefined;
+  externalId?: string | null | undefined;
+}>;
+
+
+export type RotateTokenMutation = { rotateToken: { token: string, user: { id: number, externalId: string | null } } };
+
+export type RevokeTokenMutationVariables = Exact<{
+  userId?: number | null | undefined;
+  externalId?: string | null | undefined;
+}>;
+
+
+export type RevokeTokenMutation = { revokeToken: boolean };
+
+export type UserByExternalIdQueryVariables = Exact<{
+  externalId: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type UserByExternalIdQuery = { user: { id: number, externalId: string | null, ratingsCount: number, ratings: { edges: Array<{ cursor: string, node: { rating: number, ratedAt: string, movie: { id: number, title: string } } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } } | null };
+
+export type RecommendationsForQueryVariables = Exact<{
+  userId?: number | null | undefined;
+  externalId?: string | null | undefined;
+  strategy?: Strategy | null | undefined;
+  first?: number | null | undefined;
+  genres?: Array<string> | string | null | undefined;
+  weights?: EngineWeightsInput | null | undefined;
+  diversity?: number | null | undefined;
+}>;
+
+
+export type RecommendationsForQuery = { recommendations: Array<{ rank: number, listId: string, experiment: string | null, variant: string | null, score: number, strategyUsed: Strategy, movie: { id: number, title: string, year: number | null, genres: Array<string> }, engineScores: { collaborative: number | null, content: number | null, statistical: number | null }, explanation: { text: string, basedOn: Array<{ id: number, title: string }> } }> };
 
 export type MoviesQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -136,10 +249,11 @@ export type MoviesQuery = { movies: { edges: Array<{ cursor: string, node: { id:
 
 export type MovieQueryVariables = Exact<{
   id: number;
+  similarFirst?: number | null | undefined;
 }>;
 
 
-export type MovieQuery = { movie: { overview: string | null, imdbId: string | null, tmdbId: number | null, id: number, title: string, year: number | null, genres: Array<string>, ratingsCount: number, averageRating: number | null } | null };
+export type MovieQuery = { movie: { overview: string | null, imdbId: string | null, tmdbId: number | null, predictedRating: number | null, id: number, title: string, year: number | null, genres: Array<string>, ratingsCount: number, averageRating: number | null, bayesianRating: { weighted: number, mean: number, votes: number, lower: number, upper: number } | null, similar: Array<{ score: number, movie: { id: number, title: string, year: number | null } }> } | null };
 
 export type MovieSummaryFragment = { id: number, title: string, year: number | null, genres: Array<string>, ratingsCount: number, averageRating: number | null };
 
@@ -157,16 +271,545 @@ export type RecommendationsQuery = { recommendations: Array<{ rank: number, list
 
 export type RecommendationItemFragment = { rank: number, listId: string, experiment: string | null, variant: string | null, score: number, strategyUsed: Strategy, movie: { id: number, title: string, year: number | null, genres: Array<string> }, engineScores: { collaborative: number | null, content: number | null, statistical: number | null }, explanation: { text: string, basedOn: Array<{ id: number, title: string }> } };
 
-export const MovieSummaryFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"MovieSummary"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Movie"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}},{"kind":"Field","name":{"kind":"Name","value":"ratingsCount"}},{"kind":"Field","name":{"kind":"Name","value":"averageRating"}}]}}]} as unknown as DocumentNode<MovieSummaryFragment, unknown>;
-export const RecommendationItemFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"RecommendationItem"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Recommendation"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rank"}},{"kind":"Field","name":{"kind":"Name","value":"listId"}},{"kind":"Field","name":{"kind":"Name","value":"experiment"}},{"kind":"Field","name":{"kind":"Name","value":"variant"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"strategyUsed"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}}]}},{"kind":"Field","name":{"kind":"Name","value":"engineScores"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"collaborative"}},{"kind":"Field","name":{"kind":"Name","value":"content"}},{"kind":"Field","name":{"kind":"Name","value":"statistical"}}]}},{"kind":"Field","name":{"kind":"Name","value":"explanation"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"basedOn"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}}]}}]}}]}}]} as unknown as DocumentNode<RecommendationItemFragment, unknown>;
-export const OnboardDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Onboard"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"ratings"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"RatingInput"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"onboard"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"ratings"},"value":{"kind":"Variable","name":{"kind":"Name","value":"ratings"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"token"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"ratingsCount"}}]}},{"kind":"Field","name":{"kind":"Name","value":"recommendations"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"RecommendationItem"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"RecommendationItem"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Recommendation"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rank"}},{"kind":"Field","name":{"kind":"Name","value":"listId"}},{"kind":"Field","name":{"kind":"Name","value":"experiment"}},{"kind":"Field","name":{"kind":"Name","value":"variant"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"strategyUsed"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}}]}},{"kind":"Field","name":{"kind":"Name","value":"engineScores"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"collaborative"}},{"kind":"Field","name":{"kind":"Name","value":"content"}},{"kind":"Field","name":{"kind":"Name","value":"statistical"}}]}},{"kind":"Field","name":{"kind":"Name","value":"explanation"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"basedOn"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}}]}}]}}]}}]} as unknown as DocumentNode<OnboardMutation, OnboardMutationVariables>;
-export const RateDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"Rate"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"movieId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"rating"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Float"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rate"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"movieId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"movieId"}}},{"kind":"Argument","name":{"kind":"Name","value":"rating"},"value":{"kind":"Variable","name":{"kind":"Name","value":"rating"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rating"}},{"kind":"Field","name":{"kind":"Name","value":"ratedAt"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}}]}}]}}]}}]} as unknown as DocumentNode<RateMutation, RateMutationVariables>;
-export const RemoveRatingDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RemoveRating"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"movieId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"removeRating"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"movieId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"movieId"}}}]}]}}]} as unknown as DocumentNode<RemoveRatingMutation, RemoveRatingMutationVariables>;
-export const MeDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"me"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"ratingsCount"}},{"kind":"Field","name":{"kind":"Name","value":"ratings"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"10"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rating"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}}]}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<MeQuery, MeQueryVariables>;
-export const SimilarMoviesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"SimilarMovies"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"movieId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"10"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"similarMovies"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"movieId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"movieId"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}}]}}]}}]}}]} as unknown as DocumentNode<SimilarMoviesQuery, SimilarMoviesQueryVariables>;
-export const TrendingDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Trending"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"genre"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"windowDays"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"30"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"20"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"trending"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"genre"},"value":{"kind":"Variable","name":{"kind":"Name","value":"genre"}}},{"kind":"Argument","name":{"kind":"Name","value":"windowDays"},"value":{"kind":"Variable","name":{"kind":"Name","value":"windowDays"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"votes"}},{"kind":"Field","name":{"kind":"Name","value":"mean"}},{"kind":"Field","name":{"kind":"Name","value":"lower"}},{"kind":"Field","name":{"kind":"Name","value":"upper"}},{"kind":"Field","name":{"kind":"Name","value":"windowEnd"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}}]}}]}}]}}]} as unknown as DocumentNode<TrendingQuery, TrendingQueryVariables>;
-export const SearchDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Search"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"query"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"10"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"genres"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"search"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"query"},"value":{"kind":"Variable","name":{"kind":"Name","value":"query"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"genres"},"value":{"kind":"Variable","name":{"kind":"Name","value":"genres"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}}]}}]}}]}}]} as unknown as DocumentNode<SearchQuery, SearchQueryVariables>;
-export const RecordEventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RecordEvents"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"events"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"EventInput"}}}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recordEvents"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"events"},"value":{"kind":"Variable","name":{"kind":"Name","value":"events"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"accepted"}},{"kind":"Field","name":{"kind":"Name","value":"duplicates"}}]}}]}}]} as unknown as DocumentNode<RecordEventsMutation, RecordEventsMutationVariables>;
-export const MoviesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Movies"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"20"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"MovieFilterInput"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"movies"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"MovieSummary"}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"MovieSummary"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Movie"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}},{"kind":"Field","name":{"kind":"Name","value":"ratingsCount"}},{"kind":"Field","name":{"kind":"Name","value":"averageRating"}}]}}]} as unknown as DocumentNode<MoviesQuery, MoviesQueryVariables>;
-export const MovieDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Movie"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"movie"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"MovieSummary"}},{"kind":"Field","name":{"kind":"Name","value":"overview"}},{"kind":"Field","name":{"kind":"Name","value":"imdbId"}},{"kind":"Field","name":{"kind":"Name","value":"tmdbId"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"MovieSummary"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Movie"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}},{"kind":"Field","name":{"kind":"Name","value":"ratingsCount"}},{"kind":"Field","name":{"kind":"Name","value":"averageRating"}}]}}]} as unknown as DocumentNode<MovieQuery, MovieQueryVariables>;
-export const RecommendationsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Recommendations"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"userId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Strategy"}},"defaultValue":{"kind":"EnumValue","value":"HYBRID"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}},"defaultValue":{"kind":"IntValue","value":"20"}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"genres"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"weights"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"EngineWeightsInput"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"diversity"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Float"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"recommendations"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"userId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"userId"}}},{"kind":"Argument","name":{"kind":"Name","value":"strategy"},"value":{"kind":"Variable","name":{"kind":"Name","value":"strategy"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"genres"},"value":{"kind":"Variable","name":{"kind":"Name","value":"genres"}}},{"kind":"Argument","name":{"kind":"Name","value":"weights"},"value":{"kind":"Variable","name":{"kind":"Name","value":"weights"}}},{"kind":"Argument","name":{"kind":"Name","value":"diversity"},"value":{"kind":"Variable","name":{"kind":"Name","value":"diversity"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"RecommendationItem"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"RecommendationItem"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Recommendation"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rank"}},{"kind":"Field","name":{"kind":"Name","value":"listId"}},{"kind":"Field","name":{"kind":"Name","value":"experiment"}},{"kind":"Field","name":{"kind":"Name","value":"variant"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"strategyUsed"}},{"kind":"Field","name":{"kind":"Name","value":"movie"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}},{"kind":"Field","name":{"kind":"Name","value":"year"}},{"kind":"Field","name":{"kind":"Name","value":"genres"}}]}},{"kind":"Field","name":{"kind":"Name","value":"engineScores"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"collaborative"}},{"kind":"Field","name":{"kind":"Name","value":"content"}},{"kind":"Field","name":{"kind":"Name","value":"statistical"}}]}},{"kind":"Field","name":{"kind":"Name","value":"explanation"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"text"}},{"kind":"Field","name":{"kind":"Name","value":"basedOn"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"title"}}]}}]}}]}}]} as unknown as DocumentNode<RecommendationsQuery, RecommendationsQueryVariables>;
+export type HealthQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type HealthQuery = { health: { ok: boolean, reason: string | null, version: string, engines: Array<{ name: string, ready: boolean, reason: string | null, progress: number | null }> } };
+
+export type HybridWeightsQueryVariables = Exact<{
+  weights?: EngineWeightsInput | null | undefined;
+}>;
+
+
+export type HybridWeightsQuery = { hybridWeights: { collaborative: number, content: number, statistical: number, source: WeightsSource, validationNdcg10: number | null, defaultValidationNdcg10: number | null, validationScheme: string | null, modelVersion: number | null, note: string | null } };
+
+export const OnboardDocument: TypedDocument<OnboardMutation, OnboardMutationVariables> = {
+  operationName: 'Onboard',
+  operationType: 'mutation',
+  query: `mutation Onboard($ratings: [RatingInput!]!) {
+  onboard(ratings: $ratings) {
+    token
+    user {
+      id
+      ratingsCount
+    }
+    recommendations {
+      ...RecommendationItem
+    }
+  }
+}
+
+fragment RecommendationItem on Recommendation {
+  rank
+  listId
+  experiment
+  variant
+  score
+  strategyUsed
+  movie {
+    id
+    title
+    year
+    genres
+  }
+  engineScores {
+    collaborative
+    content
+    statistical
+  }
+  explanation {
+    text
+    basedOn {
+      id
+      title
+    }
+  }
+}`,
+};
+
+export const RateDocument: TypedDocument<RateMutation, RateMutationVariables> = {
+  operationName: 'Rate',
+  operationType: 'mutation',
+  query: `mutation Rate($movieId: Int!, $rating: Float!) {
+  rate(movieId: $movieId, rating: $rating) {
+    rating
+    ratedAt
+    movie {
+      id
+      title
+    }
+  }
+}`,
+};
+
+export const RemoveRatingDocument: TypedDocument<RemoveRatingMutation, RemoveRatingMutationVariables> = {
+  operationName: 'RemoveRating',
+  operationType: 'mutation',
+  query: `mutation RemoveRating($movieId: Int!) {
+  removeRating(movieId: $movieId)
+}`,
+};
+
+export const MeDocument: TypedDocument<MeQuery, MeQueryVariables> = {
+  operationName: 'Me',
+  operationType: 'query',
+  query: `query Me($first: Int = 10, $after: String) {
+  me {
+    id
+    ratingsCount
+    ratings(first: $first, after: $after) {
+      ...RatingPage
+    }
+  }
+}
+
+fragment RatingPage on RatingConnection {
+  edges {
+    cursor
+    node {
+      rating
+      ratedAt
+      movie {
+        id
+        title
+      }
+    }
+  }
+  pageInfo {
+    hasNextPage
+    endCursor
+  }
+}`,
+};
+
+export const MyRecommendationsDocument: TypedDocument<MyRecommendationsQuery, MyRecommendationsQueryVariables> = {
+  operationName: 'MyRecommendations',
+  operationType: 'query',
+  query: `query MyRecommendations($strategy: Strategy = HYBRID, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
+  me {
+    id
+    ratingsCount
+    recommendations(
+      strategy: $strategy
+      first: $first
+      genres: $genres
+      weights: $weights
+      diversity: $diversity
+    ) {
+      ...RecommendationItem
+    }
+  }
+}
+
+fragment RecommendationItem on Recommendation {
+  rank
+  listId
+  experiment
+  variant
+  score
+  strategyUsed
+  movie {
+    id
+    title
+    year
+    genres
+  }
+  engineScores {
+    collaborative
+    content
+    statistical
+  }
+  explanation {
+    text
+    basedOn {
+      id
+      title
+    }
+  }
+}`,
+};
+
+export const UserDocument: TypedDocument<UserQuery, UserQueryVariables> = {
+  operationName: 'User',
+  operationType: 'query',
+  query: `query User($id: Int!, $first: Int = 10, $after: String) {
+  user(id: $id) {
+    id
+    ratingsCount
+    ratings(first: $first, after: $after) {
+      ...RatingPage
+    }
+  }
+}
+
+fragment RatingPage on RatingConnection {
+  edges {
+    cursor
+    node {
+      rating
+      ratedAt
+      movie {
+        id
+        title
+      }
+    }
+  }
+  pageInfo {
+    hasNextPage
+    endCursor
+  }
+}`,
+};
+
+export const SimilarMoviesDocument: TypedDocument<SimilarMoviesQuery, SimilarMoviesQueryVariables> = {
+  operationName: 'SimilarMovies',
+  operationType: 'query',
+  query: `query SimilarMovies($movieId: Int!, $first: Int = 10) {
+  similarMovies(movieId: $movieId, first: $first) {
+    score
+    movie {
+      id
+      title
+      year
+    }
+  }
+}`,
+};
+
+export const TrendingDocument: TypedDocument<TrendingQuery, TrendingQueryVariables> = {
+  operationName: 'Trending',
+  operationType: 'query',
+  query: `query Trending($genre: String, $windowDays: Int = 30, $halfLifeDays: Float, $first: Int = 20) {
+  trending(
+    genre: $genre
+    windowDays: $windowDays
+    halfLifeDays: $halfLifeDays
+    first: $first
+  ) {
+    score
+    votes
+    mean
+    lower
+    upper
+    windowEnd
+    movie {
+      id
+      title
+      year
+    }
+  }
+}`,
+};
+
+export const SearchDocument: TypedDocument<SearchQuery, SearchQueryVariables> = {
+  operationName: 'Search',
+  operationType: 'query',
+  query: `query Search($query: String!, $first: Int = 10, $genres: [String!]) {
+  search(query: $query, first: $first, genres: $genres) {
+    score
+    movie {
+      id
+      title
+      year
+      genres
+    }
+  }
+}`,
+};
+
+export const RecordEventsDocument: TypedDocument<RecordEventsMutation, RecordEventsMutationVariables> = {
+  operationName: 'RecordEvents',
+  operationType: 'mutation',
+  query: `mutation RecordEvents($events: [EventInput!]!, $userId: Int, $externalId: String) {
+  recordEvents(events: $events, userId: $userId, externalId: $externalId) {
+    accepted
+    duplicates
+  }
+}`,
+};
+
+export const UpsertUserDocument: TypedDocument<UpsertUserMutation, UpsertUserMutationVariables> = {
+  operationName: 'UpsertUser',
+  operationType: 'mutation',
+  query: `mutation UpsertUser($externalId: String!) {
+  upsertUser(externalId: $externalId) {
+    id
+    externalId
+    ratingsCount
+  }
+}`,
+};
+
+export const RateForDocument: TypedDocument<RateForMutation, RateForMutationVariables> = {
+  operationName: 'RateFor',
+  operationType: 'mutation',
+  query: `mutation RateFor($movieId: Int!, $rating: Float!, $userId: Int, $externalId: String) {
+  rate(
+    movieId: $movieId
+    rating: $rating
+    userId: $userId
+    externalId: $externalId
+  ) {
+    rating
+    ratedAt
+    movie {
+      id
+      title
+    }
+  }
+}`,
+};
+
+export const RemoveRatingForDocument: TypedDocument<RemoveRatingForMutation, RemoveRatingForMutationVariables> = {
+  operationName: 'RemoveRatingFor',
+  operationType: 'mutation',
+  query: `mutation RemoveRatingFor($movieId: Int!, $userId: Int, $externalId: String) {
+  removeRating(movieId: $movieId, userId: $userId, externalId: $externalId)
+}`,
+};
+
+export const RotateTokenDocument: TypedDocument<RotateTokenMutation, RotateTokenMutationVariables> = {
+  operationName: 'RotateToken',
+  operationType: 'mutation',
+  query: `mutation RotateToken($userId: Int, $externalId: String) {
+  rotateToken(userId: $userId, externalId: $externalId) {
+    token
+    user {
+      id
+      externalId
+    }
+  }
+}`,
+};
+
+export const RevokeTokenDocument: TypedDocument<RevokeTokenMutation, RevokeTokenMutationVariables> = {
+  operationName: 'RevokeToken',
+  operationType: 'mutation',
+  query: `mutation RevokeToken($userId: Int, $externalId: String) {
+  revokeToken(userId: $userId, externalId: $externalId)
+}`,
+};
+
+export const UserByExternalIdDocument: TypedDocument<UserByExternalIdQuery, UserByExternalIdQueryVariables> = {
+  operationName: 'UserByExternalId',
+  operationType: 'query',
+  query: `query UserByExternalId($externalId: String!, $first: Int = 10, $after: String) {
+  user(externalId: $externalId) {
+    id
+    externalId
+    ratingsCount
+    ratings(first: $first, after: $after) {
+      ...RatingPage
+    }
+  }
+}
+
+fragment RatingPage on RatingConnection {
+  edges {
+    cursor
+    node {
+      rating
+      ratedAt
+      movie {
+        id
+        title
+      }
+    }
+  }
+  pageInfo {
+    hasNextPage
+    endCursor
+  }
+}`,
+};
+
+export const RecommendationsForDocument: TypedDocument<RecommendationsForQuery, RecommendationsForQueryVariables> = {
+  operationName: 'RecommendationsFor',
+  operationType: 'query',
+  query: `query RecommendationsFor($userId: Int, $externalId: String, $strategy: Strategy = HYBRID, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
+  recommendations(
+    userId: $userId
+    externalId: $externalId
+    strategy: $strategy
+    first: $first
+    genres: $genres
+    weights: $weights
+    diversity: $diversity
+  ) {
+    ...RecommendationItem
+  }
+}
+
+fragment RecommendationItem on Recommendation {
+  rank
+  listId
+  experiment
+  variant
+  score
+  strategyUsed
+  movie {
+    id
+    title
+    year
+    genres
+  }
+  engineScores {
+    collaborative
+    content
+    statistical
+  }
+  explanation {
+    text
+    basedOn {
+      id
+      title
+    }
+  }
+}`,
+};
+
+export const MoviesDocument: TypedDocument<MoviesQuery, MoviesQueryVariables> = {
+  operationName: 'Movies',
+  operationType: 'query',
+  query: `query Movies($first: Int = 20, $after: String, $filter: MovieFilterInput) {
+  movies(first: $first, after: $after, filter: $filter) {
+    edges {
+      cursor
+      node {
+        ...MovieSummary
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+
+fragment MovieSummary on Movie {
+  id
+  title
+  year
+  genres
+  ratingsCount
+  averageRating
+}`,
+};
+
+export const MovieDocument: TypedDocument<MovieQuery, MovieQueryVariables> = {
+  operationName: 'Movie',
+  operationType: 'query',
+  query: `query Movie($id: Int!, $similarFirst: Int = 5) {
+  movie(id: $id) {
+    ...MovieSummary
+    overview
+    imdbId
+    tmdbId
+    predictedRating
+    bayesianRating {
+      weighted
+      mean
+      votes
+      lower
+      upper
+    }
+    similar(first: $similarFirst) {
+      score
+      movie {
+        id
+        title
+        year
+      }
+    }
+  }
+}
+
+fragment MovieSummary on Movie {
+  id
+  title
+  year
+  genres
+  ratingsCount
+  averageRating
+}`,
+};
+
+export const RecommendationsDocument: TypedDocument<RecommendationsQuery, RecommendationsQueryVariables> = {
+  operationName: 'Recommendations',
+  operationType: 'query',
+  query: `query Recommendations($userId: Int!, $strategy: Strategy = HYBRID, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
+  recommendations(
+    userId: $userId
+    strategy: $strategy
+    first: $first
+    genres: $genres
+    weights: $weights
+    diversity: $diversity
+  ) {
+    ...RecommendationItem
+  }
+}
+
+fragment RecommendationItem on Recommendation {
+  rank
+  listId
+  experiment
+  variant
+  score
+  strategyUsed
+  movie {
+    id
+    title
+    year
+    genres
+  }
+  engineScores {
+    collaborative
+    content
+    statistical
+  }
+  explanation {
+    text
+    basedOn {
+      id
+      title
+    }
+  }
+}`,
+};
+
+export const HealthDocument: TypedDocument<HealthQuery, HealthQueryVariables> = {
+  operationName: 'Health',
+  operationType: 'query',
+  query: `query Health {
+  health {
+    ok
+    reason
+    version
+    engines {
+      name
+      ready
+      reason
+      progress
+    }
+  }
+}`,
+};
+
+export const HybridWeightsDocument: TypedDocument<HybridWeightsQuery, HybridWeightsQueryVariables> = {
+  operationName: 'HybridWeights',
+  operationType: 'query',
+  query: `query HybridWeights($weights: EngineWeightsInput) {
+  hybridWeights(weights: $weights) {
+    collaborative
+    content
+    statistical
+    source
+    validationNdcg10
+    defaultValidationNdcg10
+    validationScheme
+    modelVersion
+    note
+  }
+}`,
+};

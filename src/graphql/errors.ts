@@ -41,6 +41,11 @@ export function checkText<T extends string | readonly string[] | null | undefine
   return value;
 }
 
+/** The description of a page-size argument (`first`), stating its limit. */
+export function pageSize(defaultValue: number): string {
+  return `How many, 1 to ${MAX_PAGE_SIZE} (default ${defaultValue}); BAD_USER_INPUT outside.`;
+}
+
 export function checkPageSize(first: number, argument = 'first'): number {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE)
     throw clientError('BAD_USER_INPUT', `${argument} must be between 1 and ${MAX_PAGE_SIZE}, got ${first}`, {

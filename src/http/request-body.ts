@@ -1,10 +1,22 @@
 import { IncomingMessage } from 'node:http';
 
+/**
+ * The codes of refusals at the HTTP edge, before GraphQL runs (QUERY_TOO_COMPLEX is also what the
+ * query limits answer once the text is parsed).
+ */
+export const HTTP_ERROR_CODES = [
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
+  'QUERY_TOO_COMPLEX',
+] as const;
+export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+
 /** An HTTP-level refusal, answered as a GraphQL-shaped error body with extensions.code. */
 export class HttpRequestError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: HttpErrorCode,
     message: string,
     /** When set, the connection is closed after the answer instead of kept alive. */
     readonly closeConnection = false,

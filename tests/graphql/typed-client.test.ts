@@ -1,7 +1,12 @@
 import {
   CinegraphClient,
   CinegraphRequestError,
+  HealthDocument,
+  HybridWeightsDocument,
   MeDocument,
+  MovieDocument,
+  MyRecommendationsDocument,
+  UserDocument,
   MoviesDocument,
   OnboardDocument,
   RateDocument,
@@ -10,7 +15,7 @@ import {
   SimilarMoviesDocument,
   Strategy,
   TrendingDocument,
-} from '../../client';
+} from '../../client/index';
 import { FullStack, startFullStack } from '../helpers/full-stack';
 
 describe('the generated typed client against the running server', () => {
@@ -60,6 +65,38 @@ describe('the generated typed client against the running server', () => {
     expect(trending.trending.length).toBeGreaterThan(0);
     const search = await client.request(SearchDocument, { query: stack.catalog.movies[3].title, first: 1 });
     expect(search.search[0].movie.id).toBe(movieId);
+  });
+
+  it('reads me { recommendations }, a user, a movie in full, health and the hybrid weights', async () => {
+    const ids = stack.catalog.movies.slice(0, 5).map((m) => m.movieId);
+    const onboarded = await client.request(OnboardDocument, {
+      ratings: ids.map((movieId) => ({ movieId, rating: 4 })),
+    });
+    const mine = await client
+      .withToken(onboarded.onboard.token)
+      .request(MyRecommendationsDocument, { strategy: Strategy.Collaborative, first: 4 });
+    expect(mine.me?.id).toBe(onboarded.onboard.user.id);
+    expect(mine.me?.recommendations).toHaveLength(4);
+    expect(mine.me?.recommendations.every((r) => !ids.includes(r.movie.id))).toBe(true);
+
+    const user = await client.request(UserDocument, { id: 4, first: 2 });
+    expect(user.user?.ratings.edges).toHaveLength(2);
+    const next = await client.request(UserDocument, {
+      id: 4,
+      first: 2,
+      after: user.user?.ratings.pageInfo.endCursor,
+    });
+    expect(next.user?.ratings.edges[0].cursor).not.toBe(user.user?.ratings.edges[1].cursor);
+
+    const movie = await client.request(MovieDocument, { id: ids[0], similarFirst: 3 });
+    expect(movie.movie?.similar).toHaveLength(3);
+    expect(movie.movie?.bayesianRating?.votes).toBeGreaterThan(0);
+
+    const health = await client.request(HealthDocument);
+    expect(health.health.ok).toBe(true);
+    const weights = await client.request(HybridWeightsDocument, { weights: { content: 0 } });
+    expect(weights.hybridWeights.content).toBe(0);
+    expect(weights.hybridWeights.source).toBe('REQUEST');
   });
 
   it('surfaces GraphQL errors with their code', async () => {

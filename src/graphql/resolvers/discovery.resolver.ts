@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, Float, Int, Query, Resolver, Root } from 'type-graphql';
 import { GraphQLContext } from '../context';
-import { checkPageSize, checkText, clientError, contentEngineOff } from '../errors';
+import { checkPageSize, checkText, clientError, contentEngineOff, pageSize } from '../errors';
 import { ScoredMovieType, TrendingMovieType } from '../types/discovery.type';
 import { MovieType } from '../types/movie.type';
 
@@ -17,10 +17,15 @@ async function knownMovie(context: GraphQLContext, movieId: number): Promise<voi
 
 @Resolver()
 export class DiscoveryResolver {
-  @Query(() => [ScoredMovieType], { description: 'Movies closest in content (embeddings), itself excluded.' })
+  @Query(() => [ScoredMovieType], {
+    description:
+      'Movies closest in content (embeddings), itself excluded. NOT_FOUND for an unknown movie; ' +
+      'SERVICE_UNAVAILABLE while the content index is building, before it holds this movie, or with ' +
+      'CONTENT_ENGINE=false.',
+  })
   async similarMovies(
-    @Arg('movieId', () => Int) movieId: number,
-    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
+    @Arg('movieId', () => Int, { description: 'The movie to start from (MovieLens id).' }) movieId: number,
+    @Arg('first', () => Int, { defaultValue: 10, description: pageSize(10) }) first: number,
     @Ctx() context: GraphQLContext,
   ): Promise<ScoredMovieType[]> {
     checkPageSize(first);
@@ -29,14 +34,26 @@ export class DiscoveryResolver {
   }
 
   @Query(() => [TrendingMovieType], {
-    description: 'Best rated lately: Bayesian rating over a window ending now (or at the newest rating).',
+    description:
+      'Best rated lately: Bayesian rating over a window ending now (or at the newest rating). ' +
+      'BAD_USER_INPUT for an argument out of its range.',
   })
   async trending(
     @Ctx() { services }: GraphQLContext,
-    @Arg('genre', () => String, { nullable: true }) genre?: string | null,
-    @Arg('windowDays', () => Int, { defaultValue: 30 }) windowDays = 30,
-    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
-    @Arg('halfLifeDays', () => Float, { nullable: true, description: 'Exponential decay of older ratings.' })
+    @Arg('genre', () => String, { nullable: true, description: 'Only movies having this genre.' })
+    genre?: string | null,
+    @Arg('windowDays', () => Int, {
+      defaultValue: 30,
+      description: 'Length of the window in days, 1 to 36500 (default 30).',
+    })
+    windowDays = 30,
+    @Arg('first', () => Int, { defaultValue: 20, description: pageSize(20) }) first = 20,
+    @Arg('halfLifeDays', () => Float, {
+      nullable: true,
+      description:
+        'Exponential decay of older ratings: a rating this many days old counts half. Positive; ' +
+        'none by default.',
+    })
     halfLifeDays?: number | null,
   ): Promise<TrendingMovieType[]> {
     checkPageSize(first);
@@ -60,12 +77,20 @@ export class DiscoveryResolver {
     }));
   }
 
-  @Query(() => [ScoredMovieType], { description: 'Natural-language search over movie text embeddings.' })
+  @Query(() => [ScoredMovieType], {
+    description:
+      'Natural-language search over movie text embeddings, best match first. SERVICE_UNAVAILABLE while ' +
+      'the content index is building or with CONTENT_ENGINE=false.',
+  })
   async search(
-    @Arg('query') query: string,
+    @Arg('query', {
+      description: 'What to look for, in words: 1 to 500 characters; BAD_USER_INPUT otherwise.',
+    })
+    query: string,
     @Ctx() context: GraphQLContext,
-    @Arg('first', () => Int, { defaultValue: 10 }) first: number,
-    @Arg('genres', () => [String], { nullable: true }) genres?: string[] | null,
+    @Arg('first', () => Int, { defaultValue: 10, description: pageSize(10) }) first: number,
+    @Arg('genres', () => [String], { nullable: true, description: 'Only movies having any of these genres.' })
+    genres?: string[] | null,
   ): Promise<ScoredMovieType[]> {
     checkPageSize(first);
     checkText(genres, 'genres');
@@ -77,7 +102,7 @@ export class DiscoveryResolver {
 
 @Resolver(() => ScoredMovieType)
 export class ScoredMovieResolver {
-  @FieldResolver(() => MovieType)
+  @FieldResolver(() => MovieType, { description: 'The movie found.' })
   async movie(@Root() item: ScoredMovieType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
     return (await loaders.movie.load(item.movieId)) as MovieType;
   }
@@ -85,7 +110,7 @@ export class ScoredMovieResolver {
 
 @Resolver(() => TrendingMovieType)
 export class TrendingMovieResolver {
-  @FieldResolver(() => MovieType)
+  @FieldResolver(() => MovieType, { description: 'The movie ranked.' })
   async movie(@Root() item: TrendingMovieType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
     return (await loaders.movie.load(item.movieId)) as MovieType;
   }

@@ -2,12 +2,12 @@ import { Ctx, Field, Float, ObjectType, Query, Resolver } from 'type-graphql';
 import { version } from '../../../package.json';
 import { GraphQLContext } from '../context';
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'One recommendation engine’s readiness.' })
 export class EngineHealth {
-  @Field()
+  @Field({ description: '"collaborative", "content" or "statistical".' })
   name: string;
 
-  @Field()
+  @Field({ description: 'It can answer now.' })
   ready: boolean;
 
   @Field(() => String, {
@@ -20,7 +20,7 @@ export class EngineHealth {
   progress: number | null;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'Whether the service can answer, and why not.' })
 export class Health {
   @Field({ description: 'The service can answer: the database answers and at least one engine can serve.' })
   ok: boolean;
@@ -28,10 +28,10 @@ export class Health {
   @Field(() => String, { nullable: true, description: 'Why not, when ok is false.' })
   reason: string | null;
 
-  @Field()
+  @Field({ description: 'The server’s version (package.json).' })
   version: string;
 
-  @Field(() => [EngineHealth])
+  @Field(() => [EngineHealth], { description: 'Every configured engine, ready or not.' })
   engines: EngineHealth[];
 }
 
@@ -39,7 +39,7 @@ export class Health {
 export class HealthResolver {
   @Query(() => Health, {
     description:
-      'Readiness, as /readyz: ok when the database answers a ping and an engine can serve; engines still building are listed.',
+      'Readiness, as /readyz: ok when the database answers a ping and an engine can serve; engines still building are listed. Answers (ok false) rather than failing when the service is not ready.',
   })
   async health(@Ctx() { services }: GraphQLContext): Promise<Health> {
     const report = await services.readiness?.();

@@ -13,7 +13,12 @@ export class HybridWeightsResolver {
   })
   hybridWeights(
     @Ctx() context: GraphQLContext,
-    @Arg('weights', () => EngineWeightsInput, { nullable: true }) requested?: EngineWeightsInput | null,
+    @Arg('weights', () => EngineWeightsInput, {
+      nullable: true,
+      description:
+        'Weights a recommendations request would send; BAD_USER_INPUT for one outside 0 to 1000 or all zero.',
+    })
+    requested?: EngineWeightsInput | null,
   ): HybridWeightsType {
     const inForce = context.services.orchestrator.weightsInForce();
     const weights = requested ? resolveWeights(requested, undefined, inForce.weights) : inForce.weights;

@@ -3,6 +3,7 @@ import { requireScope, resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-u
 import { GraphQLContext } from '../context';
 import { clientError } from '../errors';
 import { OnboardPayload, RatingType, TokenPayload, UserType } from '../types/user.type';
+import { MAX_EVENTS_PER_BATCH } from '../../services/feedback-service';
 import { EventInput, RECORD_EVENTS_DESCRIPTION, RecordEventsResult } from '../types/feedback.type';
 import { RatingInput } from '../types/rating.input';
 import { RecommendationArgs } from '../types/recommendation-args';
@@ -12,10 +13,17 @@ import { recommendFor } from './recommendation.resolver';
 @Resolver()
 export class MutationResolver {
   @Mutation(() => OnboardPayload, {
-    description: 'Creates a user from their first ratings; returns their token and first recommendations.',
+    description:
+      'Creates a user from their first ratings; returns their token and first recommendations. ' +
+      'BAD_USER_INPUT for no ratings, more than 500, a movie rated twice or a rating off the scale; ' +
+      'NOT_FOUND for an unknown movie. Nothing is written when it fails.',
   })
   async onboard(
-    @Arg('ratings', () => [RatingInput], { validate: false }) ratings: RatingInput[],
+    @Arg('ratings', () => [RatingInput], {
+      validate: false,
+      description: '1 to 500 ratings, each movie at most once.',
+    })
+    ratings: RatingInput[],
     @Ctx() context: GraphQLContext,
   ): Promise<OnboardPayload> {
     const { userId, token } = await context.services.users.onboard(ratings);
@@ -26,11 +34,12 @@ export class MutationResolver {
   @Mutation(() => RatingType, {
     description:
       'Rates (or re-rates) a movie as the authenticated user, or, with a service key holding the write ' +
-      'scope, as the user it names.',
+      'scope, as the user it names. NOT_FOUND for an unknown movie; BAD_USER_INPUT for a rating off the ' +
+      'scale; UNAUTHENTICATED or FORBIDDEN as userId describes.',
   })
   async rate(
-    @Arg('movieId', () => Int) movieId: number,
-    @Arg('rating', () => Float) rating: number,
+    @Arg('movieId', () => Int, { description: 'The movie rated (MovieLens id).' }) movieId: number,
+    @Arg('rating', () => Float, { description: '0.5 to 5 in half steps.' }) rating: number,
     @Ctx() context: GraphQLContext,
     @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
     userId?: number | null,
@@ -47,10 +56,12 @@ export class MutationResolver {
   @Mutation(() => Boolean, {
     description:
       'Removes the user’s rating (the authenticated user’s, or with a service key the named user’s); ' +
-      'false when there was none.',
+      'false when there was none. NOT_FOUND for an unknown movie; UNAUTHENTICATED or FORBIDDEN as ' +
+      'userId describes.',
   })
   async removeRating(
-    @Arg('movieId', () => Int) movieId: number,
+    @Arg('movieId', () => Int, { description: 'The movie whose rating goes (MovieLens id).' })
+    movieId: number,
     @Ctx() context: GraphQLContext,
     @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
     userId?: number | null,
@@ -124,7 +135,11 @@ export class MutationResolver {
 
   @Mutation(() => RecordEventsResult, { description: RECORD_EVENTS_DESCRIPTION })
   async recordEvents(
-    @Arg('events', () => [EventInput], { validate: false }) events: EventInput[],
+    @Arg('events', () => [EventInput], {
+      validate: false,
+      description: `The events, 1 to ${MAX_EVENTS_PER_BATCH}, validated all together before any is written.`,
+    })
+    events: EventInput[],
     @Ctx() context: GraphQLContext,
     @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
     userId?: number | null,

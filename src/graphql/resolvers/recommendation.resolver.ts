@@ -52,7 +52,10 @@ export async function recommendFor(
 export class RecommendationResolver {
   @Query(() => [RecommendationType], {
     description:
-      'Personal recommendations for the user named by userId or externalId, best first, with explanations.',
+      'Personal recommendations for the user named by userId or externalId, best first, with ' +
+      'explanations. NOT_FOUND for an unknown user or another token’s user; BAD_USER_INPUT for an ' +
+      'argument outside its bounds; SERVICE_UNAVAILABLE when the one engine a non-HYBRID strategy ' +
+      'needs is not ready (HYBRID leaves it out instead).',
   })
   async recommendations(
     @Args(() => RecommendationArgs) args: RecommendationArgs,

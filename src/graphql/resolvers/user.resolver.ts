@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { findReadableUser } from '../acting-user';
 import { GraphQLContext } from '../context';
-import { checkPageSize, clientError, MAX_ID } from '../errors';
+import { checkPageSize, clientError, MAX_ID, pageSize } from '../errors';
 import { MovieType } from '../types/movie.type';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { RecommendationType } from '../types/recommendation.type';
@@ -52,7 +52,9 @@ export class UserResolver {
 
   @Query(() => UserType, {
     nullable: true,
-    description: 'The user the bearer token belongs to; null without a token and for a service key.',
+    description:
+      'The user the bearer token belongs to; null without a token and for a service key. ' +
+      'UNAUTHENTICATED for a malformed, unknown or revoked token.',
   })
   async me(@Ctx() context: GraphQLContext): Promise<UserType | null> {
     const viewer = await context.viewer();
@@ -67,17 +69,25 @@ export class UserResolver {
     return (await loaders.user.load(user.id))?.externalId ?? null;
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: 'How many movies they rated.' })
   async ratingsCount(@Root() user: UserType, @Ctx() { loaders }: GraphQLContext): Promise<number> {
     return loaders.userRatingsCount.load(user.id);
   }
 
-  @FieldResolver(() => RatingConnection, { description: 'Newest first.' })
+  @FieldResolver(() => RatingConnection, {
+    description:
+      'Their ratings, newest first, cursor-paginated. BAD_USER_INPUT for a page size outside 1 to 100 ' +
+      'or a cursor this API did not issue.',
+  })
   async ratings(
     @Root() user: UserType,
     @Ctx() { services }: GraphQLContext,
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, { defaultValue: 20, description: pageSize(20) }) first: number,
+    @Arg('after', () => String, {
+      nullable: true,
+      description: 'The endCursor of the previous page; omitted for the first page.',
+    })
+    after?: string | null,
   ): Promise<RatingConnection> {
     checkPageSize(first);
     const cursor = after ? decodeRatingCursor(after) : null;
@@ -93,7 +103,11 @@ export class UserResolver {
     };
   }
 
-  @FieldResolver(() => [RecommendationType])
+  @FieldResolver(() => [RecommendationType], {
+    description:
+      'Their recommendations, as Query.recommendations: BAD_USER_INPUT for an argument outside its ' +
+      'bounds; SERVICE_UNAVAILABLE when the one engine a non-HYBRID strategy needs is not ready.',
+  })
   async recommendations(
     @Root() user: UserType,
     @Args(() => RecommendationArgs) args: RecommendationArgs,
@@ -105,7 +119,7 @@ export class UserResolver {
 
 @Resolver(() => RatingType)
 export class RatingResolver {
-  @FieldResolver(() => MovieType)
+  @FieldResolver(() => MovieType, { description: 'The movie rated.' })
   async movie(@Root() rating: RatingType, @Ctx() { loaders }: GraphQLContext): Promise<MovieType> {
     return (await loaders.movie.load(rating.movieId)) as MovieType;
   }

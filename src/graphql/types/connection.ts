@@ -2,30 +2,30 @@ import { Field, ObjectType } from 'type-graphql';
 import { MAX_ID } from '../errors';
 import { MovieType } from './movie.type';
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'Where a page ends, and whether another follows.' })
 export class PageInfo {
-  @Field()
+  @Field({ description: 'Another page follows: ask again with after = endCursor.' })
   hasNextPage: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The last edge’s cursor; null on an empty page.' })
   endCursor: string | null;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'A movie in a page of the catalog.' })
 export class MovieEdge {
-  @Field()
+  @Field({ description: 'Opaque: pass it as `after` to continue after this movie.' })
   cursor: string;
 
-  @Field(() => MovieType)
+  @Field(() => MovieType, { description: 'The movie.' })
   node: MovieType;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'A page of movies.' })
 export class MovieConnection {
-  @Field(() => [MovieEdge])
+  @Field(() => [MovieEdge], { description: 'The page’s movies, in id order.' })
   edges: MovieEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Where the page ends.' })
   pageInfo: PageInfo;
 }
 

@@ -5,7 +5,7 @@ import { MovieType } from './movie.type';
 export class ScoredMovieType {
   movieId: number;
 
-  @Field(() => MovieType)
+  @Field(() => MovieType, { description: 'The movie found.' })
   movie?: MovieType;
 
   @Field(() => Float, { description: 'Cosine similarity in [-1, 1] for similar movies and search.' })
@@ -20,21 +20,21 @@ export class BayesianRatingType {
   @Field(() => Float, { description: 'The plain mean R.' })
   mean: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many ratings (v).' })
   votes: number;
 
   @Field(() => Float, { description: 'Lower bound of the ~95% interval (normal approximation).' })
   lower: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Upper bound of the ~95% interval (normal approximation).' })
   upper: number;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'A movie ranked by its ratings inside a recent window.' })
 export class TrendingMovieType {
   movieId: number;
 
-  @Field(() => MovieType)
+  @Field(() => MovieType, { description: 'The movie ranked.' })
   movie?: MovieType;
 
   @Field(() => Float, { description: 'The ranking key: the windowed Bayesian rating.' })
@@ -46,10 +46,10 @@ export class TrendingMovieType {
   @Field(() => Float, { description: 'Mean of the window’s ratings (decay-weighted when decay is on).' })
   mean: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Lower bound of the window’s ~95% interval.' })
   lower: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Upper bound of the window’s ~95% interval.' })
   upper: number;
 
   @Field({ description: 'The end of the window (the newest rating for historical data).' })

@@ -45,7 +45,7 @@ export class EventInput {
   @Field(() => Int, { description: 'The movie; unknown ids are refused (NOT_FOUND).' })
   movieId: number;
 
-  @Field(() => FeedbackEventTypeEnum)
+  @Field(() => FeedbackEventTypeEnum, { description: 'What happened.' })
   type: FeedbackEventTypeEnum;
 
   @Field(() => Float, { nullable: true, description: 'WATCH only: the fraction watched, 0 to 1.' })
@@ -58,7 +58,7 @@ export class EventInput {
   at?: Date | null;
 }
 
-@ObjectType('RecordEventsResult', { simpleResolvers: true })
+@ObjectType('RecordEventsResult', { simpleResolvers: true, description: 'What recordEvents did.' })
 export class RecordEventsResult {
   @Field(() => Int, { description: 'Events recorded by this call.' })
   accepted: number;
@@ -70,6 +70,6 @@ export class RecordEventsResult {
 }
 
 export const RECORD_EVENTS_DESCRIPTION =
-  `Records feedback events as the authenticated user, at most ${MAX_EVENTS_PER_BATCH} per call: ` +
+  `Records feedback events as the authenticated user (or, with a service key holding the write scope, the user named by userId or externalId), at most ${MAX_EVENTS_PER_BATCH} per call: ` +
   'all or nothing (any invalid event refuses the batch with BAD_USER_INPUT or NOT_FOUND and ' +
   '`extensions.eventIndex`), idempotent by clientEventId.';

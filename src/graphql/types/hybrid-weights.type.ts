@@ -26,16 +26,16 @@ registerEnumType(WeightsSourceEnum, {
   description: 'The engine weights HYBRID merges with (summing to 1), and where they came from.',
 })
 export class HybridWeightsType {
-  @Field(() => Float)
+  @Field(() => Float, { description: 'The collaborative engine’s share, 0 to 1.' })
   collaborative: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'The content engine’s share, 0 to 1.' })
   content: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'The statistical engine’s share, 0 to 1.' })
   statistical: number;
 
-  @Field(() => WeightsSourceEnum)
+  @Field(() => WeightsSourceEnum, { description: 'Where the weights come from.' })
   source: WeightsSourceEnum;
 
   @Field(() => Float, {

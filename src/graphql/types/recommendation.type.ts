@@ -7,17 +7,17 @@ import { StrategyEnum } from './strategy.enum';
   description: 'Each engine’s min-max normalised score in [0, 1]; null where it did not take part.',
 })
 export class EngineScores {
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'The collaborative engine’s score.' })
   collaborative: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'The content engine’s score.' })
   content: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'The statistical engine’s score.' })
   statistical: number | null;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ simpleResolvers: true, description: 'Why a movie is recommended.' })
 export class Explanation {
   @Field({ description: 'One short sentence, e.g. "Because you rated Heat 5★".' })
   text: string;
@@ -26,13 +26,13 @@ export class Explanation {
   basedOnIds: number[];
 }
 
-@ObjectType('Recommendation', { simpleResolvers: true })
+@ObjectType('Recommendation', { simpleResolvers: true, description: 'One recommended movie.' })
 export class RecommendationType {
   /**
    * Loaded for the whole list at once (recommendFor): a field resolver per item made every item an
    * object with a pending promise, which graphql-js then awaits one by one.
    */
-  @Field(() => MovieType)
+  @Field(() => MovieType, { description: 'The movie recommended.' })
   movie: MovieType;
 
   @Field(() => Int, { description: 'The position in the list: 1 for the best.' })
@@ -64,9 +64,9 @@ export class RecommendationType {
   @Field(() => StrategyEnum, { description: 'The strategy that actually ran (STATISTICAL for cold start).' })
   strategyUsed: StrategyEnum;
 
-  @Field(() => EngineScores)
+  @Field(() => EngineScores, { description: 'What each engine scored it, before merging.' })
   engineScores: EngineScores;
 
-  @Field(() => Explanation)
+  @Field(() => Explanation, { description: 'Why it is recommended.' })
   explanation: Explanation;
 }

@@ -442,13 +442,16 @@ export class EmbeddingStore {
 
   /** Whether this pgvector (0.8+) can keep scanning HNSW until filtered-out rows are replaced. */
   supportsIterativeScan(): Promise<boolean> {
-    this.iterativeScan ??= this.dataSource
-      .transaction(async (manager) => {
-        // The GUC only exists once the pgvector library is loaded into this session.
-        await manager.query(`SELECT vector_dims('[1]'::vector)`);
-        const [row] = await manager.query(`SELECT current_setting('hnsw.iterative_scan', true) AS setting`);
-        return row.setting !== null && row.setting !== undefined;
-      })
+    // Asked where the searches run (the same pgvector on a primary and its replicas).
+    this.iterativeScan ??= this.reads
+      .shared((db) =>
+        db.transaction(async (manager) => {
+          // The GUC only exists once the pgvector library is loaded into this session.
+          await manager.query(`SELECT vector_dims('[1]'::vector)`);
+          const [row] = await manager.query(`SELECT current_setting('hnsw.iterative_scan', true) AS setting`);
+          return row.setting !== null && row.setting !== undefined;
+        }),
+      )
       .catch((error: unknown) => {
         this.iterativeScan = undefined;
         throw error;

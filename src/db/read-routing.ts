@@ -131,7 +131,7 @@ export class ReplicaReads implements Reads {
   state(): ReplicaState {
     return {
       down: this.down,
-      lagBoundMs: this.now() - this.caughtUpTo,
+      lagBoundMs: Math.round(this.now() - this.caughtUpTo),
       pinnedUsers: [...this.pending.values()].filter((at) => at > this.caughtUpTo).length,
       replicaReads: this.replicaCount,
       primaryReads: this.primaryCount,

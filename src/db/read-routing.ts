@@ -75,7 +75,7 @@ const MAX_SAMPLES = 256;
  *   - a shared read may use the replica while now − caughtUpTo ≤ maxLagMs (an upper bound on its
  *     staleness, whatever the load); past it, the primary answers;
  *   - a user who wrote at time w (noted after the commit returned) reads the replica only once
- *     caughtUpTo ≥ w, i.e. once the replica has replayed a position sampled after their commit.
+ *     caughtUpTo > w, i.e. once the replica has replayed a position sampled after their commit.
  * Probes are lazy: a read starts one when the last is older than probeIntervalMs, without waiting
  * for it; an idle router sends nothing. A replica that fails (connection error, stall, not in
  * recovery) is marked down and the read re-run on the primary, so clients never see it fail; from
@@ -114,7 +114,8 @@ export class ReplicaReads implements Reads {
     for (const id of typeof userId === 'number' ? [userId] : userId) {
       const wroteAt = this.pending.get(id);
       if (wroteAt === undefined) continue;
-      if (wroteAt <= this.caughtUpTo) this.pending.delete(id);
+      // Strictly after: a probe stamped in the same instant may have been sent before the commit.
+      if (wroteAt < this.caughtUpTo) this.pending.delete(id);
       else usable = false;
     }
     return this.run(usable, work);
@@ -125,14 +126,14 @@ export class ReplicaReads implements Reads {
     // Bounded without a timer: entries the replica has passed are dropped; if it never catches up
     // (down, paused), keeping a user on the primary is what we want anyway.
     if (this.pending.size > 10_000)
-      for (const [id, at] of this.pending) if (at <= this.caughtUpTo) this.pending.delete(id);
+      for (const [id, at] of this.pending) if (at < this.caughtUpTo) this.pending.delete(id);
   }
 
   state(): ReplicaState {
     return {
       down: this.down,
       lagBoundMs: Math.round(this.now() - this.caughtUpTo),
-      pinnedUsers: [...this.pending.values()].filter((at) => at > this.caughtUpTo).length,
+      pinnedUsers: [...this.pending.values()].filter((at) => at >= this.caughtUpTo).length,
       replicaReads: this.replicaCount,
       primaryReads: this.primaryCount,
     };

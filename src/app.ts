@@ -438,7 +438,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     const history = new CachedRatingHistory(new SqlRatingHistory(dataSource, reads));
     const statistical = new StatisticalEngine(dataSource, {}, history, reads);
     await ensureCatalog(dataSource, config, logger, {
-      afterImport: [async () => statistical.invalidateGlobalStats()],
+      afterImport: [async () => reads.changed(), async () => statistical.invalidateGlobalStats()],
     });
 
     let content: ContentEngine | null = null;
@@ -456,6 +456,8 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
             `content index ready: ${summary.embedded} embedded, ${summary.unchanged} unchanged ` +
               `(${summary.model.modelId}, ${summary.seconds.toFixed(1)} s)`,
           );
+          // The vectors are read where searches run: only once it holds the whole index.
+          reads.changed();
           engine.preloadVectors().then(
             (count) => logger.info(`content vectors in memory: ${count}`),
             (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),

@@ -17,6 +17,12 @@ export interface Reads {
   ofUser<T>(userId: number | readonly number[], work: (db: DataSource) => Promise<T>): Promise<T>;
   /** Call once a user's write has committed (or another instance announced one), before answering. */
   wrote(userId: number): void;
+  /**
+   * Call when shared data changed as a whole (an import, a new index generation; here or announced
+   * by another instance): shared reads use the primary until the replica has the change, so a cache
+   * refilled because of it is not refilled with what it replaced.
+   */
+  changed(): void;
 }
 
 /** No replica: every read goes to the primary. */
@@ -25,6 +31,7 @@ export function primaryReads(primary: DataSource): Reads {
     shared: (work) => work(primary),
     ofUser: (_userId, work) => work(primary),
     wrote: () => undefined,
+    changed: () => undefined,
   };
 }
 
@@ -75,7 +82,8 @@ const MAX_SAMPLES = 256;
  *   - a shared read may use the replica while now − caughtUpTo ≤ maxLagMs (an upper bound on its
  *     staleness, whatever the load); past it, the primary answers;
  *   - a user who wrote at time w (noted after the commit returned) reads the replica only once
- *     caughtUpTo > w, i.e. once the replica has replayed a position sampled after their commit.
+ *     caughtUpTo > w, i.e. once the replica has replayed a position sampled after their commit;
+ *     changed() holds every shared read to the same rule after a change of the whole catalog.
  * Probes are lazy: a read starts one when the last is older than probeIntervalMs, without waiting
  * for it; an idle router sends nothing. A replica that fails (connection error, stall, not in
  * recovery) is marked down and the read re-run on the primary, so clients never see it fail; from
@@ -85,6 +93,8 @@ export class ReplicaReads implements Reads {
   private readonly samples: PrimarySample[] = [];
   private caughtUpTo = -Infinity;
   private readonly pending = new Map<number, number>();
+  /** When shared data last changed as a whole (changed()). */
+  private sharedChangedAt = -Infinity;
   private probing: Promise<void> | null = null;
   private lastProbeAt = -Infinity;
   /** Set by a failure; only a successful probe clears it, so no request waits on a dead replica. */
@@ -121,6 +131,10 @@ export class ReplicaReads implements Reads {
     return this.run(usable, work);
   }
 
+  changed(): void {
+    this.sharedChangedAt = this.now();
+  }
+
   wrote(userId: number): void {
     this.pending.set(userId, this.now());
     // Bounded without a timer: entries the replica has passed are dropped; if it never catches up
@@ -151,7 +165,9 @@ export class ReplicaReads implements Reads {
     const now = this.now();
     if (now - this.lastProbeAt >= (this.down ? this.downForMs : this.probeIntervalMs))
       void this.probe().catch(() => undefined);
-    return !this.down && now - this.caughtUpTo <= this.options.maxLagMs;
+    return (
+      !this.down && now - this.caughtUpTo <= this.options.maxLagMs && this.sharedChangedAt < this.caughtUpTo
+    );
   }
 
   private async run<T>(useReplica: boolean, work: (db: DataSource) => Promise<T>): Promise<T> {

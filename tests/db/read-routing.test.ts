@@ -112,6 +112,24 @@ describe('ReplicaReads routing rules', () => {
     expect(reads.state().down).toBe(false);
   });
 
+  it('after a change of shared data, reads the primary until a probe stamped after it was replayed', async () => {
+    const { state, primary, replica } = servers();
+    const reads = new ReplicaReads(primary, replica, { maxLagMs: 10_000, now });
+    await reads.probe();
+    clock = 1_010;
+    reads.changed();
+    state.primaryLsn = 500n; // the import
+    expect(await reads.shared(where)).toBe('primary');
+    expect(await reads.ofUser(3, where)).toBe('primary');
+    clock = 1_020;
+    await reads.probe();
+    expect(await reads.shared(where)).toBe('primary');
+    state.replayed = 500n;
+    clock = 1_030;
+    await reads.probe();
+    expect(await reads.shared(where)).toBe('replica');
+  });
+
   it('treats a server that is not in recovery as no replica', async () => {
     const { state, primary, replica } = servers();
     state.inRecovery = false;

@@ -48,7 +48,7 @@ export interface Database {
   embedded: boolean;
   /** Where read-only queries go: the replica of DATABASE_READ_URL when it keeps up, else the primary. */
   reads: Reads;
-  /** The replica's own connection pool, for readiness and metrics; null without DATABASE_READ_URL. */
+  /** The replica's router (its state for /health); null without DATABASE_READ_URL. */
   replica: ReplicaReads | null;
   close(): Promise<void>;
 }
@@ -75,6 +75,17 @@ async function connectReplica(
   await dataSource.initialize().catch((error: unknown) => {
     throw new DatabaseConnectError(url, timeouts, error);
   });
+  // A replica of another cluster would serve someone else's catalog; the lag probes cannot see that.
+  const systemOf = async (db: DataSource) =>
+    ((await db.query(`SELECT system_identifier::text AS id FROM pg_control_system()`)) as { id: string }[])[0]
+      .id;
+  const [ours, theirs] = await Promise.all([systemOf(primary), systemOf(dataSource)]);
+  if (ours !== theirs) {
+    await dataSource.destroy();
+    throw new Error(
+      `DATABASE_READ_URL is not a replica of DATABASE_URL (cluster ${theirs}, the primary is ${ours})`,
+    );
+  }
   const reads = new ReplicaReads(primary, dataSource, {
     maxLagMs: config.readReplicaMaxLagMs,
     onChange: (event) => {

@@ -1,15 +1,22 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { generateSyntheticCatalog, SyntheticCatalog } from '../../fixtures/synthetic';
 import { TcpProxy } from '../../fixtures/tcp-proxy';
-import { refreshOnRatings } from '../../src/app';
+import { connectDatabase, refreshOnRatings } from '../../src/app';
+import { loadConfig } from '../../src/config';
 import { createDataSource } from '../../src/db/datasource';
+import { startEmbeddedDatabase } from '../../src/db/embedded';
 import { ReplicaReads } from '../../src/db/read-routing';
 import { ContentEngine, ContentIndexer } from '../../src/engines/content';
 import { CachedRatingHistory, SqlRatingHistory } from '../../src/engines/rating-history';
 import { StatisticalEngine } from '../../src/engines/statistical';
 import { HashingEmbedder } from '../engines/content/index/helpers/hashing-embedder';
 import { graphql, TestApi, startTestApi } from '../helpers/api';
-import { createTestDatabase, recordStatements, TestDatabase } from '../helpers/database';
+import { silentLogger } from '../../src/logger';
+import { createTestDatabase, recordStatements, TEST_DATABASE_URL, TestDatabase } from '../helpers/database';
 import { pauseReplay, resumeReplay, testReplica, waitForReplay } from '../helpers/replica';
 import { importSyntheticCatalog } from '../helpers/synthetic-database';
 
@@ -325,5 +332,80 @@ describeWithReplica('reads on a streaming replica (DATABASE_READ_URL)', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     expect(reads.state().down).toBe(false);
     expect(await reads.shared(inRecovery)).toBe(true);
+  });
+});
+
+describeWithReplica('DATABASE_READ_URL at start (connectDatabase)', () => {
+  const name = `t_replica_${randomBytes(4).toString('hex')}`;
+  let admin: DataSource;
+  let replicaAdmin: DataSource;
+  const urlOf = (base: string) => base.replace(/\/[^/]*$/, `/${name}`);
+  const primaryUrl = urlOf(TEST_DATABASE_URL);
+  const replicaUrl = urlOf(replica.url ?? '');
+
+  beforeAll(async () => {
+    admin = createDataSource({ url: TEST_DATABASE_URL.replace(/\/[^/]*$/, '/postgres'), poolSize: 1 });
+    await admin.initialize();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const scratch = createDataSource({ url: primaryUrl, poolSize: 1 });
+    await scratch.initialize();
+    await scratch.query(`CREATE EXTENSION IF NOT EXISTS vector`);
+    await scratch.destroy();
+    replicaAdmin = createDataSource({
+      url: (replica.url as string).replace(/\/[^/]*$/, '/postgres'),
+      poolSize: 1,
+    });
+    await replicaAdmin.initialize();
+    await waitForReplay(admin, replicaAdmin);
+  });
+
+  afterAll(async () => {
+    await replicaAdmin?.destroy();
+    await admin?.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin?.destroy();
+  });
+
+  it('migrates the primary only and reads shared data from the replica once it has replayed them', async () => {
+    const database = await connectDatabase(
+      loadConfig({ DATABASE_URL: primaryUrl, DATABASE_READ_URL: replicaUrl }),
+      silentLogger,
+    );
+    try {
+      expect(database.replica).not.toBeNull();
+      const deadline = Date.now() + 20_000;
+      while (!(await database.reads.shared(inRecovery)) && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(await database.reads.shared(inRecovery)).toBe(true);
+      const [{ n }] = await database.reads.shared((db) => db.query(`SELECT count(*)::int AS n FROM movies`));
+      expect(n).toBe(0);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('reads the primary when the read URL is not a server in recovery', async () => {
+    const database = await connectDatabase(
+      loadConfig({ DATABASE_URL: primaryUrl, DATABASE_READ_URL: primaryUrl }),
+      silentLogger,
+    );
+    try {
+      expect(database.replica?.state().down).toBe(true);
+      expect(await database.reads.shared(inRecovery)).toBe(false);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('refuses to start on a read URL of another cluster', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cinegraph-other-cluster-'));
+    const other = await startEmbeddedDatabase({ dataDir: dir, port: 0, poolSize: 1 });
+    try {
+      await expect(
+        connectDatabase(loadConfig({ DATABASE_URL: primaryUrl, DATABASE_READ_URL: other.url }), silentLogger),
+      ).rejects.toThrow(/DATABASE_READ_URL is not a replica of DATABASE_URL/);
+    } finally {
+      await other.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

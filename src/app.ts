@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { Config } from './config';
 import { ensureCatalog } from './data/first-run';
-import { openDatabase } from './db/datasource';
+import { createDataSource, DatabaseConnectError, openDatabase } from './db/datasource';
+import { primaryReads, Reads, ReplicaReads } from './db/read-routing';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
 import {
@@ -44,10 +45,65 @@ import { ServiceKeyStore } from './services/service-keys';
 import { UserService } from './services/user-service';
 
 export interface Database {
+  /** The primary: every write, and every read that must see the latest commit. */
   dataSource: DataSource;
   url: string;
   embedded: boolean;
+  /** Where read-only queries go: the replica of DATABASE_READ_URL when it keeps up, else the primary. */
+  reads: Reads;
+  /** The replica's router (its state for /health); null without DATABASE_READ_URL. */
+  replica: ReplicaReads | null;
   close(): Promise<void>;
+}
+
+/**
+ * The DATABASE_READ_URL pool and its router. The replica is read-only, so nothing is migrated
+ * there (it replays the primary's migrations). Like the primary, it must answer at start (a typo
+ * in the URL should not pass unnoticed); once running, a replica that fails only sends reads to
+ * the primary until a probe finds it again.
+ */
+async function connectReplica(
+  config: Config,
+  primary: DataSource,
+  logger: Logger,
+): Promise<{ reads: ReplicaReads; dataSource: DataSource } | null> {
+  if (!config.databaseReadUrl) return null;
+  const timeouts = {
+    connectMs: config.dbConnectTimeoutMs,
+    statementMs: config.dbStatementTimeoutMs,
+    idleInTransactionMs: config.dbIdleTxTimeoutMs,
+  };
+  const url = config.databaseReadUrl;
+  const dataSource = createDataSource({ url, poolSize: config.dbPoolSize, timeouts });
+  await dataSource.initialize().catch((error: unknown) => {
+    throw new DatabaseConnectError(url, timeouts, error);
+  });
+  // A replica of another cluster would serve someone else's catalog; the lag probes cannot see that.
+  const systemOf = async (db: DataSource) =>
+    ((await db.query(`SELECT system_identifier::text AS id FROM pg_control_system()`)) as { id: string }[])[0]
+      .id;
+  const [ours, theirs] = await Promise.all([systemOf(primary), systemOf(dataSource)]);
+  if (ours !== theirs) {
+    await dataSource.destroy();
+    throw new Error(
+      `DATABASE_READ_URL is not a replica of DATABASE_URL (cluster ${theirs}, the primary is ${ours})`,
+    );
+  }
+  const reads = new ReplicaReads(primary, dataSource, {
+    maxLagMs: config.readReplicaMaxLagMs,
+    onChange: (event) => {
+      if (event.kind === 'down')
+        logger.warn(`read replica unavailable, reading from the primary: ${event.reason}`);
+      else if (event.kind === 'up') logger.info('read replica available again');
+    },
+  });
+  await reads.probe().catch(() => undefined);
+  logger.info(
+    reads.state().down
+      ? 'DATABASE_READ_URL: the replica is not usable yet; reads go to the primary until it is'
+      : `DATABASE_READ_URL: shared reads go to the replica while it is at most ${config.readReplicaMaxLagMs} ms behind`,
+  );
+  return { reads, dataSource };
 }
 
 /** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
@@ -83,11 +139,18 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
         idleInTransactionMs: embedded ? 0 : config.dbIdleTxTimeoutMs,
       },
     });
+    const replica = await connectReplica(config, dataSource, logger).catch(async (error: unknown) => {
+      await dataSource.destroy();
+      throw error;
+    });
     return {
       dataSource,
       url,
       embedded: embedded !== null,
+      reads: replica?.reads ?? primaryReads(dataSource),
+      replica: replica?.reads ?? null,
       async close() {
+        await replica?.dataSource.destroy();
         await dataSource.destroy();
         await embedded?.stop();
       },
@@ -141,17 +204,24 @@ export const DEFAULT_LIST_RECORDING: Omit<ListRecorderOptions, 'warn'> = {
 
 /**
  * The services over these engines. With `metrics`, the orchestrator sees each engine through a
- * wrapper that times its calls (cinegraph_engine_duration_seconds).
+ * wrapper that times its calls (cinegraph_engine_duration_seconds). Writes go to `dataSource`;
+ * catalog and rating reads through `reads` (users and tokens always read the primary: a token
+ * must work the moment onboarding returns it).
  */
 export function createServices(
   dataSource: DataSource,
   engines: EngineSet,
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
-  options: { serviceKeyCacheMs?: number; listRecording?: Omit<ListRecorderOptions, 'warn'> } = {},
+  options: {
+    serviceKeyCacheMs?: number;
+    listRecording?: Omit<ListRecorderOptions, 'warn'>;
+    reads?: Reads;
+  } = {},
 ): Services {
-  const catalog = new MovieCatalog(dataSource);
-  const ratings = new RatingService(dataSource);
+  const reads = options.reads ?? primaryReads(dataSource);
+  const catalog = new MovieCatalog(dataSource, reads);
+  const ratings = new RatingService(dataSource, reads);
   const keys = new ServiceKeyStore(dataSource, { cacheMs: options.serviceKeyCacheMs ?? 0 });
   const users = new UserService(dataSource, ratings, keys);
   const feedback = new FeedbackService(dataSource);
@@ -159,7 +229,7 @@ export function createServices(
     ...(options.listRecording ?? DEFAULT_LIST_RECORDING),
     warn: (message) => logger?.warn(message),
   });
-  const history = engines.history ?? new SqlRatingHistory(dataSource);
+  const history = engines.history ?? new SqlRatingHistory(dataSource, reads);
   // One Map per ratings array: a cached history hands back the same array while a user's ratings
   // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
   const ratingMaps = new WeakMap<readonly RatedMovie[], ReadonlyMap<number, number>>();
@@ -201,8 +271,9 @@ export function createServices(
 }
 
 /**
- * After a user's ratings changed (and committed): drop what is cached of them, then fold their
- * factors in, so their next request already reflects the change.
+ * After a user's ratings changed (and committed): keep their reads on the primary until the replica
+ * has the change, drop what is cached of them, then fold their factors in, so their next request
+ * already reflects the change.
  */
 export function refreshOnRatings(
   ratings: RatingService,
@@ -210,9 +281,11 @@ export function refreshOnRatings(
     history: CachedRatingHistory | null;
     content: ContentEngine | null;
     collaborative: CollaborativeEngine | null;
+    reads?: Reads;
   },
 ): void {
   ratings.onRatingsChanged(async (userId) => {
+    parts.reads?.wrote(userId);
     parts.history?.forget(userId);
     parts.content?.forgetUser(userId);
     await parts.collaborative?.foldIn(userId);
@@ -399,14 +472,14 @@ export interface Cinegraph {
  */
 export async function startCinegraph(config: Config, logger: Logger): Promise<Cinegraph> {
   const database = await connectDatabase(config, logger);
-  const { dataSource } = database;
+  const { dataSource, reads } = database;
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
   try {
-    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource));
-    const statistical = new StatisticalEngine(dataSource, {}, history);
+    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource, reads));
+    const statistical = new StatisticalEngine(dataSource, {}, history, reads);
     await ensureCatalog(dataSource, config, logger, {
-      afterImport: [async () => statistical.invalidateGlobalStats()],
+      afterImport: [async () => reads.changed(), async () => statistical.invalidateGlobalStats()],
     });
 
     let content: ContentEngine | null = null;
@@ -414,7 +487,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     if (config.contentEngine) {
       embedder = embedderFor(config, logger);
       embedderDisposal = disposeWhenLoaded(embedder);
-      const started = startContentEngine({ dataSource, embedder, logger, history });
+      const started = startContentEngine({ dataSource, embedder, logger, history, reads });
       content = started.engine;
       indexer = started.indexer;
       const engine = started.engine;
@@ -424,6 +497,8 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
             `content index ready: ${summary.embedded} embedded, ${summary.unchanged} unchanged ` +
               `(${summary.model.modelId}, ${summary.seconds.toFixed(1)} s)`,
           );
+          // The vectors are read where searches run: only once it holds the whole index.
+          reads.changed();
           engine.preloadVectors().then(
             (count) => logger.info(`content vectors in memory: ${count}`),
             (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
@@ -460,11 +535,13 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
         batchSize: config.listFlushBatch,
         maxBuffered: config.listBufferMax,
       },
+      reads,
     });
-    refreshOnRatings(services.ratings, { history, content, collaborative });
+    refreshOnRatings(services.ratings, { history, content, collaborative, reads });
     const server = await startApi(config, services, logger, {
       health: async () => ({
         database: database.embedded ? 'embedded' : 'postgres',
+        ...(database.replica ? { readReplica: database.replica.state() } : {}),
         engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
         model: collaborative.activeModel(),
       }),

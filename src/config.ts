@@ -8,6 +8,10 @@ export interface Config {
   port: number;
   /** Unset means: run the embedded PGlite server. */
   databaseUrl: string | null;
+  /** A streaming replica for shared read-only queries (src/db/read-routing.ts); null: the primary reads. */
+  databaseReadUrl: string | null;
+  /** Shared reads leave the replica for the primary when it may be further behind than this. */
+  readReplicaMaxLagMs: number;
   dbPoolSize: number;
   /** Connecting to PostgreSQL (and waiting for a pooled connection) before SERVICE_UNAVAILABLE / a failed start. */
   dbConnectTimeoutMs: number;
@@ -135,11 +139,18 @@ function optionalPath(env: Env, name: string, cwd: string): string | null {
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const nodeEnv = env.NODE_ENV?.trim() || 'development';
   const cors = env.CORS_ORIGINS?.trim();
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  const databaseReadUrl = env.DATABASE_READ_URL?.trim() || null;
+  // The embedded database has no replicas: a read URL without DATABASE_URL is a mistake, not a setup.
+  if (databaseReadUrl && !databaseUrl)
+    throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL (the primary every write goes to)');
   return {
     nodeEnv,
     host: env.HOST?.trim() || '127.0.0.1',
     port: integer(env, 'PORT', 4000, 0, 65535),
-    databaseUrl: env.DATABASE_URL?.trim() || null,
+    databaseUrl,
+    databaseReadUrl,
+    readReplicaMaxLagMs: integer(env, 'READ_REPLICA_MAX_LAG_MS', 5_000, 0, 3_600_000),
     dbPoolSize: integer(env, 'DB_POOL_SIZE', 8, 1, 200),
     dbConnectTimeoutMs: integer(
       env,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
+import { primaryReads, Reads } from '../db/read-routing';
 import { CacheCounts, newCacheCounts } from './short-lived-cache';
 
 /** One of a user's ratings as the engines need it. */
@@ -22,15 +23,26 @@ export interface RatingHistorySource {
  */
 export const USER_STATE_TTL_MS = 30 * 60_000;
 
-/** Straight from the ratings table, one statement per call. */
+/**
+ * Straight from the ratings table, one statement per call: a user's own read (Reads.ofUser), so
+ * right after their write it comes from the primary.
+ */
 export class SqlRatingHistory implements RatingHistorySource {
-  constructor(private readonly db: DataSource) {}
+  private readonly reads: Reads;
+
+  constructor(db: DataSource, reads: Reads = primaryReads(db)) {
+    this.reads = reads;
+  }
 
   async historyOf(userId: number): Promise<readonly RatedMovie[]> {
-    const rows: { movie_id: number; rating: number; rated_at: number }[] = await this.db.query(
-      `SELECT movie_id, rating, extract(epoch FROM rated_at)::float8 AS rated_at
-         FROM ratings WHERE user_id = $1 ORDER BY movie_id`,
-      [userId],
+    const rows: { movie_id: number; rating: number; rated_at: number }[] = await this.reads.ofUser(
+      userId,
+      (db) =>
+        db.query(
+          `SELECT movie_id, rating, extract(epoch FROM rated_at)::float8 AS rated_at
+             FROM ratings WHERE user_id = $1 ORDER BY movie_id`,
+          [userId],
+        ),
     );
     return rows.map((row) => ({ movieId: row.movie_id, rating: row.rating, ratedAt: row.rated_at }));
   }

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
 import { Movie } from '../db/entities';
+import { primaryReads, Reads } from '../db/read-routing';
 
 export interface MovieFilter {
   genre?: string | null;
@@ -55,12 +56,19 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-/** Reads of the movie catalog; every method is one SQL statement so loaders can batch on it. */
+/**
+ * Reads of the movie catalog; every method is one SQL statement so loaders can batch on it. All are
+ * shared reads (a replica's when there is one): the catalog is the same for every user.
+ */
 export class MovieCatalog {
   private readonly movies = new ShortLivedCache<number, Movie>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
   private readonly refreshingMovies = new Set<number>();
 
-  constructor(private readonly db: DataSource) {}
+  private readonly reads: Reads;
+
+  constructor(db: DataSource, reads: Reads = primaryReads(db)) {
+    this.reads = reads;
+  }
 
   /** Hits and misses of the movie cache, for /metrics. */
   get cacheCounts(): CacheCounts {
@@ -69,9 +77,8 @@ export class MovieCatalog {
 
   async findByIds(ids: readonly number[]): Promise<Movie[]> {
     return refreshingRead(ids, this.movies, this.refreshingMovies, async (missing) => {
-      const rows: MovieRow[] = await this.db.query(
-        `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,
-        [missing],
+      const rows: MovieRow[] = await this.reads.shared((db) =>
+        db.query(`SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`, [missing]),
       );
       return rows.map(toMovie);
     });
@@ -92,19 +99,22 @@ export class MovieCatalog {
     if (filter.titleContains)
       conditions.push(`title ILIKE ${param(`%${escapeLike(filter.titleContains)}%`)}`);
     const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
-    const rows: MovieRow[] = await this.db.query(
-      `SELECT ${MOVIE_COLUMNS} FROM movies ${where} ORDER BY id LIMIT ${param(first + 1)}`,
-      params,
+    const limit = param(first + 1);
+    const rows: MovieRow[] = await this.reads.shared((db) =>
+      db.query(`SELECT ${MOVIE_COLUMNS} FROM movies ${where} ORDER BY id LIMIT ${limit}`, params),
     );
     return { movies: rows.slice(0, first).map(toMovie), hasNextPage: rows.length > first };
   }
 
   /** From the trigger-maintained aggregates, not by scanning the ratings of every movie on the page. */
   async ratingSummaries(movieIds: readonly number[]): Promise<Map<number, RatingSummary>> {
-    const rows: { movie_id: number; count: number; average: number | null }[] = await this.db.query(
-      `SELECT movie_id, votes AS count, CASE WHEN votes > 0 THEN rating_sum / votes END AS average
-         FROM movie_rating_stats WHERE movie_id = ANY($1::int[])`,
-      [movieIds],
+    const rows: { movie_id: number; count: number; average: number | null }[] = await this.reads.shared(
+      (db) =>
+        db.query(
+          `SELECT movie_id, votes AS count, CASE WHEN votes > 0 THEN rating_sum / votes END AS average
+             FROM movie_rating_stats WHERE movie_id = ANY($1::int[])`,
+          [movieIds],
+        ),
     );
     return new Map(rows.map((r) => [r.movie_id, { count: Number(r.count), average: r.average }]));
   }

@@ -1,4 +1,5 @@
 import { DataSource, EntityManager } from 'typeorm';
+import { primaryReads, Reads } from '../db/read-routing';
 import { transactionWithRetry } from '../db/transaction';
 import { checkRatingValue, ServiceError } from './errors';
 
@@ -31,11 +32,20 @@ const toRating = (r: RatingRow): UserRating => ({
   ratedAt: r.rated_at,
 });
 
-/** Writes and reads of ratings; every write is one transaction, and listeners run after commit. */
+/**
+ * Writes and reads of ratings; every write is one transaction, and listeners run after commit.
+ * Reads are a user's own (Reads.ofUser): the primary while their latest write may not have replayed.
+ */
 export class RatingService {
   private readonly listeners: RatingsChangedListener[] = [];
+  private readonly reads: Reads;
 
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    reads: Reads = primaryReads(db),
+  ) {
+    this.reads = reads;
+  }
 
   onRatingsChanged(listener: RatingsChangedListener): void {
     this.listeners.push(listener);
@@ -103,17 +113,18 @@ export class RatingService {
 
   /** movieId → rating, for the orchestrator and engines. */
   async ratingsOf(userId: number): Promise<Map<number, number>> {
-    const rows: { movie_id: number; rating: number }[] = await this.db.query(
-      `SELECT movie_id, rating FROM ratings WHERE user_id = $1`,
-      [userId],
+    const rows: { movie_id: number; rating: number }[] = await this.reads.ofUser(userId, (db) =>
+      db.query(`SELECT movie_id, rating FROM ratings WHERE user_id = $1`, [userId]),
     );
     return new Map(rows.map((r) => [r.movie_id, r.rating]));
   }
 
   async countsByUser(userIds: readonly number[]): Promise<Map<number, number>> {
-    const rows: { user_id: number; count: string }[] = await this.db.query(
-      `SELECT user_id, count(*) AS count FROM ratings WHERE user_id = ANY($1::int[]) GROUP BY user_id`,
-      [userIds],
+    const rows: { user_id: number; count: string }[] = await this.reads.ofUser(userIds, (db) =>
+      db.query(
+        `SELECT user_id, count(*) AS count FROM ratings WHERE user_id = ANY($1::int[]) GROUP BY user_id`,
+        [userIds],
+      ),
     );
     return new Map(rows.map((r) => [r.user_id, Number(r.count)]));
   }
@@ -130,10 +141,12 @@ export class RatingService {
       params.push(after.ratedAt, after.movieId);
       keyset = `AND (rated_at, movie_id) < ($3::timestamptz, $4::int)`;
     }
-    const rows: RatingRow[] = await this.db.query(
-      `SELECT user_id, movie_id, rating, rated_at FROM ratings WHERE user_id = $1 ${keyset}
-       ORDER BY rated_at DESC, movie_id DESC LIMIT $2`,
-      params,
+    const rows: RatingRow[] = await this.reads.ofUser(userId, (db) =>
+      db.query(
+        `SELECT user_id, movie_id, rating, rated_at FROM ratings WHERE user_id = $1 ${keyset}
+         ORDER BY rated_at DESC, movie_id DESC LIMIT $2`,
+        params,
+      ),
     );
     return { ratings: rows.slice(0, first).map(toRating), hasNextPage: rows.length > first };
   }

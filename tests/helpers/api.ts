@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { createServices, EngineSet, startApi } from '../../src/app';
 import { loadConfig } from '../../src/config';
+import type { Reads } from '../../src/db/read-routing';
 import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
 import { StatisticalEngine } from '../../src/engines/statistical';
 import { Logger, silentLogger } from '../../src/logger';
@@ -18,12 +19,13 @@ export interface TestApi extends RunningServer {
   metrics: ServiceMetrics;
 }
 
-/** The real API on a test schema; engines default to the statistical one alone. */
+/** The real API on a test schema; engines default to the statistical one alone, reads to the primary. */
 export async function startTestApi(
   dataSource: DataSource,
   engines: Partial<EngineSet> = {},
   env: Record<string, string> = {},
   logger: Logger = silentLogger,
+  reads?: Reads,
 ): Promise<TestApi> {
   const config = loadConfig({ PORT: '0', ...env });
   const statistical = engines.statistical ?? new StatisticalEngine(dataSource, { globalStatsMaxAgeMs: 0 });
@@ -40,6 +42,7 @@ export async function startTestApi(
   const metrics = new ServiceMetrics();
   const services = createServices(dataSource, set, metrics, logger, {
     serviceKeyCacheMs: config.serviceKeyCacheMs,
+    reads,
   });
   const server = await startApi(config, services, logger, {
     dataSource,

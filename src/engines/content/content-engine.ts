@@ -31,6 +31,7 @@ import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile'
 import { dot } from './vector-codec';
 import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
+import type { Reads } from '../../db/read-routing';
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
@@ -50,6 +51,8 @@ export interface ContentEngineOptions {
   queryCacheSize?: number;
   /** Shared with the other engines so a request reads the user's ratings once. */
   history?: RatingHistorySource;
+  /** Where searches, vectors and users' ratings are read (see EmbeddingStore); the primary when absent. */
+  reads?: Reads;
 }
 
 export interface ContentQueryOptions {
@@ -146,7 +149,7 @@ export class ContentEngine implements RecommendationEngine {
     null;
 
   constructor(options: ContentEngineOptions) {
-    this.store = new EmbeddingStore(options.dataSource);
+    this.store = new EmbeddingStore(options.dataSource, options.reads);
     this.indexer = options.indexer;
     this.tuning = {
       efSearch: options.efSearch ?? DEFAULT_EF_SEARCH,
@@ -155,7 +158,7 @@ export class ContentEngine implements RecommendationEngine {
     this.evidencePoolSize = options.evidencePoolSize ?? DEFAULT_EVIDENCE_POOL_SIZE;
     this.maxEvidence = options.maxEvidence ?? DEFAULT_MAX_EVIDENCE;
     this.queryCacheSize = options.queryCacheSize ?? DEFAULT_QUERY_CACHE_SIZE;
-    this.history = options.history ?? new SqlRatingHistory(options.dataSource);
+    this.history = options.history ?? new SqlRatingHistory(options.dataSource, options.reads);
     const { efSearch } = this.tuning;
     if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
       throw new RangeError(`efSearch must be between 1 and 1000, got ${efSearch}`);

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { primaryReads, Reads } from '../../db/read-routing';
 import type { MovieTextInput, TagFrequency } from './movie-text';
 import { NEGLIGIBLE, type TasteProfileMethod } from './taste-profile';
 import { fromVectorSend, toVectorLiteral } from './vector-codec';
@@ -200,11 +201,21 @@ function toNeighbours(rows: NeighbourRow[]): Neighbour[] {
   return neighbours.sort((a, b) => a.distance - b.distance || a.movieId - b.movieId);
 }
 
-/** All SQL of the content engine: the embeddings table, nearest-neighbour search and the inputs of both. */
+/**
+ * All SQL of the content engine: the embeddings table, nearest-neighbour search and the inputs of both.
+ * Searches, vectors and counts are shared reads and a user's ratings their own (`reads`, a replica's
+ * when there is one); what the indexer reads to decide what to write, and writes, use the primary.
+ */
 export class EmbeddingStore {
   private iterativeScan: Promise<boolean> | undefined;
+  private readonly reads: Reads;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    reads: Reads = primaryReads(dataSource),
+  ) {
+    this.reads = reads;
+  }
 
   /**
    * Movies with their text inputs, by id order. Tag counts are distinct users, so one user re-tagging a
@@ -280,44 +291,49 @@ export class EmbeddingStore {
     movieId: number,
     modelId: string,
   ): Promise<{ movieExists: boolean; vector: string | null }> {
-    const rows: { vector: string | null }[] = await this.dataSource.query(
-      `SELECT e.embedding::text AS vector
-         FROM movies m LEFT JOIN movie_embeddings e ON e.movie_id = m.id AND e.model_id = $2
-        WHERE m.id = $1`,
-      [movieId, modelId],
+    const rows: { vector: string | null }[] = await this.reads.shared((db) =>
+      db.query(
+        `SELECT e.embedding::text AS vector
+           FROM movies m LEFT JOIN movie_embeddings e ON e.movie_id = m.id AND e.model_id = $2
+          WHERE m.id = $1`,
+        [movieId, modelId],
+      ),
     );
     return { movieExists: rows.length > 0, vector: rows[0]?.vector ?? null };
   }
 
   async vectorsOf(movieIds: readonly number[], modelId: string): Promise<Map<number, Float32Array>> {
     if (movieIds.length === 0) return new Map();
-    const rows: { movieId: number; vector: Buffer }[] = await this.dataSource.query(
-      `SELECT movie_id AS "movieId", vector_send(embedding) AS vector
-         FROM movie_embeddings WHERE movie_id = ANY($1::int[]) AND model_id = $2`,
-      [movieIds, modelId],
+    const rows: { movieId: number; vector: Buffer }[] = await this.reads.shared((db) =>
+      db.query(
+        `SELECT movie_id AS "movieId", vector_send(embedding) AS vector
+           FROM movie_embeddings WHERE movie_id = ANY($1::int[]) AND model_id = $2`,
+        [movieIds, modelId],
+      ),
     );
     return new Map(rows.map((row) => [row.movieId, fromVectorSend(row.vector)]));
   }
 
   /** Ratings per movie (the statistical aggregates kept by triggers), for the content popularity prior. */
   async ratingCounts(): Promise<Map<number, number>> {
-    const rows: { movie_id: number; votes: number }[] = await this.dataSource.query(
-      `SELECT movie_id, votes FROM movie_rating_stats WHERE votes > 0`,
+    const rows: { movie_id: number; votes: number }[] = await this.reads.shared((db) =>
+      db.query(`SELECT movie_id, votes FROM movie_rating_stats WHERE votes > 0`),
     );
     return new Map(rows.map((row) => [row.movie_id, row.votes]));
   }
 
   /** Every movie with a vector of the model, ascending. */
   async embeddedMovieIds(modelId: string): Promise<number[]> {
-    const rows: { movie_id: number }[] = await this.dataSource.query(
-      `SELECT movie_id FROM movie_embeddings WHERE model_id = $1 ORDER BY movie_id`,
-      [modelId],
+    const rows: { movie_id: number }[] = await this.reads.shared((db) =>
+      db.query(`SELECT movie_id FROM movie_embeddings WHERE model_id = $1 ORDER BY movie_id`, [modelId]),
     );
     return rows.map((row) => row.movie_id);
   }
 
   async userExists(userId: number): Promise<boolean> {
-    const rows = await this.dataSource.query(`SELECT 1 FROM users WHERE id = $1`, [userId]);
+    const rows: unknown[] = await this.reads.ofUser(userId, (db) =>
+      db.query(`SELECT 1 FROM users WHERE id = $1`, [userId]),
+    );
     return rows.length > 0;
   }
 
@@ -331,15 +347,17 @@ export class EmbeddingStore {
     vectorsFor?: number,
   ): Promise<UserRatingsWithEmbeddings> {
     const rows: { movieId: number; rating: number; userMean: number; vector: Buffer | null }[] =
-      await this.dataSource.query(
-        `SELECT r.movie_id AS "movieId", r.rating, avg(r.rating) OVER ()::float8 AS "userMean",
-                CASE WHEN $3::int IS NULL
-                       OR row_number() OVER (ORDER BY r.rating DESC, r.rated_at DESC, r.movie_id) <= $3::int
-                     THEN vector_send(e.embedding) END AS vector
-           FROM ratings r LEFT JOIN movie_embeddings e ON e.movie_id = r.movie_id AND e.model_id = $2
-          WHERE r.user_id = $1
-          ORDER BY r.rating DESC, r.rated_at DESC, r.movie_id`,
-        [userId, modelId, vectorsFor ?? null],
+      await this.reads.ofUser(userId, (db) =>
+        db.query(
+          `SELECT r.movie_id AS "movieId", r.rating, avg(r.rating) OVER ()::float8 AS "userMean",
+                  CASE WHEN $3::int IS NULL
+                         OR row_number() OVER (ORDER BY r.rating DESC, r.rated_at DESC, r.movie_id) <= $3::int
+                       THEN vector_send(e.embedding) END AS vector
+             FROM ratings r LEFT JOIN movie_embeddings e ON e.movie_id = r.movie_id AND e.model_id = $2
+            WHERE r.user_id = $1
+            ORDER BY r.rating DESC, r.rated_at DESC, r.movie_id`,
+          [userId, modelId, vectorsFor ?? null],
+        ),
       );
     return {
       userMean: rows.length > 0 ? Number(rows[0].userMean) : null,
@@ -364,8 +382,9 @@ export class EmbeddingStore {
       rated: number;
       centred: Buffer | null;
       liked: Buffer | null;
-    }[] = await this.dataSource.query(
-      `WITH user_ratings AS (
+    }[] = await this.reads.ofUser(userId, (db) =>
+      db.query(
+        `WITH user_ratings AS (
          SELECT movie_id, rating - avg(rating) OVER () AS weight, avg(rating) OVER () AS mean
            FROM ratings WHERE user_id = $1
        ), sums AS (
@@ -379,7 +398,8 @@ export class EmbeddingStore {
               CASE WHEN vector_norm(centred) > ${NEGLIGIBLE} THEN vector_send(l2_normalize(centred)) END AS centred,
               CASE WHEN vector_norm(liked) > ${NEGLIGIBLE} THEN vector_send(l2_normalize(liked)) END AS liked
          FROM sums`,
-      [userId, model.modelId],
+        [userId, model.modelId],
+      ),
     );
     const userMean = row.user_mean === null ? null : Number(row.user_mean);
     const profile = row.centred
@@ -394,15 +414,21 @@ export class EmbeddingStore {
    * One simple-protocol message: the SET LOCALs and the statement (parameters written in as
    * literals) run in the message's implicit transaction, so the settings end with it, an error
    * rolls it all back, and the search costs one round trip instead of a transaction's five or more.
+   * Only searches come here: a shared read.
    */
-  private async queryWithSettings<T>(
+  private queryWithSettings<T>(settings: readonly string[], sql: string, params: unknown[]): Promise<T[]> {
+    return this.reads.shared((db) => this.queryWithSettingsOn<T>(db, settings, sql, params));
+  }
+
+  private async queryWithSettingsOn<T>(
+    db: DataSource,
     settings: readonly string[],
     sql: string,
     params: unknown[],
   ): Promise<T[]> {
     const text = [...settings, inlineParameters(sql, params)].join(';\n');
-    this.dataSource.logger.logQuery(text);
-    const runner = this.dataSource.createQueryRunner();
+    db.logger.logQuery(text);
+    const runner = db.createQueryRunner();
     try {
       const client = (await runner.connect()) as {
         query(text: string): Promise<{ rows: T[] } | { rows: T[] }[]>;
@@ -416,13 +442,16 @@ export class EmbeddingStore {
 
   /** Whether this pgvector (0.8+) can keep scanning HNSW until filtered-out rows are replaced. */
   supportsIterativeScan(): Promise<boolean> {
-    this.iterativeScan ??= this.dataSource
-      .transaction(async (manager) => {
-        // The GUC only exists once the pgvector library is loaded into this session.
-        await manager.query(`SELECT vector_dims('[1]'::vector)`);
-        const [row] = await manager.query(`SELECT current_setting('hnsw.iterative_scan', true) AS setting`);
-        return row.setting !== null && row.setting !== undefined;
-      })
+    // Asked where the searches run (the same pgvector on a primary and its replicas).
+    this.iterativeScan ??= this.reads
+      .shared((db) =>
+        db.transaction(async (manager) => {
+          // The GUC only exists once the pgvector library is loaded into this session.
+          await manager.query(`SELECT vector_dims('[1]'::vector)`);
+          const [row] = await manager.query(`SELECT current_setting('hnsw.iterative_scan', true) AS setting`);
+          return row.setting !== null && row.setting !== undefined;
+        }),
+      )
       .catch((error: unknown) => {
         this.iterativeScan = undefined;
         throw error;
@@ -498,9 +527,8 @@ export class EmbeddingStore {
   /** Whether a genre filter leaves so few movies that comparing them all beats walking the HNSW graph. */
   private async isSelective(genres: readonly string[] | undefined, tuning: SearchTuning): Promise<boolean> {
     if (!genres || genres.length === 0) return false;
-    const [{ matching }] = await this.dataSource.query(
-      `SELECT count(*)::int AS matching FROM movies WHERE genres && $1::text[]`,
-      [genres],
+    const [{ matching }]: { matching: number }[] = await this.reads.shared((db) =>
+      db.query(`SELECT count(*)::int AS matching FROM movies WHERE genres && $1::text[]`, [genres]),
     );
     return matching <= (tuning.exactFilterLimit ?? DEFAULT_EXACT_FILTER_LIMIT);
   }

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { primaryReads, Reads } from '../../db/read-routing';
 import {
   EngineStatus,
   RecommendationEngine,
@@ -219,9 +220,16 @@ export class StatisticalEngine implements RecommendationEngine {
     options: StatisticalEngineOptions = {},
     /** Shared with the other engines so a request reads the user's ratings once. */
     history?: RatingHistorySource,
+    /** Where the aggregates are read (a replica's when there is one); refresh() writes the primary. */
+    private readonly reads: Reads = primaryReads(dataSource),
   ) {
     this.options = resolveEngineOptions(options);
-    this.history = history ?? new SqlRatingHistory(dataSource);
+    this.history = history ?? new SqlRatingHistory(dataSource, reads);
+  }
+
+  /** Every read of this engine is of aggregates all users share. */
+  private sharedQuery<T>(sql: string, params?: unknown[]): Promise<T> {
+    return this.reads.shared((db) => db.query(sql, params));
   }
 
   /** Always answerable: aggregates are maintained in the database, there is nothing to train. */
@@ -325,7 +333,7 @@ export class StatisticalEngine implements RecommendationEngine {
     const prior = this.allTimePrior(await this.globalStats(), this.options.priorWeight);
     if (!prior) return { ranked: [], genres: [], byId: new Map() };
     // Genres as one delimited text: parsing ten thousand text[] values blocked the event loop.
-    const rows: (AggregateRow & { genres: string })[] = await this.dataSource.query(
+    const rows: (AggregateRow & { genres: string })[] = await this.sharedQuery(
       `SELECT x.movie_id, x.votes::float8 AS n, x.rating_sum AS s, x.rating_sq_sum AS q,
               array_to_string(mv.genres, chr(31)) AS genres
          FROM movie_rating_stats AS x JOIN movies AS mv ON mv.id = x.movie_id
@@ -417,7 +425,7 @@ export class StatisticalEngine implements RecommendationEngine {
       SELECT prior.m AS prior_weight, ranked.movie_id, ranked.votes, ranked.n, ranked.s, ranked.q, ranked.last_rated_at
       FROM prior LEFT JOIN ranked ON true
       ORDER BY ranked.score DESC, ranked.n DESC, ranked.movie_id`;
-    const rows: TrendingRow[] = await this.dataSource.query(sql, params.values);
+    const rows: TrendingRow[] = await this.sharedQuery(sql, params.values);
     const priorWeight = rows[0]?.prior_weight ?? null;
     if (priorWeight === null) return { ...base, movies: [], prior: null };
 
@@ -445,7 +453,7 @@ export class StatisticalEngine implements RecommendationEngine {
     const global = await this.globalStats();
     const prior = this.allTimePrior(global, this.options.priorWeight);
     if (!prior) return result;
-    const rows: AggregateRow[] = await this.dataSource.query(
+    const rows: AggregateRow[] = await this.sharedQuery(
       `SELECT movie_id, votes::float8 AS n, rating_sum AS s, rating_sq_sum AS q
        FROM movie_rating_stats WHERE movie_id = ANY ($1::int[])`,
       [ids],
@@ -482,7 +490,7 @@ export class StatisticalEngine implements RecommendationEngine {
       rating_sq_sum: number | null;
       vote_quantile: number | null;
       newest_rating_at: Date | null;
-    }[] = await this.dataSource.query(
+    }[] = await this.sharedQuery(
       `SELECT count(*)::int AS rated_movies, coalesce(sum(votes), 0)::float8 AS votes,
               sum(rating_sum) AS rating_sum, sum(rating_sq_sum) AS rating_sq_sum,
               percentile_cont($1::float8) WITHIN GROUP (ORDER BY votes) AS vote_quantile,
@@ -568,7 +576,7 @@ export class StatisticalEngine implements RecommendationEngine {
     const score = scoreSql(filters.rankBy, params.add(prior.weight, 'float8'), prior, params);
     const { conditions, needsMovies } = movieFilters(filters, params, 'x.movie_id');
     if (filters.minVotes > 1) conditions.push(`x.votes >= ${params.add(filters.minVotes, 'int')}`);
-    const rows: AggregateRow[] = await this.dataSource.query(
+    const rows: AggregateRow[] = await this.sharedQuery(
       `SELECT movie_id, n, s, q
        FROM (SELECT movie_id, votes, votes::float8 AS n, rating_sum AS s, rating_sq_sum AS q
              FROM movie_rating_stats) AS x

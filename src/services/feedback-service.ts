@@ -144,7 +144,9 @@ export class FeedbackService {
     private readonly db: DataSource,
     options: ExclusionCacheOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? 10_000;
+    // 30 s, not the ratings' 10 s: a re-read is a round trip per active user, and what it catches
+    // (an event recorded by another process) the finished-list cache holds back that long anyway.
+    this.ttlMs = options.ttlMs ?? 30_000;
     this.maxUsers = options.maxUsers ?? 10_000;
     this.now = options.now ?? (() => performance.now());
   }

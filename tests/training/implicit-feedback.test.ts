@@ -1,4 +1,6 @@
 import { datasetFromRows, idSpaceOf } from '../../training/dataset';
+import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from '../../training/options';
+import { trainModels } from '../../training/train';
 import { loadWatchPositives, withImplicitRatings } from '../../training/implicit-feedback';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
 
@@ -64,6 +66,34 @@ describe('withImplicitRatings: WATCH positives as rating-like entries for the to
     const dataset = datasetFromRows(rows, space);
     expect(withImplicitRatings(dataset, []).dataset).toBe(dataset);
     expect(withImplicitRatings(dataset, [{ userId: 1, movieId: 10, timestamp: 1 }]).dataset).toBe(dataset);
+  });
+});
+
+describe('trainModels with implicit positives', () => {
+  it('fits the top-N model on the ratings plus the positives when given them', async () => {
+    // Users 1–30 rate movies 10–15; movie 16 is in the catalog but rated by nobody, only watched.
+    const rated = [];
+    for (let user = 1; user <= 30; user++)
+      for (let movie = 10; movie <= 15; movie++)
+        rated.push({ userId: user, movieId: movie, rating: 1 + ((user * movie) % 9) / 2, timestamp: user });
+    const catalog = { ...idSpaceOf(rated), itemIds: Int32Array.from([10, 11, 12, 13, 14, 15, 16]) };
+    const dataset = datasetFromRows(rated, catalog);
+    const positives = Array.from({ length: 20 }, (_, k) => ({ userId: k + 1, movieId: 16, timestamp: 99 }));
+    const { dataset: withWatch, added } = withImplicitRatings(dataset, positives);
+    expect(added).toBe(20);
+    const options = {
+      biased: { ...DEFAULT_BIASED_MF_OPTIONS, factors: 2, epochs: 3 },
+      topN: { ...DEFAULT_PURE_SVD_OPTIONS, rank: 2 },
+      topNModel: 'puresvd' as const,
+    };
+    const factorsOf16 = (itemFactors: Float32Array, rank: number) =>
+      Array.from(itemFactors.slice(6 * rank, 7 * rank));
+    const plain = await trainModels(dataset, options);
+    const implicit = await trainModels(dataset, options, undefined, { topNDataset: withWatch });
+    if (plain.topN.kind !== 'puresvd' || implicit.topN.kind !== 'puresvd')
+      throw new Error('expected PureSVD');
+    expect(factorsOf16(plain.topN.itemFactors, plain.topN.rank).every((v) => v === 0)).toBe(true);
+    expect(factorsOf16(implicit.topN.itemFactors, implicit.topN.rank).some((v) => v !== 0)).toBe(true);
   });
 });
 

@@ -21,8 +21,9 @@ export const HTTP_ERROR_CODES = [
 ] as const;
 
 /**
- * What Apollo Server itself answers: unparsable or invalid operations, persisted-query misses,
- * introspection when switched off, and INTERNAL_SERVER_ERROR for every unexpected failure (masked).
+ * What Apollo Server itself answers: unparsable or invalid operations (introspection when switched
+ * off is one: GRAPHQL_VALIDATION_FAILED), persisted-query misses, and INTERNAL_SERVER_ERROR for every
+ * unexpected failure (masked).
  */
 export const GRAPHQL_SERVER_ERROR_CODES = [
   'INTERNAL_SERVER_ERROR',
@@ -33,8 +34,6 @@ export const GRAPHQL_SERVER_ERROR_CODES = [
   'BAD_USER_INPUT',
   'OPERATION_RESOLUTION_FAILURE',
   'BAD_REQUEST',
-  'INTROSPECTION_DISABLED',
-  'MAX_RECURSIVE_SELECTIONS_EXCEEDED',
 ] as const;
 
 export type CinegraphErrorCode =

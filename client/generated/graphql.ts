@@ -385,7 +385,7 @@ fragment RatingPage on RatingConnection {
 export const MyRecommendationsDocument: TypedDocument<MyRecommendationsQuery, MyRecommendationsQueryVariables> = {
   operationName: 'MyRecommendations',
   operationType: 'query',
-  query: `query MyRecommendations($strategy: Strategy = HYBRID, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
+  query: `query MyRecommendations($strategy: Strategy, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
   me {
     id
     ratingsCount
@@ -737,7 +737,7 @@ fragment MovieSummary on Movie {
 export const RecommendationsDocument: TypedDocument<RecommendationsQuery, RecommendationsQueryVariables> = {
   operationName: 'Recommendations',
   operationType: 'query',
-  query: `query Recommendations($userId: Int!, $strategy: Strategy = HYBRID, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
+  query: `query Recommendations($userId: Int!, $strategy: Strategy, $first: Int = 20, $genres: [String!], $weights: EngineWeightsInput, $diversity: Float) {
   recommendations(
     userId: $userId
     strategy: $strategy

@@ -13,6 +13,10 @@ const ROOT = path.resolve(__dirname, '../..');
 const CLIENT = path.join(ROOT, 'client');
 /** The repository's compiler checks the apps; what they import resolves inside their own folders only. */
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+/** npm as a user runs it: not the settings of an `npm test` this may run under (npm_config_* and the like). */
+const NPM_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')),
+);
 
 /**
  * The app every module setting compiles and runs: a query and a mutation with typed results, and the
@@ -153,6 +157,7 @@ describe('@cinegraph/client packed, installed outside the repository and run aga
     // prepack builds dist/ (both module formats) before packing.
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', scratch], {
       cwd: CLIENT,
+      env: NPM_ENV,
       timeout: 240_000,
     });
     const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
@@ -197,6 +202,7 @@ describe('@cinegraph/client packed, installed outside the repository and run aga
       // Installed like any dependency: the package declares none, so nothing else is fetched.
       await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
         cwd: app,
+        env: NPM_ENV,
         timeout: 120_000,
       });
       const [major, minor] = await typescriptVersion();

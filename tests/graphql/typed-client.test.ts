@@ -78,6 +78,11 @@ describe('the generated typed client against the running server', () => {
     expect(mine.me?.id).toBe(onboarded.onboard.user.id);
     expect(mine.me?.recommendations).toHaveLength(4);
     expect(mine.me?.recommendations.every((r) => !ids.includes(r.movie.id))).toBe(true);
+    // No strategy sent: the schema's default (HYBRID) ranks, not one the operation fixes.
+    const byDefault = await client
+      .withToken(onboarded.onboard.token)
+      .request(MyRecommendationsDocument, { first: 2 });
+    expect(byDefault.me?.recommendations.map((r) => r.strategyUsed)).toEqual(['HYBRID', 'HYBRID']);
 
     const user = await client.request(UserDocument, { id: 4, first: 2 });
     expect(user.user?.ratings.edges).toHaveLength(2);

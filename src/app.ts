@@ -11,15 +11,11 @@ import {
   RatingHistorySource,
   SqlRatingHistory,
 } from './engines/rating-history';
-import { ContentEngine, ContentIndexer, startContentEngine } from './engines/content';
+import { ContentEngine, ContentIndexer, IndexFollower, type IndexView } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
 import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
-import { trainFromDatabase, type CalibrationOutcome } from '../training/database';
-import { logTrainingProgress } from '../training/progress-log';
-import { trainFirstModelInChild, type FirstModelTraining } from '../training/first-model';
-import type { FirstModelResult } from '../training/train-database-cli';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger, structured } from './logger';
@@ -39,6 +35,9 @@ import { RatingPredictor, Services } from './services';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { UserService } from './services/user-service';
+import { createWorker, CONTENT_INDEX_JOB, Follower, type Trainer, type Worker } from './worker';
+import { JobMetrics } from './observability/job-metrics';
+import type { JobStatus } from './worker/worker';
 
 export interface Database {
   dataSource: DataSource;
@@ -200,6 +199,8 @@ export interface ApiOptions extends Omit<ObservedParts, 'services'> {
   metrics?: ServiceMetrics | null;
   /** How long stop() lets requests in flight finish. */
   drainMs?: number;
+  /** The background jobs for /readyz: run here (embedded worker) or followed (WORKER=off). */
+  jobs?: () => JobStatus[];
 }
 
 export async function startApi(
@@ -217,6 +218,7 @@ export async function startApi(
         ping: () => dataSource.query('SELECT 1'),
         engines: () => engineStatuses(services),
         timeoutMs: config.readinessTimeoutMs,
+        jobs: options.jobs,
       })
     : null;
   if (readiness) services.readiness = () => readiness.check();
@@ -289,91 +291,64 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
   });
 }
 
-/** One log line on the hybrid weights a new version calibrated, or why it did not. */
-function calibrationSummary(calibration: CalibrationOutcome): string {
-  return calibration.calibrated
-    ? `calibrated hybrid weights ${JSON.stringify(calibration.calibrated.weights)} (validation NDCG@10 ` +
-        `${calibration.calibrated.validationNdcg10.toFixed(4)}, ${calibration.seconds.toFixed(1)} s)`
-    : `hybrid weights not calibrated: ${calibration.reason}`;
-}
-
 /**
- * Loads the active model; without one, starts training the first in the background and returns at
- * once: until it is active the engine reports "training the first model" and the orchestrator answers
- * COLLABORATIVE with STATISTICAL. On Postgres the training runs in a child process (the server keeps
- * its event loop and survives the training's failure); the embedded database admits one session, so
- * there it runs in this process (demo-sized catalogs).
+ * The served model's trainer as the embedded worker runs it: while no model is served the engine
+ * says the first one is training, and why that failed.
  */
-async function prepareCollaborative(
-  database: Database,
-  engine: CollaborativeEngine,
-  logger: Logger,
-): Promise<FirstModelTraining | null> {
-  if (await engine.reload()) return null;
-  const [{ present }] = await database.dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
-  if (!present) {
-    engine.setNotReadyReason('no ratings to train on yet');
-    return null;
-  }
-  logger.info(
-    'no active collaborative model: serving STATISTICAL while the first one trains in the background',
-  );
-  engine.setNotReadyReason('training the first model');
-  const training: FirstModelTraining = database.embedded
-    ? {
-        done: trainFromDatabase(
-          database.dataSource,
-          engine.store,
-          undefined,
-          logTrainingProgress(logger),
-        ).then(({ models, version, calibration }) => {
-          logger.info(calibrationSummary(calibration));
-          return {
-            version,
-            ratings: models.metrics.numRatings,
-            seconds: models.metrics.biasedSeconds + models.metrics.topNSeconds,
-            maxRssBytes: process.resourceUsage().maxRSS * 1024,
-          };
-        }),
-        stop: () => undefined,
+function reportingTrainer(trainer: Trainer, engine: CollaborativeEngine): Trainer {
+  return {
+    async train(options) {
+      if (!engine.activeVersionId()) engine.setNotReadyReason('training the first model');
+      try {
+        return await trainer.train(options);
+      } catch (error) {
+        if (!engine.activeVersionId())
+          engine.setNotReadyReason(
+            `training failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        throw error;
       }
-    : trainFirstModelInChild({
-        databaseUrl: database.url,
-        onLine: (line, stream) => (stream === 'stderr' ? logger.warn(line) : logger.info(line)),
-      });
-  training.done
-    .then(async (result) => {
-      logger.info(
-        `trained ${result.version}: ${result.ratings} ratings, ${result.seconds.toFixed(1)} s, ` +
-          `peak RSS ${Math.round(result.maxRssBytes / 2 ** 20)} MiB`,
-      );
-      await engine.reload();
-    })
-    .catch((error: unknown) => {
-      engine.setNotReadyReason(`training failed: ${error instanceof Error ? error.message : String(error)}`);
-      logger.error('training the collaborative model failed', error);
-    });
-  return training;
+    },
+  };
 }
 
 export interface Cinegraph {
   url: string;
   database: Database;
   services: Services;
+  /** The indexer when this process builds the content index (the embedded worker). */
   indexer: ContentIndexer | null;
-  /** The first collaborative model training in the background on a cold start; null when a model was there. */
-  firstModel: Promise<FirstModelResult> | null;
+  /** The background jobs when they run in this process (WORKER=embedded); null for an API-only instance. */
+  worker: Worker | null;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * What trains a model when the embedded worker decides to (training/ provides it; main.ts wires
+   * it in). Without one, this process never trains.
+   */
+  trainer?: (database: Database) => Trainer;
+}
+
+/** How long stop() waits for a running job to let go (an in-process training cannot stop half-way). */
+const WORKER_STOP_WAIT_MS = 1000;
+
 /**
  * The whole service: database (embedded unless DATABASE_URL), catalog on first run, engines,
- * then the API. The content index builds in the background; until it is complete the content
- * engine answers "index building: N%" and HYBRID proceeds without it.
+ * then the API. With WORKER=embedded the background jobs run here once it serves: the first model
+ * (until it is active COLLABORATIVE is answered by STATISTICAL), retraining, the content index
+ * (until complete the content engine answers "index building: N%" and HYBRID proceeds without it).
+ * With WORKER=off the instance follows what a worker elsewhere produces.
  */
-export async function startCinegraph(config: Config, logger: Logger): Promise<Cinegraph> {
+export async function startCinegraph(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<Cinegraph> {
   const database = await connectDatabase(config, logger);
   const { dataSource } = database;
+  const embedded = config.worker === 'embedded';
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
   try {
@@ -385,33 +360,45 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
 
     let content: ContentEngine | null = null;
     let indexer: ContentIndexer | null = null;
+    let indexFollower: IndexFollower | null = null;
     if (config.contentEngine) {
       embedder = embedderFor(config, logger);
       embedderDisposal = disposeWhenLoaded(embedder);
-      const started = startContentEngine({ dataSource, embedder, logger, history });
-      content = started.engine;
-      indexer = started.indexer;
-      const engine = started.engine;
-      started.indexed.then(
-        (summary) => {
-          logger.info(
-            `content index ready: ${summary.embedded} embedded, ${summary.unchanged} unchanged ` +
-              `(${summary.model.modelId}, ${summary.seconds.toFixed(1)} s)`,
-          );
-          engine.preloadVectors().then(
-            (count) => logger.info(`content vectors in memory: ${count}`),
-            (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
-          );
-        },
-        () => undefined,
-      );
+      let view: IndexView;
+      if (embedded) view = indexer = new ContentIndexer({ dataSource, embedder, logger });
+      else
+        view = indexFollower = new IndexFollower({
+          dataSource,
+          embedder,
+          logger,
+          completedBuild: async (modelId) => {
+            const [run]: { id: string }[] = await dataSource.query(
+              `SELECT id FROM worker_job_runs WHERE job = $1 AND outcome = 'succeeded'
+                 AND detail->>'modelId' = $2 ORDER BY id DESC LIMIT 1`,
+              [CONTENT_INDEX_JOB, modelId],
+            );
+            return run ? Number(run.id) : null;
+          },
+        });
+      content = new ContentEngine({ dataSource, indexer: view, history });
     }
 
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
       logger,
       history,
     });
-    const firstTraining = await prepareCollaborative(database, collaborative, logger);
+    if (!(await collaborative.reload())) {
+      const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
+      collaborative.setNotReadyReason(
+        !present
+          ? 'no ratings to train on yet'
+          : embedded && options.trainer
+            ? 'training the first model'
+            : 'waiting for the worker to train the first model',
+      );
+      if (present)
+        logger.info('no active collaborative model: serving STATISTICAL until the first one is trained');
+    }
 
     const engines: EngineSet = {
       statistical,
@@ -429,9 +416,49 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     const metrics = config.metrics ? new ServiceMetrics() : null;
     const services = createServices(dataSource, engines, metrics, logger);
     refreshOnRatings(services.ratings, { history, content, collaborative });
+
+    let worker: Worker | null = null;
+    let follower: Follower | null = null;
+    if (embedded) {
+      const jobMetrics = metrics
+        ? new JobMetrics(metrics.registry, () => worker?.statuses() ?? [])
+        : undefined;
+      const engine = content;
+      worker = await createWorker({
+        database,
+        config,
+        logger,
+        trainer: options.trainer ? reportingTrainer(options.trainer(database), collaborative) : null,
+        indexer,
+        indexerServes: true,
+        observer: jobMetrics,
+        onModelActivated: async () => {
+          await collaborative.reload();
+        },
+        onIndexed: async () => {
+          if (!engine) return;
+          // In the background: requests interleave with the page-by-page load.
+          engine.preloadVectors().then(
+            (count) => logger.info(`content vectors in memory: ${count}`),
+            (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
+          );
+        },
+      });
+    } else {
+      follower = new Follower({
+        dataSource,
+        pollMs: config.followPollMs,
+        collaborative,
+        index: indexFollower,
+        logger,
+      });
+      await follower.refresh();
+    }
+
     const server = await startApi(config, services, logger, {
       health: async () => ({
         database: database.embedded ? 'embedded' : 'postgres',
+        worker: config.worker,
         engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
         model: collaborative.activeModel(),
       }),
@@ -440,26 +467,37 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       history,
       collaborative,
       content,
-      indexer,
+      indexer: indexer ?? indexFollower,
+      jobs: worker ? () => worker!.statuses() : () => follower!.jobs(),
       // Requests in flight get most of the shutdown deadline; the rest closes the pool and database.
       drainMs: Math.max(250, config.shutdownTimeoutMs - 1500),
     });
     logger.info(`Cinegraph is serving GraphQL at ${server.url} (open it in a browser for GraphiQL)`);
+    worker?.start();
+    follower?.start();
     let stopped: Promise<void> | null = null;
     return {
       url: server.url,
       database,
       services,
       indexer,
-      firstModel: firstTraining?.done ?? null,
+      worker,
       stop() {
         // One stop for every caller: a signal handler and a test's afterAll may both call it.
         stopped ??= (async () => {
           const started = performance.now();
           const lap = () => `${Math.round(performance.now() - started)} ms`;
-          firstTraining?.stop();
+          follower?.stop();
+          const jobsStopped = worker?.stop();
           await server.stop();
           const drained = lap();
+          // A job that cannot stop half-way is cut off by closing the database under it; its run
+          // resumes (the index) or starts over (training) on the next start.
+          if (jobsStopped)
+            await Promise.race([
+              jobsStopped,
+              new Promise((resolve) => setTimeout(resolve, WORKER_STOP_WAIT_MS)),
+            ]);
           await embedderDisposal?.dispose();
           const disposed = lap();
           await database.close();

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { RESULT_MARKER, type FirstModelResult } from './train-database-cli';
+import { PROGRESS_MARKER, RESULT_MARKER, type FirstModelResult } from './train-database-cli';
 
 /**
  * The first model, trained in a child process while the server serves STATISTICAL: the SGD sweeps
@@ -25,6 +25,8 @@ export function trainFirstModelInChild(options: {
   /** Overrides the memory budget (default: 60% of the machine's memory, see memory-budget). */
   budgetMb?: number;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** How far the training is, 0..1 (from the child's progress lines). */
+  onProgress?: (fraction: number) => void;
 }): FirstModelTraining {
   const isTypeScript = __filename.endsWith('.ts');
   const file = path.join(__dirname, `train-database-cli${path.extname(__filename)}`);
@@ -49,6 +51,8 @@ export function trainFirstModelInChild(options: {
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.startsWith(RESULT_MARKER))
       result = JSON.parse(line.slice(RESULT_MARKER.length)) as FirstModelResult;
+    else if (line.startsWith(PROGRESS_MARKER))
+      options.onProgress?.(Number(line.slice(PROGRESS_MARKER.length)));
     else options.onLine?.(line, 'stdout');
   });
   readline.createInterface({ input: child.stderr! }).on('line', (line) => {

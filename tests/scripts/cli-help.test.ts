@@ -62,6 +62,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'schema:emit',
         'start',
         'train',
+        'worker',
       ].sort(),
     );
   });

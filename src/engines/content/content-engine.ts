@@ -19,7 +19,7 @@ import {
   Neighbour,
   SearchTuning,
 } from './embedding-store';
-import { ContentIndexer } from './indexer';
+import type { IndexView } from './indexer';
 import {
   CONTENT_SCORING,
   neighbourVoteOf,
@@ -34,8 +34,11 @@ import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } 
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
-  /** Owns the model and tells whether the index is complete enough to answer. */
-  indexer: ContentIndexer;
+  /**
+   * Owns the model and tells whether the index is complete enough to answer: the indexer where this
+   * process builds it, an IndexFollower where a worker elsewhere does.
+   */
+  indexer: IndexView;
   /**
    * HNSW candidate list size. The default reaches recall@10 ≥ 0.95 against exact search on the
    * ml-latest-small catalog with use-lite vectors (scripts/bench-content.ts).
@@ -123,7 +126,7 @@ function similarity(neighbour: Neighbour): number {
 export class ContentEngine implements RecommendationEngine {
   readonly name = 'content' as const;
   private readonly store: EmbeddingStore;
-  private readonly indexer: ContentIndexer;
+  private readonly indexer: IndexView;
   private readonly tuning: SearchTuning;
   private readonly evidencePoolSize: number;
   private readonly maxEvidence: number;
@@ -300,7 +303,7 @@ export class ContentEngine implements RecommendationEngine {
   /** Changes whenever the index does: another model, or a run that (re-)embedded movies. */
   private indexGeneration(modelId: string): string {
     const progress = this.indexer.progress();
-    return `${modelId}:${progress.state}:${progress.embedded}:${progress.done}`;
+    return `${modelId}:${progress.state}:${progress.embedded}:${progress.done}:${progress.generation ?? 0}`;
   }
 
   /**

@@ -78,9 +78,6 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  // Forked by a worker: when it dies (kill -9 included) the IPC channel closes, and this training
-  // must not go on to activate a model that nobody holds the job's lock for.
-  if (process.send) process.on('disconnect', () => process.exit(70));
   const url = loadConfig().databaseUrl;
   if (!url) throw new Error('DATABASE_URL is not set');
   const budget = values['budget-mb'] ? Number(values['budget-mb']) * 2 ** 20 : trainingMemoryBudget();
@@ -116,8 +113,15 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = error instanceof TrainingMemoryError ? 3 : 1;
-  });
+  // Forked by a worker: when it dies (kill -9 included) the IPC channel closes, and this training
+  // must not go on to activate a model that nobody holds the job's lock for. A 'disconnect'
+  // listener holds the channel (and the process) open, so it goes again once the work is done.
+  const orphaned = () => process.exit(70);
+  if (process.send) process.on('disconnect', orphaned);
+  main(process.argv.slice(2))
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = error instanceof TrainingMemoryError ? 3 : 1;
+    })
+    .finally(() => process.off('disconnect', orphaned));
 }

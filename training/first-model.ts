@@ -16,6 +16,20 @@ export interface FirstModelTraining {
   stop(): void;
 }
 
+/** How the training's connections are named in pg_stat_activity. */
+export const TRAINING_APPLICATION_NAME = 'cinegraph training';
+
+function withApplicationName(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.searchParams.has('application_name'))
+      parsed.searchParams.set('application_name', TRAINING_APPLICATION_NAME);
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** V8 heap of the child: the ratings live in typed arrays outside it, row batches and metadata inside. */
 export const FIRST_MODEL_HEAP_MB = 2048;
 
@@ -43,7 +57,7 @@ export function trainFirstModelInChild(options: {
   ];
   const child: ChildProcess = fork(file, args, {
     execArgv,
-    env: { ...process.env, DATABASE_URL: options.databaseUrl },
+    env: { ...process.env, DATABASE_URL: withApplicationName(options.databaseUrl) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let result: FirstModelResult | null = null;

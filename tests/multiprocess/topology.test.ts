@@ -265,7 +265,14 @@ describe('two API processes and the worker on one PostgreSQL', () => {
       120_000,
     );
     const lags = await servedAfterActivation(version!);
-    const training = (await runs('training')).slice(runsBefore);
+    const training = await waitFor(
+      'the training run to be recorded',
+      async () => {
+        const recorded = (await runs('training')).slice(runsBefore);
+        return recorded.every((run) => run.finished_at !== null) ? recorded : null;
+      },
+      30_000,
+    );
     expect(training).toHaveLength(1);
     expect(training[0]).toMatchObject({
       outcome: 'succeeded',
@@ -292,6 +299,14 @@ describe('two API processes and the worker on one PostgreSQL', () => {
       120_000,
     );
     expect(running.owner).toMatch(new RegExp(`:${worker.child.pid}$`));
+    const trainingConnections = async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1 AND application_name = 'cinegraph training'`,
+          [name],
+        )
+      )[0].count as number;
+    expect(await trainingConnections()).toBeGreaterThan(0);
     worker.child.kill('SIGKILL');
     await worker.exited;
     expect(await activeVersion()).toBe(previous);
@@ -300,7 +315,8 @@ describe('two API processes and the worker on one PostgreSQL', () => {
       'the training child to let go of the database',
       async () => {
         const [{ count }] = await db.query(
-          `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE 'cinegraph job lock%'`,
+          `SELECT count(*)::int AS count FROM pg_stat_activity
+            WHERE datname = $1 AND (application_name LIKE 'cinegraph job lock%' OR application_name = 'cinegraph training')`,
           [name],
         );
         return count === 0;
@@ -313,17 +329,20 @@ describe('two API processes and the worker on one PostgreSQL', () => {
 
     const restarted = await start('worker');
     workers = [restarted];
-    const version = await waitFor(
-      'the restarted worker to activate a model',
+    // The run's outcome is written just after the activation: wait for both.
+    const finished = await waitFor(
+      'the restarted worker to finish a training run',
       async () => {
-        const active = await activeVersion();
-        return active !== previous ? active : null;
+        const done = (await runs('training')).filter(
+          (run) => run.id > running.id && run.finished_at !== null,
+        );
+        return done.length > 0 ? done : null;
       },
       120_000,
     );
+    const version = await activeVersion();
     const training = await runs('training');
     const killed = training.find((run) => run.id === running.id)!;
-    const finished = training.filter((run) => run.id > running.id);
     expect(killed.outcome).toBe('abandoned');
     expect(finished).toHaveLength(1);
     expect(finished[0]).toMatchObject({
@@ -337,6 +356,7 @@ describe('two API processes and the worker on one PostgreSQL', () => {
         (r: { id: number }) => r.id,
       ),
     ).toEqual([version]);
+    expect(training.filter((run) => run.id > running.id)).toHaveLength(1);
     await servedAfterActivation(version!);
   }, 240_000);
 
@@ -364,7 +384,12 @@ describe('two API processes and the worker on one PostgreSQL', () => {
       }
     };
     const loops = [0, 1, 2, 3].flatMap((n) => [loop('A', a, n * 50), loop('B', b, n * 50 + 25)]);
-    await sleep(1500);
+    // Both answer under load first (a user's first list is the slow one).
+    await waitFor(
+      'both API processes to answer under load',
+      async () => outcomes.A.ok >= 8 && outcomes.B.ok >= 8,
+      60_000,
+    );
     const beforeKill = { ...outcomes.B };
     a.child.kill('SIGKILL');
     await a.exited;

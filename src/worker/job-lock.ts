@@ -36,7 +36,7 @@ export class PostgresJobLocks implements JobLocks {
       connectionTimeoutMillis: this.options.connectTimeoutMs,
       // A worker whose host vanished is noticed by the server's TCP keepalive, which ends the session.
       keepAlive: true,
-      application_name: `cinegraph job lock: ${job}`,
+      application_name: `cinegraph job lock: ${this.options.namespace}/${job}`,
     });
     const lost = new AbortController();
     client.on('error', (error) => lost.abort(error));

@@ -5,21 +5,15 @@ import { ensureCatalog } from './data/first-run';
 import { openDatabase } from './db/datasource';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
-import {
-  CachedRatingHistory,
-  RatedMovie,
-  RatingHistorySource,
-  SqlRatingHistory,
-} from './engines/rating-history';
+import { VersionedCache, VersionFeed, Versions } from './cache';
+import type { Services } from './composition/services';
+import type { FirstModelResult, FirstModelTrainer, FirstModelTraining } from './composition/trainer';
+import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
 import { ContentEngine, ContentIndexer, startContentEngine } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
 import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
-import { trainFromDatabase, type CalibrationOutcome } from '../training/database';
-import { logTrainingProgress } from '../training/progress-log';
-import { trainFirstModelInChild, type FirstModelTraining } from '../training/first-model';
-import type { FirstModelResult } from '../training/train-database-cli';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger, structured } from './logger';
@@ -35,7 +29,7 @@ import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
 import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './orchestrator/weights';
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
-import { RatingPredictor, Services } from './services';
+import { RatingPredictor } from './services';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { UserService } from './services/user-service';
@@ -105,6 +99,8 @@ export interface EngineSet {
   history?: RatingHistorySource;
   /** HYBRID's weights when a request sends none; the specified defaults when absent. */
   weightsInForce?: () => WeightsInForce;
+  /** The versions this instance knows (shared with the engines); a private set when absent. */
+  versions?: Versions;
 }
 
 /** What HYBRID_WEIGHTS=calibrated reads: the active collaborative version's calibrated weights. */
@@ -139,29 +135,29 @@ export function createServices(
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
 ): Services {
-  const catalog = new MovieCatalog(dataSource);
+  const versions = engines.versions ?? new Versions();
+  const catalog = new MovieCatalog(dataSource, versions);
   const ratings = new RatingService(dataSource);
-  const users = new UserService(dataSource, ratings);
+  const users = new UserService(dataSource, ratings, versions);
   const history = engines.history ?? new SqlRatingHistory(dataSource);
-  // One Map per ratings array: a cached history hands back the same array while a user's ratings
-  // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
-  const ratingMaps = new WeakMap<readonly RatedMovie[], ReadonlyMap<number, number>>();
+  // The orchestrator's view of a user's ratings, built once per ratings version.
+  const ratingMaps = new VersionedCache<number, ReadonlyMap<number, number>>({ max: 10_000, versions });
   const structuredLogger = logger ? structured(logger) : null;
   const orchestrator = new Orchestrator(
     metrics ? engines.all.map((engine) => instrumentEngine(engine, metrics, structuredLogger)) : engines.all,
     {
       ratingsOf: async (userId) => {
         const rated = await history.historyOf(userId);
-        let ratings = ratingMaps.get(rated);
+        let ratings = ratingMaps.get(userId, rated.version);
         if (!ratings) {
-          ratings = new Map(rated.map((r) => [r.movieId, r.rating]));
-          ratingMaps.set(rated, ratings);
+          ratings = new Map(rated.ratings.map((r) => [r.movieId, r.rating]));
+          ratingMaps.set(userId, ratings, rated.version);
         }
-        return ratings;
+        return { version: rated.version, ratings };
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
     },
-    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce },
+    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce, versions },
   );
   return {
     catalog,
@@ -175,18 +171,21 @@ export function createServices(
 }
 
 /**
- * After a user's ratings changed (and committed): drop what is cached of them, then fold their
- * factors in, so their next request already reflects the change.
+ * After a user's ratings changed (and committed) through this instance: the new version is known at
+ * once (other instances learn it from the notice the commit sent), what is cached of the user is
+ * dropped, and their factors are folded in, so their next request already reflects the change.
  */
 export function refreshOnRatings(
   ratings: RatingService,
   parts: {
+    versions?: Versions | null;
     history: CachedRatingHistory | null;
     content: ContentEngine | null;
     collaborative: CollaborativeEngine | null;
   },
 ): void {
-  ratings.onRatingsChanged(async (userId) => {
+  ratings.onRatingsChanged(async (userId, version) => {
+    parts.versions?.observe({ kind: 'user', userId, version });
     parts.history?.forget(userId);
     parts.content?.forgetUser(userId);
     await parts.collaborative?.foldIn(userId);
@@ -289,25 +288,16 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
   });
 }
 
-/** One log line on the hybrid weights a new version calibrated, or why it did not. */
-function calibrationSummary(calibration: CalibrationOutcome): string {
-  return calibration.calibrated
-    ? `calibrated hybrid weights ${JSON.stringify(calibration.calibrated.weights)} (validation NDCG@10 ` +
-        `${calibration.calibrated.validationNdcg10.toFixed(4)}, ${calibration.seconds.toFixed(1)} s)`
-    : `hybrid weights not calibrated: ${calibration.reason}`;
-}
-
 /**
- * Loads the active model; without one, starts training the first in the background and returns at
- * once: until it is active the engine reports "training the first model" and the orchestrator answers
- * COLLABORATIVE with STATISTICAL. On Postgres the training runs in a child process (the server keeps
- * its event loop and survives the training's failure); the embedded database admits one session, so
- * there it runs in this process (demo-sized catalogs).
+ * Loads the active model; without one, starts training the first in the background (when a trainer
+ * was given) and returns at once: until it is active the engine reports "training the first model"
+ * and the orchestrator answers COLLABORATIVE with STATISTICAL.
  */
 async function prepareCollaborative(
   database: Database,
   engine: CollaborativeEngine,
   logger: Logger,
+  trainFirstModel: FirstModelTrainer | null,
 ): Promise<FirstModelTraining | null> {
   if (await engine.reload()) return null;
   const [{ present }] = await database.dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
@@ -315,32 +305,22 @@ async function prepareCollaborative(
     engine.setNotReadyReason('no ratings to train on yet');
     return null;
   }
+  if (!trainFirstModel) {
+    // Another process trains (npm run train); its activation notice loads the model here.
+    engine.setNotReadyReason('waiting for a trained model');
+    return null;
+  }
   logger.info(
     'no active collaborative model: serving STATISTICAL while the first one trains in the background',
   );
   engine.setNotReadyReason('training the first model');
-  const training: FirstModelTraining = database.embedded
-    ? {
-        done: trainFromDatabase(
-          database.dataSource,
-          engine.store,
-          undefined,
-          logTrainingProgress(logger),
-        ).then(({ models, version, calibration }) => {
-          logger.info(calibrationSummary(calibration));
-          return {
-            version,
-            ratings: models.metrics.numRatings,
-            seconds: models.metrics.biasedSeconds + models.metrics.topNSeconds,
-            maxRssBytes: process.resourceUsage().maxRSS * 1024,
-          };
-        }),
-        stop: () => undefined,
-      }
-    : trainFirstModelInChild({
-        databaseUrl: database.url,
-        onLine: (line, stream) => (stream === 'stderr' ? logger.warn(line) : logger.info(line)),
-      });
+  const training = trainFirstModel({
+    dataSource: database.dataSource,
+    url: database.url,
+    embedded: database.embedded,
+    store: engine.store,
+    logger,
+  });
   training.done
     .then(async (result) => {
       logger.info(
@@ -363,7 +343,17 @@ export interface Cinegraph {
   indexer: ContentIndexer | null;
   /** The first collaborative model training in the background on a cold start; null when a model was there. */
   firstModel: Promise<FirstModelResult> | null;
+  /** The versions this instance knows, and how it hears of new ones. */
+  versions: Versions;
+  versionFeed: VersionFeed;
   stop(): Promise<void>;
+}
+
+export interface CinegraphOptions {
+  /** Trains the first model on a cold start (training/first-model-trainer.ts); none: wait for one. */
+  trainFirstModel?: FirstModelTrainer | null;
+  /** While the notification connection is down, how often versions are polled (default 1 s). */
+  versionPollMs?: number;
 }
 
 /**
@@ -371,16 +361,35 @@ export interface Cinegraph {
  * then the API. The content index builds in the background; until it is complete the content
  * engine answers "index building: N%" and HYBRID proceeds without it.
  */
-export async function startCinegraph(config: Config, logger: Logger): Promise<Cinegraph> {
+export async function startCinegraph(
+  config: Config,
+  logger: Logger,
+  options: CinegraphOptions = {},
+): Promise<Cinegraph> {
   const database = await connectDatabase(config, logger);
   const { dataSource } = database;
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
+  const versions = new Versions();
+  const versionFeed = new VersionFeed({
+    versions,
+    query: (sql, params) => dataSource.query(sql, params),
+    // On the embedded database this process makes every write and learns of each after its commit.
+    listen: database.embedded ? null : { url: database.url, connectTimeoutMs: config.dbConnectTimeoutMs },
+    pollMs: options.versionPollMs,
+    log: (message) => logger.warn(message),
+  });
   try {
-    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource));
-    const statistical = new StatisticalEngine(dataSource, {}, history);
+    await versionFeed.start();
+    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource), versions);
+    const statistical = new StatisticalEngine(dataSource, {}, history, versions);
     await ensureCatalog(dataSource, config, logger, {
-      afterImport: [async () => statistical.invalidateGlobalStats()],
+      afterImport: [
+        async () => {
+          statistical.invalidateGlobalStats();
+          await versionFeed.refresh();
+        },
+      ],
     });
 
     let content: ContentEngine | null = null;
@@ -388,7 +397,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     if (config.contentEngine) {
       embedder = embedderFor(config, logger);
       embedderDisposal = disposeWhenLoaded(embedder);
-      const started = startContentEngine({ dataSource, embedder, logger, history });
+      const started = startContentEngine({ dataSource, embedder, logger, history, versions });
       content = started.engine;
       indexer = started.indexer;
       const engine = started.engine;
@@ -410,8 +419,15 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
       logger,
       history,
+      versions,
     });
-    const firstTraining = await prepareCollaborative(database, collaborative, logger);
+    const firstTraining = await prepareCollaborative(
+      database,
+      collaborative,
+      logger,
+      options.trainFirstModel ?? null,
+    );
+    collaborative.followVersions(versions);
 
     const engines: EngineSet = {
       statistical,
@@ -419,6 +435,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       predictor: collaborative,
       all: [collaborative, ...(content ? [content] : []), statistical],
       history,
+      versions,
       weightsInForce: () =>
         weightsInForce(
           config.hybridWeights,
@@ -428,12 +445,18 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     };
     const metrics = config.metrics ? new ServiceMetrics() : null;
     const services = createServices(dataSource, engines, metrics, logger);
-    refreshOnRatings(services.ratings, { history, content, collaborative });
+    refreshOnRatings(services.ratings, { versions, history, content, collaborative });
     const server = await startApi(config, services, logger, {
       health: async () => ({
         database: database.embedded ? 'embedded' : 'postgres',
         engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
         model: collaborative.activeModel(),
+        versions: {
+          notices: versionFeed.state(),
+          catalog: versions.catalog,
+          index: versions.index,
+          model: versions.model,
+        },
       }),
       metrics,
       dataSource,
@@ -452,6 +475,8 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       services,
       indexer,
       firstModel: firstTraining?.done ?? null,
+      versions,
+      versionFeed,
       stop() {
         // One stop for every caller: a signal handler and a test's afterAll may both call it.
         stopped ??= (async () => {
@@ -462,6 +487,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
           const drained = lap();
           await embedderDisposal?.dispose();
           const disposed = lap();
+          await versionFeed.stop();
           await database.close();
           logger.info(
             `stopped: requests drained (${drained}), embedder disposed (${disposed}), ` +
@@ -473,6 +499,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     };
   } catch (error) {
     await (await embedder?.catch(() => null))?.dispose?.();
+    await versionFeed.stop();
     await database.close();
     throw error;
   }

@@ -3,6 +3,7 @@ import { startCinegraph } from './app';
 import { answerHelp } from './cli-help';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
+import { firstModelTrainer } from '../training/first-model-trainer';
 
 const USAGE = `Usage: npm start
 
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const app = await startCinegraph(config, logger);
+  const app = await startCinegraph(config, logger, { trainFirstModel: firstModelTrainer });
   const exit = (code: number): never => {
     logger.flush();
     process.exit(code);

@@ -1,7 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { RESULT_MARKER, type FirstModelResult } from './train-database-cli';
+import type { FirstModelResult, FirstModelTraining } from '../src/composition/trainer';
+import { RESULT_MARKER } from './train-database-cli';
+
+export type { FirstModelTraining } from '../src/composition/trainer';
+
+/** V8 heap of the child: the ratings live in typed arrays outside it, row batches and metadata inside. */
+export const FIRST_MODEL_HEAP_MB = 2048;
 
 /**
  * The first model, trained in a child process while the server serves STATISTICAL: the SGD sweeps
@@ -9,16 +15,6 @@ import { RESULT_MARKER, type FirstModelResult } from './train-database-cli';
  * ~25 s), and an out-of-memory in the child is a failed training the server reports, not a crash
  * that every restart repeats.
  */
-export interface FirstModelTraining {
-  /** Resolves with the child's result; rejects with its last error line (or the signal that ended it). */
-  readonly done: Promise<FirstModelResult>;
-  /** Ends the child (on shutdown); `done` then rejects. */
-  stop(): void;
-}
-
-/** V8 heap of the child: the ratings live in typed arrays outside it, row batches and metadata inside. */
-export const FIRST_MODEL_HEAP_MB = 2048;
-
 export function trainFirstModelInChild(options: {
   databaseUrl: string;
   schema?: string;

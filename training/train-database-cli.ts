@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
+import type { FirstModelResult } from '../src/composition/trainer';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
 import { ModelStore } from '../src/engines/collaborative/model-store';
@@ -24,12 +25,7 @@ Its last stdout line is a JSON result: {"version": …, "ratings": …, "seconds
 /** What the child reports on its last stdout line, after this marker. */
 export const RESULT_MARKER = 'first-model-result ';
 
-export interface FirstModelResult {
-  version: string;
-  ratings: number;
-  seconds: number;
-  maxRssBytes: number;
-}
+export type { FirstModelResult };
 
 /** Cheap upper bounds from the planner's statistics and the catalog, before anything is loaded. */
 async function shapeOf(db: DataSource): Promise<TrainingShape> {

@@ -6,7 +6,7 @@ import { StatisticalEngine } from '../../src/engines/statistical';
 import { Logger, silentLogger } from '../../src/logger';
 import { ServiceMetrics } from '../../src/observability';
 import { RunningServer } from '../../src/server';
-import { Services } from '../../src/services';
+import type { Services } from '../../src/composition/services';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T;

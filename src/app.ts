@@ -50,7 +50,12 @@ export interface Database {
 const EMBEDDED_POOL_SIZE = 1;
 
 /** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
-export async function connectDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function connectDatabase(
+  config: Config,
+  logger: Logger,
+  /** A schema of its own (tests); the default search path otherwise. */
+  schema?: string,
+): Promise<Database> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (!url) {
@@ -65,6 +70,7 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
   try {
     const dataSource = await openDatabase({
       url,
+      schema,
       poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
       // PGlite ignores both server timeouts, and its queries run on this event loop, so a
       // client-side limit could only fail a query that already finished; nothing can stall there.
@@ -354,6 +360,10 @@ export interface CinegraphOptions {
   trainFirstModel?: FirstModelTrainer | null;
   /** While the notification connection is down, how often versions are polled (default 1 s). */
   versionPollMs?: number;
+  /** First and longest wait before listening again after the connection was lost (default 0.1–5 s). */
+  versionReconnectMs?: { min: number; max: number };
+  /** The database schema to live in (tests run instances side by side in one); DATABASE_URL's default otherwise. */
+  schema?: string;
 }
 
 /**
@@ -366,7 +376,7 @@ export async function startCinegraph(
   logger: Logger,
   options: CinegraphOptions = {},
 ): Promise<Cinegraph> {
-  const database = await connectDatabase(config, logger);
+  const database = await connectDatabase(config, logger, options.schema);
   const { dataSource } = database;
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
@@ -375,8 +385,11 @@ export async function startCinegraph(
     versions,
     query: (sql, params) => dataSource.query(sql, params),
     // On the embedded database this process makes every write and learns of each after its commit.
-    listen: database.embedded ? null : { url: database.url, connectTimeoutMs: config.dbConnectTimeoutMs },
+    listen: database.embedded
+      ? null
+      : { url: database.url, schema: options.schema, connectTimeoutMs: config.dbConnectTimeoutMs },
     pollMs: options.versionPollMs,
+    reconnectMs: options.versionReconnectMs,
     log: (message) => logger.warn(message),
   });
   try {

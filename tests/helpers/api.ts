@@ -34,6 +34,7 @@ export async function startTestApi(
     predictor: engines.predictor ?? null,
     all: engines.all ?? [statistical, ...(content ? [content] : [])],
     history: engines.history,
+    versions: engines.versions,
     weightsInForce: engines.weightsInForce,
   };
   // A registry per instance: tests run several APIs in one process.

@@ -7,6 +7,7 @@ import { OrderedStatisticsLocks1764000500000 } from './1764000500000-OrderedStat
 import { TopNModelKind1764000600000 } from './1764000600000-TopNModelKind';
 import { BinaryModelFactors1764001200000 } from './1764001200000-BinaryModelFactors';
 import { HybridCalibration1764000700000 } from './1764000700000-HybridCalibration';
+import { DataVersions1764002300000 } from './1764002300000-DataVersions';
 import { WorkerJobs1764002400000 } from './1764002400000-WorkerJobs';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
@@ -20,5 +21,6 @@ export const migrations = [
   TopNModelKind1764000600000,
   BinaryModelFactors1764001200000,
   HybridCalibration1764000700000,
+  DataVersions1764002300000,
   WorkerJobs1764002400000,
 ];

@@ -5,12 +5,9 @@ import { ensureCatalog } from './data/first-run';
 import { openDatabase } from './db/datasource';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
-import {
-  CachedRatingHistory,
-  RatedMovie,
-  RatingHistorySource,
-  SqlRatingHistory,
-} from './engines/rating-history';
+import { VersionedCache, VersionFeed, Versions } from './cache';
+import type { Services } from './composition/services';
+import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
 import { ContentEngine, ContentIndexer, IndexFollower, type IndexView } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
@@ -31,12 +28,12 @@ import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
 import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './orchestrator/weights';
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
-import { RatingPredictor, Services } from './services';
+import { RatingPredictor } from './services';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { UserService } from './services/user-service';
-import { createWorker, CONTENT_INDEX_JOB, Follower, type Trainer, type Worker } from './worker';
 import { JobMetrics } from './observability/job-metrics';
+import { createWorker, CONTENT_INDEX_JOB, Follower, type Trainer, type Worker } from './worker';
 import type { JobStatus } from './worker/worker';
 
 export interface Database {
@@ -55,7 +52,12 @@ export interface Database {
 const EMBEDDED_POOL_SIZE = 1;
 
 /** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
-export async function connectDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function connectDatabase(
+  config: Config,
+  logger: Logger,
+  /** A schema of its own (tests); the default search path otherwise. */
+  schema?: string,
+): Promise<Database> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (!url) {
@@ -70,6 +72,7 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
   try {
     const dataSource = await openDatabase({
       url,
+      schema,
       poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
       // PGlite ignores both server timeouts, and its queries run on this event loop, so a
       // client-side limit could only fail a query that already finished; nothing can stall there.
@@ -104,6 +107,8 @@ export interface EngineSet {
   history?: RatingHistorySource;
   /** HYBRID's weights when a request sends none; the specified defaults when absent. */
   weightsInForce?: () => WeightsInForce;
+  /** The versions this instance knows (shared with the engines); a private set when absent. */
+  versions?: Versions;
 }
 
 /** What HYBRID_WEIGHTS=calibrated reads: the active collaborative version's calibrated weights. */
@@ -138,29 +143,29 @@ export function createServices(
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
 ): Services {
-  const catalog = new MovieCatalog(dataSource);
+  const versions = engines.versions ?? new Versions();
+  const catalog = new MovieCatalog(dataSource, versions);
   const ratings = new RatingService(dataSource);
-  const users = new UserService(dataSource, ratings);
+  const users = new UserService(dataSource, ratings, versions);
   const history = engines.history ?? new SqlRatingHistory(dataSource);
-  // One Map per ratings array: a cached history hands back the same array while a user's ratings
-  // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
-  const ratingMaps = new WeakMap<readonly RatedMovie[], ReadonlyMap<number, number>>();
+  // The orchestrator's view of a user's ratings, built once per ratings version.
+  const ratingMaps = new VersionedCache<number, ReadonlyMap<number, number>>({ max: 10_000, versions });
   const structuredLogger = logger ? structured(logger) : null;
   const orchestrator = new Orchestrator(
     metrics ? engines.all.map((engine) => instrumentEngine(engine, metrics, structuredLogger)) : engines.all,
     {
       ratingsOf: async (userId) => {
         const rated = await history.historyOf(userId);
-        let ratings = ratingMaps.get(rated);
+        let ratings = ratingMaps.get(userId, rated.version);
         if (!ratings) {
-          ratings = new Map(rated.map((r) => [r.movieId, r.rating]));
-          ratingMaps.set(rated, ratings);
+          ratings = new Map(rated.ratings.map((r) => [r.movieId, r.rating]));
+          ratingMaps.set(userId, ratings, rated.version);
         }
-        return ratings;
+        return { version: rated.version, ratings };
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
     },
-    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce },
+    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce, versions },
   );
   return {
     catalog,
@@ -174,18 +179,21 @@ export function createServices(
 }
 
 /**
- * After a user's ratings changed (and committed): drop what is cached of them, then fold their
- * factors in, so their next request already reflects the change.
+ * After a user's ratings changed (and committed) through this instance: the new version is known at
+ * once (other instances learn it from the notice the commit sent), what is cached of the user is
+ * dropped, and their factors are folded in, so their next request already reflects the change.
  */
 export function refreshOnRatings(
   ratings: RatingService,
   parts: {
+    versions?: Versions | null;
     history: CachedRatingHistory | null;
     content: ContentEngine | null;
     collaborative: CollaborativeEngine | null;
   },
 ): void {
-  ratings.onRatingsChanged(async (userId) => {
+  ratings.onRatingsChanged(async (userId, version) => {
+    parts.versions?.observe({ kind: 'user', userId, version });
     parts.history?.forget(userId);
     parts.content?.forgetUser(userId);
     await parts.collaborative?.foldIn(userId);
@@ -320,15 +328,24 @@ export interface Cinegraph {
   indexer: ContentIndexer | null;
   /** The background jobs when they run in this process (WORKER=embedded); null for an API-only instance. */
   worker: Worker | null;
+  /** The versions this instance knows, and how it hears of new ones. */
+  versions: Versions;
+  versionFeed: VersionFeed;
   stop(): Promise<void>;
 }
 
-export interface StartOptions {
+export interface CinegraphOptions {
   /**
    * What trains a model when the embedded worker decides to (training/ provides it; main.ts wires
    * it in). Without one, this process never trains.
    */
   trainer?: (database: Database) => Trainer;
+  /** While the notification connection is down, how often versions are polled (default 1 s). */
+  versionPollMs?: number;
+  /** First and longest wait before listening again after the connection was lost (default 0.1–5 s). */
+  versionReconnectMs?: { min: number; max: number };
+  /** The database schema to live in (tests run instances side by side in one); DATABASE_URL's default otherwise. */
+  schema?: string;
 }
 
 /** How long stop() waits for a running job to let go (an in-process training cannot stop half-way). */
@@ -344,18 +361,36 @@ const WORKER_STOP_WAIT_MS = 1000;
 export async function startCinegraph(
   config: Config,
   logger: Logger,
-  options: StartOptions = {},
+  options: CinegraphOptions = {},
 ): Promise<Cinegraph> {
-  const database = await connectDatabase(config, logger);
+  const database = await connectDatabase(config, logger, options.schema);
   const { dataSource } = database;
   const embedded = config.worker === 'embedded';
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
+  const versions = new Versions();
+  const versionFeed = new VersionFeed({
+    versions,
+    query: (sql, params) => dataSource.query(sql, params),
+    // On the embedded database this process makes every write and learns of each after its commit.
+    listen: database.embedded
+      ? null
+      : { url: database.url, schema: options.schema, connectTimeoutMs: config.dbConnectTimeoutMs },
+    pollMs: options.versionPollMs,
+    reconnectMs: options.versionReconnectMs,
+    log: (message) => logger.warn(message),
+  });
   try {
-    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource));
-    const statistical = new StatisticalEngine(dataSource, {}, history);
+    await versionFeed.start();
+    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource), versions);
+    const statistical = new StatisticalEngine(dataSource, {}, history, versions);
     await ensureCatalog(dataSource, config, logger, {
-      afterImport: [async () => statistical.invalidateGlobalStats()],
+      afterImport: [
+        async () => {
+          statistical.invalidateGlobalStats();
+          await versionFeed.refresh();
+        },
+      ],
     });
 
     let content: ContentEngine | null = null;
@@ -380,12 +415,13 @@ export async function startCinegraph(
             return run ? Number(run.id) : null;
           },
         });
-      content = new ContentEngine({ dataSource, indexer: view, history });
+      content = new ContentEngine({ dataSource, indexer: view, history, versions });
     }
 
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
       logger,
       history,
+      versions,
     });
     if (!(await collaborative.reload())) {
       const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
@@ -399,6 +435,8 @@ export async function startCinegraph(
       if (present)
         logger.info('no active collaborative model: serving STATISTICAL until the first one is trained');
     }
+    // A model activated anywhere (a worker, npm run train) is loaded on its notice.
+    collaborative.followVersions(versions);
 
     const engines: EngineSet = {
       statistical,
@@ -406,6 +444,7 @@ export async function startCinegraph(
       predictor: collaborative,
       all: [collaborative, ...(content ? [content] : []), statistical],
       history,
+      versions,
       weightsInForce: () =>
         weightsInForce(
           config.hybridWeights,
@@ -415,7 +454,7 @@ export async function startCinegraph(
     };
     const metrics = config.metrics ? new ServiceMetrics() : null;
     const services = createServices(dataSource, engines, metrics, logger);
-    refreshOnRatings(services.ratings, { history, content, collaborative });
+    refreshOnRatings(services.ratings, { versions, history, content, collaborative });
 
     let worker: Worker | null = null;
     let follower: Follower | null = null;
@@ -432,8 +471,9 @@ export async function startCinegraph(
         indexer,
         indexerServes: true,
         observer: jobMetrics,
-        onModelActivated: async () => {
-          await collaborative.reload();
+        // The notice reaches this process too; on the embedded database it is told here.
+        onModelActivated: async ({ versionId }) => {
+          versions.observe({ kind: 'model', version: versionId });
         },
         onIndexed: async () => {
           if (!engine) return;
@@ -445,13 +485,7 @@ export async function startCinegraph(
         },
       });
     } else {
-      follower = new Follower({
-        dataSource,
-        pollMs: config.followPollMs,
-        collaborative,
-        index: indexFollower,
-        logger,
-      });
+      follower = new Follower({ dataSource, pollMs: config.followPollMs, index: indexFollower, logger });
       await follower.refresh();
     }
 
@@ -461,6 +495,12 @@ export async function startCinegraph(
         worker: config.worker,
         engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
         model: collaborative.activeModel(),
+        versions: {
+          notices: versionFeed.state(),
+          catalog: versions.catalog,
+          index: versions.index,
+          model: versions.model,
+        },
       }),
       metrics,
       dataSource,
@@ -482,6 +522,8 @@ export async function startCinegraph(
       services,
       indexer,
       worker,
+      versions,
+      versionFeed,
       stop() {
         // One stop for every caller: a signal handler and a test's afterAll may both call it.
         stopped ??= (async () => {
@@ -500,6 +542,7 @@ export async function startCinegraph(
             ]);
           await embedderDisposal?.dispose();
           const disposed = lap();
+          await versionFeed.stop();
           await database.close();
           logger.info(
             `stopped: requests drained (${drained}), embedder disposed (${disposed}), ` +
@@ -511,6 +554,7 @@ export async function startCinegraph(
     };
   } catch (error) {
     await (await embedder?.catch(() => null))?.dispose?.();
+    await versionFeed.stop();
     await database.close();
     throw error;
   }

@@ -1,7 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { PROGRESS_MARKER, RESULT_MARKER, type FirstModelResult } from './train-database-cli';
+import type { FirstModelResult, FirstModelTraining } from '../src/composition/trainer';
+import { PROGRESS_MARKER, RESULT_MARKER } from './train-database-cli';
+
+export type { FirstModelTraining } from '../src/composition/trainer';
 
 /**
  * The first model, trained in a child process while the server serves STATISTICAL: the SGD sweeps
@@ -9,13 +12,6 @@ import { PROGRESS_MARKER, RESULT_MARKER, type FirstModelResult } from './train-d
  * ~25 s), and an out-of-memory in the child is a failed training the server reports, not a crash
  * that every restart repeats.
  */
-export interface FirstModelTraining {
-  /** Resolves with the child's result; rejects with its last error line (or the signal that ended it). */
-  readonly done: Promise<FirstModelResult>;
-  /** Ends the child (on shutdown); `done` then rejects. */
-  stop(): void;
-}
-
 /** How the training's connections are named in pg_stat_activity. */
 export const TRAINING_APPLICATION_NAME = 'cinegraph training';
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
+import type { FirstModelResult } from '../src/composition/trainer';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
 import { ModelStore } from '../src/engines/collaborative/model-store';
@@ -27,14 +28,7 @@ export const RESULT_MARKER = 'first-model-result ';
 /** Progress lines on stdout: this marker, then a fraction 0..1. */
 export const PROGRESS_MARKER = 'training-progress ';
 
-export interface FirstModelResult {
-  version: string;
-  /** The activated model_versions.id. */
-  versionId: number;
-  ratings: number;
-  seconds: number;
-  maxRssBytes: number;
-}
+export type { FirstModelResult };
 
 /**
  * How far a training is, 0..1, from its progress events: the SGD epochs are most of the time, the

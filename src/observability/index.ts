@@ -3,9 +3,9 @@ import type { CollaborativeEngine } from '../engines/collaborative/collaborative
 import type { ContentEngine, IndexView } from '../engines/content';
 import type { EngineStatus } from '../engines/engine';
 import { CachedRatingHistory, type RatingHistorySource } from '../engines/rating-history';
-import type { CacheCounts } from '../engines/short-lived-cache';
+import type { CacheCounts } from '../cache';
 import { ENGINE_NAMES } from '../orchestrator/weights';
-import type { Services } from '../services';
+import type { Services } from '../composition/services';
 import type { MetricSources } from './metrics';
 
 export { ServiceMetrics } from './metrics';

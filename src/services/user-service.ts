@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { transactionWithRetry } from '../db/transaction';
-import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, readMany, VersionedCache, Versions } from '../cache';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
 
@@ -27,13 +27,15 @@ export interface UserAccess {
 }
 
 export class UserService {
-  private readonly known = new ShortLivedCache<number, UserAccess>(60_000, 100_000);
-  private readonly refreshing = new Set<number>();
+  private readonly known: VersionedCache<number, UserAccess>;
 
   constructor(
     private readonly db: DataSource,
     private readonly ratings: RatingService,
-  ) {}
+    versions: Versions | null = null,
+  ) {
+    this.known = new VersionedCache({ max: 100_000, versions });
+  }
 
   /** Hits and misses of the known-users cache, for /metrics. */
   get cacheCounts(): CacheCounts {
@@ -47,15 +49,14 @@ export class UserService {
     if (ratings.length > 500)
       throw new ServiceError('BAD_USER_INPUT', 'at most 500 ratings can be sent at once');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const userId = await transactionWithRetry(this.db, async (tx) => {
+    const { userId, version } = await transactionWithRetry(this.db, async (tx) => {
       const [user]: { id: number }[] = await tx.query(
         `INSERT INTO users (token_hash) VALUES ($1) RETURNING id`,
         [hashToken(token)],
       );
-      await this.ratings.insertInitial(tx, user.id, ratings);
-      return user.id;
+      return { userId: user.id, version: await this.ratings.insertInitial(tx, user.id, ratings) };
     });
-    await this.ratings.notify(userId);
+    await this.ratings.notify(userId, version);
     return { userId, token };
   }
 
@@ -77,11 +78,11 @@ export class UserService {
 
   /**
    * Which of these users exist, and whether each is private (has a token). Found users are
-   * remembered (re-read in the background after a minute): every read of a user's data asks, and
-   * users are never deleted; an id not found is asked again next time.
+   * remembered: every read of a user's data asks, users are never deleted and their token is set
+   * once, at onboarding; an id not found is asked again next time.
    */
   async existing(userIds: readonly number[]): Promise<Map<number, UserAccess>> {
-    const found = await refreshingRead(userIds, this.known, this.refreshing, async (ids) => {
+    const found = await readMany(userIds, this.known, 0, async (ids) => {
       const rows: { id: number; has_token: boolean }[] = await this.db.query(
         `SELECT id, token_hash IS NOT NULL AS has_token FROM users WHERE id = ANY($1::int[])`,
         [ids],

@@ -6,17 +6,14 @@ import type { JobRunLog } from './job-runs';
 export const CONTENT_INDEX_JOB = 'content-index';
 
 /**
- * Changes whenever a row of `movies` or `tags` (what a movie's text is made of) is inserted, updated
- * or deleted: PostgreSQL's own per-table write counters, so watching costs one catalog read and no
- * trigger on the import path. A statistics reset changes it too, which costs one run that finds
- * every movie unchanged.
+ * The catalog version (migration DataVersions): bumped by every statement on `movies` and by every
+ * import, which is also how tags and overviews arrive.
  */
 export async function catalogSignature(db: DataSource): Promise<string> {
-  const [row]: { writes: string | null }[] = await db.query(
-    `SELECT sum(n_tup_ins + n_tup_upd + n_tup_del)::text AS writes FROM pg_stat_user_tables
-      WHERE relid IN ('movies'::regclass, 'tags'::regclass)`,
+  const [row]: { version: string }[] = await db.query(
+    `SELECT version::text AS version FROM data_versions WHERE name = 'catalog'`,
   );
-  return row?.writes ?? '0';
+  return row?.version ?? '0';
 }
 
 export interface ContentIndexJobOptions {

@@ -1,5 +1,4 @@
 import type { DataSource } from 'typeorm';
-import type { CollaborativeEngine } from '../engines/collaborative/collaborative-engine';
 import type { IndexFollower } from '../engines/content';
 import { Logger, silentLogger } from '../logger';
 import type { JobStatus } from './worker';
@@ -17,9 +16,9 @@ interface LatestRunRow {
 }
 
 /**
- * What an API-only instance (WORKER=off) knows of the worker's output, re-read every `pollMs`: the
- * active model version (loaded when it changed), the content index's state, and each job's latest
- * run for readiness. Polling is the floor; a notification can call refresh() sooner.
+ * What an API-only instance (WORKER=off) knows of the worker's jobs, re-read every `pollMs`: the
+ * content index's state while it builds (and its completed builds), and each job's latest run for
+ * readiness. New models and index generations arrive as version notices (src/cache/version-feed.ts).
  */
 export class Follower {
   private timer: NodeJS.Timeout | null = null;
@@ -31,7 +30,6 @@ export class Follower {
     private readonly options: {
       dataSource: DataSource;
       pollMs: number;
-      collaborative?: CollaborativeEngine | null;
       index?: IndexFollower | null;
       logger?: Logger;
     },
@@ -68,14 +66,8 @@ export class Follower {
   }
 
   private async refreshOnce(): Promise<void> {
-    const { dataSource: db, collaborative, index } = this.options;
+    const { dataSource: db, index } = this.options;
     try {
-      if (collaborative) {
-        const [active]: { id: number }[] = await db.query(
-          `SELECT id FROM model_versions WHERE status = 'active'`,
-        );
-        if (active && active.id !== collaborative.activeVersionId()) await collaborative.reload();
-      }
       await index?.refresh();
       const rows: LatestRunRow[] = await db.query(
         `SELECT DISTINCT ON (job) job, owner, trigger, started_at, finished_at, outcome, progress, detail,

@@ -151,8 +151,7 @@ describe('two API processes and the worker on one PostgreSQL', () => {
     await setup.connect();
     await setup.query(`CREATE EXTENSION IF NOT EXISTS vector`);
     await setup.end();
-    // Migrated and imported before any process starts; the connections close afterwards, which
-    // flushes the import's table statistics (the worker's catalog signature reads them).
+    // Migrated and imported before any process starts, so they start on a settled catalog version.
     const importer = await openDatabase({ url, poolSize: 2 });
     await importSyntheticCatalog(importer, catalog);
     await importer.destroy();

@@ -57,7 +57,7 @@ const MOVIES = [
 
 function catalogWith(ratings: Map<number, number>): OrchestratorCatalog {
   return {
-    ratingsOf: async () => ratings,
+    ratingsOf: async () => ({ version: 1, ratings }),
     moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
   };
 }
@@ -368,7 +368,7 @@ describe('Orchestrator', () => {
   });
   it('reuses a finished list only for the same ratings Map, the same request and the same ready engines, for a while', async () => {
     let clock = 0;
-    let ratings = new Map(fiveRatings);
+    let ratings = { version: 1, ratings: new Map(fiveRatings) };
     let contentStatus: EngineStatus = { ready: true };
     const collaborative = new TableEngine(
       'collaborative',
@@ -405,8 +405,8 @@ describe('Orchestrator', () => {
     expect((await ask(2)).items).toHaveLength(2);
     expect(collaborative.requests).toHaveLength(2);
 
-    // New ratings (a new Map) are never answered from the old list.
-    ratings = new Map([...fiveRatings, [4, 5]]);
+    // New ratings (a new version) are never answered from the old list.
+    ratings = { version: 2, ratings: new Map([...fiveRatings, [4, 5]]) };
     const afterRating = await ask();
     expect(afterRating).not.toBe(first);
     expect(afterRating.items.map((i) => i.movieId)).not.toContain(4);

@@ -52,14 +52,19 @@ const CONTENT = process.argv.includes('--content');
 
 const LIST = `query ($u: Int!) { recommendations(userId: $u, strategy: HYBRID, first: 10) { movie { id } } }`;
 
-async function graphql(url: string, query: string, variables: object, token?: string): Promise<any> {
+interface Answer {
+  onboard: { token: string; user: { id: number } };
+  recommendations: { movie: { id: number } }[];
+}
+
+async function graphql(url: string, query: string, variables: object, token?: string): Promise<Answer> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
-  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
+  const body = (await response.json()) as { data?: Answer; errors?: { message: string }[] };
+  if (body.errors || !body.data) throw new Error((body.errors ?? []).map((e) => e.message).join('; '));
   return body.data;
 }
 
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     const token: string = onboarded.onboard.token;
     const user: number = onboarded.onboard.user.id;
     const listOf = async (app: Cinegraph): Promise<number[]> =>
-      (await graphql(app.url, LIST, { u: user }, token)).recommendations.map((item: any) => item.movie.id);
+      (await graphql(app.url, LIST, { u: user }, token)).recommendations.map((item) => item.movie.id);
 
     process.stderr.write(`timing ${RATINGS} ratings through A, seen in B's list\n`);
     const freshness: number[] = [];

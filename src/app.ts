@@ -73,6 +73,7 @@ export async function connectDatabase(
     const dataSource = await openDatabase({
       url,
       schema,
+      migrationLock: !embedded,
       poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
       // PGlite ignores both server timeouts, and its queries run on this event loop, so a
       // client-side limit could only fail a query that already finished; nothing can stall there.

@@ -20,11 +20,12 @@ import { DataSource } from 'typeorm';
 import { createRandom } from '../fixtures/synthetic';
 import { importRelease } from '../src/data/importer';
 import { openDatabase } from '../src/db/datasource';
+import { Versions } from '../src/cache';
 import { CollaborativeEngine } from '../src/engines/collaborative/collaborative-engine';
 import { ModelStore } from '../src/engines/collaborative/model-store';
 import {
   CachedRatingHistory,
-  RatedMovie,
+  RatingHistory,
   RatingHistorySource,
   SqlRatingHistory,
 } from '../src/engines/rating-history';
@@ -130,7 +131,7 @@ async function timeMs(work: () => Promise<unknown>): Promise<number> {
 class TimedHistory implements RatingHistorySource {
   lastMs = 0;
   constructor(private readonly inner: RatingHistorySource) {}
-  async historyOf(userId: number): Promise<readonly RatedMovie[]> {
+  async historyOf(userId: number): Promise<RatingHistory> {
     const started = performance.now();
     try {
       return await this.inner.historyOf(userId);
@@ -244,7 +245,7 @@ async function main(): Promise<void> {
     // (1) A user's first request: fresh engines (cold per-user state) served as the app does, through
     // CachedRatingHistory. Each user is asked once per engine; a new engine starts when all were asked.
     const served = () =>
-      newEngine(new CachedRatingHistory(new SqlRatingHistory(db), { ttlMs: 600_000, maxUsers: 100_000 }));
+      newEngine(new CachedRatingHistory(new SqlRatingHistory(db), new Versions(), { maxUsers: 100_000 }));
     const firstRequests = async (label: string, genre: boolean) => {
       const warm = await served();
       for (let i = 0; i < WARM_UP; i++)
@@ -293,9 +294,9 @@ async function main(): Promise<void> {
     const cached = await served();
     await repeated('recommend top-20, repeated (CachedRatingHistory: state reused)', cached, false);
     await repeated('recommend top-20 + genre filter, repeated (CachedRatingHistory)', cached, true);
-    // The engine's own default: SqlRatingHistory returns a new array per read, so the per-user state,
-    // keyed on the history array, is recomputed on every call.
-    await repeated('recommend top-20, repeated (SqlRatingHistory default: re-read + rescore)', engine, false);
+    // The engine's own default: SqlRatingHistory reads the ratings (and their version) on every
+    // call; the per-user state, keyed on the version, is reused.
+    await repeated('recommend top-20, repeated (SqlRatingHistory default: re-read each call)', engine, false);
 
     // (3) Fold-in after a rating changed. Test users are copies of existing users; each run upserts
     // one rating (a random movie, a random half-star) for one of them, then times foldIn.

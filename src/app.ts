@@ -6,21 +6,14 @@ import { createDataSource, DatabaseConnectError, openDatabase } from './db/datas
 import { primaryReads, Reads, ReplicaReads } from './db/read-routing';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
-import {
-  CachedRatingHistory,
-  RatedMovie,
-  RatingHistorySource,
-  SqlRatingHistory,
-} from './engines/rating-history';
-import { ContentEngine, ContentIndexer, startContentEngine } from './engines/content';
+import { VersionedCache, VersionFeed, Versions } from './cache';
+import type { Services } from './composition/services';
+import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
+import { ContentEngine, ContentIndexer, IndexFollower, type IndexView } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
 import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
-import { trainFromDatabase, type CalibrationOutcome } from '../training/database';
-import { logTrainingProgress } from '../training/progress-log';
-import { trainFirstModelInChild, type FirstModelTraining } from '../training/first-model';
-import type { FirstModelResult } from '../training/train-database-cli';
 import { createContext } from './graphql/context';
 import { buildGraphQLSchema } from './graphql/schema';
 import { Logger, structured } from './logger';
@@ -36,13 +29,16 @@ import { LIST_TTL_MS, Orchestrator } from './orchestrator/orchestrator';
 import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './orchestrator/weights';
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
-import { RatingPredictor, Services } from './services';
+import { RatingPredictor } from './services';
 import { FeedbackService } from './services/feedback-service';
 import { ListRecorder, ListRecorderOptions } from './services/list-recorder';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { ServiceKeyStore } from './services/service-keys';
 import { UserService } from './services/user-service';
+import { JobMetrics } from './observability/job-metrics';
+import { createWorker, CONTENT_INDEX_JOB, Follower, type Trainer, type Worker } from './worker';
+import type { JobStatus } from './worker/worker';
 
 export interface Database {
   /** The primary: every write, and every read that must see the latest commit. */
@@ -115,7 +111,12 @@ async function connectReplica(
 const EMBEDDED_POOL_SIZE = 1;
 
 /** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
-export async function connectDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function connectDatabase(
+  config: Config,
+  logger: Logger,
+  /** A schema of its own (tests); the default search path otherwise. */
+  schema?: string,
+): Promise<Database> {
   let embedded: EmbeddedDatabase | null = null;
   let url = config.databaseUrl;
   if (!url) {
@@ -130,6 +131,8 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<D
   try {
     const dataSource = await openDatabase({
       url,
+      schema,
+      migrationLock: !embedded,
       poolSize: embedded ? EMBEDDED_POOL_SIZE : config.dbPoolSize,
       // PGlite ignores both server timeouts, and its queries run on this event loop, so a
       // client-side limit could only fail a query that already finished; nothing can stall there.
@@ -171,6 +174,8 @@ export interface EngineSet {
   history?: RatingHistorySource;
   /** HYBRID's weights when a request sends none; the specified defaults when absent. */
   weightsInForce?: () => WeightsInForce;
+  /** The versions this instance knows (shared with the engines); a private set when absent. */
+  versions?: Versions;
 }
 
 /** What HYBRID_WEIGHTS=calibrated reads: the active collaborative version's calibrated weights. */
@@ -220,40 +225,43 @@ export function createServices(
   } = {},
 ): Services {
   const reads = options.reads ?? primaryReads(dataSource);
-  const catalog = new MovieCatalog(dataSource, reads);
+  const versions = engines.versions ?? new Versions();
+  const catalog = new MovieCatalog(dataSource, reads, versions);
   const ratings = new RatingService(dataSource, reads);
   const keys = new ServiceKeyStore(dataSource, { cacheMs: options.serviceKeyCacheMs ?? 0 });
-  const users = new UserService(dataSource, ratings, keys);
-  const feedback = new FeedbackService(dataSource);
+  const users = new UserService(dataSource, ratings, keys, versions);
+  const feedback = new FeedbackService(dataSource, {
+    exclusionsChanged: (userId, version) => ratings.notify(userId, version),
+  });
   const servedLists = new ListRecorder(dataSource, {
     ...(options.listRecording ?? DEFAULT_LIST_RECORDING),
     warn: (message) => logger?.warn(message),
   });
   const history = engines.history ?? new SqlRatingHistory(dataSource, reads);
-  // One Map per ratings array: a cached history hands back the same array while a user's ratings
-  // are unchanged, and the orchestrator reuses a finished list only for the very same Map.
-  const ratingMaps = new WeakMap<readonly RatedMovie[], ReadonlyMap<number, number>>();
+  // The orchestrator's view of a user's ratings, built once per ratings version.
+  const ratingMaps = new VersionedCache<number, ReadonlyMap<number, number>>({ max: 10_000, versions });
   const structuredLogger = logger ? structured(logger) : null;
   const orchestrator = new Orchestrator(
     metrics ? engines.all.map((engine) => instrumentEngine(engine, metrics, structuredLogger)) : engines.all,
     {
       ratingsOf: async (userId) => {
         const rated = await history.historyOf(userId);
-        let ratings = ratingMaps.get(rated);
+        let ratings = ratingMaps.get(userId, rated.version);
         if (!ratings) {
-          ratings = new Map(rated.map((r) => [r.movieId, r.rating]));
-          ratingMaps.set(rated, ratings);
+          ratings = new Map(rated.ratings.map((r) => [r.movieId, r.rating]));
+          ratingMaps.set(userId, ratings, rated.version);
         }
-        return ratings;
+        return { version: rated.version, ratings };
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
-      excludedOf: (userId) => feedback.excludedOf(userId),
+      excludedOf: (userId, version) => feedback.excludedOf(userId, version),
     },
     {
       coldStartThreshold: 5,
       listTtlMs: LIST_TTL_MS,
       weightsInForce: engines.weightsInForce,
       servedLists,
+      versions,
     },
   );
   return {
@@ -271,20 +279,23 @@ export function createServices(
 }
 
 /**
- * After a user's ratings changed (and committed): keep their reads on the primary until the replica
- * has the change, drop what is cached of them, then fold their factors in, so their next request
- * already reflects the change.
+ * After a user's ratings changed (and committed) through this instance: the new version is known at
+ * once (other instances learn it from the notice the commit sent), their reads stay on the primary
+ * until the replica has the change, what is cached of the user is dropped, and their factors are
+ * folded in, so their next request already reflects the change.
  */
 export function refreshOnRatings(
   ratings: RatingService,
   parts: {
+    versions?: Versions | null;
     history: CachedRatingHistory | null;
     content: ContentEngine | null;
     collaborative: CollaborativeEngine | null;
     reads?: Reads;
   },
 ): void {
-  ratings.onRatingsChanged(async (userId) => {
+  ratings.onRatingsChanged(async (userId, version) => {
+    parts.versions?.observe({ kind: 'user', userId, version });
     parts.reads?.wrote(userId);
     parts.history?.forget(userId);
     parts.content?.forgetUser(userId);
@@ -299,6 +310,8 @@ export interface ApiOptions extends Omit<ObservedParts, 'services'> {
   metrics?: ServiceMetrics | null;
   /** How long stop() lets requests in flight finish. */
   drainMs?: number;
+  /** The background jobs for /readyz: run here (embedded worker) or followed (WORKER=off). */
+  jobs?: () => JobStatus[];
 }
 
 export async function startApi(
@@ -316,6 +329,7 @@ export async function startApi(
         ping: () => dataSource.query('SELECT 1'),
         engines: () => engineStatuses(services),
         timeoutMs: config.readinessTimeoutMs,
+        jobs: options.jobs,
       })
     : null;
   if (readiness) services.readiness = () => readiness.check();
@@ -388,131 +402,151 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
   });
 }
 
-/** One log line on the hybrid weights a new version calibrated, or why it did not. */
-function calibrationSummary(calibration: CalibrationOutcome): string {
-  return calibration.calibrated
-    ? `calibrated hybrid weights ${JSON.stringify(calibration.calibrated.weights)} (validation NDCG@10 ` +
-        `${calibration.calibrated.validationNdcg10.toFixed(4)}, ${calibration.seconds.toFixed(1)} s)`
-    : `hybrid weights not calibrated: ${calibration.reason}`;
-}
-
 /**
- * Loads the active model; without one, starts training the first in the background and returns at
- * once: until it is active the engine reports "training the first model" and the orchestrator answers
- * COLLABORATIVE with STATISTICAL. On Postgres the training runs in a child process (the server keeps
- * its event loop and survives the training's failure); the embedded database admits one session, so
- * there it runs in this process (demo-sized catalogs).
+ * The served model's trainer as the embedded worker runs it: while no model is served the engine
+ * says the first one is training, and why that failed.
  */
-async function prepareCollaborative(
-  database: Database,
-  engine: CollaborativeEngine,
-  logger: Logger,
-): Promise<FirstModelTraining | null> {
-  if (await engine.reload()) return null;
-  const [{ present }] = await database.dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
-  if (!present) {
-    engine.setNotReadyReason('no ratings to train on yet');
-    return null;
-  }
-  logger.info(
-    'no active collaborative model: serving STATISTICAL while the first one trains in the background',
-  );
-  engine.setNotReadyReason('training the first model');
-  const training: FirstModelTraining = database.embedded
-    ? {
-        done: trainFromDatabase(
-          database.dataSource,
-          engine.store,
-          undefined,
-          logTrainingProgress(logger),
-        ).then(({ models, version, calibration }) => {
-          logger.info(calibrationSummary(calibration));
-          return {
-            version,
-            ratings: models.metrics.numRatings,
-            seconds: models.metrics.biasedSeconds + models.metrics.topNSeconds,
-            maxRssBytes: process.resourceUsage().maxRSS * 1024,
-          };
-        }),
-        stop: () => undefined,
+function reportingTrainer(trainer: Trainer, engine: CollaborativeEngine): Trainer {
+  return {
+    async train(options) {
+      if (!engine.activeVersionId()) engine.setNotReadyReason('training the first model');
+      try {
+        return await trainer.train(options);
+      } catch (error) {
+        if (!engine.activeVersionId())
+          engine.setNotReadyReason(
+            `training failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        throw error;
       }
-    : trainFirstModelInChild({
-        databaseUrl: database.url,
-        onLine: (line, stream) => (stream === 'stderr' ? logger.warn(line) : logger.info(line)),
-      });
-  training.done
-    .then(async (result) => {
-      logger.info(
-        `trained ${result.version}: ${result.ratings} ratings, ${result.seconds.toFixed(1)} s, ` +
-          `peak RSS ${Math.round(result.maxRssBytes / 2 ** 20)} MiB`,
-      );
-      await engine.reload();
-    })
-    .catch((error: unknown) => {
-      engine.setNotReadyReason(`training failed: ${error instanceof Error ? error.message : String(error)}`);
-      logger.error('training the collaborative model failed', error);
-    });
-  return training;
+    },
+  };
 }
 
 export interface Cinegraph {
   url: string;
   database: Database;
   services: Services;
+  /** The indexer when this process builds the content index (the embedded worker). */
   indexer: ContentIndexer | null;
-  /** The first collaborative model training in the background on a cold start; null when a model was there. */
-  firstModel: Promise<FirstModelResult> | null;
+  /** The background jobs when they run in this process (WORKER=embedded); null for an API-only instance. */
+  worker: Worker | null;
+  /** The versions this instance knows, and how it hears of new ones. */
+  versions: Versions;
+  versionFeed: VersionFeed;
   stop(): Promise<void>;
 }
 
+export interface CinegraphOptions {
+  /**
+   * What trains a model when the embedded worker decides to (training/ provides it; main.ts wires
+   * it in). Without one, this process never trains.
+   */
+  trainer?: (database: Database) => Trainer;
+  /** While the notification connection is down, how often versions are polled (default 1 s). */
+  versionPollMs?: number;
+  /** First and longest wait before listening again after the connection was lost (default 0.1–5 s). */
+  versionReconnectMs?: { min: number; max: number };
+  /** The database schema to live in (tests run instances side by side in one); DATABASE_URL's default otherwise. */
+  schema?: string;
+}
+
+/** How long stop() waits for a running job to let go (an in-process training cannot stop half-way). */
+const WORKER_STOP_WAIT_MS = 1000;
+
 /**
  * The whole service: database (embedded unless DATABASE_URL), catalog on first run, engines,
- * then the API. The content index builds in the background; until it is complete the content
- * engine answers "index building: N%" and HYBRID proceeds without it.
+ * then the API. With WORKER=embedded the background jobs run here once it serves: the first model
+ * (until it is active COLLABORATIVE is answered by STATISTICAL), retraining, the content index
+ * (until complete the content engine answers "index building: N%" and HYBRID proceeds without it).
+ * With WORKER=off the instance follows what a worker elsewhere produces.
  */
-export async function startCinegraph(config: Config, logger: Logger): Promise<Cinegraph> {
-  const database = await connectDatabase(config, logger);
+export async function startCinegraph(
+  config: Config,
+  logger: Logger,
+  options: CinegraphOptions = {},
+): Promise<Cinegraph> {
+  const database = await connectDatabase(config, logger, options.schema);
   const { dataSource, reads } = database;
+  const embedded = config.worker === 'embedded';
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
+  const versions = new Versions();
+  const versionFeed = new VersionFeed({
+    versions,
+    query: (sql, params) => dataSource.query(sql, params),
+    // On the embedded database this process makes every write and learns of each after its commit.
+    listen: database.embedded
+      ? null
+      : { url: database.url, schema: options.schema, connectTimeoutMs: config.dbConnectTimeoutMs },
+    pollMs: options.versionPollMs,
+    reconnectMs: options.versionReconnectMs,
+    log: (message) => logger.warn(message),
+  });
   try {
-    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource, reads));
-    const statistical = new StatisticalEngine(dataSource, {}, history, reads);
+    await versionFeed.start();
+    // A change made through another instance: that user's reads (and, after an import or a new
+    // index, everybody's) stay on the primary until the replica has it.
+    versions.subscribe((notice) => {
+      if (notice.kind === 'user') reads.wrote(notice.userId);
+      else if (notice.kind !== 'model') reads.changed();
+    });
+    const history = new CachedRatingHistory(new SqlRatingHistory(dataSource, reads), versions);
+    const statistical = new StatisticalEngine(dataSource, {}, history, versions, reads);
     await ensureCatalog(dataSource, config, logger, {
-      afterImport: [async () => reads.changed(), async () => statistical.invalidateGlobalStats()],
+      afterImport: [
+        async () => {
+          reads.changed();
+          statistical.invalidateGlobalStats();
+          await versionFeed.refresh();
+        },
+      ],
     });
 
     let content: ContentEngine | null = null;
     let indexer: ContentIndexer | null = null;
+    let indexFollower: IndexFollower | null = null;
     if (config.contentEngine) {
       embedder = embedderFor(config, logger);
       embedderDisposal = disposeWhenLoaded(embedder);
-      const started = startContentEngine({ dataSource, embedder, logger, history, reads });
-      content = started.engine;
-      indexer = started.indexer;
-      const engine = started.engine;
-      started.indexed.then(
-        (summary) => {
-          logger.info(
-            `content index ready: ${summary.embedded} embedded, ${summary.unchanged} unchanged ` +
-              `(${summary.model.modelId}, ${summary.seconds.toFixed(1)} s)`,
-          );
-          // The vectors are read where searches run: only once it holds the whole index.
-          reads.changed();
-          engine.preloadVectors().then(
-            (count) => logger.info(`content vectors in memory: ${count}`),
-            (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
-          );
-        },
-        () => undefined,
-      );
+      let view: IndexView;
+      if (embedded) view = indexer = new ContentIndexer({ dataSource, embedder, logger });
+      else
+        view = indexFollower = new IndexFollower({
+          dataSource,
+          embedder,
+          logger,
+          completedBuild: async (modelId) => {
+            const [run]: { id: string }[] = await dataSource.query(
+              `SELECT id FROM worker_job_runs WHERE job = $1 AND outcome = 'succeeded'
+                 AND detail->>'modelId' = $2 ORDER BY id DESC LIMIT 1`,
+              [CONTENT_INDEX_JOB, modelId],
+            );
+            return run ? Number(run.id) : null;
+          },
+        });
+      content = new ContentEngine({ dataSource, indexer: view, history, versions, reads });
     }
 
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
       logger,
       history,
+      versions,
     });
-    const firstTraining = await prepareCollaborative(database, collaborative, logger);
+    if (!(await collaborative.reload())) {
+      const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
+      collaborative.setNotReadyReason(
+        !present
+          ? 'no ratings to train on yet'
+          : embedded && options.trainer
+            ? 'training the first model'
+            : 'waiting for the worker to train the first model',
+      );
+      if (present)
+        logger.info('no active collaborative model: serving STATISTICAL until the first one is trained');
+    }
+    // A model activated anywhere (a worker, npm run train) is loaded on its notice.
+    collaborative.followVersions(versions);
 
     const engines: EngineSet = {
       statistical,
@@ -520,6 +554,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       predictor: collaborative,
       all: [collaborative, ...(content ? [content] : []), statistical],
       history,
+      versions,
       weightsInForce: () =>
         weightsInForce(
           config.hybridWeights,
@@ -537,43 +572,100 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       },
       reads,
     });
-    refreshOnRatings(services.ratings, { history, content, collaborative, reads });
+    refreshOnRatings(services.ratings, { versions, history, content, collaborative, reads });
+
+    let worker: Worker | null = null;
+    let follower: Follower | null = null;
+    if (embedded) {
+      const jobMetrics = metrics
+        ? new JobMetrics(metrics.registry, () => worker?.statuses() ?? [])
+        : undefined;
+      const engine = content;
+      worker = await createWorker({
+        database,
+        config,
+        logger,
+        trainer: options.trainer ? reportingTrainer(options.trainer(database), collaborative) : null,
+        indexer,
+        indexerServes: true,
+        observer: jobMetrics,
+        // The notice reaches this process too; on the embedded database it is told here.
+        onModelActivated: async ({ versionId }) => {
+          versions.observe({ kind: 'model', version: versionId });
+        },
+        onIndexed: async () => {
+          // The vectors are read where searches run: only once it holds the whole index.
+          reads.changed();
+          if (!engine) return;
+          // In the background: requests interleave with the page-by-page load.
+          engine.preloadVectors().then(
+            (count) => logger.info(`content vectors in memory: ${count}`),
+            (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
+          );
+        },
+      });
+    } else {
+      follower = new Follower({ dataSource, pollMs: config.followPollMs, index: indexFollower, logger });
+      await follower.refresh();
+    }
+
     const server = await startApi(config, services, logger, {
       health: async () => ({
         database: database.embedded ? 'embedded' : 'postgres',
         ...(database.replica ? { readReplica: database.replica.state() } : {}),
+        worker: config.worker,
         engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
         model: collaborative.activeModel(),
+        versions: {
+          notices: versionFeed.state(),
+          catalog: versions.catalog,
+          index: versions.index,
+          model: versions.model,
+        },
       }),
       metrics,
       dataSource,
       history,
       collaborative,
       content,
-      indexer,
+      indexer: indexer ?? indexFollower,
+      jobs: worker ? () => worker!.statuses() : () => follower!.jobs(),
       // Requests in flight get most of the shutdown deadline; the rest closes the pool and database.
       drainMs: Math.max(250, config.shutdownTimeoutMs - 1500),
     });
     logger.info(`Cinegraph is serving GraphQL at ${server.url} (open it in a browser for GraphiQL)`);
+    worker?.start();
+    follower?.start();
     let stopped: Promise<void> | null = null;
     return {
       url: server.url,
       database,
       services,
       indexer,
-      firstModel: firstTraining?.done ?? null,
+      worker,
+      versions,
+      versionFeed,
       stop() {
         // One stop for every caller: a signal handler and a test's afterAll may both call it.
         stopped ??= (async () => {
           const started = performance.now();
           const lap = () => `${Math.round(performance.now() - started)} ms`;
-          firstTraining?.stop();
+          follower?.stop();
+          const jobsStopped = worker?.stop();
           await server.stop();
           const drained = lap();
+          // A job that cannot stop half-way is cut off by closing the database under it; its run
+          // resumes (the index) or starts over (training) on the next start.
+          if (jobsStopped)
+            await Promise.race([
+              jobsStopped,
+              new Promise((resolve) => setTimeout(resolve, WORKER_STOP_WAIT_MS)),
+            ]);
           // After the drain (no list can be built any more), before the pool closes.
           await services.servedLists.stop();
           await embedderDisposal?.dispose();
           const disposed = lap();
+          await versionFeed.stop();
           await database.close();
           logger.info(
             `stopped: requests drained (${drained}), embedder disposed (${disposed}), ` +
@@ -585,6 +677,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     };
   } catch (error) {
     await (await embedder?.catch(() => null))?.dispose?.();
+    await versionFeed.stop();
     await database.close();
     throw error;
   }

@@ -75,6 +75,25 @@ export interface Config {
   listFlushBatch: number;
   /** Served lists held at most while the database does not take them; past it they are dropped and counted. */
   listBufferMax: number;
+  /**
+   * WORKER: `embedded` (default) runs the background jobs (first model, retraining, content index)
+   * inside `npm start`; `off` makes an API-only instance that follows what a separate `npm run worker`
+   * produces.
+   */
+  worker: 'embedded' | 'off';
+  /** Retrain when the active model is this old; 0: never on age alone. */
+  retrainIntervalMs: number;
+  /** Retrain once this many ratings were written since the active model read its data; 0: never. */
+  retrainMinNewRatings: number;
+  /** How often the worker checks whether a job is due (and retries a failed one at the earliest). */
+  workerPollMs: number;
+  /** Where `npm run worker` answers /livez, /readyz and /metrics (on HOST); 0 picks a free port. */
+  workerPort: number;
+  /**
+   * How often an instance that does not run the jobs itself re-reads the active model version and
+   * the content index's state, to serve what a worker elsewhere produced.
+   */
+  followPollMs: number;
 }
 
 export class ConfigError extends Error {
@@ -213,5 +232,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     listFlushIntervalMs: integer(env, 'LIST_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
     listFlushBatch: integer(env, 'LIST_FLUSH_BATCH', 500, 1, 10_000),
     listBufferMax: integer(env, 'LIST_BUFFER_MAX', 20_000, 1, 10_000_000),
+    worker: oneOf(env, 'WORKER', ['embedded', 'off'] as const, 'embedded'),
+    // Daily, and after 1% of ml-latest-small's ratings (0.003% of ML-32M's): a model a day old or a
+    // thousand ratings behind is still a good model, and a retraining costs minutes at scale.
+    retrainIntervalMs: integer(env, 'RETRAIN_INTERVAL_MS', 24 * 3_600_000, 0, 365 * 24 * 3_600_000),
+    retrainMinNewRatings: integer(env, 'RETRAIN_MIN_NEW_RATINGS', 1000, 0, 1_000_000_000),
+    workerPollMs: integer(env, 'WORKER_POLL_MS', 30_000, 100, 24 * 3_600_000),
+    workerPort: integer(env, 'WORKER_PORT', 4001, 0, 65535),
+    followPollMs: integer(env, 'FOLLOW_POLL_MS', 5000, 100, 3_600_000),
   };
 }

@@ -3,13 +3,16 @@ import { startCinegraph } from './app';
 import { answerHelp } from './cli-help';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
+import { databaseTrainer } from '../training/worker-trainer';
 
 const USAGE = `Usage: npm start
 
 Starts the Cinegraph GraphQL API (http://HOST:PORT/graphql). Configured by environment variables only
 (DATABASE_URL, DATA_DIR, HOST, PORT, MOVIELENS_DIR, EMBEDDINGS, CONTENT_ENGINE, LOG_LEVEL, …: see the
 Configuration table in README.md). Without DATABASE_URL it runs an embedded PGlite database in DATA_DIR;
-on an empty database it loads a catalog and trains a first model before serving.
+on an empty database it loads a catalog before serving. With WORKER=embedded (the default) it also runs
+the background jobs (first model, retraining, content index); WORKER=off serves only, following what
+\`npm run worker\` produces.
 
   -h, --help   print this text`;
 
@@ -29,7 +32,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const app = await startCinegraph(config, logger);
+  const app = await startCinegraph(config, logger, {
+    trainer: (database) => databaseTrainer(database, logger),
+  });
   const exit = (code: number): never => {
     logger.flush();
     process.exit(code);

@@ -342,6 +342,7 @@ export async function startHttpServer<TContext extends BaseContext>(
           ...(report.reason ? { reason: report.reason } : {}),
           database: report.database,
           building: report.building,
+          ...(report.jobs ? { jobs: report.jobs } : {}),
         });
       }
       if (url.pathname === '/health' && request.method === 'GET') {
@@ -351,6 +352,7 @@ export async function startHttpServer<TContext extends BaseContext>(
           status: ready ? 'ok' : 'unavailable',
           ...(stopping ? { reason: 'shutting down' } : report?.reason ? { reason: report.reason } : {}),
           ...(report ? { databasePing: report.database, building: report.building } : {}),
+          ...(report?.jobs ? { jobs: report.jobs } : {}),
           ...(options.health ? await options.health() : {}),
         });
       }

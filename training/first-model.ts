@@ -1,7 +1,10 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { RESULT_MARKER, type FirstModelResult } from './train-database-cli';
+import type { FirstModelResult, FirstModelTraining } from '../src/composition/trainer';
+import { PROGRESS_MARKER, RESULT_MARKER } from './train-database-cli';
+
+export type { FirstModelTraining } from '../src/composition/trainer';
 
 /**
  * The first model, trained in a child process while the server serves STATISTICAL: the SGD sweeps
@@ -9,11 +12,18 @@ import { RESULT_MARKER, type FirstModelResult } from './train-database-cli';
  * ~25 s), and an out-of-memory in the child is a failed training the server reports, not a crash
  * that every restart repeats.
  */
-export interface FirstModelTraining {
-  /** Resolves with the child's result; rejects with its last error line (or the signal that ended it). */
-  readonly done: Promise<FirstModelResult>;
-  /** Ends the child (on shutdown); `done` then rejects. */
-  stop(): void;
+/** How the training's connections are named in pg_stat_activity. */
+export const TRAINING_APPLICATION_NAME = 'cinegraph training';
+
+function withApplicationName(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.searchParams.has('application_name'))
+      parsed.searchParams.set('application_name', TRAINING_APPLICATION_NAME);
+    return parsed.toString();
+  } catch {
+    return url;
+  }
 }
 
 /** V8 heap of the child: the ratings live in typed arrays outside it, row batches and metadata inside. */
@@ -25,6 +35,8 @@ export function trainFirstModelInChild(options: {
   /** Overrides the memory budget (default: 60% of the machine's memory, see memory-budget). */
   budgetMb?: number;
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** How far the training is, 0..1 (from the child's progress lines). */
+  onProgress?: (fraction: number) => void;
 }): FirstModelTraining {
   const isTypeScript = __filename.endsWith('.ts');
   const file = path.join(__dirname, `train-database-cli${path.extname(__filename)}`);
@@ -41,7 +53,7 @@ export function trainFirstModelInChild(options: {
   ];
   const child: ChildProcess = fork(file, args, {
     execArgv,
-    env: { ...process.env, DATABASE_URL: options.databaseUrl },
+    env: { ...process.env, DATABASE_URL: withApplicationName(options.databaseUrl) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let result: FirstModelResult | null = null;
@@ -49,6 +61,8 @@ export function trainFirstModelInChild(options: {
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.startsWith(RESULT_MARKER))
       result = JSON.parse(line.slice(RESULT_MARKER.length)) as FirstModelResult;
+    else if (line.startsWith(PROGRESS_MARKER))
+      options.onProgress?.(Number(line.slice(PROGRESS_MARKER.length)));
     else options.onLine?.(line, 'stdout');
   });
   readline.createInterface({ input: child.stderr! }).on('line', (line) => {

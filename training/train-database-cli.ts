@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import type { DataSource } from 'typeorm';
+import type { FirstModelResult } from '../src/composition/trainer';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/datasource';
 import { ModelStore } from '../src/engines/collaborative/model-store';
@@ -12,7 +13,7 @@ import {
   type TrainingShape,
 } from './memory-budget';
 import { logTrainingProgress } from './progress-log';
-import { DEFAULT_TRAIN_OPTIONS } from './train';
+import { DEFAULT_TRAIN_OPTIONS, type TrainingProgress } from './train';
 
 const USAGE = `Usage: node -r @swc-node/register training/train-database-cli.ts [--schema <name>] [--budget-mb <n>]
 
@@ -24,11 +25,28 @@ Its last stdout line is a JSON result: {"version": …, "ratings": …, "seconds
 /** What the child reports on its last stdout line, after this marker. */
 export const RESULT_MARKER = 'first-model-result ';
 
-export interface FirstModelResult {
-  version: string;
-  ratings: number;
-  seconds: number;
-  maxRssBytes: number;
+/** Progress lines on stdout: this marker, then a fraction 0..1. */
+export const PROGRESS_MARKER = 'training-progress ';
+
+export type { FirstModelResult };
+
+/**
+ * How far a training is, 0..1, from its progress events: the SGD epochs are most of the time, the
+ * top-N model and the calibration after it the rest. Null when the step moved nothing.
+ */
+export function trainingFraction(): (step: TrainingProgress) => number | null {
+  let epochs = 0;
+  let last = -1;
+  return (step) => {
+    let fraction: number;
+    if (step.stage === 'biased') {
+      epochs++;
+      fraction = 0.05 + 0.75 * Math.min(1, epochs / Math.max(1, step.epochs));
+    } else fraction = step.done ? 0.95 : 0.85;
+    if (fraction - last < 0.01) return null;
+    last = fraction;
+    return fraction;
+  };
 }
 
 /** Cheap upper bounds from the planner's statistics and the catalog, before anything is loaded. */
@@ -64,10 +82,20 @@ async function main(argv: string[]): Promise<void> {
     if (needed > budget) throw new TrainingMemoryError(needed, budget);
     const started = performance.now();
     // Progress goes to stdout: the server logs the child's stdout lines at info, its stderr at warn.
-    const progress = logTrainingProgress({ info: (line) => process.stdout.write(`${line}\n`) });
-    const { models, version } = await trainFromDatabase(db, new ModelStore(db), undefined, progress);
+    const log = logTrainingProgress({ info: (line) => process.stdout.write(`${line}\n`) });
+    const fraction = trainingFraction();
+    const progress = (step: TrainingProgress) => {
+      log(step);
+      const reached = fraction(step);
+      if (reached !== null) process.stdout.write(`${PROGRESS_MARKER}${reached.toFixed(3)}\n`);
+    };
+    const store = new ModelStore(db);
+    const { models, version } = await trainFromDatabase(db, store, undefined, progress);
+    const versionId = await store.activeVersionId();
+    if (versionId === null) throw new Error(`${version} was saved but is not active`);
     const result: FirstModelResult = {
       version,
+      versionId,
       ratings: models.metrics.numRatings,
       seconds: (performance.now() - started) / 1000,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -79,8 +107,15 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = error instanceof TrainingMemoryError ? 3 : 1;
-  });
+  // Forked by a worker: when it dies (kill -9 included) the IPC channel closes, and this training
+  // must not go on to activate a model that nobody holds the job's lock for. A 'disconnect'
+  // listener holds the channel (and the process) open, so it goes again once the work is done.
+  const orphaned = () => process.exit(70);
+  if (process.send) process.on('disconnect', orphaned);
+  main(process.argv.slice(2))
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = error instanceof TrainingMemoryError ? 3 : 1;
+    })
+    .finally(() => process.off('disconnect', orphaned));
 }

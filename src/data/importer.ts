@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { allowLongStatements } from '../db/guarded-pool';
+import { bumpCatalogVersion } from '../db/versions';
 import type { Pool, PoolClient } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -790,6 +791,14 @@ class ReleaseImport {
     const ratings = await this.mergeStep('ratings', () => this.mergeRatings());
 
     const tags = this.loaded.has('tags') ? await this.mergeStep('tags', () => this.mergeTags()) : 0;
+
+    // Versions (src/cache/): every user of the release gets a new ratings version, and the catalog
+    // version moves, whose one notice (on commit) outdates every instance's caches at once.
+    if (this.loaded.has('ratings'))
+      await this.client.query(`
+        UPDATE users SET ratings_version = nextval('ratings_version_seq')
+         WHERE id IN (SELECT DISTINCT user_id FROM staging_ratings)`);
+    await bumpCatalogVersion((sql) => this.client.query(sql));
 
     // Every table the import wrote. Fresh rows have no column statistics until autovacuum comes by
     // (never, on PGlite), and what runs right after the import (afterImport hooks, the first

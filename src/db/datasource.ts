@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { entities } from './entities';
@@ -12,6 +13,12 @@ export interface DatabaseOptions {
   logging?: boolean;
   /** Connect, statement and idle-in-transaction timeouts; DEFAULT_DATABASE_TIMEOUTS when absent. */
   timeouts?: DatabaseTimeouts;
+  /**
+   * Run the migrations under an advisory lock on a connection of its own, so processes starting
+   * together on one database (API instances and a worker) migrate one after the other. Off for the
+   * embedded database, which one process owns.
+   */
+  migrationLock?: boolean;
 }
 
 /** The database cannot be reached at start: names where it looked and how long it waited, never the password. */
@@ -69,10 +76,35 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
   }
   try {
     if (options.schema) await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
-    await dataSource.runMigrations({ transaction: 'each' });
+    if (options.migrationLock) await migrateLocked(dataSource, options);
+    else await dataSource.runMigrations({ transaction: 'each' });
   } catch (error) {
     await dataSource.destroy();
     throw error;
   }
   return dataSource;
+}
+
+/**
+ * The migrations, one process at a time: the others wait on the lock, then find nothing pending.
+ * The lock lives on a connection outside the pool (runMigrations takes pooled ones) and goes with
+ * it, also when this process dies mid-way.
+ */
+async function migrateLocked(dataSource: DataSource, options: DatabaseOptions): Promise<void> {
+  const timeouts = options.timeouts ?? DEFAULT_DATABASE_TIMEOUTS;
+  const client = new Client({
+    connectionString: options.url,
+    connectionTimeoutMillis: timeouts.connectMs,
+    application_name: 'cinegraph migrations',
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtextextended($1, 0))`, [
+      `${options.schema ?? 'default'}/migrations`,
+    ]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -101,6 +101,12 @@ export interface RecommendationEngine {
    * others found. Movies the engine cannot score are left out of the map.
    */
   scoreMovies?(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>>;
+  /**
+   * The version of what the engine answers from besides the user's ratings (the model version,
+   * the index generation): the orchestrator reuses a list only while it is unchanged. Absent: the
+   * engine answers from everybody's ratings alone, which lists bound by age.
+   */
+  servingVersion?(): number | string;
 }
 
 /** Raised when an engine is asked to answer before it is ready (model training, index building). */

@@ -1,4 +1,4 @@
-import { Services } from '../services';
+import type { Services } from '../composition/services';
 import { Principal, Viewer } from '../services/user-service';
 import { clientError } from './errors';
 import { createLoaders, Loaders } from './loaders';

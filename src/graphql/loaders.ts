@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { Movie } from '../db/entities';
 import type { BayesianRating } from '../engines/statistical';
-import { Services } from '../services';
+import type { Services } from '../composition/services';
 import { RatingSummary } from '../services/movie-catalog';
 import type { UserAccess, Viewer } from '../services/user-service';
 import { contentEngineOff } from './errors';

@@ -1,11 +1,11 @@
 import type { DataSource } from 'typeorm';
 import type { CollaborativeEngine } from '../engines/collaborative/collaborative-engine';
-import type { ContentEngine, ContentIndexer } from '../engines/content';
+import type { ContentEngine, IndexView } from '../engines/content';
 import type { EngineStatus } from '../engines/engine';
 import { CachedRatingHistory, type RatingHistorySource } from '../engines/rating-history';
-import type { CacheCounts } from '../engines/short-lived-cache';
+import type { CacheCounts } from '../cache';
 import { ENGINE_NAMES } from '../orchestrator/weights';
-import type { Services } from '../services';
+import type { Services } from '../composition/services';
 import type { MetricSources } from './metrics';
 
 export { ServiceMetrics } from './metrics';
@@ -19,7 +19,7 @@ export interface ObservedParts {
   history?: RatingHistorySource;
   collaborative?: CollaborativeEngine | null;
   content?: ContentEngine | null;
-  indexer?: ContentIndexer | null;
+  indexer?: IndexView | null;
 }
 
 /** Every configured engine's status, by name. */

@@ -47,6 +47,7 @@ export function instrumentEngine(
   return {
     name: engine.name,
     status: () => engine.status(),
+    ...(engine.servingVersion ? { servingVersion: () => engine.servingVersion!() } : {}),
     recommend: (request: RecommendationRequest) =>
       timed(
         'recommend',

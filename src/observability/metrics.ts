@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CacheCounts } from '../engines/short-lived-cache';
+import type { CacheCounts } from '../cache';
 import type { EngineStatus } from '../engines/engine';
 import type { IndexProgress } from '../engines/content/indexer';
 

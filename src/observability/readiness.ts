@@ -1,4 +1,5 @@
 import type { EngineStatus } from '../engines/engine';
+import type { JobStatus } from '../worker/worker';
 
 export interface ReadinessReport {
   /** Whether the service can answer requests now: /readyz 200, the GraphQL health field's `ok`. */
@@ -9,6 +10,8 @@ export interface ReadinessReport {
   engines: Record<string, EngineStatus>;
   /** Engines that cannot answer yet or failed, with the reason ("collaborative: training the first model"). */
   building: string[];
+  /** Background jobs (training, content-index) and their progress; never a reason to be unready. */
+  jobs?: JobStatus[];
 }
 
 export interface ReadinessOptions {
@@ -19,6 +22,8 @@ export interface ReadinessOptions {
   timeoutMs: number;
   /** True once shutdown began: no longer ready, so load balancers stop sending. */
   stopping?(): boolean;
+  /** The background jobs this instance runs, or follows. */
+  jobs?(): JobStatus[];
 }
 
 /**
@@ -42,6 +47,7 @@ export class ReadinessCheck {
     const canServe = Object.values(engines).some((status) => status.ready);
     const database = await this.pingDatabase();
     const report: ReadinessReport = { ready: false, database, engines, building };
+    if (this.options.jobs) report.jobs = this.options.jobs();
     if (this.options.stopping?.()) report.reason = 'shutting down';
     else if (!database.ok) report.reason = `database unavailable: ${database.error}`;
     else if (!canServe) report.reason = `no engine can serve yet (${building.join('; ')})`;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors';
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
-import { CacheCounts, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, Versions, VersionedCache } from '../cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
@@ -22,19 +22,22 @@ const ENGINE_OF: Record<Exclude<Strategy, 'HYBRID'>, EngineName> = {
   STATISTICAL: 'statistical',
 };
 
+/** A user's ratings (movieId → rating) and their version: one version is one set of ratings. */
+export interface UserRatings {
+  version: number;
+  ratings: ReadonlyMap<number, number>;
+}
+
 /** What the orchestrator needs to know about users and movies; it never writes SQL itself. */
 export interface OrchestratorCatalog {
-  /**
-   * movieId → the user's rating. Handing back the very same Map while the user's ratings are
-   * unchanged lets a list be reused (see OrchestratorOptions.listTtlMs); a new Map always recomputes.
-   */
-  ratingsOf(userId: number): Promise<ReadonlyMap<number, number>>;
+  /** The user's ratings; a list is reused only for the same version (see OrchestratorOptions.listTtlMs). */
+  ratingsOf(userId: number): Promise<UserRatings>;
   moviesByIds(ids: readonly number[]): Promise<{ id: number; title: string; genres: string[] }[]>;
   /**
-   * Movies to leave out of the user's lists beyond the rated ones (not interested, watched): the
-   * very same Set while unchanged (a list is reused only for the same Set); none when absent.
+   * Movies to leave out of the user's lists beyond the rated ones (not interested, watched), as of
+   * the user's ratings version `version` (recording an exclusion bumps it); none when absent.
    */
-  excludedOf?(userId: number): Promise<ReadonlySet<number>>;
+  excludedOf?(userId: number, version: number): Promise<ReadonlySet<number>>;
 }
 
 /** A list as served, for attribution of later feedback (ListRecorder writes them in batches). */
@@ -100,13 +103,15 @@ export interface OrchestratorOptions {
   /** Users with fewer ratings get STATISTICAL whatever they asked for. */
   coldStartThreshold: number;
   /**
-   * How long a finished list is reused for the same request while the user's ratings are the same
-   * Map and the same engines are ready: between this and twice this, at random, so lists first
-   * built together (a burst of traffic) are not all rebuilt together; 0 never reuses. The user's
-   * own ratings always show at once (a new Map); this bounds how late the rest shows: what other
-   * users rate, a newly trained model.
+   * How long a finished list is reused for the same request while the user's ratings version, the
+   * engines' serving versions (model, index) and their readiness are the same: between this and
+   * twice this, at random, so lists first built together (a burst of traffic) are not all rebuilt
+   * together; 0 never reuses. The user's ratings and a newly activated model always show at once
+   * (new versions); this bounds how late what other users rate shows.
    */
   listTtlMs?: number;
+  /** The versions this instance knows (the catalog version lists depend on). */
+  versions?: Versions;
   /** Lists remembered at most, across users and request shapes. */
   maxRememberedLists?: number;
   /**
@@ -128,13 +133,6 @@ export const LIST_TTL_MS = 30_000;
 
 const NOTHING_EXCLUDED: ReadonlySet<number> = new Set();
 
-interface RememberedList {
-  history: ReadonlyMap<number, number>;
-  excluded: ReadonlySet<number>;
-  readiness: string;
-  list: RecommendationList;
-}
-
 export class RecommendationInputError extends DomainError {
   constructor(message: string) {
     super('BAD_USER_INPUT', message);
@@ -143,7 +141,7 @@ export class RecommendationInputError extends DomainError {
 
 export class Orchestrator {
   private readonly engines: Map<EngineName, RecommendationEngine>;
-  private readonly remembered: ShortLivedCache<string, RememberedList> | null;
+  private readonly remembered: VersionedCache<string, RecommendationList> | null;
 
   constructor(
     engines: readonly RecommendationEngine[],
@@ -153,7 +151,14 @@ export class Orchestrator {
     this.engines = new Map(engines.map((e) => [e.name, e]));
     const ttl = options.listTtlMs ?? 0;
     this.remembered =
-      ttl > 0 ? new ShortLivedCache(ttl, options.maxRememberedLists ?? 20_000, options.now) : null;
+      ttl > 0
+        ? new VersionedCache({
+            max: options.maxRememberedLists ?? 20_000,
+            versions: options.versions,
+            maxAgeMs: ttl,
+            now: options.now,
+          })
+        : null;
   }
 
   /** Hits and misses of the finished lists it reuses, for /metrics (null when lists are not reused). */
@@ -178,10 +183,11 @@ export class Orchestrator {
     const diversity = options.diversity ?? 0;
     if (!Number.isFinite(diversity) || diversity < 0 || diversity > 1)
       throw new RecommendationInputError(`diversity must be between 0 and 1, got ${diversity}`);
-    const [history, excluded] = await Promise.all([
-      this.catalog.ratingsOf(options.userId),
-      this.catalog.excludedOf?.(options.userId) ?? NOTHING_EXCLUDED,
-    ]);
+    const catalogVersion = this.remembered?.catalog() ?? 0;
+    const { version: ratingsVersion, ratings: history } = await this.catalog.ratingsOf(options.userId);
+    // An exclusion is written with a new version of the user's ratings (recordEvents bumps it), so
+    // the exclusions are read for that version and the list's version below covers them too.
+    const excluded = (await this.catalog.excludedOf?.(options.userId, ratingsVersion)) ?? NOTHING_EXCLUDED;
     const routed = this.routeStrategy(options.strategy, history.size);
     // While the first collaborative model trains (a cold start), COLLABORATIVE is answered by
     // STATISTICAL and says so, rather than failing every request for the whole training.
@@ -193,26 +199,24 @@ export class Orchestrator {
         : null;
     const strategyUsed: Strategy = waiting ? 'STATISTICAL' : routed;
     const requested: EngineName[] = strategyUsed === 'HYBRID' ? [...ENGINE_NAMES] : [ENGINE_OF[strategyUsed]];
-    const readiness =
-      requested.map((name) => (this.engines.get(name)?.status().ready ? '1' : '0')).join('') +
-      (waiting ? 'w' : '');
-    const key = this.remembered ? `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}` : '';
-    const remembered = this.remembered?.getValid(
-      key,
-      (r) => r.history === history && r.excluded === excluded && r.readiness === readiness,
-    );
-    if (remembered) return remembered.list;
-    const list = await this.buildList(
-      options,
-      diversity,
-      history,
-      excluded,
-      strategyUsed,
-      requested,
-      waiting,
-    );
-    const ttl = this.options.listTtlMs ?? 0;
-    this.remembered?.set(key, { history, excluded, readiness, list }, ttl * (1 + Math.random()));
+    const build = () =>
+      this.buildList(options, diversity, history, excluded, strategyUsed, requested, waiting);
+    let list: RecommendationList;
+    if (!this.remembered) list = await build();
+    else {
+      // Everything a list is computed from besides everybody's ratings, as versions.
+      let version = `${ratingsVersion}|${waiting ? 'w' : ''}`;
+      for (const name of requested) {
+        const engine = this.engines.get(name);
+        version += engine?.status().ready ? `|${engine.servingVersion?.() ?? ''}` : '|-';
+      }
+      const key = `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}`;
+      const remembered = this.remembered.get(key, version);
+      if (remembered) return remembered;
+      list = await build();
+      const ttl = this.options.listTtlMs ?? 0;
+      this.remembered.set(key, list, version, { catalog: catalogVersion, maxAgeMs: ttl * (1 + Math.random()) });
+    }
     if (list.items.length > 0)
       this.options.servedLists?.record({
         listId: list.listId,

@@ -1,7 +1,6 @@
-import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../errors';
-import { CacheCounts, newCacheCounts } from '../engines/short-lived-cache';
+import { CacheCounts, VersionedCache } from '../cache';
 
 /**
  * A WATCH of at least this fraction counts as the user having seen and liked the movie: it leaves
@@ -86,45 +85,25 @@ export function validateEvents(events: readonly FeedbackEventInput[], now: numbe
   });
 }
 
-export interface ExclusionCacheOptions {
-  /**
-   * Past this age a user's excluded movies are re-read in the background (the old set answers
-   * meanwhile): it bounds how long an event recorded by another process goes unseen.
-   */
-  ttlMs?: number;
+export interface FeedbackServiceOptions {
+  /** Users whose excluded movies are kept at most (the least recently used goes first). */
   maxUsers?: number;
-  now?: () => number;
-}
-
-interface ExclusionEntry {
-  at: number;
-  set: Promise<ReadonlySet<number>>;
-  value?: ReadonlySet<number>;
-  revalidating?: boolean;
+  /**
+   * Told after the commit when a batch changed what the user's lists leave out, with the user's
+   * new ratings version (the same per-user version a rating bumps, so every cache keyed on it —
+   * finished lists included, on every instance — moves on at once).
+   */
+  exclusionsChanged?: (userId: number, version: number) => Promise<void>;
 }
 
 const NOTHING: ReadonlySet<number> = new Set();
-
-/** Whether an event leaves its movie out of the user's lists from now on. */
-function excludes(event: FeedbackEventInput): boolean {
-  return (
-    event.type === 'NOT_INTERESTED' ||
-    (event.type === 'WATCH' && (event.value ?? 0) >= WATCH_POSITIVE_FRACTION)
-  );
-}
-
-function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const id of a) if (!b.has(id)) return false;
-  return true;
-}
 
 /**
  * Feedback events: validated batches written by one statement (all or nothing), idempotent per (user,
  * clientEventId). Also the per-user set of movies the orchestrator leaves out of lists beyond the
  * rated ones — NOT_INTERESTED, and WATCH of at least WATCH_POSITIVE_FRACTION (seen to the end) —
- * cached and handed back as the very same Set while unchanged (so finished lists stay reusable),
- * dropped the moment this process records such an event for the user.
+ * cached per user for the user's ratings version: a batch holding such an event bumps that version
+ * in its own statement (and notifies every instance), exactly like a rating.
  */
 export class FeedbackService {
   /** Events written, by type (cinegraph_feedback_events_total). */
@@ -134,21 +113,17 @@ export class FeedbackService {
     WATCH: 0,
     NOT_INTERESTED: 0,
   };
-  readonly cacheCounts: CacheCounts = newCacheCounts();
-  private readonly exclusions = new Map<number, ExclusionEntry>();
-  private readonly ttlMs: number;
-  private readonly maxUsers: number;
-  private readonly now: () => number;
+  private readonly exclusions: VersionedCache<number, ReadonlySet<number>>;
 
   constructor(
     private readonly db: DataSource,
-    options: ExclusionCacheOptions = {},
+    private readonly options: FeedbackServiceOptions = {},
   ) {
-    // 30 s, not the ratings' 10 s: a re-read is a round trip per active user, and what it catches
-    // (an event recorded by another process) the finished-list cache holds back that long anyway.
-    this.ttlMs = options.ttlMs ?? 30_000;
-    this.maxUsers = options.maxUsers ?? 10_000;
-    this.now = options.now ?? (() => performance.now());
+    this.exclusions = new VersionedCache({ max: options.maxUsers ?? 10_000 });
+  }
+
+  get cacheCounts(): CacheCounts {
+    return this.exclusions.counts;
   }
 
   async record(userId: number, events: readonly FeedbackEventInput[]): Promise<RecordedEvents> {
@@ -156,7 +131,11 @@ export class FeedbackService {
     if (events.length === 0) return { accepted: 0, duplicates: 0 };
     // One statement, so one round trip and atomic on its own: the movie check and the insert see
     // the same snapshot, and with an unknown movie the insert's WHERE keeps every row out.
-    const [result]: { unknown: number | null; counts: Partial<Record<FeedbackEventType, number>> | null }[] =
+    const [result]: {
+      unknown: number | null;
+      counts: Partial<Record<FeedbackEventType, number>> | null;
+      version: number | null;
+    }[] =
       await this.db.query(
         `WITH e AS (
            SELECT * FROM unnest($2::text[], $3::uuid[], $4::int[], $5::text[], $6::real[], $7::timestamptz[])
@@ -168,10 +147,18 @@ export class FeedbackService {
            SELECT $1, client_event_id, list_id, movie_id, type, value, occurred_at FROM e
             WHERE (SELECT n FROM unknown) IS NULL
            ON CONFLICT (user_id, client_event_id) DO NOTHING
-           RETURNING type)
+           RETURNING type, value),
+         bumped AS (
+           UPDATE users SET ratings_version = nextval('ratings_version_seq')
+            WHERE id = $1
+              AND EXISTS (SELECT 1 FROM written
+                           WHERE type = 'NOT_INTERESTED' OR (type = 'WATCH' AND value >= ${WATCH_POSITIVE_FRACTION}))
+           RETURNING id, ratings_version)
          SELECT (SELECT n FROM unknown)::int AS unknown,
                 (SELECT json_object_agg(type, count) FROM (SELECT type, count(*) AS count FROM written GROUP BY type) t)
-                  AS counts`,
+                  AS counts,
+                (SELECT ratings_version::float8 FROM bumped) AS version,
+                (SELECT cinegraph_notify('u:' || id || ':' || ratings_version)::text FROM bumped) AS sent`,
         [
           userId,
           events.map((e) => e.clientEventId),
@@ -194,63 +181,15 @@ export class FeedbackService {
       this.recordedByType[type] += count;
       accepted += count;
     }
-    // After commit, like a rating: the user's next list already leaves the movie out. A resent
-    // event forgets too (cheap), in case the first answer was lost before this process saw it.
-    if (events.some(excludes)) this.forgetExclusions(userId);
+    // After the commit, like a rating: the user's next list, here and on every instance, is one of
+    // the new version and so leaves the movie out. A resent exclusion changes nothing.
+    if (result.version !== null) await this.options.exclusionsChanged?.(userId, result.version);
     return { accepted, duplicates: events.length - accepted };
   }
 
-  /** The movies the user is not interested in or watched (see the class comment). */
-  excludedOf(userId: number): Promise<ReadonlySet<number>> {
-    const entry = this.exclusions.get(userId);
-    if (entry && this.now() - entry.at < this.ttlMs) {
-      this.cacheCounts.hits++;
-      return entry.set;
-    }
-    if (entry?.value) {
-      this.cacheCounts.hits++;
-      this.revalidate(userId, entry, entry.value);
-      return entry.set;
-    }
-    this.cacheCounts.misses++;
-    const previous = entry?.value;
-    const set = this.readExcluded(userId).then((fresh) =>
-      previous && sameSet(previous, fresh) ? previous : fresh,
-    );
-    const created: ExclusionEntry = { at: this.now(), set };
-    this.exclusions.delete(userId);
-    this.exclusions.set(userId, created);
-    if (this.exclusions.size > this.maxUsers)
-      this.exclusions.delete(this.exclusions.keys().next().value as number);
-    set.then(
-      (value) => {
-        created.value = value;
-      },
-      () => {
-        if (this.exclusions.get(userId) === created) this.exclusions.delete(userId);
-      },
-    );
-    return set;
-  }
-
-  /** The next excludedOf(userId) reads the database. */
-  forgetExclusions(userId: number): void {
-    this.exclusions.delete(userId);
-  }
-
-  private revalidate(userId: number, stale: ExclusionEntry, previous: ReadonlySet<number>): void {
-    if (stale.revalidating) return;
-    stale.revalidating = true;
-    this.readExcluded(userId).then(
-      (fresh) => {
-        if (this.exclusions.get(userId) !== stale) return;
-        const value = sameSet(previous, fresh) ? previous : fresh;
-        this.exclusions.set(userId, { at: this.now(), set: Promise.resolve(value), value });
-      },
-      () => {
-        stale.revalidating = false;
-      },
-    );
+  /** The movies the user is not interested in or watched (see the class comment), as of `version`. */
+  excludedOf(userId: number, version: number): Promise<ReadonlySet<number>> {
+    return this.exclusions.getOrLoad(userId, version, () => this.readExcluded(userId));
   }
 
   private async readExcluded(userId: number): Promise<ReadonlySet<number>> {

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, readMany, VersionedCache, Versions } from '../cache';
 import { Movie } from '../db/entities';
 import { primaryReads, Reads } from '../db/read-routing';
 
@@ -30,12 +30,6 @@ interface MovieRow {
   overview: string | null;
 }
 
-/**
- * Movies change only when a release is re-imported, while every recommendation list reads a hundred
- * or more: past this age they are re-read in the background (how long a re-imported title may go
- * unseen).
- */
-const MOVIE_TTL_MS = 60_000;
 const MAX_CACHED_MOVIES = 200_000;
 
 const MOVIE_COLUMNS = 'id, title, year, genres, imdb_id, tmdb_id, overview';
@@ -61,13 +55,17 @@ function escapeLike(text: string): string {
  * shared reads (a replica's when there is one): the catalog is the same for every user.
  */
 export class MovieCatalog {
-  private readonly movies = new ShortLivedCache<number, Movie>(MOVIE_TTL_MS, MAX_CACHED_MOVIES);
-  private readonly refreshingMovies = new Set<number>();
+  /**
+   * Every recommendation list reads a hundred movies or more; movies change only with the catalog
+   * version (a statement on movies bumps it), so they are kept until it moves.
+   */
+  private readonly movies: VersionedCache<number, Movie>;
 
   private readonly reads: Reads;
 
-  constructor(db: DataSource, reads: Reads = primaryReads(db)) {
+  constructor(db: DataSource, reads: Reads = primaryReads(db), versions: Versions | null = null) {
     this.reads = reads;
+    this.movies = new VersionedCache({ max: MAX_CACHED_MOVIES, versions });
   }
 
   /** Hits and misses of the movie cache, for /metrics. */
@@ -76,7 +74,7 @@ export class MovieCatalog {
   }
 
   async findByIds(ids: readonly number[]): Promise<Movie[]> {
-    return refreshingRead(ids, this.movies, this.refreshingMovies, async (missing) => {
+    return readMany(ids, this.movies, 0, async (missing) => {
       const rows: MovieRow[] = await this.reads.shared((db) =>
         db.query(`SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`, [missing]),
       );

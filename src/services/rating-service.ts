@@ -1,6 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { primaryReads, Reads } from '../db/read-routing';
 import { transactionWithRetry } from '../db/transaction';
+import { bumpRatingsVersion } from '../db/versions';
 import { checkRatingValue, ServiceError } from './errors';
 
 export interface UserRating {
@@ -15,8 +16,11 @@ export interface RatingPage {
   hasNextPage: boolean;
 }
 
-/** Called after a user's ratings changed and were committed (fold-in of their factors, caches). */
-export type RatingsChangedListener = (userId: number) => Promise<void>;
+/**
+ * Called after a user's ratings changed and were committed (fold-in of their factors, caches), with
+ * the ratings version the write made (users.ratings_version).
+ */
+export type RatingsChangedListener = (userId: number, version: number) => Promise<void>;
 
 interface RatingRow {
   user_id: number;
@@ -53,23 +57,24 @@ export class RatingService {
 
   async rate(userId: number, movieId: number, rating: number): Promise<UserRating> {
     checkRatingValue(rating);
-    const saved = await transactionWithRetry(this.db, async (tx) => {
+    const { saved, version } = await transactionWithRetry(this.db, async (tx) => {
       await this.assertMoviesExist(tx, [movieId]);
+      const version = await bumpRatingsVersion(tx, userId);
       const [row]: RatingRow[] = await tx.query(
         `INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (user_id, movie_id) DO UPDATE SET rating = EXCLUDED.rating, rated_at = EXCLUDED.rated_at
          RETURNING user_id, movie_id, rating, rated_at`,
         [userId, movieId, rating],
       );
-      return toRating(row);
+      return { saved: toRating(row), version };
     });
-    await this.notify(userId);
+    await this.notify(userId, version);
     return saved;
   }
 
   /** Returns whether there was a rating to remove. */
   async remove(userId: number, movieId: number): Promise<boolean> {
-    const removed = await transactionWithRetry(this.db, async (tx) => {
+    const { removed, version } = await transactionWithRetry(this.db, async (tx) => {
       await this.assertMoviesExist(tx, [movieId]);
       // A CTE so the statement returns rows: TypeORM reshapes a bare DELETE's result into [rows, count].
       const [{ removed }]: { removed: number }[] = await tx.query(
@@ -77,18 +82,22 @@ export class RatingService {
          SELECT count(*)::int AS removed FROM gone`,
         [userId, movieId],
       );
-      return removed > 0;
+      // Only a removal that happened is a new version (and a notice to every instance).
+      return { removed: removed > 0, version: removed > 0 ? await bumpRatingsVersion(tx, userId) : 0 };
     });
-    if (removed) await this.notify(userId);
+    if (removed) await this.notify(userId, version);
     return removed;
   }
 
-  /** Inserts a new user's first ratings inside the caller's transaction (onboarding). */
+  /**
+   * Inserts a new user's first ratings inside the caller's transaction (onboarding); returns their
+   * ratings version, for notify() after the commit.
+   */
   async insertInitial(
     tx: EntityManager,
     userId: number,
     ratings: readonly { movieId: number; rating: number }[],
-  ): Promise<void> {
+  ): Promise<number> {
     const seen = new Set<number>();
     for (const r of ratings) {
       checkRatingValue(r.rating);
@@ -96,7 +105,9 @@ export class RatingService {
       seen.add(r.movieId);
     }
     await this.assertMoviesExist(tx, [...seen]);
-    if (ratings.length === 0) return;
+    // Even with no ratings: another instance may hold the id's empty history from before it existed.
+    const version = await bumpRatingsVersion(tx, userId);
+    if (ratings.length === 0) return version;
     // In movie id order, like every write of ratings: the statistics trigger then locks the movies'
     // rows in one global order, so concurrent onboards over the same movies cannot deadlock.
     const sorted = [...ratings].sort((a, b) => a.movieId - b.movieId);
@@ -105,10 +116,12 @@ export class RatingService {
        SELECT $1, movie_id, rating, now() FROM unnest($2::int[], $3::real[]) AS r(movie_id, rating)`,
       [userId, sorted.map((r) => r.movieId), sorted.map((r) => r.rating)],
     );
+    return version;
   }
 
-  async notify(userId: number): Promise<void> {
-    for (const listener of this.listeners) await listener(userId);
+  /** Runs the listeners; call after the commit that gave the user's ratings `version`. */
+  async notify(userId: number, version: number): Promise<void> {
+    for (const listener of this.listeners) await listener(userId, version);
   }
 
   /** movieId → rating, for the orchestrator and engines. */

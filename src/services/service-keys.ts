@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { errorCode } from '../db/errors';
-import { CacheCounts, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, VersionedCache } from '../cache';
 import { ServiceError } from './errors';
 
 /**
@@ -95,7 +95,7 @@ const COLUMNS = `id, name, scopes, created_at, revoked_at`;
  * remembered: a key created a moment ago must work on its first request.
  */
 export class ServiceKeyStore {
-  private readonly live: ShortLivedCache<string, ServiceKeyPrincipal>;
+  private readonly live: VersionedCache<string, ServiceKeyPrincipal>;
   private readonly inFlight = new Map<string, Promise<ServiceKeyPrincipal | null>>();
   /** Keys revoked here while a lookup of them was in flight: that lookup must not cache them. */
   private readonly revokedMeanwhile = new Set<string>();
@@ -104,7 +104,9 @@ export class ServiceKeyStore {
     private readonly db: DataSource,
     private readonly options: { cacheMs: number } = { cacheMs: 0 },
   ) {
-    this.live = new ShortLivedCache(Math.max(options.cacheMs, 1), 10_000);
+    // A key carries no version another instance could announce (revocation is rare and by CLI):
+    // rule 3 of the freshness rule, an age, bounds how long a revoked key lives on elsewhere.
+    this.live = new VersionedCache({ max: 10_000, maxAgeMs: Math.max(options.cacheMs, 1) });
   }
 
   get cacheCounts(): CacheCounts {
@@ -179,7 +181,7 @@ export class ServiceKeyStore {
   async authenticate(secret: string): Promise<ServiceKeyPrincipal | null> {
     const hash = hashSecret(secret);
     if (this.options.cacheMs > 0) {
-      const cached = this.live.get(hash);
+      const cached = this.live.get(hash, 0);
       if (cached) return cached;
     }
     // The rate limiter and the request's context ask about the same key at the same moment.
@@ -202,7 +204,7 @@ export class ServiceKeyStore {
       name: rows[0].name,
       scopes: new Set(rows[0].scopes as Scope[]),
     };
-    if (this.options.cacheMs > 0 && !this.revokedMeanwhile.has(hash)) this.live.set(hash, principal);
+    if (this.options.cacheMs > 0 && !this.revokedMeanwhile.has(hash)) this.live.set(hash, principal, 0);
     return principal;
   }
 

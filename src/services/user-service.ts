@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { transactionWithRetry } from '../db/transaction';
-import { CacheCounts, refreshingRead, ShortLivedCache } from '../engines/short-lived-cache';
+import { CacheCounts, readMany, VersionedCache, Versions } from '../cache';
 import { errorCode } from '../db/errors';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
@@ -58,16 +58,18 @@ export interface UserAccess {
 }
 
 export class UserService {
-  private readonly known = new ShortLivedCache<number, UserAccess>(60_000, 100_000);
-  private readonly refreshing = new Set<number>();
+  private readonly known: VersionedCache<number, UserAccess>;
   /** External id → user id: users are never deleted and an external id never changes hands. */
-  private readonly byExternalId = new ShortLivedCache<string, number>(600_000, 100_000);
+  private readonly byExternalId = new VersionedCache<string, number>({ max: 100_000 });
 
   constructor(
     private readonly db: DataSource,
     private readonly ratings: RatingService,
     private readonly keys: ServiceKeyStore = new ServiceKeyStore(db),
-  ) {}
+    versions: Versions | null = null,
+  ) {
+    this.known = new VersionedCache({ max: 100_000, versions });
+  }
 
   /** Hits and misses of the known-users cache, for /metrics. */
   get cacheCounts(): CacheCounts {
@@ -81,15 +83,14 @@ export class UserService {
     if (ratings.length > 500)
       throw new ServiceError('BAD_USER_INPUT', 'at most 500 ratings can be sent at once');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const userId = await transactionWithRetry(this.db, async (tx) => {
+    const { userId, version } = await transactionWithRetry(this.db, async (tx) => {
       const [user]: { id: number }[] = await tx.query(
         `INSERT INTO users (token_hash, is_private) VALUES ($1, true) RETURNING id`,
         [hashToken(token)],
       );
-      await this.ratings.insertInitial(tx, user.id, ratings);
-      return user.id;
+      return { userId: user.id, version: await this.ratings.insertInitial(tx, user.id, ratings) };
     });
-    await this.ratings.notify(userId);
+    await this.ratings.notify(userId, version);
     return { userId, token };
   }
 
@@ -131,7 +132,7 @@ export class UserService {
       [externalId],
     );
     if (inserted.length > 0) {
-      this.byExternalId.set(externalId, inserted[0].id);
+      this.byExternalId.set(externalId, inserted[0].id, 0);
       return { userId: inserted[0].id, created: true };
     }
     const userId = await this.findByExternalId(externalId);
@@ -143,13 +144,13 @@ export class UserService {
   /** The id of the user with this external id; null when there is none. */
   async findByExternalId(externalId: string): Promise<number | null> {
     checkExternalId(externalId);
-    const known = this.byExternalId.get(externalId);
+    const known = this.byExternalId.get(externalId, 0);
     if (known !== undefined) return known;
     const rows: { id: number }[] = await this.db.query(`SELECT id FROM users WHERE external_id = $1`, [
       externalId,
     ]);
     if (rows.length === 0) return null;
-    this.byExternalId.set(externalId, rows[0].id);
+    this.byExternalId.set(externalId, rows[0].id, 0);
     return rows[0].id;
   }
 
@@ -183,11 +184,11 @@ export class UserService {
 
   /**
    * Which of these users exist, whether each is private, and their external id. Found users are
-   * remembered (re-read in the background after a minute): every read of a user's data asks, users
+   * remembered: every read of a user's data asks, users
    * are never deleted and neither flag nor external id changes; an id not found is asked again.
    */
   async existing(userIds: readonly number[]): Promise<Map<number, UserAccess>> {
-    const found = await refreshingRead(userIds, this.known, this.refreshing, async (ids) => {
+    const found = await readMany(userIds, this.known, 0, async (ids) => {
       const rows: { id: number; is_private: boolean; external_id: string | null }[] = await this.db.query(
         `SELECT id, is_private, external_id FROM users WHERE id = ANY($1::int[])`,
         [ids],

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, print, type OperationDefinitionNode } from 'graphql';
 import { startCinegraph, type Cinegraph } from '../../src/app';
+import { databaseTrainer } from '../../training/worker-trainer';
 import { loadConfig } from '../../src/config';
 import { DEFAULT_QUERY } from '../../src/graphql/playground';
 import { silentLogger } from '../../src/logger';
@@ -32,7 +33,9 @@ describe('the README first session on the offline demo catalog', () => {
       MOVIELENS_DOWNLOAD_URL: await closedPortUrl(),
       CONTENT_ENGINE: 'false',
     });
-    app = await startCinegraph(config, silentLogger);
+    app = await startCinegraph(config, silentLogger, {
+      trainer: (database) => databaseTrainer(database, silentLogger),
+    });
   });
 
   afterAll(async () => {

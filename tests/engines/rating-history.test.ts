@@ -1,96 +1,113 @@
-import { CachedRatingHistory, RatedMovie, RatingHistorySource } from '../../src/engines/rating-history';
+import { Versions } from '../../src/cache';
+import {
+  CachedRatingHistory,
+  RatedMovie,
+  RatingHistory,
+  RatingHistorySource,
+} from '../../src/engines/rating-history';
 
-/** A source whose answers the test changes, counting the reads that reach it. */
+/** A source whose answers (and versions) the test changes, counting the reads that reach it. */
 class ScriptedSource implements RatingHistorySource {
   reads = 0;
   failNext = false;
-  readonly ratings = new Map<number, RatedMovie[]>();
+  /** Reads wait for this when set (a read in flight while a notice arrives). */
+  gate: Promise<void> | null = null;
+  readonly ratings = new Map<number, { version: number; ratings: RatedMovie[] }>();
 
-  async historyOf(userId: number): Promise<readonly RatedMovie[]> {
+  async historyOf(userId: number): Promise<RatingHistory> {
     this.reads++;
+    const answer = this.ratings.get(userId) ?? { version: 0, ratings: [] };
+    if (this.gate) await this.gate;
     if (this.failNext) {
       this.failNext = false;
       throw new Error('connection reset');
     }
-    return [...(this.ratings.get(userId) ?? [])];
+    return { version: answer.version, ratings: [...answer.ratings] };
   }
 }
 
-/** Lets pending promise callbacks (a background re-read) run. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-
 describe('CachedRatingHistory', () => {
-  it('reads a user once until forgotten, and a forgotten user is read afresh', async () => {
+  it('reads a user once and answers from memory until a newer version is known', async () => {
     const source = new ScriptedSource();
-    source.ratings.set(7, [{ movieId: 1, rating: 4, ratedAt: 100 }]);
-    const history = new CachedRatingHistory(source, { now: () => 0 });
+    source.ratings.set(7, { version: 3, ratings: [{ movieId: 1, rating: 4, ratedAt: 100 }] });
+    const versions = new Versions();
+    const history = new CachedRatingHistory(source, versions);
 
     const [first, second] = await Promise.all([history.historyOf(7), history.historyOf(7)]);
     expect(first).toBe(second);
     expect(source.reads).toBe(1);
-
-    source.ratings.set(7, [...first, { movieId: 2, rating: 5, ratedAt: 200 }]);
-    expect(await history.historyOf(7)).toHaveLength(1);
-    history.forget(7);
-    expect((await history.historyOf(7)).map((r) => r.movieId)).toEqual([1, 2]);
-    expect(source.reads).toBe(2);
-  });
-
-  it('past the time to live answers from memory while it re-reads, and keeps at most maxUsers users', async () => {
-    const source = new ScriptedSource();
-    source.ratings.set(1, [{ movieId: 3, rating: 2.5, ratedAt: 10 }]);
-    let now = 0;
-    const history = new CachedRatingHistory(source, { ttlMs: 50, maxUsers: 2, now: () => now });
-    const first = await history.historyOf(1);
-    now = 49;
-    await history.historyOf(1);
+    expect(await history.historyOf(7)).toBe(first);
     expect(source.reads).toBe(1);
+    expect(versions.userVersion(7)).toBe(3);
 
-    // Unchanged ratings: the re-read hands back the very same array.
-    now = 50;
-    expect(await history.historyOf(1)).toBe(first);
+    // Written elsewhere: until the notice arrives the cached ratings answer, then never again.
+    source.ratings.set(7, {
+      version: 5,
+      ratings: [...first.ratings, { movieId: 2, rating: 5, ratedAt: 200 }],
+    });
+    expect(await history.historyOf(7)).toBe(first);
+    versions.observe({ kind: 'user', userId: 7, version: 5 });
+    const fresh = await history.historyOf(7);
+    expect(fresh.version).toBe(5);
+    expect(fresh.ratings.map((r) => r.movieId)).toEqual([1, 2]);
     expect(source.reads).toBe(2);
-    await settle();
-    expect(await history.historyOf(1)).toBe(first);
-    expect(source.reads).toBe(2);
-
-    // Changed ratings: the stale answer once more, the new one as soon as the re-read is in.
-    source.ratings.set(1, [{ movieId: 3, rating: 3, ratedAt: 60 }]);
-    now = 100;
-    expect(await history.historyOf(1)).toBe(first);
-    await history.historyOf(1);
-    expect(source.reads).toBe(3);
-    await settle();
-    expect(await history.historyOf(1)).toEqual([{ movieId: 3, rating: 3, ratedAt: 60 }]);
-
-    await history.historyOf(2);
-    await history.historyOf(3); // evicts user 1, the oldest
-    await history.historyOf(1);
-    expect(source.reads).toBe(6);
+    expect(history.cacheCounts).toEqual({ hits: 3, misses: 2 });
   });
 
-  it('a forget() during a background re-read wins over it', async () => {
+  it('a notice during a read: the read does not answer later callers, nor stay cached', async () => {
     const source = new ScriptedSource();
-    source.ratings.set(4, [{ movieId: 1, rating: 1, ratedAt: 1 }]);
-    let now = 0;
-    const history = new CachedRatingHistory(source, { ttlMs: 10, now: () => now });
-    await history.historyOf(4);
-    now = 10;
-    await history.historyOf(4); // starts the re-read
-    source.ratings.set(4, [{ movieId: 1, rating: 5, ratedAt: 2 }]);
-    history.forget(4);
-    const afterForget = history.historyOf(4);
-    await settle();
-    expect(await afterForget).toEqual([{ movieId: 1, rating: 5, ratedAt: 2 }]);
-    expect(await history.historyOf(4)).toBe(await afterForget);
+    source.ratings.set(4, { version: 1, ratings: [{ movieId: 1, rating: 1, ratedAt: 1 }] });
+    const versions = new Versions();
+    const history = new CachedRatingHistory(source, versions);
+    let open!: () => void;
+    source.gate = new Promise((resolve) => (open = resolve));
+    const before = history.historyOf(4);
+    // The write commits and its notice arrives while the old read is still in flight.
+    source.ratings.set(4, { version: 2, ratings: [{ movieId: 1, rating: 5, ratedAt: 2 }] });
+    versions.observe({ kind: 'user', userId: 4, version: 2 });
+    const after = history.historyOf(4);
+    open();
+    source.gate = null;
+    expect((await before).version).toBe(1);
+    expect((await after).version).toBe(2);
+    expect((await history.historyOf(4)).version).toBe(2);
+    expect(source.reads).toBe(2);
+  });
+
+  it('a late or repeated notice never takes a version back', async () => {
+    const source = new ScriptedSource();
+    source.ratings.set(9, { version: 8, ratings: [] });
+    const versions = new Versions();
+    const history = new CachedRatingHistory(source, versions);
+    await history.historyOf(9);
+    versions.observe({ kind: 'user', userId: 9, version: 6 });
+    versions.observe({ kind: 'user', userId: 9, version: 8 });
+    await history.historyOf(9);
+    expect(source.reads).toBe(1);
+  });
+
+  it('keeps at most maxUsers users, and an import (catalog version) outdates every one', async () => {
+    const source = new ScriptedSource();
+    const versions = new Versions();
+    const history = new CachedRatingHistory(source, versions, { maxUsers: 2 });
+    await history.historyOf(1);
+    await history.historyOf(2);
+    await history.historyOf(3); // evicts user 1, the least recently used
+    await history.historyOf(1);
+    expect(source.reads).toBe(4);
+    await history.historyOf(3);
+    expect(source.reads).toBe(4);
+    versions.observe({ kind: 'catalog', version: 2 });
+    await history.historyOf(3);
+    expect(source.reads).toBe(5);
   });
 
   it('does not remember a failed read', async () => {
     const source = new ScriptedSource();
-    const history = new CachedRatingHistory(source, { now: () => 0 });
+    const history = new CachedRatingHistory(source);
     source.failNext = true;
     await expect(history.historyOf(3)).rejects.toThrow('connection reset');
-    expect(await history.historyOf(3)).toEqual([]);
+    expect(await history.historyOf(3)).toEqual({ version: 0, ratings: [] });
     expect(source.reads).toBe(2);
   });
 });

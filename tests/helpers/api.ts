@@ -7,7 +7,7 @@ import { StatisticalEngine } from '../../src/engines/statistical';
 import { Logger, silentLogger } from '../../src/logger';
 import { ServiceMetrics } from '../../src/observability';
 import { RunningServer } from '../../src/server';
-import { Services } from '../../src/services';
+import type { Services } from '../../src/composition/services';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   data?: T;
@@ -36,6 +36,7 @@ export async function startTestApi(
     predictor: engines.predictor ?? null,
     all: engines.all ?? [statistical, ...(content ? [content] : [])],
     history: engines.history,
+    versions: engines.versions,
     weightsInForce: engines.weightsInForce,
   };
   // A registry per instance: tests run several APIs in one process.

@@ -1,4 +1,5 @@
 import { generateSyntheticCatalog, SyntheticCatalog } from '../../fixtures/synthetic';
+import { Versions } from '../../src/cache';
 import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
 import { ModelStore } from '../../src/engines/collaborative/model-store';
 import { ContentEngine, ContentIndexer } from '../../src/engines/content';
@@ -44,11 +45,12 @@ export async function startFullStack(
     topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
   });
   // Wired as the service wires them: one cached read of a user's ratings shared by every engine.
-  const history = new CachedRatingHistory(new SqlRatingHistory(db.dataSource));
-  const collaborative = new CollaborativeEngine(db.dataSource, store, { history });
+  const versions = new Versions();
+  const history = new CachedRatingHistory(new SqlRatingHistory(db.dataSource), versions);
+  const collaborative = new CollaborativeEngine(db.dataSource, store, { history, versions });
   await collaborative.reload();
-  const content = new ContentEngine({ dataSource: db.dataSource, indexer, history });
-  const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 }, history);
+  const content = new ContentEngine({ dataSource: db.dataSource, indexer, history, versions });
+  const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 }, history, versions);
   const api = await startTestApi(
     db.dataSource,
     {
@@ -57,12 +59,13 @@ export async function startFullStack(
       predictor: collaborative,
       all: [collaborative, content, statistical],
       history,
+      versions,
       weightsInForce: hybridWeightsInForce(loadConfig({ ...env }).hybridWeights, collaborative),
     },
     env,
     logger,
   );
-  refreshOnRatings(api.services.ratings, { history, content, collaborative });
+  refreshOnRatings(api.services.ratings, { versions, history, content, collaborative });
   return {
     db,
     api,

@@ -36,10 +36,23 @@ export interface MainProcess {
  * the server stayed up), on port 0: the URL is read from its "serving GraphQL at" log line.
  */
 export async function startMainProcess(env: Record<string, string>): Promise<MainProcess> {
+  return startScriptProcess('start', env, /serving GraphQL at/);
+}
+
+/** `npm run worker` the same way; `base` is its health and metrics address. */
+export async function startWorkerProcess(env: Record<string, string>): Promise<MainProcess> {
+  return startScriptProcess('worker', { WORKER_PORT: '0', ...env }, /worker running; health and metrics at/);
+}
+
+async function startScriptProcess(
+  script: 'start' | 'worker',
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<MainProcess> {
   const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
+    scripts: Record<typeof script, string>;
   };
-  const child = spawn('sh', ['-c', scripts.start], {
+  const child = spawn('sh', ['-c', scripts[script]], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -77,7 +90,7 @@ export async function startMainProcess(env: Record<string, string>): Promise<Mai
       );
     });
   };
-  const serving = await waitForLine(/serving GraphQL at/);
+  const serving = await waitForLine(ready);
   const url = /http:\/\/[\d.]+:\d+/.exec(serving)?.[0];
   if (!url) throw new Error(`no URL in "${serving}"`);
   return { child, base: url, lines, exited, waitForLine };

@@ -57,7 +57,7 @@ const MOVIES = [
 
 function catalogWith(ratings: Map<number, number>): OrchestratorCatalog {
   return {
-    ratingsOf: async () => ratings,
+    ratingsOf: async () => ({ version: 1, ratings }),
     moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
   };
 }
@@ -368,7 +368,7 @@ describe('Orchestrator', () => {
   });
   it('reuses a finished list only for the same ratings Map, the same request and the same ready engines, for a while', async () => {
     let clock = 0;
-    let ratings = new Map(fiveRatings);
+    let ratings = { version: 1, ratings: new Map(fiveRatings) };
     let contentStatus: EngineStatus = { ready: true };
     const collaborative = new TableEngine(
       'collaborative',
@@ -405,8 +405,8 @@ describe('Orchestrator', () => {
     expect((await ask(2)).items).toHaveLength(2);
     expect(collaborative.requests).toHaveLength(2);
 
-    // New ratings (a new Map) are never answered from the old list.
-    ratings = new Map([...fiveRatings, [4, 5]]);
+    // New ratings (a new version) are never answered from the old list.
+    ratings = { version: 2, ratings: new Map([...fiveRatings, [4, 5]]) };
     const afterRating = await ask();
     expect(afterRating).not.toBe(first);
     expect(afterRating.items.map((i) => i.movieId)).not.toContain(4);
@@ -469,8 +469,9 @@ describe('Orchestrator', () => {
     expect(orchestrator.weightsInForce().source).toBe('CALIBRATED');
   });
 
-  it('names every list it builds, records it once, and leaves excluded movies out, a new exclusion Set rebuilding the list', async () => {
+  it('names every list it builds, records it once, and leaves excluded movies out, an exclusion (a new ratings version) rebuilding the list', async () => {
     let excluded: ReadonlySet<number> = new Set();
+    let version = 1;
     const recorded: ServedList[] = [];
     const collaborative = new TableEngine(
       'collaborative',
@@ -484,9 +485,9 @@ describe('Orchestrator', () => {
     const orchestrator = new Orchestrator(
       [collaborative],
       {
-        ratingsOf: async () => fiveRatings,
+        ratingsOf: async () => ({ version, ratings: fiveRatings }),
         moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
-        excludedOf: async () => excluded,
+        excludedOf: async (_userId, asOf) => (asOf === version ? excluded : new Set()),
       },
       { coldStartThreshold: 5, listTtlMs: 60_000, servedLists: { record: (list) => recorded.push(list) } },
     );
@@ -509,6 +510,7 @@ describe('Orchestrator', () => {
     ]);
 
     excluded = new Set([4]);
+    version = 2;
     const after = await ask();
     expect(after.listId).not.toBe(first.listId);
     expect(after.items.map((i) => i.movieId)).toEqual([5, 6, 7]);

@@ -35,10 +35,12 @@ describe('the first model, trained in a child process', () => {
 
   it('trains on the database, activates the model and reports what it did', async () => {
     const lines: string[] = [];
+    const progress: number[] = [];
     const training = trainFirstModelInChild({
       databaseUrl: TEST_DATABASE_URL,
       schema: db.schema,
       onLine: (line) => lines.push(line),
+      onProgress: (fraction) => progress.push(fraction),
     });
     const result = await training.done;
     const [{ n }] = await db.dataSource.query(`SELECT count(*)::int AS n FROM ratings`);
@@ -47,6 +49,12 @@ describe('the first model, trained in a child process', () => {
     const active = await new ModelStore(db.dataSource).loadActive();
     expect(active?.biased.itemIds.length).toBeGreaterThan(0);
     expect(result.version).toBe(`model version ${active?.versionId}`);
+    expect(result.versionId).toBe(active?.versionId);
+    // Progress lines are the worker's, not log lines: they rise to the end of training.
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(progress[progress.length - 1]).toBe(0.95);
+    expect(lines.some((line) => line.startsWith('training-progress'))).toBe(false);
   }, 120_000);
 
   it('ends with the reason when stopped', async () => {

@@ -20,8 +20,8 @@ import {
   userRecencyWeights,
   type TopNUserScores,
 } from './kernels';
-import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
-import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
+import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
+import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
@@ -48,6 +48,8 @@ interface Snapshot {
   rankable: Uint8Array;
   /** Users folded in since this model was activated (rated again, or unknown to training). */
   folded: Map<number, UserParameters>;
+  /** Users who rated through another instance since: folded in again before their next prediction. */
+  refold: Set<number>;
 }
 
 export interface CollaborativeEngineOptions {
@@ -56,6 +58,8 @@ export interface CollaborativeEngineOptions {
   maxEvidence?: number;
   /** Shared with the other engines so a request reads the user's ratings once. */
   history?: RatingHistorySource;
+  /** The versions this instance knows (catalog); absent: a private, standalone set. */
+  versions?: Versions;
 }
 
 /** An item without ratings has an all-zero top-N row (its column of the rating matrix is empty). */
@@ -76,12 +80,11 @@ function rankableItems(itemFactors: Float32Array, rank: number): Uint8Array {
 /** What one user's ratings imply under one model, computed once and reused while both stand. */
 interface UserState {
   snapshot: Snapshot;
-  history: readonly RatedMovie[];
   user: UserRatings;
   ranking: TopNUserScores;
   scores: Float32Array;
-  /** Top-N lists by query shape (page size, genres, extra exclusions). */
-  lists: ShortLivedCache<string, ScoredMovie[]>;
+  /** Top-N lists by query shape (page size, genres, extra exclusions); they live and go with the state. */
+  lists: VersionedCache<string, ScoredMovie[]>;
   /** Scored movies by item index, shared by lists and scoreMovies. */
   scored: Map<number, ScoredMovie>;
 }
@@ -111,15 +114,15 @@ export class CollaborativeEngine implements RecommendationEngine {
   private notReadyReason = 'no trained model yet';
   private readonly logger: Logger;
   private readonly maxEvidence: number;
-  /** Keyed by user; entries of an older snapshot are ignored and replaced. */
-  private readonly recent = new ShortLivedCache<number, UserState>(USER_STATE_TTL_MS);
+  /** By user, valid for one model version and one ratings version (userStateVersion). */
+  private readonly recent: VersionedCache<number, UserState>;
   /** Hits and misses of its caches, for /metrics: per-user state, and the lists kept with it. */
-  readonly cacheCounts: { userState: CacheCounts; lists: CacheCounts } = {
-    userState: this.recent.counts,
-    lists: newCacheCounts(),
-  };
+  readonly cacheCounts: { userState: CacheCounts; lists: CacheCounts };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
+  /** A reload in progress, and whether another notice asked for one meanwhile. */
+  private reloading: Promise<boolean> | null = null;
+  private reloadAgain = false;
 
   constructor(
     private readonly db: DataSource,
@@ -129,6 +132,8 @@ export class CollaborativeEngine implements RecommendationEngine {
     this.logger = options.logger ?? silentLogger;
     this.maxEvidence = options.maxEvidence ?? 3;
     this.history = options.history ?? new SqlRatingHistory(db);
+    this.recent = new VersionedCache({ max: MAX_USER_STATES, versions: options.versions });
+    this.cacheCounts = { userState: this.recent.counts, lists: newCacheCounts() };
   }
 
   status(): EngineStatus {
@@ -141,6 +146,45 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   activeVersionId(): number | null {
     return this.snapshot?.model.versionId ?? null;
+  }
+
+  /** What this engine's answers are computed from: the served model version (0: none yet). */
+  servingVersion(): number {
+    return this.snapshot?.model.versionId ?? 0;
+  }
+
+  /**
+   * Follows the versions this instance hears of: a model activated anywhere is loaded (the
+   * snapshot swaps once it is read whole; requests meanwhile get the old one), and a user who rated
+   * through another instance is folded in again before their next prediction. Returns the unsubscribe.
+   */
+  followVersions(versions: Versions): () => void {
+    return versions.subscribe((notice) => {
+      if (notice.kind === 'model' && notice.version !== this.activeVersionId())
+        this.reloadCoalesced().catch((error: unknown) =>
+          this.logger.error(`loading model version ${notice.version} failed`, error),
+        );
+      else if (notice.kind === 'user' && this.snapshot) {
+        this.snapshot.folded.delete(notice.userId);
+        this.snapshot.refold.add(notice.userId);
+      }
+    });
+  }
+
+  /** reload(), at most one at a time; notices during one make one more run after it. */
+  private reloadCoalesced(): Promise<boolean> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.reload().finally(() => {
+      this.reloading = null;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reloadCoalesced().catch(() => undefined);
+      }
+    });
+    return this.reloading;
   }
 
   /** The served model version and when it was activated, for /metrics and /health. */
@@ -172,6 +216,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
       rankable: rankableItems(model.topN.itemFactors, model.topN.rank),
       folded: new Map(),
+      refold: new Set(),
     };
     this.logger.info(
       `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies, ` +
@@ -213,26 +258,27 @@ export class CollaborativeEngine implements RecommendationEngine {
   }
 
   /**
-   * The user's ratings and ranking scores, reused while their history is the same one: one hybrid
-   * request asks for them twice (recommend, then scoreMovies for the other engines' candidates),
-   * and a user paging through recommendations asks again. A new rating brings a new history.
+   * The user's ratings and ranking scores, reused while the model version and their ratings version
+   * are the same: one hybrid request asks for them twice (recommend, then scoreMovies for the other
+   * engines' candidates), and a user paging through recommendations asks again.
    */
   private async userState(snapshot: Snapshot, userId: number): Promise<UserState> {
+    const catalog = this.recent.catalog();
     const history = await this.history.historyOf(userId);
-    const cached = this.recent.getValid(userId, (c) => c.snapshot === snapshot && c.history === history);
+    const version = `${snapshot.model.versionId}:${history.version}`;
+    const cached = this.recent.get(userId, version);
     if (cached) return cached;
-    const user = this.userRatings(snapshot, history);
+    const user = this.userRatings(snapshot, history.ratings);
     const ranking = snapshot.topN.scoreUser(user.items, user.ratings, user.timestamps);
     const state: UserState = {
       snapshot,
-      history,
       user,
       ranking,
       scores: ranking.scores,
-      lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER, undefined, this.cacheCounts.lists),
+      lists: new VersionedCache({ max: REMEMBERED_SHAPES_PER_USER, counts: this.cacheCounts.lists }),
       scored: new Map(),
     };
-    this.recent.set(userId, state);
+    this.recent.set(userId, state, version, { catalog });
     return state;
   }
 
@@ -265,7 +311,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (user.items.length === 0) return [];
     const genres = [...new Set(request.genres ?? [])];
     const { key, extraExclusions } = requestShape(request, genres, user.rated);
-    const remembered = state.lists.get(key);
+    const remembered = state.lists.get(key, 0);
     if (remembered) return remembered;
 
     // Reused between calls (filled and read with no await between): a fresh copy per request
@@ -286,7 +332,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       for (let i = 0; i < scores.length; i++)
         if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
     const list = Array.from(topK(scores, request.limit), (i) => this.scoredItem(state, i));
-    state.lists.set(key, list);
+    state.lists.set(key, list, 0);
     return list;
   }
 
@@ -336,6 +382,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   }
 
   private async userParameters(snapshot: Snapshot, userId: number): Promise<UserParameters | null> {
+    if (snapshot.refold.has(userId)) return this.foldIn(userId);
     const folded = snapshot.folded.get(userId);
     if (folded) return folded;
     const row = snapshot.userIndex.get(userId);
@@ -358,7 +405,8 @@ export class CollaborativeEngine implements RecommendationEngine {
     const snapshot = this.snapshot;
     if (!snapshot) return null;
     this.recent.delete(userId);
-    const user = this.userRatings(snapshot, await this.history.historyOf(userId));
+    snapshot.refold.delete(userId);
+    const user = this.userRatings(snapshot, (await this.history.historyOf(userId)).ratings);
     if (user.items.length === 0) {
       snapshot.folded.delete(userId);
       return null;

@@ -19,7 +19,7 @@ import {
   Neighbour,
   SearchTuning,
 } from './embedding-store';
-import { ContentIndexer } from './indexer';
+import type { IndexView } from './indexer';
 import {
   CONTENT_SCORING,
   neighbourVoteOf,
@@ -29,14 +29,17 @@ import {
 } from './neighbour-score';
 import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
-import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
-import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
+import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
+import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import type { Reads } from '../../db/read-routing';
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
-  /** Owns the model and tells whether the index is complete enough to answer. */
-  indexer: ContentIndexer;
+  /**
+   * Owns the model and tells whether the index is complete enough to answer: the indexer where this
+   * process builds it, an IndexFollower where a worker elsewhere does.
+   */
+  indexer: IndexView;
   /**
    * HNSW candidate list size. The default reaches recall@10 ≥ 0.95 against exact search on the
    * ml-latest-small catalog with use-lite vectors (scripts/bench-content.ts).
@@ -53,6 +56,8 @@ export interface ContentEngineOptions {
   history?: RatingHistorySource;
   /** Where searches, vectors and users' ratings are read (see EmbeddingStore); the primary when absent. */
   reads?: Reads;
+  /** The versions this instance knows (index generation, catalog); absent: a private, standalone set. */
+  versions?: Versions;
 }
 
 export interface ContentQueryOptions {
@@ -79,7 +84,7 @@ interface UserTaste {
   /** The user's best rated embedded movies, best first: what explanations may point at. */
   evidencePool: RatedVector[];
   /** Nearest neighbours of the profile per query shape, valid as long as the taste is. */
-  neighbours: ShortLivedCache<string, Promise<Neighbour[]>>;
+  neighbours: VersionedCache<string, Promise<Neighbour[]>>;
   /** The user's rated movies that vote on a candidate (CONTENT_SCORING); null when none is embedded. */
   voters: RatedNeighbours | null;
   /** Movies scored against this taste, by id: the same candidates come back request after request. */
@@ -96,6 +101,9 @@ export const MAX_VOTING_RATINGS = 300;
 
 /** The neighbours of the taste profile fetched per wanted movie: the vote re-ranks them. */
 export const CANDIDATES_PER_RESULT = 3;
+
+/** Movie vectors kept in memory at most (ML-32M has 87,585 movies). */
+const MAX_CACHED_VECTORS = 200_000;
 
 /** How long the per-movie rating counts behind the popularity prior are reused. */
 export const POPULARITY_TTL_MS = 60_000;
@@ -126,27 +134,23 @@ function similarity(neighbour: Neighbour): number {
 export class ContentEngine implements RecommendationEngine {
   readonly name = 'content' as const;
   private readonly store: EmbeddingStore;
-  private readonly indexer: ContentIndexer;
+  private readonly indexer: IndexView;
   private readonly tuning: SearchTuning;
   private readonly evidencePoolSize: number;
   private readonly maxEvidence: number;
   private readonly queryCacheSize: number;
-  private readonly queryCache = new Map<string, Float32Array>();
-  private readonly vectorCache = new Map<number, Float32Array>();
-  private vectorGeneration = '';
-  /** Keyed by user; each entry remembers the index generation and the history it was computed from. */
-  private readonly recentTastes = new ShortLivedCache<
-    number,
-    { generation: string; history: readonly RatedMovie[]; taste: Promise<UserTaste | null> }
-  >(USER_STATE_TTL_MS);
+  /** Query embeddings by model and text: they depend on nothing else. */
+  private readonly queryCache: VersionedCache<string, Float32Array>;
+  /** Movie vectors, valid for one index generation (indexGeneration). */
+  private readonly vectorCache: VersionedCache<number, Float32Array>;
+  /** By user, valid for one index generation and one ratings version. */
+  private readonly recentTastes: VersionedCache<number, Promise<UserTaste | null>>;
   private readonly history: RatingHistorySource;
+  private readonly versions: Versions;
   /** Hits and misses of its caches, for /metrics: taste profiles, and the neighbours kept with them. */
-  readonly cacheCounts: { taste: CacheCounts; neighbours: CacheCounts } = {
-    taste: this.recentTastes.counts,
-    neighbours: newCacheCounts(),
-  };
-  private popularity: { at: number; counts: Promise<{ votes: Map<number, number>; max: number }> } | null =
-    null;
+  readonly cacheCounts: { taste: CacheCounts; neighbours: CacheCounts };
+  /** Per-movie rating counts: everybody's ratings, so they age (POPULARITY_TTL_MS). */
+  private readonly popularity: VersionedCache<'all', { votes: Map<number, number>; max: number }>;
 
   constructor(options: ContentEngineOptions) {
     this.store = new EmbeddingStore(options.dataSource, options.reads);
@@ -159,6 +163,13 @@ export class ContentEngine implements RecommendationEngine {
     this.maxEvidence = options.maxEvidence ?? DEFAULT_MAX_EVIDENCE;
     this.queryCacheSize = options.queryCacheSize ?? DEFAULT_QUERY_CACHE_SIZE;
     this.history = options.history ?? new SqlRatingHistory(options.dataSource, options.reads);
+    this.versions = options.versions ?? new Versions();
+    const versions = this.versions;
+    this.queryCache = new VersionedCache({ max: this.queryCacheSize });
+    this.vectorCache = new VersionedCache({ max: MAX_CACHED_VECTORS, versions });
+    this.recentTastes = new VersionedCache({ max: MAX_USER_STATES, versions });
+    this.cacheCounts = { taste: this.recentTastes.counts, neighbours: newCacheCounts() };
+    this.popularity = new VersionedCache({ max: 1, versions, maxAgeMs: POPULARITY_TTL_MS, now: Date.now });
     const { efSearch } = this.tuning;
     if (!Number.isInteger(efSearch) || efSearch < 1 || efSearch > 1000)
       throw new RangeError(`efSearch must be between 1 and 1000, got ${efSearch}`);
@@ -255,18 +266,7 @@ export class ContentEngine implements RecommendationEngine {
 
   private async embedQuery(embedder: Embedder, text: string): Promise<Float32Array> {
     const key = `${embedder.modelId}\u0000${text}`;
-    const cached = this.queryCache.get(key);
-    if (cached) {
-      // Re-inserting moves the key to the end: Map iteration order makes this an LRU.
-      this.queryCache.delete(key);
-      this.queryCache.set(key, cached);
-      return cached;
-    }
-    const [vector] = await embedder.embed([text]);
-    this.queryCache.set(key, vector);
-    if (this.queryCache.size > this.queryCacheSize)
-      this.queryCache.delete(this.queryCache.keys().next().value!);
-    return vector;
+    return this.queryCache.getOrLoad(key, 0, async () => (await embedder.embed([text]))[0]);
   }
 
   /**
@@ -281,54 +281,61 @@ export class ContentEngine implements RecommendationEngine {
   }
 
   /**
-   * The user's taste, reused while their history is the same one: one hybrid request needs it twice
-   * (recommend, then scoreMovies for the other engines' candidates). A new rating brings a new
-   * history, and forgetUser() drops the entry at once.
+   * The user's taste, reused while the index generation and their ratings version are the same:
+   * one hybrid request needs it twice (recommend, then scoreMovies for the other engines' candidates).
    */
   private async userTaste(userId: number, model: EmbeddingModel): Promise<UserTaste | null> {
+    const catalog = this.recentTastes.catalog();
     const history = await this.history.historyOf(userId);
     // A re-embedded movie changes the profile and the scores remembered with it.
-    const generation = this.indexGeneration(model.modelId);
-    const cached = this.recentTastes.getValid(
-      userId,
-      (c) => c.generation === generation && c.history === history,
-    );
-    if (cached) return cached.taste;
-    const taste = this.computeUserTaste(userId, history, model);
-    this.recentTastes.set(userId, { generation, history, taste });
+    const version = `${this.indexGeneration(model.modelId)}|${history.version}`;
+    const cached = this.recentTastes.get(userId, version);
+    if (cached) return cached;
+    const taste = this.computeUserTaste(userId, history.ratings, model);
+    this.recentTastes.set(userId, taste, version, { catalog });
     taste.catch(() => this.recentTastes.delete(userId));
     return taste;
   }
 
-  /** Changes whenever the index does: another model, or a run that (re-)embedded movies. */
+  /**
+   * Changes whenever the index does: another model, a batch of vectors written by any process (the
+   * index generation notice), or a run of this process's indexer.
+   */
   private indexGeneration(modelId: string): string {
     const progress = this.indexer.progress();
-    return `${modelId}:${progress.state}:${progress.embedded}:${progress.done}`;
+    return `${modelId}:${this.versions.index}:${progress.state}:${progress.embedded}:${progress.done}:${progress.generation ?? 0}`;
+  }
+
+  /** What this engine's answers are computed from: the index generation ('' until it can answer). */
+  servingVersion(): string {
+    const embedder = this.indexer.activeEmbedder();
+    return embedder ? this.indexGeneration(embedder.modelId) : '';
   }
 
   /**
    * Movie vectors kept in memory (≈2 KB each, 20 MB for ten thousand 512-d movies): the hybrid
    * merge scores a hundred or more candidates per request, and shipping their vectors from
-   * Postgres each time costs more than the rest of the request. The cache is dropped whenever
-   * the index changes (another model, or a run that re-embedded movies).
+   * Postgres each time costs more than the rest of the request. Vectors are valid for the index
+   * generation they were read in (another model, or vectors written anywhere, outdates them).
    */
   private async cachedVectors(
     movieIds: readonly number[],
     modelId: string,
   ): Promise<Map<number, Float32Array>> {
     const generation = this.indexGeneration(modelId);
-    if (generation !== this.vectorGeneration) {
-      this.vectorCache.clear();
-      this.vectorGeneration = generation;
-    }
-    const missing = movieIds.filter((id) => !this.vectorCache.has(id));
-    if (missing.length > 0)
-      for (const [id, vector] of await this.store.vectorsOf(missing, modelId))
-        this.vectorCache.set(id, vector);
     const found = new Map<number, Float32Array>();
+    const missing: number[] = [];
     for (const id of movieIds) {
-      const vector = this.vectorCache.get(id);
+      const vector = this.vectorCache.get(id, generation);
       if (vector) found.set(id, vector);
+      else missing.push(id);
+    }
+    if (missing.length > 0) {
+      const catalog = this.vectorCache.catalog();
+      for (const [id, vector] of await this.store.vectorsOf(missing, modelId)) {
+        this.vectorCache.set(id, vector, generation, { catalog });
+        found.set(id, vector);
+      }
     }
     return found;
   }
@@ -346,7 +353,7 @@ export class ContentEngine implements RecommendationEngine {
     return this.vectorCache.size;
   }
 
-  /** Call when the user's ratings changed, so their next request sees the new taste. */
+  /** Drops the user's taste (their ratings changed here); the version check alone would also catch it. */
   forgetUser(userId: number): void {
     this.recentTastes.delete(userId);
   }
@@ -392,31 +399,31 @@ export class ContentEngine implements RecommendationEngine {
       ratedIds: history.map((rated) => rated.movieId),
       ratedSet: new Set(history.map((rated) => rated.movieId)),
       evidencePool: liked.length > 0 ? liked : best,
-      neighbours: new ShortLivedCache(
-        Infinity,
-        REMEMBERED_SHAPES_PER_USER,
-        undefined,
-        this.cacheCounts.neighbours,
-      ),
+      neighbours: new VersionedCache({
+        max: REMEMBERED_SHAPES_PER_USER,
+        counts: this.cacheCounts.neighbours,
+      }),
       voters,
       scored: new Map(),
     };
   }
 
-  /** Per-movie rating counts and their maximum, re-read at most every POPULARITY_TTL_MS. */
+  /**
+   * Per-movie rating counts and their maximum, re-read in the background once older than
+   * POPULARITY_TTL_MS.
+   */
   private popularityCounts(): Promise<{ votes: Map<number, number>; max: number }> {
-    const now = Date.now();
-    if (this.popularity && now - this.popularity.at < POPULARITY_TTL_MS) return this.popularity.counts;
-    const counts = this.store.ratingCounts().then((votes) => {
-      let max = 0;
-      for (const count of votes.values()) if (count > max) max = count;
-      return { votes, max };
-    });
-    this.popularity = { at: now, counts };
-    counts.catch(() => {
-      if (this.popularity?.counts === counts) this.popularity = null;
-    });
-    return counts;
+    return this.popularity.getOrLoad(
+      'all',
+      0,
+      async () => {
+        const votes = await this.store.ratingCounts();
+        let max = 0;
+        for (const count of votes.values()) if (count > max) max = count;
+        return { votes, max };
+      },
+      { staleWhileRevalidate: true },
+    );
   }
 
   /** CONTENT_SCORING: the user's rated movies' vote on the candidate plus the popularity prior. */
@@ -473,18 +480,15 @@ export class ContentEngine implements RecommendationEngine {
     const genres = cleanGenres(request.genres);
     const { key, extraExclusions } = requestShape(request, genres, taste.ratedSet);
     const excludeIds = extraExclusions.length > 0 ? [...taste.ratedIds, ...extraExclusions] : taste.ratedIds;
-    let found = taste.neighbours.get(key);
+    let found = taste.neighbours.get(key, 0);
     if (!found) {
       // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.
       const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
       found = this.store
         .nearest({ model, vector: taste.profile.vector, limit, genres, excludeIds }, this.tuning)
         .then((result) => result.neighbours);
-      taste.neighbours.set(key, found);
-      const settled = found;
-      settled.catch(() => {
-        if (taste.neighbours.get(key) === settled) taste.neighbours.delete(key);
-      });
+      taste.neighbours.set(key, found, 0);
+      found.catch(() => taste.neighbours.delete(key));
     }
     const neighbours = await found;
     const ids = neighbours.map((neighbour) => neighbour.movieId);

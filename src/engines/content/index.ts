@@ -7,7 +7,9 @@ import { ContentIndexer, IndexRunSummary } from './indexer';
 export { ContentEngine, DEFAULT_EF_SEARCH, MAX_LIMIT, MAX_QUERY_LENGTH } from './content-engine';
 export type { ContentEngineOptions, ContentQueryOptions } from './content-engine';
 export { ContentIndexer, DEFAULT_BATCH_SIZE } from './indexer';
-export type { ContentIndexerOptions, IndexProgress, IndexRunSummary, IndexState } from './indexer';
+export type { ContentIndexerOptions, IndexProgress, IndexRunSummary, IndexState, IndexView } from './indexer';
+export { IndexFollower } from './index-follower';
+export type { IndexFollowerOptions } from './index-follower';
 export {
   DEFAULT_EXACT_FILTER_LIMIT,
   EmbeddingStore,

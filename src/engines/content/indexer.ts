@@ -24,6 +24,17 @@ export interface IndexProgress {
   complete: boolean;
   /** Why the last run failed. */
   error?: string;
+  /**
+   * Changes when the index changed without this process embedding anything (another process's run
+   * completed); caches of vectors compare it.
+   */
+  generation?: number;
+}
+
+/** What the content engine needs of the index: its state, and the model to embed queries with. */
+export interface IndexView {
+  progress(): IndexProgress;
+  activeEmbedder(): Embedder | null;
 }
 
 export interface IndexRunSummary {
@@ -75,7 +86,7 @@ interface StaleMovie {
  * overview) or model changed since they were embedded, embeds those in batches and upserts the vectors.
  * Runs are resumable because unchanged movies are recognised by their stored text hash and model id.
  */
-export class ContentIndexer {
+export class ContentIndexer implements IndexView {
   private readonly store: EmbeddingStore;
   private readonly batchSize: number;
   private readonly scanPageSize: number;
@@ -117,6 +128,12 @@ export class ContentIndexer {
   /** The loaded model, or null while it is loading (or failed to load). */
   activeEmbedder(): Embedder | null {
     return this.embedder;
+  }
+
+  /** The model this indexer embeds with, once it has loaded. */
+  async model(): Promise<EmbeddingModel> {
+    const embedder = this.embedder ?? (await this.options.embedder);
+    return { modelId: embedder.modelId, dimension: embedder.dimension };
   }
 
   /**

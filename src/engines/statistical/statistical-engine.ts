@@ -7,6 +7,7 @@ import {
   ScoredMovie,
   withLazyDetails,
 } from '../engine';
+import { Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
 import { appeal, estimate, Prior, RatingAggregate } from './bayes';
@@ -187,12 +188,6 @@ interface RankingSnapshot {
   byId: Map<number, AppealingMovie>;
 }
 
-interface CachedRanking {
-  at: number;
-  ranking: Promise<RankingSnapshot>;
-  loaded: boolean;
-}
-
 function scoredMovie(movie: AppealingMovie): ScoredMovie {
   return withLazyDetails({ movieId: movie.movieId, score: movie.appeal }, () => ({
     reason: `rated ${movie.mean.toFixed(1)}★ by ${movie.votes} ${movie.votes === 1 ? 'person' : 'people'}`,
@@ -208,11 +203,12 @@ function scoredMovie(movie: AppealingMovie): ScoredMovie {
 export class StatisticalEngine implements RecommendationEngine {
   readonly name = 'statistical' as const;
   private readonly options: ResolvedEngineOptions;
-  private cachedGlobalStats: { at: number; stats: Promise<GlobalRatingStats> } | null = null;
-  private cachedRanking: CachedRanking | null = null;
-  private rankingRefresh: Promise<void> | null = null;
-  /** Bumped by invalidateGlobalStats(), so a load that started before an import is not kept. */
-  private rankingGeneration = 0;
+  /**
+   * Both computed from everybody's ratings, which carry no version: they age (globalStatsMaxAgeMs)
+   * and depend on the catalog version (an import rewrites the aggregates).
+   */
+  private readonly globalStatsCache: VersionedCache<'all', GlobalRatingStats>;
+  private readonly rankingCache: VersionedCache<'all', RankingSnapshot>;
   private readonly history: RatingHistorySource;
 
   constructor(
@@ -220,11 +216,20 @@ export class StatisticalEngine implements RecommendationEngine {
     options: StatisticalEngineOptions = {},
     /** Shared with the other engines so a request reads the user's ratings once. */
     history?: RatingHistorySource,
+    versions: Versions | null = null,
     /** Where the aggregates are read (a replica's when there is one); refresh() writes the primary. */
     private readonly reads: Reads = primaryReads(dataSource),
   ) {
     this.options = resolveEngineOptions(options);
     this.history = history ?? new SqlRatingHistory(dataSource, reads);
+    const aging = {
+      max: 1,
+      versions,
+      maxAgeMs: this.options.globalStatsMaxAgeMs,
+      now: () => this.options.clock().getTime(),
+    };
+    this.globalStatsCache = new VersionedCache(aging);
+    this.rankingCache = new VersionedCache(aging);
   }
 
   /** Every read of this engine is of aggregates all users share. */
@@ -250,7 +255,7 @@ export class StatisticalEngine implements RecommendationEngine {
     );
     const [ranking, history] = await Promise.all([this.rankingSnapshot(), this.history.historyOf(userId)]);
     const skip = new Set<number>(filters.exclude);
-    for (const rated of history) skip.add(rated.movieId);
+    for (const rated of history.ratings) skip.add(rated.movieId);
     const wanted = filters.genres ? new Set(filters.genres) : null;
     const found: ScoredMovie[] = [];
     for (let i = 0; i < ranking.ranked.length && found.length < filters.limit; i++) {
@@ -285,48 +290,9 @@ export class StatisticalEngine implements RecommendationEngine {
    * loads in the background); exact figures (topRated, bayesianRatings) still come from SQL.
    */
   private rankingSnapshot(): Promise<RankingSnapshot> {
-    const now = this.options.clock().getTime();
-    const maxAge = this.options.globalStatsMaxAgeMs;
-    const cached = this.cachedRanking;
-    if (cached && now >= cached.at && now - cached.at < maxAge) return cached.ranking;
-    if (cached?.loaded && maxAge > 0) {
-      this.refreshRankingInBackground();
-      return cached.ranking;
-    }
-    const entry = this.startRankingLoad(now);
-    this.cachedRanking = entry;
-    return entry.ranking;
-  }
-
-  private startRankingLoad(now: number): CachedRanking {
-    const entry: CachedRanking = { at: now, ranking: this.loadRankingSnapshot(), loaded: false };
-    entry.ranking.then(
-      () => {
-        entry.loaded = true;
-      },
-      () => {
-        if (this.cachedRanking === entry) this.cachedRanking = null;
-      },
-    );
-    return entry;
-  }
-
-  private refreshRankingInBackground(): void {
-    if (this.rankingRefresh) return;
-    const generation = this.rankingGeneration;
-    const entry = this.startRankingLoad(this.options.clock().getTime());
-    this.rankingRefresh = entry.ranking
-      .then(
-        () => {
-          // Not over a snapshot invalidated meanwhile (an import): that one must be reloaded.
-          if (this.rankingGeneration === generation) this.cachedRanking = entry;
-        },
-        // The last good snapshot stays; the next request past its age retries.
-        () => undefined,
-      )
-      .finally(() => {
-        this.rankingRefresh = null;
-      });
+    return this.rankingCache.getOrLoad('all', 0, () => this.loadRankingSnapshot(), {
+      staleWhileRevalidate: this.options.globalStatsMaxAgeMs > 0,
+    });
   }
 
   private async loadRankingSnapshot(): Promise<RankingSnapshot> {
@@ -471,15 +437,7 @@ export class StatisticalEngine implements RecommendationEngine {
    * be the larger part of each ranking's cost. Per-movie figures are never cached.
    */
   async globalStats(): Promise<GlobalRatingStats> {
-    const now = this.options.clock().getTime();
-    const cached = this.cachedGlobalStats;
-    if (cached && now >= cached.at && now - cached.at < this.options.globalStatsMaxAgeMs) return cached.stats;
-    const stats = this.queryGlobalStats();
-    this.cachedGlobalStats = { at: now, stats };
-    stats.catch(() => {
-      if (this.cachedGlobalStats?.stats === stats) this.cachedGlobalStats = null;
-    });
-    return stats;
+    return this.globalStatsCache.getOrLoad('all', 0, () => this.queryGlobalStats());
   }
 
   private async queryGlobalStats(): Promise<GlobalRatingStats> {
@@ -549,11 +507,13 @@ export class StatisticalEngine implements RecommendationEngine {
     return summary;
   }
 
-  /** Forgets the cached global statistics and ranking, e.g. right after a bulk import. */
+  /**
+   * Forgets the cached global statistics and ranking (after refresh(); an import also moves the
+   * catalog version, which outdates them on every instance).
+   */
   invalidateGlobalStats(): void {
-    this.cachedGlobalStats = null;
-    this.cachedRanking = null;
-    this.rankingGeneration++;
+    this.globalStatsCache.clear();
+    this.rankingCache.clear();
   }
 
   private allTimePrior(global: GlobalRatingStats, configured: number | null, z = this.options.z) {

@@ -118,6 +118,22 @@ describe('two instances on one database', () => {
     expect(await listOn(b)).not.toContain(movie);
   });
 
+  it("NOT_INTERESTED through A: B's next list leaves the movie out once the notice is in", async () => {
+    const [top] = await listOn(b);
+    const before = a.versions.userVersion(user) ?? 0;
+    const recorded = await graphql<any>(
+      a.url,
+      `mutation ($events: [EventInput!]!) { recordEvents(events: $events) { accepted } }`,
+      { events: [{ clientEventId: `not-interested-${top}`, movieId: top, type: 'NOT_INTERESTED' }] },
+      auth,
+    );
+    expect(recorded.errors).toBeUndefined();
+    const version = a.versions.userVersion(user)!;
+    expect(version).toBeGreaterThan(before);
+    await eventually(() => b.versions.userVersion(user) === version, "B hears of A's exclusion");
+    expect(await listOn(b)).not.toContain(top);
+  });
+
   it('a model activated through another connection is served by both instances, without a restart', async () => {
     const before = collaborativeOf(a).activeVersionId();
     expect(collaborativeOf(b).activeVersionId()).toBe(before);

@@ -48,6 +48,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
     expect(npmScripts.sort()).toEqual(
       [
         'bench:collaborative',
+        'bench:freshness',
         'bench:hostile',
         'bench:import',
         'bench:overhead',

@@ -28,6 +28,9 @@ export interface VersionFeedOptions {
  */
 const POLL_OVERLAP_MS = 10_000;
 
+/** How long stop() waits for the LISTEN connection to close. */
+const STOP_WAIT_MS = 500;
+
 /**
  * Brings the versions other instances commit into this one's Versions: LISTEN/NOTIFY on a dedicated
  * connection (a notice arrives when its transaction commits); while that connection is down, the
@@ -45,6 +48,8 @@ export class VersionFeed {
   private polling: Promise<void> | null = null;
   /** (time, highest ratings version then): the poll reads users above the mark of POLL_OVERLAP_MS ago. */
   private marks: { at: number; mark: number }[] = [];
+  /** A failing poll is logged once, not every second of an outage. */
+  private pollFailing = false;
   private readonly pollMs: number;
   private readonly reconnectMs: { min: number; max: number };
   private readonly log: (message: string) => void;
@@ -98,8 +103,11 @@ export class VersionFeed {
     const client = this.client;
     this.client = null;
     this.pid = null;
-    await client?.end().catch(() => undefined);
-    await this.polling?.catch(() => undefined);
+    // A stalled database may never answer the goodbye: shutdown does not wait for it.
+    await Promise.race([
+      client?.end().catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref()),
+    ]);
   }
 
   private async connect(): Promise<void> {
@@ -174,7 +182,16 @@ export class VersionFeed {
   private poll(initial: boolean): Promise<void> {
     if (this.polling) return this.polling;
     this.polling = this.readOnce(initial)
-      .catch((error: unknown) => this.log(`version poll failed: ${String(error)}`))
+      .then(() => {
+        this.pollFailing = false;
+      })
+      .catch((error: unknown) => {
+        // A poll in flight at stop() may meet the closed pool: nothing to report.
+        if (this.stopped) return;
+        if (!this.pollFailing)
+          this.log(`version poll failed (retrying every ${this.pollMs} ms): ${String(error)}`);
+        this.pollFailing = true;
+      })
       .finally(() => {
         this.polling = null;
       });

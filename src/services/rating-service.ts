@@ -76,14 +76,16 @@ export class RatingService {
   async remove(userId: number, movieId: number): Promise<boolean> {
     const { removed, version } = await transactionWithRetry(this.db, async (tx) => {
       await this.assertMoviesExist(tx, [movieId]);
+      // First, like every write of ratings (lock order: the user's row, then movies); a removal of
+      // nothing still makes a version, which costs other instances one recomputation of this user.
+      const version = await bumpRatingsVersion(tx, userId);
       // A CTE so the statement returns rows: TypeORM reshapes a bare DELETE's result into [rows, count].
       const [{ removed }]: { removed: number }[] = await tx.query(
         `WITH gone AS (DELETE FROM ratings WHERE user_id = $1 AND movie_id = $2 RETURNING 1)
          SELECT count(*)::int AS removed FROM gone`,
         [userId, movieId],
       );
-      // Only a removal that happened is a new version (and a notice to every instance).
-      return { removed: removed > 0, version: removed > 0 ? await bumpRatingsVersion(tx, userId) : 0 };
+      return { removed: removed > 0, version };
     });
     if (removed) await this.notify(userId, version);
     return removed;

@@ -7,6 +7,7 @@ import { OrderedStatisticsLocks1764000500000 } from './1764000500000-OrderedStat
 import { TopNModelKind1764000600000 } from './1764000600000-TopNModelKind';
 import { BinaryModelFactors1764001200000 } from './1764001200000-BinaryModelFactors';
 import { HybridCalibration1764000700000 } from './1764000700000-HybridCalibration';
+import { FeedbackEvents1764002100000 } from './1764002100000-FeedbackEvents';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   TopNModelKind1764000600000,
   BinaryModelFactors1764001200000,
   HybridCalibration1764000700000,
+  FeedbackEvents1764002100000,
 ];

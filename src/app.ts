@@ -36,6 +36,8 @@ import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './or
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor, Services } from './services';
+import { FeedbackService } from './services/feedback-service';
+import { ListRecorder, ListRecorderOptions } from './services/list-recorder';
 import { MovieCatalog } from './services/movie-catalog';
 import { RatingService } from './services/rating-service';
 import { UserService } from './services/user-service';
@@ -129,6 +131,13 @@ export function hybridWeightsInForce(
   return () => weightsInForce(mode, calibratedWeightsOf(collaborative), collaborative.activeVersionId());
 }
 
+/** How served lists are buffered when the caller does not say (the defaults of config.ts). */
+export const DEFAULT_LIST_RECORDING: Omit<ListRecorderOptions, 'warn'> = {
+  flushIntervalMs: 1000,
+  batchSize: 500,
+  maxBuffered: 20_000,
+};
+
 /**
  * The services over these engines. With `metrics`, the orchestrator sees each engine through a
  * wrapper that times its calls (cinegraph_engine_duration_seconds).
@@ -138,9 +147,15 @@ export function createServices(
   engines: EngineSet,
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
+  listRecording: Omit<ListRecorderOptions, 'warn'> = DEFAULT_LIST_RECORDING,
 ): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
+  const feedback = new FeedbackService(dataSource);
+  const servedLists = new ListRecorder(dataSource, {
+    ...listRecording,
+    warn: (message) => logger?.warn(message),
+  });
   const users = new UserService(dataSource, ratings);
   const history = engines.history ?? new SqlRatingHistory(dataSource);
   // One Map per ratings array: a cached history hands back the same array while a user's ratings
@@ -160,14 +175,22 @@ export function createServices(
         return ratings;
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
+      dismissedOf: (userId) => feedback.dismissedOf(userId),
     },
-    { coldStartThreshold: 5, listTtlMs: LIST_TTL_MS, weightsInForce: engines.weightsInForce },
+    {
+      coldStartThreshold: 5,
+      listTtlMs: LIST_TTL_MS,
+      weightsInForce: engines.weightsInForce,
+      servedLists,
+    },
   );
   return {
     catalog,
     ratings,
     users,
     orchestrator,
+    feedback,
+    servedLists,
     statistical: engines.statistical,
     content: engines.content,
     predictor: engines.predictor,
@@ -427,7 +450,11 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
         ),
     };
     const metrics = config.metrics ? new ServiceMetrics() : null;
-    const services = createServices(dataSource, engines, metrics, logger);
+    const services = createServices(dataSource, engines, metrics, logger, {
+      flushIntervalMs: config.listFlushIntervalMs,
+      batchSize: config.listFlushBatch,
+      maxBuffered: config.listBufferMax,
+    });
     refreshOnRatings(services.ratings, { history, content, collaborative });
     const server = await startApi(config, services, logger, {
       health: async () => ({
@@ -460,6 +487,8 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
           firstTraining?.stop();
           await server.stop();
           const drained = lap();
+          // After the drain (no list can be built any more), before the pool closes.
+          await services.servedLists.stop();
           await embedderDisposal?.dispose();
           const disposed = lap();
           await database.close();

@@ -60,6 +60,12 @@ export interface Config {
    * the active model version chose on a validation split of its training ratings.
    */
   hybridWeights: 'default' | 'calibrated';
+  /** Served lists wait in memory at most this long before they are written (recommendation_lists). */
+  listFlushIntervalMs: number;
+  /** Served lists per INSERT; a full batch is written at once. */
+  listFlushBatch: number;
+  /** Served lists held at most while the database does not take them; past it they are dropped and counted. */
+  listBufferMax: number;
 }
 
 export class ConfigError extends Error {
@@ -187,5 +193,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // Docker and Kubernetes wait 10 s / 30 s before SIGKILL; 4.5 s leaves room under both.
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 4500, 500, 600_000),
     hybridWeights: oneOf(env, 'HYBRID_WEIGHTS', ['default', 'calibrated'] as const, 'default'),
+    listFlushIntervalMs: integer(env, 'LIST_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
+    listFlushBatch: integer(env, 'LIST_FLUSH_BATCH', 500, 1, 10_000),
+    listBufferMax: integer(env, 'LIST_BUFFER_MAX', 20_000, 1, 10_000_000),
   };
 }

@@ -50,6 +50,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
   const caches: Record<string, CacheCounts> = {
     movies: services.catalog.cacheCounts,
     users: services.users.cacheCounts,
+    dismissed_movies: services.feedback.cacheCounts,
   };
   const lists = services.orchestrator.listCacheCounts();
   if (lists) caches.orchestrator_lists = lists;
@@ -65,6 +66,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
   return {
     caches: () => caches,
     engines: () => engineStatuses(services),
+    feedback: () => ({ eventsByType: services.feedback.recordedByType, lists: services.servedLists.counts }),
     ...(collaborative ? { model: () => collaborative.activeModel() } : {}),
     ...(indexer ? { contentIndex: () => indexer.progress() } : {}),
     databasePool: () => {

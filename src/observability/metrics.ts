@@ -15,6 +15,8 @@ export interface MetricSources {
   /** Absent when the content engine is off. */
   contentIndex?(): IndexProgress | null;
   databasePool(): { size: number; total: number; idle: number; waiting: number } | null;
+  /** Feedback events written by type, and served lists written or dropped (absent in bare setups). */
+  feedback?(): { eventsByType: Record<string, number>; lists: { recorded: number; dropped: number } };
 }
 
 /**
@@ -125,6 +127,8 @@ export class ServiceMetrics {
           this.set({ engine }, status.ready ? 1 : 0);
       },
     });
+    const feedback = sources.feedback?.bind(sources);
+    if (feedback) this.watchFeedback(feedback);
     const model = sources.model?.bind(sources);
     const contentIndex = sources.contentIndex?.bind(sources);
     if (model) this.watchModel(model);
@@ -151,6 +155,38 @@ export class ServiceMetrics {
         this.reset();
         const pool = sources.databasePool();
         if (pool) this.set(pool.waiting);
+      },
+    });
+  }
+
+  private watchFeedback(feedback: NonNullable<MetricSources['feedback']>): void {
+    const registers = [this.registry];
+    new Counter({
+      name: 'cinegraph_feedback_events_total',
+      help: 'Feedback events recorded (recordEvents), by type; resent duplicates are not counted.',
+      labelNames: ['type'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [type, count] of Object.entries(feedback().eventsByType)) this.inc({ type }, count);
+      },
+    });
+    new Counter({
+      name: 'cinegraph_recommendation_lists_recorded_total',
+      help: 'Served recommendation lists written to recommendation_lists.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(feedback().lists.recorded);
+      },
+    });
+    new Counter({
+      name: 'cinegraph_recommendation_lists_dropped_total',
+      help: 'Served lists not recorded: the write buffer was full (database down or slow) or the service was stopping.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(feedback().lists.dropped);
       },
     });
   }

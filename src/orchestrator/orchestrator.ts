@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors';
 import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
 import { CacheCounts, ShortLivedCache } from '../engines/short-lived-cache';
@@ -29,6 +30,35 @@ export interface OrchestratorCatalog {
    */
   ratingsOf(userId: number): Promise<ReadonlyMap<number, number>>;
   moviesByIds(ids: readonly number[]): Promise<{ id: number; title: string; genres: string[] }[]>;
+  /**
+   * Movies the user said they are not interested in: left out of every list like rated ones. The
+   * very same Set while unchanged (a list is reused only for the same Set); none when absent.
+   */
+  dismissedOf?(userId: number): Promise<ReadonlySet<number>>;
+}
+
+/** A list as served, for attribution of later feedback (ListRecorder writes them in batches). */
+export interface ServedList {
+  listId: string;
+  userId: number;
+  strategyRequested: Strategy;
+  strategyUsed: Strategy;
+  experiment: string | null;
+  variant: string | null;
+  /** In rank order. */
+  movieIds: number[];
+  servedAt: Date;
+}
+
+/** Where built lists go; record() must not wait on anything (it runs on the request path). */
+export interface ServedListSink {
+  record(list: ServedList): void;
+}
+
+/** The experiment and variant a request was assigned to, carried on its list and its record. */
+export interface ListAttribution {
+  experiment: string;
+  variant: string;
 }
 
 export interface RecommendOptions {
@@ -39,6 +69,8 @@ export interface RecommendOptions {
   weights?: Partial<Record<EngineName, number | null>>;
   /** 0 keeps relevance order; up to 1 trades relevance for variety (MMR over genres). */
   diversity?: number;
+  /** Set when an experiment chose this request's parameters; part of the list's identity. */
+  attribution?: ListAttribution | null;
 }
 
 export interface Recommendation {
@@ -51,6 +83,13 @@ export interface Recommendation {
 }
 
 export interface RecommendationList {
+  /**
+   * A UUID naming this list for feedback (recordEvents' listId). A list reused from the cache is
+   * the same list and keeps its id.
+   */
+  listId: string;
+  experiment: string | null;
+  variant: string | null;
   strategyUsed: Strategy;
   items: Recommendation[];
   /** Engines a HYBRID request wanted but had to do without, with the reason ("index building: 40%"). */
@@ -75,6 +114,8 @@ export interface OrchestratorOptions {
    * when absent.
    */
   weightsInForce?: () => WeightsInForce;
+  /** Told of every list built (not of a cached list served again: it is the same list). */
+  servedLists?: ServedListSink;
   now?: () => number;
 }
 
@@ -85,8 +126,11 @@ export interface OrchestratorOptions {
  */
 export const LIST_TTL_MS = 30_000;
 
+const NOTHING_DISMISSED: ReadonlySet<number> = new Set();
+
 interface RememberedList {
   history: ReadonlyMap<number, number>;
+  dismissed: ReadonlySet<number>;
   readiness: string;
   list: RecommendationList;
 }
@@ -134,7 +178,10 @@ export class Orchestrator {
     const diversity = options.diversity ?? 0;
     if (!Number.isFinite(diversity) || diversity < 0 || diversity > 1)
       throw new RecommendationInputError(`diversity must be between 0 and 1, got ${diversity}`);
-    const history = await this.catalog.ratingsOf(options.userId);
+    const [history, dismissed] = await Promise.all([
+      this.catalog.ratingsOf(options.userId),
+      this.catalog.dismissedOf?.(options.userId) ?? NOTHING_DISMISSED,
+    ]);
     const routed = this.routeStrategy(options.strategy, history.size);
     // While the first collaborative model trains (a cold start), COLLABORATIVE is answered by
     // STATISTICAL and says so, rather than failing every request for the whole training.
@@ -152,12 +199,31 @@ export class Orchestrator {
     const key = this.remembered ? `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}` : '';
     const remembered = this.remembered?.getValid(
       key,
-      (r) => r.history === history && r.readiness === readiness,
+      (r) => r.history === history && r.dismissed === dismissed && r.readiness === readiness,
     );
     if (remembered) return remembered.list;
-    const list = await this.buildList(options, diversity, history, strategyUsed, requested, waiting);
+    const list = await this.buildList(
+      options,
+      diversity,
+      history,
+      dismissed,
+      strategyUsed,
+      requested,
+      waiting,
+    );
     const ttl = this.options.listTtlMs ?? 0;
-    this.remembered?.set(key, { history, readiness, list }, ttl * (1 + Math.random()));
+    this.remembered?.set(key, { history, dismissed, readiness, list }, ttl * (1 + Math.random()));
+    if (list.items.length > 0)
+      this.options.servedLists?.record({
+        listId: list.listId,
+        userId: options.userId,
+        strategyRequested: options.strategy,
+        strategyUsed: list.strategyUsed,
+        experiment: list.experiment,
+        variant: list.variant,
+        movieIds: list.items.map((item) => item.movieId),
+        servedAt: new Date(),
+      });
     return list;
   }
 
@@ -172,6 +238,7 @@ export class Orchestrator {
     options: RecommendOptions,
     diversity: number,
     history: ReadonlyMap<number, number>,
+    dismissed: ReadonlySet<number>,
     strategyUsed: Strategy,
     requested: readonly EngineName[],
     waiting: { engine: EngineName; reason: string } | null = null,
@@ -206,7 +273,7 @@ export class Orchestrator {
       userId: options.userId,
       limit: pool,
       genres: options.genres,
-      exclude: new Set(history.keys()),
+      exclude: dismissed.size > 0 ? new Set([...history.keys(), ...dismissed]) : new Set(history.keys()),
     };
     const found = await Promise.all(active.map((engine) => engine.recommend(request)));
     const scored = new Map<EngineName, Map<number, ScoredMovie>>();
@@ -220,7 +287,9 @@ export class Orchestrator {
     for (const [name, movies] of scored) {
       perEngine[name] = new Map([...movies.values()].map((s) => [s.movieId, s.score]));
     }
-    let merged = mergeScores(perEngine, weights).filter((c) => !history.has(c.movieId));
+    let merged = mergeScores(perEngine, weights).filter(
+      (c) => !history.has(c.movieId) && !dismissed.has(c.movieId),
+    );
 
     const movies = await this.catalog.moviesByIds(merged.map((c) => c.movieId));
     const genresOf = new Map(movies.map((m) => [m.id, m.genres]));
@@ -255,7 +324,14 @@ export class Orchestrator {
       engineScores: candidate.engineScores,
       explanation: explain(leads[index].engine, leads[index].scored, titles, coldStart),
     }));
-    return { strategyUsed, items, skippedEngines };
+    return {
+      listId: randomUUID(),
+      experiment: options.attribution?.experiment ?? null,
+      variant: options.attribution?.variant ?? null,
+      strategyUsed,
+      items,
+      skippedEngines,
+    };
   }
 
   /** Every engine scores the candidates the others found, so the merge compares like with like. */
@@ -283,5 +359,8 @@ export type { EngineWeights };
 function listKey(options: RecommendOptions, diversity: number): string {
   const genres = options.genres?.length ? [...options.genres].sort().join('\u001f') : '';
   const weights = options.weights ? ENGINE_NAMES.map((name) => options.weights?.[name] ?? '').join(',') : '';
-  return `${options.userId}|${options.strategy}|${options.first}|${genres}|${weights}|${diversity}`;
+  const attribution = options.attribution
+    ? `${options.attribution.experiment}\u001f${options.attribution.variant}`
+    : '';
+  return `${options.userId}|${options.strategy}|${options.first}|${genres}|${weights}|${diversity}|${attribution}`;
 }

@@ -2,6 +2,8 @@ import type { ContentEngine } from '../engines/content';
 import type { StatisticalEngine } from '../engines/statistical';
 import type { ReadinessReport } from '../observability/readiness';
 import { Orchestrator } from '../orchestrator/orchestrator';
+import { FeedbackService } from './feedback-service';
+import { ListRecorder } from './list-recorder';
 import { MovieCatalog } from './movie-catalog';
 import { RatingService } from './rating-service';
 import { UserService } from './user-service';
@@ -17,6 +19,10 @@ export interface Services {
   ratings: RatingService;
   users: UserService;
   orchestrator: Orchestrator;
+  /** Feedback events (recordEvents) and each user's dismissed movies. */
+  feedback: FeedbackService;
+  /** Served lists, written in batches off the request path; stop() writes what is left. */
+  servedLists: ListRecorder;
   statistical: StatisticalEngine;
   /** Null when the content engine is switched off. */
   content: ContentEngine | null;

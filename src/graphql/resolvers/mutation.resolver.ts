@@ -1,6 +1,7 @@
 import { Arg, Ctx, Float, Int, Mutation, Resolver } from 'type-graphql';
 import { GraphQLContext, requireViewer } from '../context';
 import { OnboardPayload, RatingType } from '../types/user.type';
+import { EventInput, RECORD_EVENTS_DESCRIPTION, RecordEventsResult } from '../types/feedback.type';
 import { RatingInput } from '../types/rating.input';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { StrategyEnum } from '../types/strategy.enum';
@@ -45,5 +46,14 @@ export class MutationResolver {
     context.loaders.userRatingsCount.clear(viewer.userId);
     context.loaders.ratingSummary.clear(movieId);
     return removed;
+  }
+
+  @Mutation(() => RecordEventsResult, { description: RECORD_EVENTS_DESCRIPTION })
+  async recordEvents(
+    @Arg('events', () => [EventInput], { validate: false }) events: EventInput[],
+    @Ctx() context: GraphQLContext,
+  ): Promise<RecordEventsResult> {
+    const viewer = await requireViewer(context);
+    return context.services.feedback.record(viewer.userId, events);
   }
 }

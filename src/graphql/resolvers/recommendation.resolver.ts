@@ -1,5 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
-import { Recommendation } from '../../orchestrator/orchestrator';
+import { Recommendation, RecommendationList } from '../../orchestrator/orchestrator';
 import { assertCanRead, GraphQLContext } from '../context';
 import { checkPageSize, checkText } from '../errors';
 import { MovieType } from '../types/movie.type';
@@ -7,10 +7,13 @@ import { RecommendationArgs } from '../types/recommendation-args';
 import { Explanation, RecommendationType } from '../types/recommendation.type';
 import { StrategyEnum } from '../types/strategy.enum';
 
-function toType(item: Recommendation, movie: MovieType): RecommendationType {
+function toType(list: RecommendationList, item: Recommendation, movie: MovieType): RecommendationType {
   return {
     movie,
     rank: item.rank,
+    listId: list.listId,
+    experiment: list.experiment,
+    variant: list.variant,
     score: item.score,
     strategyUsed: item.strategyUsed as StrategyEnum,
     engineScores: item.engineScores,
@@ -39,7 +42,7 @@ export async function recommendFor(
   list.items.forEach((item, i) => {
     const movie = movies[i];
     // A movie deleted since the list was built is left out rather than failing the whole list.
-    if (movie && !(movie instanceof Error)) found.push(toType(item, movie as MovieType));
+    if (movie && !(movie instanceof Error)) found.push(toType(list, item, movie as MovieType));
   });
   return found;
 }

@@ -1,4 +1,4 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { MovieType } from './movie.type';
 import { StrategyEnum } from './strategy.enum';
 
@@ -35,8 +35,28 @@ export class RecommendationType {
   @Field(() => MovieType)
   movie: MovieType;
 
-  @Field(() => Int, { description: '1 for the best.' })
+  @Field(() => Int, { description: 'The position in the list: 1 for the best.' })
   rank: number;
+
+  @Field(() => ID, {
+    description:
+      'The id of the list this item belongs to (the same on every item of one list): send it with ' +
+      'recordEvents so feedback is attributed to the list and strategy that showed the movie. A list ' +
+      'served again from the cache (same request, same ratings, within 30–60 s) keeps its id.',
+  })
+  listId: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The A/B experiment that chose this list’s parameters; null outside experiments.',
+  })
+  experiment: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The experiment’s variant this user is in; null outside experiments.',
+  })
+  variant: string | null;
 
   @Field(() => Float, { description: 'The merged score in [0, 1].' })
   score: number;

@@ -8,6 +8,7 @@ import { TopNModelKind1764000600000 } from './1764000600000-TopNModelKind';
 import { BinaryModelFactors1764001200000 } from './1764001200000-BinaryModelFactors';
 import { HybridCalibration1764000700000 } from './1764000700000-HybridCalibration';
 import { FeedbackEvents1764002100000 } from './1764002100000-FeedbackEvents';
+import { Experiments1764002200000 } from './1764002200000-Experiments';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   BinaryModelFactors1764001200000,
   HybridCalibration1764000700000,
   FeedbackEvents1764002100000,
+  Experiments1764002200000,
 ];

@@ -36,6 +36,7 @@ import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './or
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor, Services } from './services';
+import { ExperimentService } from './experiments/experiment-service';
 import { FeedbackService } from './services/feedback-service';
 import { ListRecorder, ListRecorderOptions } from './services/list-recorder';
 import { MovieCatalog } from './services/movie-catalog';
@@ -148,6 +149,7 @@ export function createServices(
   metrics: ServiceMetrics | null = null,
   logger: Logger | null = null,
   listRecording: Omit<ListRecorderOptions, 'warn'> = DEFAULT_LIST_RECORDING,
+  experimentRefreshMs = 10_000,
 ): Services {
   const catalog = new MovieCatalog(dataSource);
   const ratings = new RatingService(dataSource);
@@ -191,6 +193,10 @@ export function createServices(
     orchestrator,
     feedback,
     servedLists,
+    experiments: new ExperimentService(dataSource, {
+      refreshMs: experimentRefreshMs,
+      onError: (error) => logger?.warn(`reading the active experiment failed: ${String(error)}`),
+    }),
     statistical: engines.statistical,
     content: engines.content,
     predictor: engines.predictor,
@@ -454,7 +460,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
       flushIntervalMs: config.listFlushIntervalMs,
       batchSize: config.listFlushBatch,
       maxBuffered: config.listBufferMax,
-    });
+    }, config.experimentRefreshMs);
     refreshOnRatings(services.ratings, { history, content, collaborative });
     const server = await startApi(config, services, logger, {
       health: async () => ({

@@ -61,6 +61,11 @@ export interface Config {
    */
   hybridWeights: 'default' | 'calibrated';
   /** Served lists wait in memory at most this long before they are written (recommendation_lists). */
+  /**
+   * How often each process re-reads which A/B experiment is active (it is held in memory for the
+   * request path): a created or stopped experiment takes effect within this.
+   */
+  experimentRefreshMs: number;
   listFlushIntervalMs: number;
   /** Served lists per INSERT; a full batch is written at once. */
   listFlushBatch: number;
@@ -196,5 +201,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     listFlushIntervalMs: integer(env, 'LIST_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
     listFlushBatch: integer(env, 'LIST_FLUSH_BATCH', 500, 1, 10_000),
     listBufferMax: integer(env, 'LIST_BUFFER_MAX', 20_000, 1, 10_000_000),
+    experimentRefreshMs: integer(env, 'EXPERIMENT_REFRESH_MS', 10_000, 100, 3_600_000),
   };
 }

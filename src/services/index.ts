@@ -2,6 +2,7 @@ import type { ContentEngine } from '../engines/content';
 import type { StatisticalEngine } from '../engines/statistical';
 import type { ReadinessReport } from '../observability/readiness';
 import { Orchestrator } from '../orchestrator/orchestrator';
+import type { ExperimentService } from '../experiments/experiment-service';
 import { FeedbackService } from './feedback-service';
 import { ListRecorder } from './list-recorder';
 import { MovieCatalog } from './movie-catalog';
@@ -23,6 +24,8 @@ export interface Services {
   feedback: FeedbackService;
   /** Served lists, written in batches off the request path; stop() writes what is left. */
   servedLists: ListRecorder;
+  /** A/B experiments: definitions, the active one (held in memory for serving), reports. */
+  experiments: ExperimentService;
   statistical: StatisticalEngine;
   /** Null when the content engine is switched off. */
   content: ContentEngine | null;

@@ -55,6 +55,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'bench:serve',
         'embed',
         'evaluate',
+        'experiments',
         'generate',
         'import',
         'migrate',

@@ -21,8 +21,14 @@ export class EngineWeightsInput {
 
 @ArgsType()
 export class RecommendationArgs {
-  @Field(() => StrategyEnum, { defaultValue: StrategyEnum.HYBRID })
-  strategy: StrategyEnum = StrategyEnum.HYBRID;
+  @Field(() => StrategyEnum, {
+    nullable: true,
+    description:
+      'The engine(s) to rank with; HYBRID when omitted. Omitting strategy, weights and diversity lets an ' +
+      'active A/B experiment choose them (the list then names its experiment and variant); setting any of ' +
+      'them opts this request out of the experiment.',
+  })
+  strategy?: StrategyEnum | null;
 
   @Field(() => Int, { defaultValue: 20 })
   first: number = 20;

@@ -59,7 +59,8 @@ const SPEC_KEYS = new Set(['strategy', 'share', 'collaborative', 'content', 'sta
 
 function number(text: string, what: string): number {
   // Number('') is 0 and Number(' 1') is 1: only plain decimals are numbers here.
-  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) throw new UsageError(`${what} must be a number, got "${text}"`);
+  if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text))
+    throw new UsageError(`${what} must be a number, got "${text}"`);
   return Number(text);
 }
 
@@ -71,14 +72,18 @@ export function parseVariantSpec(spec: string): ExperimentInput['variants'][numb
     const at = pair.indexOf('=');
     const key = at > 0 ? pair.slice(0, at).trim().toLowerCase() : '';
     if (!SPEC_KEYS.has(key))
-      throw new UsageError(`variant ${name}: "${pair}" is not one of ${[...SPEC_KEYS].join(', ')} as key=value`);
+      throw new UsageError(
+        `variant ${name}: "${pair}" is not one of ${[...SPEC_KEYS].join(', ')} as key=value`,
+      );
     if (values.has(key)) throw new UsageError(`variant ${name}: ${key} is given twice`);
     values.set(key, pair.slice(at + 1).trim());
   }
   const strategy = values.get('strategy');
   const share = values.get('share');
   if (strategy === undefined || share === undefined)
-    throw new UsageError(`variant ${name}: strategy= and share= are required (e.g. ${name}:strategy=HYBRID:share=0.5)`);
+    throw new UsageError(
+      `variant ${name}: strategy= and share= are required (e.g. ${name}:strategy=HYBRID:share=0.5)`,
+    );
   const weights: Record<string, number> = {};
   for (const engine of ['collaborative', 'content', 'statistical']) {
     const value = values.get(engine);
@@ -130,7 +135,11 @@ export function parseExperimentsCommand(argv: readonly string[]): ExperimentsCom
       only(['name', 'variant', 'control']);
       return {
         name: 'create',
-        input: { name: name(), control: values.control ?? null, variants: (values.variant ?? []).map(parseVariantSpec) },
+        input: {
+          name: name(),
+          control: values.control ?? null,
+          variants: (values.variant ?? []).map(parseVariantSpec),
+        },
       };
     case 'list':
       only(['json']);
@@ -178,7 +187,9 @@ export async function runExperimentsCommand(
   switch (command.name) {
     case 'create': {
       const created = await experiments.create(command.input);
-      note(`created and started experiment ${created.name}; running servers apply it within EXPERIMENT_REFRESH_MS`);
+      note(
+        `created and started experiment ${created.name}; running servers apply it within EXPERIMENT_REFRESH_MS`,
+      );
       out(describeExperiment(created));
       return;
     }
@@ -195,13 +206,18 @@ export async function runExperimentsCommand(
       return;
     }
     case 'report': {
-      const report = await experiments.report(command.experiment, { since: command.since, until: command.until });
+      const report = await experiments.report(command.experiment, {
+        since: command.since,
+        until: command.until,
+      });
       if (command.json) {
         out(JSON.stringify(report, null, 2));
         return;
       }
       const window = `${new Date(report.window.since).toISOString()} – ${new Date(report.window.until).toISOString()}`;
-      out(`Experiment ${report.experiment} (${report.status}), control ${report.control}, lists served ${window}\n`);
+      out(
+        `Experiment ${report.experiment} (${report.status}), control ${report.control}, lists served ${window}\n`,
+      );
       out(reportMarkdown(report));
       return;
     }

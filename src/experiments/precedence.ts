@@ -19,7 +19,9 @@ export interface EffectiveSettings {
 /** The request leaves the ranking to the service: only then may an experiment decide it. */
 export function leavesRankingOpen(requested: RequestedSettings): boolean {
   return (
-    (requested.strategy ?? null) === null && (requested.weights ?? null) === null && (requested.diversity ?? null) === null
+    (requested.strategy ?? null) === null &&
+    (requested.weights ?? null) === null &&
+    (requested.diversity ?? null) === null
   );
 }
 
@@ -29,7 +31,10 @@ export function leavesRankingOpen(requested: RequestedSettings): boolean {
  * one); a request that fixes none gets its variant's settings, in full, and the list carries the
  * experiment and variant. Filters (genres) and page size are the caller's either way.
  */
-export function effectiveSettings(requested: RequestedSettings, assignment: Assignment | null): EffectiveSettings {
+export function effectiveSettings(
+  requested: RequestedSettings,
+  assignment: Assignment | null,
+): EffectiveSettings {
   if (assignment && leavesRankingOpen(requested))
     return {
       strategy: assignment.strategy,

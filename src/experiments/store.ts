@@ -74,12 +74,13 @@ export class ExperimentStore {
       });
     } catch (error) {
       if (errorCode(error) !== '23505') throw error;
-      const active = await this.active();
-      if (active && active.name !== experiment.name)
+      if (violatedConstraint(error) === 'experiments_one_active_idx') {
+        const active = await this.active();
         throw new ExperimentError(
           'ANOTHER_EXPERIMENT_ACTIVE',
-          `experiment ${active.name} is active: stop it first (one experiment at a time, each variant fixes the whole list)`,
+          `experiment ${active?.name ?? '(another)'} is active: stop it first (one experiment at a time, each variant fixes the whole list)`,
         );
+      }
       throw new ExperimentError('EXPERIMENT_EXISTS', `an experiment named ${experiment.name} exists already`);
     }
     return (await this.get(experiment.name))!;
@@ -129,4 +130,15 @@ export class ExperimentStore {
       variants: variants.filter((v) => v.experiment === row.name).map(variantOf),
     }));
   }
+}
+
+/** The constraint a unique violation names (pg's error, possibly wrapped by TypeORM as driverError). */
+function violatedConstraint(error: unknown): string | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current && typeof current === 'object'; depth++) {
+    const link = current as { constraint?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof link.constraint === 'string') return link.constraint;
+    current = link.driverError ?? link.cause;
+  }
+  return null;
 }

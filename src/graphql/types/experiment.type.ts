@@ -75,7 +75,9 @@ export class ExperimentMetricType {
   @Field(() => Float, { nullable: true })
   ciHigh: number | null;
 
-  @Field(() => Int, { description: 'The denominator: impressions (CTR), clicks (watch-through), lists (NDCG@10).' })
+  @Field(() => Int, {
+    description: 'The denominator: impressions (CTR), clicks (watch-through), lists (NDCG@10).',
+  })
   n: number;
 
   @Field(() => Float, { nullable: true, description: 'This variant minus control.' })
@@ -134,7 +136,8 @@ export class ExperimentVariantReportType {
   watchThrough: ExperimentMetricType;
 
   @Field(() => ExperimentMetricType, {
-    description: 'NDCG@10 of each list against the user’s positive events in the 24 h after it (lists with one).',
+    description:
+      'NDCG@10 of each list against the user’s positive events in the 24 h after it (lists with one).',
   })
   ndcg10: ExperimentMetricType;
 }
@@ -159,6 +162,8 @@ export class ExperimentReportType {
   @Field(() => [ExperimentVariantReportType])
   variants: ExperimentVariantReportType[];
 
-  @Field({ description: 'The same report as a Markdown table (what `npm run experiments -- report` prints).' })
+  @Field({
+    description: 'The same report as a Markdown table (what `npm run experiments -- report` prints).',
+  })
   markdown: string;
 }

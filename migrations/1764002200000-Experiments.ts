@@ -19,7 +19,9 @@ export class Experiments1764002200000 implements MigrationInterface {
         stopped_at timestamptz,
         CHECK ((status = 'stopped') = (stopped_at IS NOT NULL))
       )`);
-    await db.query(`CREATE UNIQUE INDEX experiments_one_active_idx ON experiments ((true)) WHERE status = 'active'`);
+    await db.query(
+      `CREATE UNIQUE INDEX experiments_one_active_idx ON experiments ((true)) WHERE status = 'active'`,
+    );
     await db.query(`
       CREATE TABLE experiment_variants (
         experiment text NOT NULL REFERENCES experiments (name) ON DELETE CASCADE,

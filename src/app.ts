@@ -456,11 +456,18 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
         ),
     };
     const metrics = config.metrics ? new ServiceMetrics() : null;
-    const services = createServices(dataSource, engines, metrics, logger, {
-      flushIntervalMs: config.listFlushIntervalMs,
-      batchSize: config.listFlushBatch,
-      maxBuffered: config.listBufferMax,
-    }, config.experimentRefreshMs);
+    const services = createServices(
+      dataSource,
+      engines,
+      metrics,
+      logger,
+      {
+        flushIntervalMs: config.listFlushIntervalMs,
+        batchSize: config.listFlushBatch,
+        maxBuffered: config.listBufferMax,
+      },
+      config.experimentRefreshMs,
+    );
     refreshOnRatings(services.ratings, { history, content, collaborative });
     const server = await startApi(config, services, logger, {
       health: async () => ({

@@ -71,7 +71,8 @@ interface ReportResult {
  * lists to the synthetic catalog's users, whose click probability follows the very factors their
  * ratings were generated from, record what they do, and read the report over GraphQL. The
  * collaborative model learnt those factors from the ratings; the statistical ranking is the same for
- * everyone, so COLLABORATIVE truly ranks better for these users.
+ * everyone, so COLLABORATIVE truly ranks better for these users (the test checks that too, by the
+ * planted click probabilities of the lists each variant served).
  */
 describe('A/B experiments through the API', () => {
   let db: TestDatabase;
@@ -79,14 +80,15 @@ describe('A/B experiments through the API', () => {
   let catalog: SyntheticCatalog;
   let preferences: PreferenceModel;
   const out: string[] = [];
+  const expected = new Map<string, number>();
 
   beforeAll(async () => {
     db = await createTestDatabase(6);
     catalog = generateSyntheticCatalog({
       seed: 23,
       users: 400,
-      movies: 200,
-      ratingsPerUser: { min: 20, max: 40 },
+      movies: 300,
+      ratingsPerUser: { min: 60, max: 100 },
     });
     await importSyntheticCatalog(db.dataSource, catalog);
     const store = new ModelStore(db.dataSource);
@@ -103,11 +105,13 @@ describe('A/B experiments through the API', () => {
       { statistical, predictor: collaborative, all: [collaborative, statistical], history },
       { RATE_LIMIT_RPS: '0' },
     );
+    // Users click by their planted taste alone (p_u · q_m, three times as decisive as in their
+    // ratings); the movies' shared quality is left out, so the popular list is no better for anyone.
     const { truth } = catalog;
     preferences = new PreferenceModel({
-      userFactors: truth.userFactors,
+      userFactors: truth.userFactors.map((factors) => factors.map((x) => 3 * x)),
       movieFactors: truth.movieFactors,
-      movieBias: truth.movieBias,
+      movieBias: new Array<number>(truth.movieFactors.length).fill(0),
       propensity: new Array<number>(catalog.users.length).fill(0),
       clickBias: -2,
     });
@@ -150,6 +154,11 @@ describe('A/B experiments through the API', () => {
         movieIds: items.map((i) => i.movie.id),
         servedAt: Date.now(),
       };
+      expected.set(
+        variant.name,
+        (expected.get(variant.name) ?? 0) +
+          list.movieIds.reduce((sum, m, k) => sum + preferences.clickProbability(userId, m, k), 0),
+      );
       const events = preferences.respond(list, rng);
       await api.services.feedback.record(
         userId,
@@ -166,8 +175,13 @@ describe('A/B experiments through the API', () => {
     await api.services.servedLists.flush();
   }
 
+  /**
+   * The simulated answers come up to a couple of minutes after their list (the service accepts 5 min
+   * of clock skew), and a report counts events up to its `until`: so the window ends 10 min ahead.
+   */
   async function report(name: string): Promise<ReportResult> {
-    const result = await graphql<{ experimentReport: ReportResult }>(api.url, REPORT, { name });
+    const until = new Date(Date.now() + 600_000).toISOString();
+    const result = await graphql<{ experimentReport: ReportResult }>(api.url, REPORT, { name, until });
     expect(result.errors).toBeUndefined();
     return result.data!.experimentReport;
   }
@@ -204,6 +218,14 @@ describe('A/B experiments through the API', () => {
 
     const result = await report('cf-vs-popular');
     const [control, cf] = result.variants;
+    const truth = (name: string, lists: number) => (expected.get(name) ?? 0) / (lists * 10);
+    process.stdout.write(
+      `A/B through the API (${catalog.users.length} users; expected CTR by the planted click ` +
+        `probabilities: control ${truth('control', control.lists).toFixed(4)}, cf ${truth('cf', cf.lists).toFixed(4)}):\n` +
+        `${result.markdown}\n`,
+    );
+    // The variant that truly ranks better for these users, by the planted probabilities of the lists served.
+    expect(truth('cf', cf.lists)).toBeGreaterThan(truth('control', control.lists));
     expect(control).toMatchObject({ variant: 'control', isControl: true });
     expect(control.users + cf.users).toBe(catalog.users.length);
     expect(control.lists + cf.lists).toBe(catalog.users.length);
@@ -217,7 +239,6 @@ describe('A/B experiments through the API', () => {
     expect(cf.ctr.ciLow).toBeLessThan(cf.ctr.value!);
     expect(cf.ndcg10.value).toBeGreaterThan(control.ndcg10.value!);
     expect(result.markdown).toContain('| cf |');
-    process.stdout.write(`A/B through the API (${catalog.users.length} users):\n${result.markdown}\n`);
   });
 
   it('computes in SQL exactly what the reference rules compute from the same lists and events', async () => {

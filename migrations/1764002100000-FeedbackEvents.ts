@@ -43,10 +43,11 @@ export class FeedbackEvents1764002100000 implements MigrationInterface {
       `CREATE INDEX feedback_events_list_idx ON feedback_events (list_id) WHERE list_id IS NOT NULL`,
     );
     await db.query(`CREATE INDEX feedback_events_occurred_at_idx ON feedback_events (occurred_at)`);
-    // What every list leaves out for the user: read per user on their first request.
+    // What every list leaves out for the user (not interested, watched to the end): read per user
+    // on their first request. 0.8 is WATCH_POSITIVE_FRACTION (training/implicit-feedback.ts).
     await db.query(
-      `CREATE INDEX feedback_events_not_interested_idx ON feedback_events (user_id, movie_id)
-         WHERE type = 'NOT_INTERESTED'`,
+      `CREATE INDEX feedback_events_excluded_idx ON feedback_events (user_id, movie_id)
+         WHERE type = 'NOT_INTERESTED' OR (type = 'WATCH' AND value >= 0.8)`,
     );
   }
 

@@ -25,12 +25,20 @@ requests/s and errors.
   --port N               the server's port (default 4600)
   --database NAME        the benchmark database (default cinegraph_bench)
   --data DIR             the release to import (or MOVIELENS_DIR)
-  --only TEXT            run only scenarios whose name contains TEXT
-  -h, --help             print this text`);
+  --only TEXT            run only scenarios whose name contains TEXT (e.g. recordEvents: the
+                         feedback writes, 1 and 10 events per call, as onboarded users)
+  -h, --help             print this text
+
+CONTENT_ENGINE=false skips the content index (a first run on a new database builds it) when only
+other scenarios are wanted.`);
 
 interface Scenario {
   name: string;
   body(random: () => number): string;
+  /** Per request, e.g. the bearer token of the user the request acts for. */
+  headers?(random: () => number): Record<string, string>;
+  /** Events each request records, for an events/s figure. */
+  eventsPerRequest?: number;
 }
 
 function flag(name: string, fallback: string): string {
@@ -97,7 +105,11 @@ async function drive(
           {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: scenario.body(random) }),
+            setupRequest: (request) => ({
+              ...request,
+              headers: { ...request.headers, ...scenario.headers?.(random) },
+              body: scenario.body(random),
+            }),
             onResponse: (status, body) => {
               if (status !== 200 || body.includes('"errors"')) errors++;
             },
@@ -203,10 +215,14 @@ async function main(): Promise<void> {
           }),
       },
     ];
-    const row = (name: string, connections: number, outcome: Outcome) => {
+    if ('recordEvents'.includes(ONLY) || ONLY.includes('recordEvents'))
+      scenarios.push(...(await feedbackScenarios(url, movieIds, pick)));
+    const row = (name: string, connections: number, outcome: Outcome, eventsPerRequest = 0) => {
       const sorted = outcome.latencies.sort((a, b) => a - b);
+      const perSecond = sorted.length / outcome.seconds;
       console.log(
-        `| ${name} | ${connections} | ${(sorted.length / outcome.seconds).toFixed(0)} | ` +
+        `| ${name} | ${connections} | ${perSecond.toFixed(0)}` +
+          `${eventsPerRequest ? ` (${(perSecond * eventsPerRequest).toFixed(0)} events/s)` : ''} | ` +
           `${percentile(sorted, 0.5).toFixed(1)} | ${percentile(sorted, 0.95).toFixed(1)} | ` +
           `${percentile(sorted, 0.99).toFixed(1)} | ${outcome.errors} |`,
       );
@@ -238,11 +254,70 @@ async function main(): Promise<void> {
     for (const scenario of scenarios.filter((s) => s.name.includes(ONLY))) {
       await drive(url, scenario, 4, { seconds: 1 }); // warm-up
       for (const connections of CONNECTIONS)
-        row(scenario.name, connections, await drive(url, scenario, connections, { seconds: SECONDS }));
+        row(
+          scenario.name,
+          connections,
+          await drive(url, scenario, connections, { seconds: SECONDS }),
+          scenario.eventsPerRequest,
+        );
     }
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/**
+ * recordEvents as 64 users onboarded for the run (each with a token), 1 or 10 events per call
+ * (a list's impressions arrive together): every event new (a run-unique clientEventId), on a
+ * popular movie, of a random type; so each call is a transaction with one movie check and one
+ * multi-row insert.
+ */
+async function feedbackScenarios(
+  url: string,
+  movieIds: readonly number[],
+  pick: <T>(list: readonly T[], random: () => number) => T,
+): Promise<Scenario[]> {
+  const tokens: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    const ratings = Array.from({ length: 5 }, (_, k) => ({
+      movieId: movieIds[(i + k * 7) % movieIds.length],
+      rating: 4,
+    }));
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: 'mutation ($r: [RatingInput!]!) { onboard(ratings: $r) { token } }',
+        variables: { r: ratings },
+      }),
+    });
+    const { data } = (await response.json()) as { data: { onboard: { token: string } } };
+    tokens.push(data.onboard.token);
+  }
+  const run = `${Date.now().toString(36)}-`;
+  let counter = 0;
+  const types = ['IMPRESSION', 'IMPRESSION', 'IMPRESSION', 'CLICK', 'WATCH', 'NOT_INTERESTED'];
+  const scenario = (size: number): Scenario => ({
+    name: `recordEvents, ${size} per call`,
+    eventsPerRequest: size,
+    headers: (random) => ({ authorization: `Bearer ${pick(tokens, random)}` }),
+    body: (random) =>
+      JSON.stringify({
+        query: 'mutation ($e: [EventInput!]!) { recordEvents(events: $e) { accepted duplicates } }',
+        variables: {
+          e: Array.from({ length: size }, () => {
+            const type = pick(types, random);
+            return {
+              clientEventId: `${run}${counter++}`,
+              movieId: pick(movieIds, random),
+              type,
+              ...(type === 'WATCH' ? { value: random() } : {}),
+            };
+          }),
+        },
+      }),
+  });
+  return [scenario(1), scenario(10)];
 }
 
 main().catch((error: unknown) => {

@@ -177,7 +177,7 @@ export function createServices(
         return ratings;
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
-      dismissedOf: (userId) => feedback.dismissedOf(userId),
+      excludedOf: (userId) => feedback.excludedOf(userId),
     },
     {
       coldStartThreshold: 5,

@@ -13,6 +13,7 @@ import type { RatingsDataset } from './dataset';
 import type { ItemMetadata, ItemMetadataById } from './item-prior';
 import type { ModelSink } from './model-files';
 import { loadRatingsDataset } from './ratings-stream';
+import { loadWatchPositives, withImplicitRatings } from './implicit-feedback';
 import type { RatingsSource } from './sources';
 import {
   DEFAULT_TRAIN_OPTIONS,
@@ -137,7 +138,13 @@ export async function trainFromDatabase(
   const source = postgresRatingsSource(db);
   const dataset = await source.load();
   const itemMetadata = (await source.loadItemMetadata?.()) ?? null;
-  const models = await trainModels(dataset, options, onProgress, { itemMetadata });
+  // Movies watched to the end without a rating count as liked in the top-N model (not in the
+  // rating model: a predicted rating should rest on stars).
+  const implicit = withImplicitRatings(dataset, await loadWatchPositives(db));
+  const models = await trainModels(dataset, options, onProgress, {
+    itemMetadata,
+    topNDataset: implicit.dataset,
+  });
   const calibration = await calibrateOnDatabase(db, dataset, options, models.topN.kind);
   const version = await postgresModelSink(store, calibration.calibrated).save(models);
   return { models, version, calibration };

@@ -115,6 +115,11 @@ export interface TrainModelsHooks {
    * items of the dataset's id space without ratings get that prior and their genres' mean factors.
    */
   readonly itemMetadata?: ItemMetadataById | null;
+  /**
+   * What the top-N model is fitted on when it differs from `dataset`: the ratings plus implicit
+   * positives (WATCH events, training/implicit-feedback.ts). The rating model keeps to the stars.
+   */
+  readonly topNDataset?: RatingsDataset;
 }
 
 /**
@@ -142,16 +147,17 @@ export async function trainModels(
   const topNStarted = performance.now();
   const ialsOptions = options.ials ?? DEFAULT_IALS_OPTIONS;
   const choice = options.topNModel ?? 'puresvd';
+  const topNData = hooks.topNDataset ?? dataset;
   const selection =
     choice === 'select'
       ? await selectTopNModel(
-          dataset,
+          topNData,
           { puresvd: options.topN, ials: ialsOptions },
           options.topNValidation ?? 'temporal',
           options.topN.seed,
         )
       : null;
-  const topN = fitTopN(dataset, selection?.kind ?? (choice as TopNKind), options.topN, ialsOptions);
+  const topN = fitTopN(topNData, selection?.kind ?? (choice as TopNKind), options.topN, ialsOptions);
   const topNSeconds = (performance.now() - topNStarted) / 1000;
   onProgress?.({ stage: 'topN', done: true });
 

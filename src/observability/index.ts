@@ -50,7 +50,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
   const caches: Record<string, CacheCounts> = {
     movies: services.catalog.cacheCounts,
     users: services.users.cacheCounts,
-    dismissed_movies: services.feedback.cacheCounts,
+    excluded_movies: services.feedback.cacheCounts,
   };
   const lists = services.orchestrator.listCacheCounts();
   if (lists) caches.orchestrator_lists = lists;

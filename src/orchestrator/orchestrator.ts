@@ -31,10 +31,10 @@ export interface OrchestratorCatalog {
   ratingsOf(userId: number): Promise<ReadonlyMap<number, number>>;
   moviesByIds(ids: readonly number[]): Promise<{ id: number; title: string; genres: string[] }[]>;
   /**
-   * Movies the user said they are not interested in: left out of every list like rated ones. The
+   * Movies to leave out of the user's lists beyond the rated ones (not interested, watched): the
    * very same Set while unchanged (a list is reused only for the same Set); none when absent.
    */
-  dismissedOf?(userId: number): Promise<ReadonlySet<number>>;
+  excludedOf?(userId: number): Promise<ReadonlySet<number>>;
 }
 
 /** A list as served, for attribution of later feedback (ListRecorder writes them in batches). */
@@ -126,11 +126,11 @@ export interface OrchestratorOptions {
  */
 export const LIST_TTL_MS = 30_000;
 
-const NOTHING_DISMISSED: ReadonlySet<number> = new Set();
+const NOTHING_EXCLUDED: ReadonlySet<number> = new Set();
 
 interface RememberedList {
   history: ReadonlyMap<number, number>;
-  dismissed: ReadonlySet<number>;
+  excluded: ReadonlySet<number>;
   readiness: string;
   list: RecommendationList;
 }
@@ -178,9 +178,9 @@ export class Orchestrator {
     const diversity = options.diversity ?? 0;
     if (!Number.isFinite(diversity) || diversity < 0 || diversity > 1)
       throw new RecommendationInputError(`diversity must be between 0 and 1, got ${diversity}`);
-    const [history, dismissed] = await Promise.all([
+    const [history, excluded] = await Promise.all([
       this.catalog.ratingsOf(options.userId),
-      this.catalog.dismissedOf?.(options.userId) ?? NOTHING_DISMISSED,
+      this.catalog.excludedOf?.(options.userId) ?? NOTHING_EXCLUDED,
     ]);
     const routed = this.routeStrategy(options.strategy, history.size);
     // While the first collaborative model trains (a cold start), COLLABORATIVE is answered by
@@ -199,20 +199,20 @@ export class Orchestrator {
     const key = this.remembered ? `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}` : '';
     const remembered = this.remembered?.getValid(
       key,
-      (r) => r.history === history && r.dismissed === dismissed && r.readiness === readiness,
+      (r) => r.history === history && r.excluded === excluded && r.readiness === readiness,
     );
     if (remembered) return remembered.list;
     const list = await this.buildList(
       options,
       diversity,
       history,
-      dismissed,
+      excluded,
       strategyUsed,
       requested,
       waiting,
     );
     const ttl = this.options.listTtlMs ?? 0;
-    this.remembered?.set(key, { history, dismissed, readiness, list }, ttl * (1 + Math.random()));
+    this.remembered?.set(key, { history, excluded, readiness, list }, ttl * (1 + Math.random()));
     if (list.items.length > 0)
       this.options.servedLists?.record({
         listId: list.listId,
@@ -238,7 +238,7 @@ export class Orchestrator {
     options: RecommendOptions,
     diversity: number,
     history: ReadonlyMap<number, number>,
-    dismissed: ReadonlySet<number>,
+    excluded: ReadonlySet<number>,
     strategyUsed: Strategy,
     requested: readonly EngineName[],
     waiting: { engine: EngineName; reason: string } | null = null,
@@ -273,7 +273,7 @@ export class Orchestrator {
       userId: options.userId,
       limit: pool,
       genres: options.genres,
-      exclude: dismissed.size > 0 ? new Set([...history.keys(), ...dismissed]) : new Set(history.keys()),
+      exclude: excluded.size > 0 ? new Set([...history.keys(), ...excluded]) : new Set(history.keys()),
     };
     const found = await Promise.all(active.map((engine) => engine.recommend(request)));
     const scored = new Map<EngineName, Map<number, ScoredMovie>>();
@@ -288,7 +288,7 @@ export class Orchestrator {
       perEngine[name] = new Map([...movies.values()].map((s) => [s.movieId, s.score]));
     }
     let merged = mergeScores(perEngine, weights).filter(
-      (c) => !history.has(c.movieId) && !dismissed.has(c.movieId),
+      (c) => !history.has(c.movieId) && !excluded.has(c.movieId),
     );
 
     const movies = await this.catalog.moviesByIds(merged.map((c) => c.movieId));

@@ -1,8 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import { transactionWithRetry } from '../db/transaction';
 import { DomainError } from '../errors';
 import { CacheCounts, newCacheCounts } from '../engines/short-lived-cache';
+
+/**
+ * A WATCH of at least this fraction counts as the user having seen and liked the movie: it leaves
+ * their lists like a rating, and training counts it as a positive (training/implicit-feedback.ts).
+ * Below it nothing is inferred: stopping halfway says little (interrupted, or disliked). The partial
+ * index feedback_events_excluded_idx repeats the value.
+ */
+export const WATCH_POSITIVE_FRACTION = 0.8;
 
 export const FEEDBACK_EVENT_TYPES = ['IMPRESSION', 'CLICK', 'WATCH', 'NOT_INTERESTED'] as const;
 export type FeedbackEventType = (typeof FEEDBACK_EVENT_TYPES)[number];
@@ -79,17 +86,17 @@ export function validateEvents(events: readonly FeedbackEventInput[], now: numbe
   });
 }
 
-export interface DismissalCacheOptions {
+export interface ExclusionCacheOptions {
   /**
-   * Past this age a user's dismissed movies are re-read in the background (the old set answers
-   * meanwhile): it bounds how long a dismissal recorded by another process goes unseen.
+   * Past this age a user's excluded movies are re-read in the background (the old set answers
+   * meanwhile): it bounds how long an event recorded by another process goes unseen.
    */
   ttlMs?: number;
   maxUsers?: number;
   now?: () => number;
 }
 
-interface DismissalEntry {
+interface ExclusionEntry {
   at: number;
   set: Promise<ReadonlySet<number>>;
   value?: ReadonlySet<number>;
@@ -98,6 +105,14 @@ interface DismissalEntry {
 
 const NOTHING: ReadonlySet<number> = new Set();
 
+/** Whether an event leaves its movie out of the user's lists from now on. */
+function excludes(event: FeedbackEventInput): boolean {
+  return (
+    event.type === 'NOT_INTERESTED' ||
+    (event.type === 'WATCH' && (event.value ?? 0) >= WATCH_POSITIVE_FRACTION)
+  );
+}
+
 function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
   if (a.size !== b.size) return false;
   for (const id of a) if (!b.has(id)) return false;
@@ -105,10 +120,11 @@ function sameSet(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
 }
 
 /**
- * Feedback events: validated batches written in one transaction, idempotent per (user,
- * clientEventId). Also the per-user set of NOT_INTERESTED movies the orchestrator leaves out,
+ * Feedback events: validated batches written by one statement (all or nothing), idempotent per (user,
+ * clientEventId). Also the per-user set of movies the orchestrator leaves out of lists beyond the
+ * rated ones — NOT_INTERESTED, and WATCH of at least WATCH_POSITIVE_FRACTION (seen to the end) —
  * cached and handed back as the very same Set while unchanged (so finished lists stay reusable),
- * dropped the moment this process records a new dismissal.
+ * dropped the moment this process records such an event for the user.
  */
 export class FeedbackService {
   /** Events written, by type (cinegraph_feedback_events_total). */
@@ -119,16 +135,18 @@ export class FeedbackService {
     NOT_INTERESTED: 0,
   };
   readonly cacheCounts: CacheCounts = newCacheCounts();
-  private readonly dismissals = new Map<number, DismissalEntry>();
+  private readonly exclusions = new Map<number, ExclusionEntry>();
   private readonly ttlMs: number;
   private readonly maxUsers: number;
   private readonly now: () => number;
 
   constructor(
     private readonly db: DataSource,
-    options: DismissalCacheOptions = {},
+    options: ExclusionCacheOptions = {},
   ) {
-    this.ttlMs = options.ttlMs ?? 10_000;
+    // 30 s, not the ratings' 10 s: a re-read is a round trip per active user, and what it catches
+    // (an event recorded by another process) the finished-list cache holds back that long anyway.
+    this.ttlMs = options.ttlMs ?? 30_000;
     this.maxUsers = options.maxUsers ?? 10_000;
     this.now = options.now ?? (() => performance.now());
   }
@@ -136,28 +154,24 @@ export class FeedbackService {
   async record(userId: number, events: readonly FeedbackEventInput[]): Promise<RecordedEvents> {
     const times = validateEvents(events, Date.now());
     if (events.length === 0) return { accepted: 0, duplicates: 0 };
-    const written = await transactionWithRetry(this.db, async (tx) => {
-      const movieIds = [...new Set(events.map((e) => e.movieId))];
-      const rows: { id: number }[] = await tx.query(`SELECT id FROM movies WHERE id = ANY($1::int[])`, [
-        movieIds,
-      ]);
-      const known = new Set(rows.map((r) => r.id));
-      const unknown = events.findIndex((e) => !known.has(e.movieId));
-      if (unknown >= 0)
-        throw new FeedbackInputError(
-          'NOT_FOUND',
-          `event ${unknown}: unknown movie id ${events[unknown].movieId}`,
-          unknown,
-        );
-      const inserted: { type: FeedbackEventType; count: number }[] = await tx.query(
-        `WITH written AS (
+    // One statement, so one round trip and atomic on its own: the movie check and the insert see
+    // the same snapshot, and with an unknown movie the insert's WHERE keeps every row out.
+    const [result]: { unknown: number | null; counts: Partial<Record<FeedbackEventType, number>> | null }[] =
+      await this.db.query(
+        `WITH e AS (
+           SELECT * FROM unnest($2::text[], $3::uuid[], $4::int[], $5::text[], $6::real[], $7::timestamptz[])
+             WITH ORDINALITY AS e(client_event_id, list_id, movie_id, type, value, occurred_at, n)),
+         unknown AS (
+           SELECT min(n) - 1 AS n FROM e WHERE NOT EXISTS (SELECT 1 FROM movies m WHERE m.id = e.movie_id)),
+         written AS (
            INSERT INTO feedback_events (user_id, client_event_id, list_id, movie_id, type, value, occurred_at)
-           SELECT $1, e.client_event_id, e.list_id, e.movie_id, e.type, e.value, e.occurred_at
-             FROM unnest($2::text[], $3::uuid[], $4::int[], $5::text[], $6::real[], $7::timestamptz[])
-               AS e(client_event_id, list_id, movie_id, type, value, occurred_at)
+           SELECT $1, client_event_id, list_id, movie_id, type, value, occurred_at FROM e
+            WHERE (SELECT n FROM unknown) IS NULL
            ON CONFLICT (user_id, client_event_id) DO NOTHING
            RETURNING type)
-         SELECT type, count(*)::int AS count FROM written GROUP BY type`,
+         SELECT (SELECT n FROM unknown)::int AS unknown,
+                (SELECT json_object_agg(type, count) FROM (SELECT type, count(*) AS count FROM written GROUP BY type) t)
+                  AS counts`,
         [
           userId,
           events.map((e) => e.clientEventId),
@@ -168,22 +182,27 @@ export class FeedbackService {
           times,
         ],
       );
-      return inserted;
-    });
+    if (result.unknown !== null)
+      throw new FeedbackInputError(
+        'NOT_FOUND',
+        `event ${result.unknown}: unknown movie id ${events[result.unknown].movieId}`,
+        result.unknown,
+      );
+    const written = Object.entries(result.counts ?? {}) as [FeedbackEventType, number][];
     let accepted = 0;
-    for (const { type, count } of written) {
+    for (const [type, count] of written) {
       this.recordedByType[type] += count;
       accepted += count;
     }
     // After commit, like a rating: the user's next list already leaves the movie out. A resent
-    // dismissal forgets too (cheap), in case the first answer was lost before this process saw it.
-    if (events.some((e) => e.type === 'NOT_INTERESTED')) this.forgetDismissals(userId);
+    // event forgets too (cheap), in case the first answer was lost before this process saw it.
+    if (events.some(excludes)) this.forgetExclusions(userId);
     return { accepted, duplicates: events.length - accepted };
   }
 
-  /** The movies the user is not interested in (every NOT_INTERESTED they sent). */
-  dismissedOf(userId: number): Promise<ReadonlySet<number>> {
-    const entry = this.dismissals.get(userId);
+  /** The movies the user is not interested in or watched (see the class comment). */
+  excludedOf(userId: number): Promise<ReadonlySet<number>> {
+    const entry = this.exclusions.get(userId);
     if (entry && this.now() - entry.at < this.ttlMs) {
       this.cacheCounts.hits++;
       return entry.set;
@@ -195,38 +214,38 @@ export class FeedbackService {
     }
     this.cacheCounts.misses++;
     const previous = entry?.value;
-    const set = this.readDismissed(userId).then((fresh) =>
+    const set = this.readExcluded(userId).then((fresh) =>
       previous && sameSet(previous, fresh) ? previous : fresh,
     );
-    const created: DismissalEntry = { at: this.now(), set };
-    this.dismissals.delete(userId);
-    this.dismissals.set(userId, created);
-    if (this.dismissals.size > this.maxUsers)
-      this.dismissals.delete(this.dismissals.keys().next().value as number);
+    const created: ExclusionEntry = { at: this.now(), set };
+    this.exclusions.delete(userId);
+    this.exclusions.set(userId, created);
+    if (this.exclusions.size > this.maxUsers)
+      this.exclusions.delete(this.exclusions.keys().next().value as number);
     set.then(
       (value) => {
         created.value = value;
       },
       () => {
-        if (this.dismissals.get(userId) === created) this.dismissals.delete(userId);
+        if (this.exclusions.get(userId) === created) this.exclusions.delete(userId);
       },
     );
     return set;
   }
 
-  /** The next dismissedOf(userId) reads the database. */
-  forgetDismissals(userId: number): void {
-    this.dismissals.delete(userId);
+  /** The next excludedOf(userId) reads the database. */
+  forgetExclusions(userId: number): void {
+    this.exclusions.delete(userId);
   }
 
-  private revalidate(userId: number, stale: DismissalEntry, previous: ReadonlySet<number>): void {
+  private revalidate(userId: number, stale: ExclusionEntry, previous: ReadonlySet<number>): void {
     if (stale.revalidating) return;
     stale.revalidating = true;
-    this.readDismissed(userId).then(
+    this.readExcluded(userId).then(
       (fresh) => {
-        if (this.dismissals.get(userId) !== stale) return;
+        if (this.exclusions.get(userId) !== stale) return;
         const value = sameSet(previous, fresh) ? previous : fresh;
-        this.dismissals.set(userId, { at: this.now(), set: Promise.resolve(value), value });
+        this.exclusions.set(userId, { at: this.now(), set: Promise.resolve(value), value });
       },
       () => {
         stale.revalidating = false;
@@ -234,12 +253,14 @@ export class FeedbackService {
     );
   }
 
-  private async readDismissed(userId: number): Promise<ReadonlySet<number>> {
+  private async readExcluded(userId: number): Promise<ReadonlySet<number>> {
+    // The predicate is the partial index's (feedback_events_excluded_idx), literally, so it is used.
     const rows: { movie_id: number }[] = await this.db.query(
-      `SELECT DISTINCT movie_id FROM feedback_events WHERE user_id = $1 AND type = 'NOT_INTERESTED'`,
+      `SELECT DISTINCT movie_id FROM feedback_events
+        WHERE user_id = $1 AND (type = 'NOT_INTERESTED' OR (type = 'WATCH' AND value >= 0.8))`,
       [userId],
     );
-    // Most users dismissed nothing: one shared empty Set keeps their lists reusable across re-reads.
+    // Most users have none: one shared empty Set keeps their lists reusable across re-reads.
     return rows.length === 0 ? NOTHING : new Set(rows.map((r) => r.movie_id));
   }
 }

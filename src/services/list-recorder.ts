@@ -62,11 +62,20 @@ export class ListRecorder implements ServedListSink {
     while (this.buffer.length > 0) await this.writeBatch(true);
   }
 
-  /** Writes what is buffered, once; later lists are dropped and counted. */
-  async stop(): Promise<void> {
+  /**
+   * Writes what is buffered, once, waiting at most `waitMs` (a stalled database must not eat the
+   * shutdown deadline); later lists are dropped and counted.
+   */
+  async stop(waitMs = 1000): Promise<void> {
     this.stopped = true;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+      timer.unref();
+    });
     // A failed write while stopped drops (and counts) its lists: nothing would retry them.
-    await this.flush().catch(() => undefined);
+    await Promise.race([this.flush().catch(() => undefined), deadline]);
+    clearTimeout(timer);
   }
 
   private schedule(): void {

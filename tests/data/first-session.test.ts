@@ -41,11 +41,14 @@ describe('the README first session on the offline demo catalog', () => {
   });
 
   it('runs the onboard mutation and then the public recommendations query', async () => {
-    const [onboard, recommendations, ...rest] = await readmeQueries();
+    const [onboard, recommendations, events, ...rest] = await readmeQueries();
     expect(rest).toEqual([]);
     expect(onboard).toMatch(/onboard\(/);
     const onboarded = await graphql<{
-      onboard: { token: string; recommendations: { rank: number; movie: { title: string } }[] };
+      onboard: {
+        token: string;
+        recommendations: { rank: number; listId: string; movie: { title: string } }[];
+      };
     }>(
       `
         ${app.url}
@@ -60,6 +63,25 @@ describe('the README first session on the offline demo catalog', () => {
     const answered = await graphql<{ recommendations: unknown[] }>(app.url, recommendations);
     expect(answered.errors).toBeUndefined();
     expect(answered.data?.recommendations.length).toBeGreaterThan(0);
+
+    // The feedback example, as the onboarded user, with a list id from the onboard answer.
+    expect(events).toMatch(/recordEvents\(/);
+    const listId = onboarded.data?.onboard.recommendations[0].listId as string;
+    const recorded = await graphql<{ recordEvents: { accepted: number; duplicates: number } }>(
+      app.url,
+      events.replaceAll('<listId>', listId),
+      {},
+      { authorization: `Bearer ${onboarded.data?.onboard.token}` },
+    );
+    expect(recorded.errors).toBeUndefined();
+    expect(recorded.data?.recordEvents).toEqual({ accepted: 4, duplicates: 0 });
+    // The served lists reach the embedded database too (one multi-row INSERT over PGlite).
+    await app.services.servedLists.flush();
+    const [{ lists }] = await app.database.dataSource.query(
+      `SELECT count(*)::int AS lists FROM recommendation_lists WHERE list_id = $1`,
+      [listId],
+    );
+    expect(lists).toBe(1);
   });
 
   it("runs each operation of GraphiQL's preloaded example", async () => {

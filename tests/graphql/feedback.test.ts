@@ -304,4 +304,18 @@ describe('implicit feedback: listId on every list, recordEvents, NOT_INTERESTED'
     const theirs = await recommend(other.userId, { strategy: 'STATISTICAL' }, other.auth);
     expect(theirs.map((i) => i.movie.id)).toContain(before.get('STATISTICAL')![0].movie.id);
   });
+
+  it('a WATCH of at least 0.8 leaves the movie out of the next list; a shorter one does not', async () => {
+    const { userId, auth } = await onboard(10, 60);
+    const before = await recommend(userId, { strategy: 'STATISTICAL' }, auth);
+    const [short, seen] = [before[0].movie.id, before[1].movie.id];
+    const events = [
+      { clientEventId: 'w-short', movieId: short, type: 'WATCH', value: 0.5 },
+      { clientEventId: 'w-seen', movieId: seen, type: 'WATCH', value: 0.8 },
+    ];
+    expect((await record(events, auth)).data?.recordEvents.accepted).toBe(2);
+    const after = (await recommend(userId, { strategy: 'STATISTICAL' }, auth)).map((i) => i.movie.id);
+    expect(after).toContain(short);
+    expect(after).not.toContain(seen);
+  });
 });

@@ -8,7 +8,7 @@ import {
 } from '../../src/engines/engine';
 import { genreSimilarity, mmrRerank } from '../../src/orchestrator/diversity';
 import { mergeScores, minMaxNormalise } from '../../src/orchestrator/merge';
-import { Orchestrator, OrchestratorCatalog } from '../../src/orchestrator/orchestrator';
+import { Orchestrator, OrchestratorCatalog, ServedList } from '../../src/orchestrator/orchestrator';
 import {
   DEFAULT_WEIGHTS,
   InvalidWeightsError,
@@ -467,5 +467,62 @@ describe('Orchestrator', () => {
     // New weights in force: the remembered list is not reused.
     expect(await ask()).toEqual([4, 3]);
     expect(orchestrator.weightsInForce().source).toBe('CALIBRATED');
+  });
+
+  it('names every list it builds, records it once, and leaves excluded movies out, a new exclusion Set rebuilding the list', async () => {
+    let excluded: ReadonlySet<number> = new Set();
+    const recorded: ServedList[] = [];
+    const collaborative = new TableEngine(
+      'collaborative',
+      table([
+        [4, 4.8],
+        [5, 4.0],
+        [6, 3.0],
+        [7, 2.0],
+      ]),
+    );
+    const orchestrator = new Orchestrator(
+      [collaborative],
+      {
+        ratingsOf: async () => fiveRatings,
+        moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
+        excludedOf: async () => excluded,
+      },
+      { coldStartThreshold: 5, listTtlMs: 60_000, servedLists: { record: (list) => recorded.push(list) } },
+    );
+    const ask = () => orchestrator.recommend({ userId: 9, strategy: 'COLLABORATIVE', first: 3 });
+    const first = await ask();
+    expect(first.listId).toMatch(/^[0-9a-f-]{36}$/);
+    expect([first.experiment, first.variant]).toEqual([null, null]);
+    expect(await ask()).toBe(first);
+    expect(recorded).toEqual([
+      {
+        listId: first.listId,
+        userId: 9,
+        strategyRequested: 'COLLABORATIVE',
+        strategyUsed: 'COLLABORATIVE',
+        experiment: null,
+        variant: null,
+        movieIds: [4, 5, 6],
+        servedAt: expect.any(Date),
+      },
+    ]);
+
+    excluded = new Set([4]);
+    const after = await ask();
+    expect(after.listId).not.toBe(first.listId);
+    expect(after.items.map((i) => i.movieId)).toEqual([5, 6, 7]);
+    expect(collaborative.requests.at(-1)?.exclude).toEqual(new Set([...fiveRatings.keys(), 4]));
+    expect(recorded.map((l) => l.listId)).toEqual([first.listId, after.listId]);
+
+    // An experiment's list is another list, carrying its experiment and variant.
+    const assigned = await orchestrator.recommend({
+      userId: 9,
+      strategy: 'COLLABORATIVE',
+      first: 3,
+      attribution: { experiment: 'e1', variant: 'treatment' },
+    });
+    expect(assigned.listId).not.toBe(after.listId);
+    expect(recorded.at(-1)).toMatchObject({ experiment: 'e1', variant: 'treatment', movieIds: [5, 6, 7] });
   });
 });

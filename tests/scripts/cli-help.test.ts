@@ -54,6 +54,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'bench:scale',
         'bench:serve',
         'embed',
+        'eval:watch',
         'evaluate',
         'experiments',
         'generate',

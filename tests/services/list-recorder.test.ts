@@ -125,4 +125,19 @@ describe('ListRecorder: served lists written in batches', () => {
     );
     expect(n).toBe(1);
   });
+
+  it('stop() waits for a stalled database no longer than it is told', async () => {
+    const stalled = { query: () => new Promise(() => undefined) };
+    const recorder = new ListRecorder(stalled as never, {
+      flushIntervalMs: 60_000,
+      batchSize: 10,
+      maxBuffered: 10,
+    });
+    recorder.record(served(40, [1]));
+    const outcome = await Promise.race([
+      recorder.stop(50).then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5000)),
+    ]);
+    expect(outcome).toBe('stopped');
+  });
 });

@@ -11,6 +11,7 @@ import { ServiceKeys1764002000000 } from './1764002000000-ServiceKeys';
 import { FeedbackEvents1764002100000 } from './1764002100000-FeedbackEvents';
 import { DataVersions1764002300000 } from './1764002300000-DataVersions';
 import { WorkerJobs1764002400000 } from './1764002400000-WorkerJobs';
+import { Experiments1764002200000 } from './1764002200000-Experiments';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -25,6 +26,7 @@ export const migrations = [
   HybridCalibration1764000700000,
   ServiceKeys1764002000000,
   FeedbackEvents1764002100000,
+  Experiments1764002200000,
   DataVersions1764002300000,
   WorkerJobs1764002400000,
 ];

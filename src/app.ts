@@ -30,6 +30,7 @@ import { CalibratedWeightsOfVersion, weightsInForce, WeightsInForce } from './or
 import { startHttpServer, RunningServer } from './server';
 import { queryNestingCap, rateLimitIdentity } from './http/edge-policy';
 import { RatingPredictor } from './services';
+import { ExperimentService } from './experiments/experiment-service';
 import { FeedbackService } from './services/feedback-service';
 import { ListRecorder, ListRecorderOptions } from './services/list-recorder';
 import { MovieCatalog } from './services/movie-catalog';
@@ -222,6 +223,8 @@ export function createServices(
     serviceKeyCacheMs?: number;
     listRecording?: Omit<ListRecorderOptions, 'warn'>;
     reads?: Reads;
+    /** How often the active A/B experiment is re-read (EXPERIMENT_REFRESH_MS). */
+    experimentRefreshMs?: number;
   } = {},
 ): Services {
   const reads = options.reads ?? primaryReads(dataSource);
@@ -272,6 +275,10 @@ export function createServices(
     orchestrator,
     feedback,
     servedLists,
+    experiments: new ExperimentService(dataSource, {
+      refreshMs: options.experimentRefreshMs ?? 10_000,
+      onError: (error) => logger?.warn(`reading the active experiment failed: ${String(error)}`),
+    }),
     statistical: engines.statistical,
     content: engines.content,
     predictor: engines.predictor,
@@ -571,6 +578,7 @@ export async function startCinegraph(
         maxBuffered: config.listBufferMax,
       },
       reads,
+      experimentRefreshMs: config.experimentRefreshMs,
     });
     refreshOnRatings(services.ratings, { versions, history, content, collaborative, reads });
 

@@ -70,6 +70,11 @@ export interface Config {
    */
   serviceKeyCacheMs: number;
   /** Served lists wait in memory at most this long before they are written (recommendation_lists). */
+  /**
+   * How often each process re-reads which A/B experiment is active (it is held in memory for the
+   * request path): a created or stopped experiment takes effect within this.
+   */
+  experimentRefreshMs: number;
   listFlushIntervalMs: number;
   /** Served lists per INSERT; a full batch is written at once. */
   listFlushBatch: number;
@@ -240,5 +245,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPollMs: integer(env, 'WORKER_POLL_MS', 30_000, 100, 24 * 3_600_000),
     workerPort: integer(env, 'WORKER_PORT', 4001, 0, 65535),
     followPollMs: integer(env, 'FOLLOW_POLL_MS', 5000, 100, 3_600_000),
+    experimentRefreshMs: integer(env, 'EXPERIMENT_REFRESH_MS', 10_000, 100, 3_600_000),
   };
 }

@@ -29,6 +29,13 @@ export type EventInput = {
   value?: number | null | undefined;
 };
 
+/** ACTIVE: assigning users and shaping their lists (at most one at a time); STOPPED: for good. */
+export const ExperimentStatus = {
+  Active: 'ACTIVE',
+  Stopped: 'STOPPED'
+} as const;
+
+export type ExperimentStatus = typeof ExperimentStatus[keyof typeof ExperimentStatus];
 /** What the user did with a movie. */
 export const FeedbackEventType = {
   /** The user opened the movie. */
@@ -164,6 +171,22 @@ export type SearchQueryVariables = Exact<{
 
 
 export type SearchQuery = { search: Array<{ score: number, movie: { id: number, title: string, year: number | null, genres: Array<string> } }> };
+
+export type ExperimentsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ExperimentsQuery = { experiments: Array<{ name: string, status: ExperimentStatus, control: string, createdAt: string, stoppedAt: string | null, variants: Array<{ name: string, strategy: Strategy, share: number, diversity: number | null, weights: { collaborative: number | null, content: number | null, statistical: number | null } | null }> }> };
+
+export type ExperimentReportQueryVariables = Exact<{
+  name: string;
+  since?: string | null | undefined;
+  until?: string | null | undefined;
+}>;
+
+
+export type ExperimentReportQuery = { experimentReport: { experiment: string, status: ExperimentStatus, control: string, since: string, until: string, markdown: string, variants: Array<{ variant: string, isControl: boolean, users: number, lists: number, impressions: number, clicks: number, watchedThrough: number, ctr: { value: number | null, ciLow: number | null, ciHigh: number | null, n: number, difference: number | null, differenceCiLow: number | null, differenceCiHigh: number | null, lift: number | null, pValue: number | null, pValueIid: number | null }, watchThrough: { value: number | null, ciLow: number | null, ciHigh: number | null, n: number, difference: number | null, differenceCiLow: number | null, differenceCiHigh: number | null, lift: number | null, pValue: number | null, pValueIid: number | null }, ndcg10: { value: number | null, ciLow: number | null, ciHigh: number | null, n: number, difference: number | null, differenceCiLow: number | null, differenceCiHigh: number | null, lift: number | null, pValue: number | null, pValueIid: number | null } }> } };
+
+export type ExperimentMetricFieldsFragment = { value: number | null, ciLow: number | null, ciHigh: number | null, n: number, difference: number | null, differenceCiLow: number | null, differenceCiHigh: number | null, lift: number | null, pValue: number | null, pValueIid: number | null };
 
 export type RecordEventsMutationVariables = Exact<{
   events: Array<EventInput> | EventInput;
@@ -514,6 +537,77 @@ export const SearchDocument: TypedDocument<SearchQuery, SearchQueryVariables> = 
       genres
     }
   }
+}`,
+};
+
+export const ExperimentsDocument: TypedDocument<ExperimentsQuery, ExperimentsQueryVariables> = {
+  operationName: 'Experiments',
+  operationType: 'query',
+  query: `query Experiments {
+  experiments {
+    name
+    status
+    control
+    createdAt
+    stoppedAt
+    variants {
+      name
+      strategy
+      share
+      weights {
+        collaborative
+        content
+        statistical
+      }
+      diversity
+    }
+  }
+}`,
+};
+
+export const ExperimentReportDocument: TypedDocument<ExperimentReportQuery, ExperimentReportQueryVariables> = {
+  operationName: 'ExperimentReport',
+  operationType: 'query',
+  query: `query ExperimentReport($name: String!, $since: DateTimeISO, $until: DateTimeISO) {
+  experimentReport(name: $name, since: $since, until: $until) {
+    experiment
+    status
+    control
+    since
+    until
+    markdown
+    variants {
+      variant
+      isControl
+      users
+      lists
+      impressions
+      clicks
+      watchedThrough
+      ctr {
+        ...ExperimentMetricFields
+      }
+      watchThrough {
+        ...ExperimentMetricFields
+      }
+      ndcg10 {
+        ...ExperimentMetricFields
+      }
+    }
+  }
+}
+
+fragment ExperimentMetricFields on ExperimentMetric {
+  value
+  ciLow
+  ciHigh
+  n
+  difference
+  differenceCiLow
+  differenceCiHigh
+  lift
+  pValue
+  pValueIid
 }`,
 };
 

@@ -1,5 +1,6 @@
 import type { ContentEngine } from '../engines/content';
 import type { StatisticalEngine } from '../engines/statistical';
+import type { ExperimentService } from '../experiments/experiment-service';
 import type { ReadinessReport } from '../observability/readiness';
 import type { Orchestrator } from '../orchestrator/orchestrator';
 import type { RatingPredictor } from '../services';
@@ -25,6 +26,8 @@ export interface Services {
   feedback: FeedbackService;
   /** Served lists, written in batches off the request path; stop() writes what is left. */
   servedLists: ListRecorder;
+  /** A/B experiments: definitions, the active one (held in memory for serving), reports. */
+  experiments: ExperimentService;
   statistical: StatisticalEngine;
   /** Null when the content engine is switched off. */
   content: ContentEngine | null;

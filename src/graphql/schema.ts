@@ -7,6 +7,7 @@ import {
   ScoredMovieResolver,
   TrendingMovieResolver,
 } from './resolvers/discovery.resolver';
+import { ExperimentResolver } from './resolvers/experiment.resolver';
 import { HealthResolver } from './resolvers/health.resolver';
 import { HybridWeightsResolver } from './resolvers/hybrid-weights.resolver';
 import { MovieResolver } from './resolvers/movie.resolver';
@@ -42,6 +43,7 @@ export async function buildGraphQLSchema(): Promise<GraphQLSchema> {
       RatingResolver,
       MutationResolver,
       HybridWeightsResolver,
+      ExperimentResolver,
     ],
     // No global middlewares: one wraps every plain field in an async resolver, a promise chain per
     // field of every answer. Domain errors are mapped in formatError (server.ts) instead.

@@ -57,6 +57,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'embed',
         'eval:watch',
         'evaluate',
+        'experiments',
         'generate',
         'import',
         'keys',

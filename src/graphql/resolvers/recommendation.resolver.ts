@@ -1,4 +1,5 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { effectiveSettings } from '../../experiments/precedence';
 import { Recommendation, RecommendationList } from '../../orchestrator/orchestrator';
 import { resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-user';
 import { GraphQLContext } from '../context';
@@ -30,13 +31,17 @@ export async function recommendFor(
 ): Promise<RecommendationType[]> {
   checkPageSize(args.first);
   checkText(args.genres, 'genres');
+  const requested = { strategy: args.strategy, weights: args.weights, diversity: args.diversity };
+  const assignment = await context.services.experiments.assignmentFor(userId, requested);
+  const settings = effectiveSettings(requested, assignment);
   const list = await context.services.orchestrator.recommend({
     userId,
-    strategy: args.strategy,
+    strategy: settings.strategy,
     first: args.first,
     genres: args.genres ?? undefined,
-    weights: args.weights ?? undefined,
-    diversity: args.diversity ?? 0,
+    weights: settings.weights,
+    diversity: settings.diversity,
+    attribution: settings.attribution,
   });
   const movies = await context.loaders.movie.loadMany(list.items.map((item) => item.movieId));
   const found: RecommendationType[] = [];

@@ -23,10 +23,13 @@ export class EngineWeightsInput {
 @ArgsType()
 export class RecommendationArgs {
   @Field(() => StrategyEnum, {
-    defaultValue: StrategyEnum.HYBRID,
-    description: 'Which engine ranks (default HYBRID); users with fewer than 5 ratings get STATISTICAL.',
+    nullable: true,
+    description:
+      'The engine(s) to rank with; HYBRID when omitted. Omitting strategy, weights and diversity lets an ' +
+      'active A/B experiment choose them (the list then names its experiment and variant); setting any of ' +
+      'them opts this request out of the experiment.',
   })
-  strategy: StrategyEnum = StrategyEnum.HYBRID;
+  strategy?: StrategyEnum | null;
 
   @Field(() => Int, { defaultValue: 20, description: pageSize(20) })
   first: number = 20;

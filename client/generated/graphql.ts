@@ -29,9 +29,11 @@ export type EventInput = {
   value?: number | null | undefined;
 };
 
-/** ACTIVE: assigning users and shaping their lists (at most one at a time); STOPPED: for good. */
+/** Whether an experiment still assigns users. */
 export const ExperimentStatus = {
+  /** Assigning users and shaping their lists (at most one experiment at a time). */
   Active: 'ACTIVE',
+  /** Stopped for good: lists no longer follow it; its report stays. */
   Stopped: 'STOPPED'
 } as const;
 

@@ -181,7 +181,15 @@ describe('A/B experiments through the API', () => {
    */
   async function report(name: string): Promise<ReportResult> {
     const until = new Date(Date.now() + 600_000).toISOString();
-    const result = await graphql<{ experimentReport: ReportResult }>(api.url, REPORT, { name, until });
+    const anonymous = await graphql(api.url, REPORT, { name, until });
+    expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const { secret } = await api.services.keys.create(`report-${name}-${Date.now()}`, ['read']);
+    const result = await graphql<{ experimentReport: ReportResult }>(
+      api.url,
+      REPORT,
+      { name, until },
+      { authorization: `Bearer ${secret}` },
+    );
     expect(result.errors).toBeUndefined();
     return result.data!.experimentReport;
   }
@@ -336,17 +344,32 @@ describe('A/B experiments through the API', () => {
     expect(stopped.variants[0].lists + stopped.variants[1].lists).toBe(catalog.users.length);
   });
 
-  it('answers coded errors for an unknown experiment and an empty window', async () => {
-    const unknown = await graphql(api.url, REPORT, { name: 'nope' });
+  it('answers coded errors for an unknown experiment and an empty window, and only to a read key', async () => {
+    const writer = await api.services.keys.create('experiments-writer', ['write']);
+    const forbidden = await graphql(
+      api.url,
+      REPORT,
+      { name: 'aa' },
+      { authorization: `Bearer ${writer.secret}` },
+    );
+    expect(forbidden.errors?.[0].extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'read' });
+    const reader = await api.services.keys.create('experiments-reader', ['read']);
+    const auth = { authorization: `Bearer ${reader.secret}` };
+    const unknown = await graphql(api.url, REPORT, { name: 'nope' }, auth);
     expect(unknown.errors?.[0].extensions).toMatchObject({
       code: 'NOT_FOUND',
       reason: 'EXPERIMENT_NOT_FOUND',
     });
-    const empty = await graphql(api.url, REPORT, {
-      name: 'aa',
-      since: '2026-01-02T00:00:00Z',
-      until: '2026-01-01T00:00:00Z',
-    });
+    const empty = await graphql(
+      api.url,
+      REPORT,
+      {
+        name: 'aa',
+        since: '2026-01-02T00:00:00Z',
+        until: '2026-01-01T00:00:00Z',
+      },
+      auth,
+    );
     expect(empty.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_WINDOW' });
   });
 });

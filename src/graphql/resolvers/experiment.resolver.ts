@@ -2,6 +2,7 @@ import { Arg, Ctx, Query, Resolver } from 'type-graphql';
 import { StoredExperiment } from '../../experiments/store';
 import { ExperimentReport, reportMarkdown } from '../../experiments/report';
 import { MetricSummary } from '../../experiments/statistics';
+import { requireScope } from '../acting-user';
 import { GraphQLContext } from '../context';
 import { checkText } from '../errors';
 import {
@@ -77,13 +78,18 @@ function reportType(r: ExperimentReport): ExperimentReportType {
 }
 
 /**
- * Reading experiments and their reports. Aggregates only, no user's data: open to any caller until
- * service keys exist, when they belong behind the `read` scope (see the README).
+ * Reading experiments and their reports: aggregates only, but the integrator's business, so a service
+ * key with the `read` scope is needed (defining and stopping one is the CLI's, on the database).
  */
 @Resolver()
 export class ExperimentResolver {
-  @Query(() => [ExperimentType], { description: 'Every A/B experiment, newest first.' })
+  @Query(() => [ExperimentType], {
+    description:
+      'Every A/B experiment, newest first. Needs a service key with the read scope (UNAUTHENTICATED ' +
+      'without one, FORBIDDEN with an end-user token or without the scope).',
+  })
   async experiments(@Ctx() context: GraphQLContext): Promise<ExperimentType[]> {
+    await requireScope(context, 'read');
     return (await context.services.experiments.list()).map(experimentType);
   }
 
@@ -91,7 +97,8 @@ export class ExperimentResolver {
     description:
       'Per-variant online metrics of an experiment over [since, until) (default: its whole run): lists, ' +
       'impressions, CTR, watch-through and NDCG@10 with 95% intervals, and each variant against control ' +
-      '(difference, lift, p-value). NOT_FOUND for an unknown name; BAD_USER_INPUT when since ≥ until.',
+      '(difference, lift, p-value). Needs a service key with the read scope (UNAUTHENTICATED, FORBIDDEN); ' +
+      'NOT_FOUND for an unknown name; BAD_USER_INPUT when since ≥ until.',
   })
   async experimentReport(
     @Arg('name', { description: 'The experiment’s name.' }) name: string,
@@ -101,6 +108,7 @@ export class ExperimentResolver {
     @Arg('until', () => Date, { nullable: true, description: 'Default: when it was stopped, or now.' })
     until?: Date | null,
   ): Promise<ExperimentReportType> {
+    await requireScope(context, 'read');
     checkText(name, 'name');
     return reportType(await context.services.experiments.report(name, { since, until }));
   }

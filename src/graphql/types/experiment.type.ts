@@ -9,15 +9,19 @@ export enum ExperimentStatusEnum {
 
 registerEnumType(ExperimentStatusEnum, {
   name: 'ExperimentStatus',
-  description: 'ACTIVE: assigning users and shaping their lists (at most one at a time); STOPPED: for good.',
+  description: 'Whether an experiment still assigns users.',
+  valuesConfig: {
+    ACTIVE: { description: 'Assigning users and shaping their lists (at most one experiment at a time).' },
+    STOPPED: { description: 'Stopped for good: lists no longer follow it; its report stays.' },
+  },
 });
 
 @ObjectType('ExperimentVariant', { simpleResolvers: true, description: 'One arm of an A/B experiment.' })
 export class ExperimentVariantType {
-  @Field()
+  @Field({ description: 'The variant’s name, unique within its experiment.' })
   name: string;
 
-  @Field(() => StrategyEnum)
+  @Field(() => StrategyEnum, { description: 'The strategy every list of this variant is built with.' })
   strategy: StrategyEnum;
 
   @Field(() => Float, { description: 'The fraction of users in this variant; the shares sum to 1.' })
@@ -40,22 +44,22 @@ export class ExperimentVariantType {
     'user id (sticky), and requests that leave strategy, weights and diversity open get its settings.',
 })
 export class ExperimentType {
-  @Field()
+  @Field({ description: 'The experiment’s unique name (also the salt of its assignment hash).' })
   name: string;
 
-  @Field(() => ExperimentStatusEnum)
+  @Field(() => ExperimentStatusEnum, { description: 'ACTIVE or STOPPED.' })
   status: ExperimentStatusEnum;
 
   @Field({ description: 'The variant the others are compared against.' })
   control: string;
 
-  @Field(() => [ExperimentVariantType])
+  @Field(() => [ExperimentVariantType], { description: 'Its variants, control included.' })
   variants: ExperimentVariantType[];
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When it was created (and started assigning users).' })
   createdAt: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it was stopped; null while active.' })
   stoppedAt: Date | null;
 }
 
@@ -69,10 +73,10 @@ export class ExperimentMetricType {
   @Field(() => Float, { nullable: true, description: 'Null without data.' })
   value: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'Lower end of the 95% interval of value.' })
   ciLow: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'Upper end of the 95% interval of value.' })
   ciHigh: number | null;
 
   @Field(() => Int, {
@@ -83,10 +87,10 @@ export class ExperimentMetricType {
   @Field(() => Float, { nullable: true, description: 'This variant minus control.' })
   difference: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'Lower end of the 95% interval of difference.' })
   differenceCiLow: number | null;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, { nullable: true, description: 'Upper end of the 95% interval of difference.' })
   differenceCiHigh: number | null;
 
   @Field(() => Float, { nullable: true, description: 'difference / control value.' })
@@ -106,12 +110,15 @@ export class ExperimentMetricType {
   pValueIid: number | null;
 }
 
-@ObjectType('ExperimentVariantReport', { simpleResolvers: true })
+@ObjectType('ExperimentVariantReport', {
+  simpleResolvers: true,
+  description: 'What one variant served and what its users did with it, over the report’s window.',
+})
 export class ExperimentVariantReportType {
-  @Field()
+  @Field({ description: 'The variant’s name.' })
   variant: string;
 
-  @Field()
+  @Field({ description: 'Whether this is the control the others are compared against.' })
   isControl: boolean;
 
   @Field(() => Int, { description: 'Users served at least one list in the window.' })
@@ -142,15 +149,18 @@ export class ExperimentVariantReportType {
   ndcg10: ExperimentMetricType;
 }
 
-@ObjectType('ExperimentReport', { simpleResolvers: true })
+@ObjectType('ExperimentReport', {
+  simpleResolvers: true,
+  description: 'Online metrics per variant of one experiment over a window, with intervals and p-values.',
+})
 export class ExperimentReportType {
-  @Field()
+  @Field({ description: 'The experiment’s name.' })
   experiment: string;
 
-  @Field(() => ExperimentStatusEnum)
+  @Field(() => ExperimentStatusEnum, { description: 'Its status now.' })
   status: ExperimentStatusEnum;
 
-  @Field()
+  @Field({ description: 'The control variant’s name.' })
   control: string;
 
   @Field(() => Date, { description: 'Lists served from here (inclusive)…' })
@@ -159,7 +169,7 @@ export class ExperimentReportType {
   @Field(() => Date, { description: '…up to here (exclusive); events count up to here too.' })
   until: Date;
 
-  @Field(() => [ExperimentVariantReportType])
+  @Field(() => [ExperimentVariantReportType], { description: 'One report per variant, control first.' })
   variants: ExperimentVariantReportType[];
 
   @Field({

@@ -15,6 +15,7 @@ import {
   clip,
   foldInBiasedUser,
   predictAllItemsFor,
+  searchMipsIndex,
   topK,
   TopNScorer,
   userRecencyWeights,
@@ -23,6 +24,7 @@ import {
 import { CacheCounts, newCacheCounts, ShortLivedCache } from '../short-lived-cache';
 import { RatedMovie, RatingHistorySource, SqlRatingHistory, USER_STATE_TTL_MS } from '../rating-history';
 import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
+import { CandidateIndex, type CandidateIndexOptions } from './candidate-index';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
@@ -48,6 +50,8 @@ interface Snapshot {
   rankable: Uint8Array;
   /** Users folded in since this model was activated (rated again, or unknown to training). */
   folded: Map<number, UserParameters>;
+  /** Approximate top-N retrieval over this version's factors (large catalogs, once built). */
+  candidates: CandidateIndex;
 }
 
 export interface CollaborativeEngineOptions {
@@ -56,7 +60,12 @@ export interface CollaborativeEngineOptions {
   maxEvidence?: number;
   /** Shared with the other engines so a request reads the user's ratings once. */
   history?: RatingHistorySource;
+  /** Approximate top-N retrieval; by default from COLLABORATIVE_ANN_MIN_MOVIES's default. */
+  candidates?: Omit<CandidateIndexOptions, 'logger'>;
 }
+
+/** Rankable movies from which lists are retrieved approximately (the crossover in README, Performance). */
+export const DEFAULT_ANN_MIN_MOVIES = 20_000;
 
 /** An item without ratings has an all-zero top-N row (its column of the rating matrix is empty). */
 function rankableItems(itemFactors: Float32Array, rank: number): Uint8Array {
@@ -79,7 +88,6 @@ interface UserState {
   history: readonly RatedMovie[];
   user: UserRatings;
   ranking: TopNUserScores;
-  scores: Float32Array;
   /** Top-N lists by query shape (page size, genres, extra exclusions). */
   lists: ShortLivedCache<string, ScoredMovie[]>;
   /** Scored movies by item index, shared by lists and scoreMovies. */
@@ -120,6 +128,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
+  private readonly candidateOptions: CandidateIndexOptions;
 
   constructor(
     private readonly db: DataSource,
@@ -129,6 +138,11 @@ export class CollaborativeEngine implements RecommendationEngine {
     this.logger = options.logger ?? silentLogger;
     this.maxEvidence = options.maxEvidence ?? 3;
     this.history = options.history ?? new SqlRatingHistory(db);
+    this.candidateOptions = {
+      minMovies: DEFAULT_ANN_MIN_MOVIES,
+      ...options.candidates,
+      logger: this.logger,
+    };
   }
 
   status(): EngineStatus {
@@ -137,6 +151,14 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   setNotReadyReason(reason: string): void {
     this.notReadyReason = reason;
+  }
+
+  /** The active version's approximate index: settles once it is built (or not built); for tests and benchmarks. */
+  async candidateIndexBuilt(): Promise<boolean> {
+    const snapshot = this.snapshot;
+    if (!snapshot) return false;
+    await snapshot.candidates.built;
+    return snapshot.candidates.ready() !== null;
   }
 
   activeVersionId(): number | null {
@@ -164,14 +186,18 @@ export class CollaborativeEngine implements RecommendationEngine {
       [Array.from(model.biased.itemIds)],
     );
     const genresById = new Map(genres.map((g) => [g.id, g.genres]));
+    const rankable = rankableItems(model.topN.itemFactors, model.topN.rank);
+    const rankableCount = rankable.reduce((sum, r) => sum + r, 0);
+    this.snapshot?.candidates.abandon();
     this.snapshot = {
       model,
       topN: new TopNScorer(model.topN),
       itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
       userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
-      rankable: rankableItems(model.topN.itemFactors, model.topN.rank),
+      rankable,
       folded: new Map(),
+      candidates: new CandidateIndex(model.topN, model.versionId, rankableCount, this.candidateOptions),
     };
     this.logger.info(
       `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies, ` +
@@ -228,7 +254,6 @@ export class CollaborativeEngine implements RecommendationEngine {
       history,
       user,
       ranking,
-      scores: ranking.scores,
       lists: new ShortLivedCache(Infinity, REMEMBERED_SHAPES_PER_USER, undefined, this.cacheCounts.lists),
       scored: new Map(),
     };
@@ -267,12 +292,33 @@ export class CollaborativeEngine implements RecommendationEngine {
     const { key, extraExclusions } = requestShape(request, genres, user.rated);
     const remembered = state.lists.get(key);
     if (remembered) return remembered;
+    const wanted = genres.length > 0 ? new Set(genres) : null;
+    const index = snapshot.candidates.ready();
+    if (index) {
+      // Approximate: only the lists of the index nearest the user's vector are scored.
+      const excluded = new Set<number>(user.items);
+      for (const id of extraExclusions) {
+        const item = snapshot.itemIndex.get(id);
+        if (item !== undefined) excluded.add(item);
+      }
+      const { itemGenres } = snapshot;
+      const found = searchMipsIndex(
+        index,
+        state.ranking.vector,
+        request.limit,
+        (item) => !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g))),
+      );
+      const list = Array.from(found.items, (i) => this.scoredItem(state, i));
+      state.lists.set(key, list);
+      return list;
+    }
 
     // Reused between calls (filled and read with no await between): a fresh copy per request
     // was a large share of the garbage a recommendation made.
-    if (this.scratch.length !== state.scores.length) this.scratch = new Float32Array(state.scores.length);
+    const all = state.ranking.scores;
+    if (this.scratch.length !== all.length) this.scratch = new Float32Array(all.length);
     const scores = this.scratch;
-    scores.set(state.scores);
+    scores.set(all);
     // Masks by index: testing every catalog movie against the sets cost more than the scoring.
     const { rankable, itemIndex, itemGenres } = snapshot;
     for (let i = 0; i < scores.length; i++) if (!rankable[i]) scores[i] = -Infinity;
@@ -281,7 +327,6 @@ export class CollaborativeEngine implements RecommendationEngine {
       const item = itemIndex.get(id);
       if (item !== undefined) scores[item] = -Infinity;
     }
-    const wanted = genres.length > 0 ? new Set(genres) : null;
     if (wanted)
       for (let i = 0; i < scores.length; i++)
         if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
@@ -307,7 +352,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     let scored = state.scored.get(item);
     if (!scored) {
       scored = withLazyDetails(
-        { movieId: state.snapshot.model.topN.itemIds[item], score: state.scores[item] },
+        { movieId: state.snapshot.model.topN.itemIds[item], score: state.ranking.score(item) },
         () => ({ evidence: this.evidenceFor(state.snapshot, state, item) }),
       );
       state.scored.set(item, scored);

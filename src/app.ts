@@ -410,6 +410,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
       logger,
       history,
+      candidates: { minMovies: config.collaborativeAnnMinMovies },
     });
     const firstTraining = await prepareCollaborative(database, collaborative, logger);
 
@@ -458,6 +459,7 @@ export async function startCinegraph(config: Config, logger: Logger): Promise<Ci
           const started = performance.now();
           const lap = () => `${Math.round(performance.now() - started)} ms`;
           firstTraining?.stop();
+          collaborative.stop();
           await server.stop();
           const drained = lap();
           await embedderDisposal?.dispose();

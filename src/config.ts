@@ -60,6 +60,11 @@ export interface Config {
    * the active model version chose on a validation split of its training ratings.
    */
   hybridWeights: 'default' | 'calibrated';
+  /**
+   * COLLABORATIVE_ANN_MIN_MOVIES: from this many rankable movies on, collaborative lists come from
+   * the approximate index (once built) instead of scoring every movie; below it exact costs less.
+   */
+  collaborativeAnnMinMovies: number;
 }
 
 export class ConfigError extends Error {
@@ -79,6 +84,9 @@ type Env = Record<string, string | undefined>;
  */
 const RATE_LIMIT_RPS_DEFAULT = 100;
 const RATE_LIMIT_BURST_DEFAULT = 500;
+
+/** Where approximate retrieval starts to cost less than exact scoring (scripts/bench-ann.ts; README, Performance). */
+export const COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT = 15_000;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -187,5 +195,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // Docker and Kubernetes wait 10 s / 30 s before SIGKILL; 4.5 s leaves room under both.
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 4500, 500, 600_000),
     hybridWeights: oneOf(env, 'HYBRID_WEIGHTS', ['default', 'calibrated'] as const, 'default'),
+    collaborativeAnnMinMovies: integer(
+      env,
+      'COLLABORATIVE_ANN_MIN_MOVIES',
+      COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT,
+      0,
+      1_000_000_000,
+    ),
   };
 }

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT } from '../../config';
 import { Logger, silentLogger } from '../../logger';
 import {
   EngineNotReadyError,
@@ -60,12 +61,9 @@ export interface CollaborativeEngineOptions {
   maxEvidence?: number;
   /** Shared with the other engines so a request reads the user's ratings once. */
   history?: RatingHistorySource;
-  /** Approximate top-N retrieval; by default from COLLABORATIVE_ANN_MIN_MOVIES's default. */
+  /** Approximate top-N retrieval (COLLABORATIVE_ANN_MIN_MOVIES); its default threshold when absent. */
   candidates?: Omit<CandidateIndexOptions, 'logger'>;
 }
-
-/** Rankable movies from which lists are retrieved approximately (the crossover in README, Performance). */
-export const DEFAULT_ANN_MIN_MOVIES = 20_000;
 
 /** An item without ratings has an all-zero top-N row (its column of the rating matrix is empty). */
 function rankableItems(itemFactors: Float32Array, rank: number): Uint8Array {
@@ -128,6 +126,8 @@ export class CollaborativeEngine implements RecommendationEngine {
   };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
+  /** Lists computed (not remembered) by each path: scoring every movie, or the approximate index. */
+  readonly retrievals = { exact: 0, approximate: 0 };
   private readonly candidateOptions: CandidateIndexOptions;
 
   constructor(
@@ -139,7 +139,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     this.maxEvidence = options.maxEvidence ?? 3;
     this.history = options.history ?? new SqlRatingHistory(db);
     this.candidateOptions = {
-      minMovies: DEFAULT_ANN_MIN_MOVIES,
+      minMovies: COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT,
       ...options.candidates,
       logger: this.logger,
     };
@@ -151,6 +151,11 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   setNotReadyReason(reason: string): void {
     this.notReadyReason = reason;
+  }
+
+  /** Stops a candidate index still building: a sliced build would otherwise hold the event loop open. */
+  stop(): void {
+    this.snapshot?.candidates.abandon();
   }
 
   /** The active version's approximate index: settles once it is built (or not built); for tests and benchmarks. */
@@ -310,8 +315,10 @@ export class CollaborativeEngine implements RecommendationEngine {
       );
       const list = Array.from(found.items, (i) => this.scoredItem(state, i));
       state.lists.set(key, list);
+      this.retrievals.approximate++;
       return list;
     }
+    this.retrievals.exact++;
 
     // Reused between calls (filled and read with no await between): a fresh copy per request
     // was a large share of the garbage a recommendation made.

@@ -23,7 +23,7 @@ import { topK } from './top-k';
 export interface MipsIndexOptions {
   /** Number of lists (k-means centroids); default 2·√items. */
   lists?: number;
-  /** Lloyd iterations of k-means (on a sample). */
+  /** Lloyd iterations of k-means; default 4 (8 scanned 4% fewer movies at 62K for twice the build). */
   iterations?: number;
   /**
    * Points k-means is fitted on (all items are then assigned); default every item up to 131,072.
@@ -78,8 +78,11 @@ function indexedItems(factors: Float32Array, rank: number): Int32Array {
   return Int32Array.from(kept);
 }
 
-/** How many steps of work between the points where a sliced build may yield. */
-const STEP_ITEMS = 2048;
+/**
+ * Multiply-adds between the points where a build may yield: about a millisecond, so a server
+ * building in slices answers requests between them.
+ */
+const STEP_WORK = 1 << 20;
 
 /**
  * The build as a sequence of steps (each a few milliseconds at 62K items and rank 50): drive it
@@ -95,7 +98,7 @@ export function* mipsIndexBuild(
   const dims = rank + 1;
   const random = new Mulberry32(options.seed ?? 1);
   const numLists = Math.max(1, Math.min(n, options.lists ?? Math.round(2 * Math.sqrt(n))));
-  const iterations = options.iterations ?? 8;
+  const iterations = options.iterations ?? 4;
   const calibrationN = options.calibrationN ?? 100;
   const targetRecall = options.targetRecall ?? 0.97;
 
@@ -158,6 +161,8 @@ export function* mipsIndexBuild(
     }
     return best;
   };
+  // Points assigned per step: each costs numLists × dims multiply-adds.
+  const stepPoints = Math.max(1, Math.floor(STEP_WORK / (numLists * dims)));
   const sums = new Float64Array(numLists * dims);
   const counts = new Int32Array(numLists);
   for (let iteration = 0; iteration < iterations; iteration++) {
@@ -169,7 +174,7 @@ export function* mipsIndexBuild(
       const c = nearest(p);
       counts[c]++;
       for (let d = 0; d < dims; d++) sums[c * dims + d] += points[p * dims + d];
-      if (s % STEP_ITEMS === STEP_ITEMS - 1) yield;
+      if (s % stepPoints === stepPoints - 1) yield;
     }
     for (let c = 0; c < numLists; c++) {
       if (counts[c] === 0) {
@@ -188,7 +193,7 @@ export function* mipsIndexBuild(
   for (let p = 0; p < n; p++) {
     assignment[p] = nearest(p);
     sizes[assignment[p]]++;
-    if (p % STEP_ITEMS === STEP_ITEMS - 1) yield;
+    if (p % stepPoints === stepPoints - 1) yield;
   }
   const listStart = new Int32Array(numLists + 1);
   for (let c = 0; c < numLists; c++) listStart[c + 1] = listStart[c] + sizes[c];

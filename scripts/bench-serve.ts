@@ -44,6 +44,9 @@ similarMovies, search and trending run once, with random movies and queries.
   --users distinct,repeated  which modes to run (default both)
   --distinct-requests N    requests per distinct-users cell (default 300)
   --no-onboard             never onboard synthetic users: cap distinct cells at the release's users
+  --settle N               seconds to wait once every engine is ready, before measuring (default 0):
+                           lets background work finish, e.g. the collaborative candidate index that a
+                           model version builds after it loads (large catalogs; lists are exact until then)
   --port N                 the server's port (default 4600)
   --database NAME          the benchmark database (default cinegraph_bench)
   --data DIR               the release to import (or MOVIELENS_DIR)
@@ -81,6 +84,7 @@ for (const mode of MODES)
     throw new Error(`--users: "${mode}" is neither distinct nor repeated`);
 const DISTINCT_REQUESTS = positiveInteger('distinct-requests', flag('distinct-requests', '300'));
 const ONBOARD = !process.argv.includes('--no-onboard');
+const SETTLE_SECONDS = Number(flag('settle', '0'));
 /** Requests for users of the distinct pool sent before the first distinct cell, not measured (JIT warm-up). */
 const DISTINCT_WARM_UP = 20;
 
@@ -309,6 +313,7 @@ async function main(): Promise<void> {
   let onboarded: PoolUser[] = [];
   try {
     await waitUntilReady(base, child);
+    if (SETTLE_SECONDS > 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
     await db.connect();
     const url = `${base}/graphql`;
     const movies = await (

@@ -33,7 +33,8 @@ Personal lists (recommendations HYBRID, COLLABORATIVE, CONTENT, STATISTICAL) run
              requests (--distinct-requests). When the release has fewer users than all distinct cells
              need, synthetic users are onboarded through the API before the server is measured
              (profiles copied from random subsets of imported users' ratings; requests for them carry
-             their token) and deleted from the benchmark database afterwards; with --no-onboard the
+             their token) and deleted from the benchmark database once the distinct cells are done
+             (their ratings, dated now, would sit in trending's window); with --no-onboard the
              cells are cut to the users there are instead, and the cap is printed.
   repeated   users drawn at random, with replacement, from the release's imported users, for --seconds
              per cell after a warm-up: mostly lists served from the caches.
@@ -311,6 +312,14 @@ async function main(): Promise<void> {
   );
   const db = new Client({ connectionString: databaseUrl });
   let onboarded: PoolUser[] = [];
+  let removed = false;
+  // The synthetic users were made for this run only: the benchmark database keeps the release as imported.
+  const removeSynthetic = async () => {
+    if (removed || onboarded.length === 0) return;
+    removed = true;
+    await db.query(`DELETE FROM users WHERE id = ANY($1::int[])`, [onboarded.map((u) => u.id)]);
+    process.stderr.write(`deleted the ${onboarded.length} synthetic users\n`);
+  };
   try {
     await waitUntilReady(base, child);
     if (SETTLE_SECONDS > 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
@@ -396,6 +405,9 @@ async function main(): Promise<void> {
             connections,
             outcome: await drive(url, distinctOf(strategy), connections, { amount: perCell }),
           });
+      // Their ratings are dated now: while they exist they sit in trending's window and the
+      // statistical aggregates, so the cells below would measure a different release.
+      await removeSynthetic();
     }
 
     const scenarios: Scenario[] = [
@@ -463,11 +475,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     child.kill('SIGTERM');
-    // The synthetic users were made for this run only: the benchmark database keeps the release as imported.
-    if (onboarded.length > 0) {
-      await db.query(`DELETE FROM users WHERE id = ANY($1::int[])`, [onboarded.map((u) => u.id)]);
-      process.stderr.write(`deleted the ${onboarded.length} synthetic users\n`);
-    }
+    await removeSynthetic();
     await db.end().catch(() => undefined);
   }
 }

@@ -4,12 +4,18 @@
  * waits until every engine is ready, then drives each query at 1, 16 and 64 concurrent
  * connections and prints p50 / p95 / p99 latency, requests/s and errors.
  *
+ * Two modes for personal lists: distinct users (the headline: every request is for a user never
+ * requested before in this run, so nothing of theirs is cached) and repeated users (random users of
+ * the release, with replacement: mostly finished lists from the caches).
+ *
  *   MOVIELENS_DIR=../shared/data/ml-latest-small npm run bench:serve [-- --seconds 10 --connections 1,16,64]
  */
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
 import { createRandom } from '../fixtures/synthetic';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
@@ -20,23 +26,39 @@ Starts Cinegraph on the local PostgreSQL (a database of its own, kept between ru
 engine is ready, drives each query at several connection counts and prints p50 / p95 / p99 latency,
 requests/s and errors.
 
-  --seconds N            seconds per scenario and connection count (default 10)
-  --connections 1,16,64  concurrent connections to try
-  --port N               the server's port (default 4600)
-  --database NAME        the benchmark database (default cinegraph_bench)
-  --data DIR             the release to import (or MOVIELENS_DIR)
-  --only TEXT            run only scenarios whose name contains TEXT (e.g. recordEvents: the
-                         feedback writes, 1 and 10 events per call, as onboarded users)
-  -h, --help             print this text
+Personal lists (recommendations HYBRID, COLLABORATIVE, CONTENT, STATISTICAL) run in two modes:
+  distinct   the headline: every request is for a user never requested before in this run (users drawn
+             without replacement, in a seeded order), so nothing of theirs is cached: their ratings,
+             engine work and finished list are all computed. Each cell sends a fixed number of
+             requests (--distinct-requests). When the release has fewer users than all distinct cells
+             need, synthetic users are onboarded through the API before the server is measured
+             (profiles copied from random subsets of imported users' ratings; requests for them carry
+             their token) and deleted from the benchmark database once the distinct cells are done
+             (their ratings, dated now, would sit in trending's window); with --no-onboard the
+             cells are cut to the users there are instead, and the cap is printed.
+  repeated   users drawn at random, with replacement, from the release's imported users, for --seconds
+             per cell after a warm-up: mostly lists served from the caches.
+similarMovies, search and trending run once, with random movies and queries.
 
-CONTENT_ENGINE=false skips the content index (a first run on a new database builds it) when only
-other scenarios are wanted.`);
+  --seconds N              seconds per repeated-users cell and connection count (default 10)
+  --connections 1,16,64    concurrent connections to try
+  --users distinct,repeated  which modes to run (default both)
+  --distinct-requests N    requests per distinct-users cell (default 300)
+  --no-onboard             never onboard synthetic users: cap distinct cells at the release's users
+  --settle N               seconds to wait once every engine is ready, before measuring (default 0):
+                           lets background work finish, e.g. the collaborative candidate index that a
+                           model version builds after it loads (large catalogs; lists are exact until then)
+  --port N                 the server's port (default 4600)
+  --database NAME          the benchmark database (default cinegraph_bench)
+  --data DIR               the release to import (or MOVIELENS_DIR)
+  --only TEXT              run only scenarios whose name contains TEXT (e.g. recordEvents: the
+                           feedback writes, 1 and 10 events per call, as onboarded users)
+  -h, --help               print this text`);
 
 interface Scenario {
   name: string;
-  body(random: () => number): string;
-  /** Per request, e.g. the bearer token of the user the request acts for. */
-  headers?(random: () => number): Record<string, string>;
+  /** The next request: its body, and the bearer token of the user it is for, if they have one. */
+  next(random: () => number): { body: string; token?: string };
   /** Events each request records, for an events/s figure. */
   eventsPerRequest?: number;
 }
@@ -46,6 +68,13 @@ function flag(name: string, fallback: string): string {
   return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
 
+function positiveInteger(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name}: "${text}" is not a positive integer`);
+  return value;
+}
+
 const SECONDS = Number(flag('seconds', '10'));
 const CONNECTIONS = flag('connections', '1,16,64').split(',').map(Number);
 const PORT = Number(flag('port', '4600'));
@@ -53,6 +82,15 @@ const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? flag('data', '');
 /** A substring of scenario names to run, e.g. --only HYBRID. */
 const ONLY = flag('only', '');
+const MODES = new Set(flag('users', 'distinct,repeated').split(','));
+for (const mode of MODES)
+  if (mode !== 'distinct' && mode !== 'repeated')
+    throw new Error(`--users: "${mode}" is neither distinct nor repeated`);
+const DISTINCT_REQUESTS = positiveInteger('distinct-requests', flag('distinct-requests', '300'));
+const ONBOARD = !process.argv.includes('--no-onboard');
+const SETTLE_SECONDS = Number(flag('settle', '0'));
+/** Requests for users of the distinct pool sent before the first distinct cell, not measured (JIT warm-up). */
+const DISTINCT_WARM_UP = 20;
 
 async function waitUntilReady(base: string, child: ChildProcess): Promise<void> {
   let last = '';
@@ -104,12 +142,17 @@ async function drive(
         requests: [
           {
             method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({
-              ...request,
-              headers: { ...request.headers, ...scenario.headers?.(random) },
-              body: scenario.body(random),
-            }),
+            setupRequest: (request) => {
+              const { body, token } = scenario.next(random);
+              return {
+                ...request,
+                headers: {
+                  'content-type': 'application/json',
+                  ...(token ? { authorization: `Bearer ${token}` } : {}),
+                },
+                body,
+              };
+            },
             onResponse: (status, body) => {
               if (status !== 200 || body.includes('"errors"')) errors++;
             },
@@ -131,6 +174,121 @@ function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
+
+function shuffled<T>(list: readonly T[], seed: number): T[] {
+  const order = [...list];
+  const random = createRandom(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+async function graphql<T>(url: string, query: string, variables: object, token?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const json = (await response.json()) as { data?: T; errors?: { message: string }[] };
+  if (!json.data || json.errors) throw new Error(`GraphQL error: ${JSON.stringify(json.errors)}`);
+  return json.data;
+}
+
+/** A user of the distinct pool: an imported (public) one, or one onboarded here, with their token. */
+interface PoolUser {
+  id: number;
+  token?: string;
+}
+
+/**
+ * Onboards `count` synthetic users through the API, 8 at a time. Each profile is a random subset
+ * (20 to 100 ratings) of a random imported user's ratings, so the synthetic users look like the
+ * release's: the same movies, rating scale and profile sizes, and at least the 5 ratings that
+ * route them past the cold-start engine.
+ */
+async function onboardSynthetic(
+  url: string,
+  db: Client,
+  imported: readonly number[],
+  count: number,
+): Promise<PoolUser[]> {
+  const random = createRandom(11);
+  const templates = shuffled(imported, 13).slice(0, Math.min(imported.length, 2000));
+  const rows: { user_id: number; movies: number[]; ratings: number[] }[] = (
+    await db.query(
+      `SELECT user_id, array_agg(movie_id ORDER BY movie_id) AS movies, array_agg(rating::float8 ORDER BY movie_id) AS ratings
+         FROM ratings WHERE user_id = ANY($1::int[]) GROUP BY user_id HAVING count(*) >= 5`,
+      [templates],
+    )
+  ).rows;
+  if (rows.length === 0) throw new Error('no imported user has 5 ratings to copy a profile from');
+  const profiles = Array.from({ length: count }, () => {
+    const template = rows[Math.floor(random() * rows.length)];
+    const size = Math.min(template.movies.length, 20 + Math.floor(random() * 81));
+    return shuffled(
+      template.movies.map((movieId, i) => ({ movieId, rating: template.ratings[i] })),
+      Math.floor(random() * 2 ** 31),
+    ).slice(0, size);
+  });
+  const users: PoolUser[] = [];
+  let next = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (next < profiles.length) {
+      const ratings = profiles[next++];
+      const { onboard } = await graphql<{ onboard: { token: string; user: { id: number } } }>(
+        url,
+        `
+          mutation ($r: [RatingInput!]!) {
+            onboard(ratings: $r) {
+              token
+              user {
+                id
+              }
+            }
+          }
+        `,
+        { r: ratings },
+      );
+      users.push({ id: onboard.user.id, token: onboard.token });
+      if (users.length % 500 === 0) process.stderr.write(`onboarded ${users.length}/${count}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  process.stderr.write(
+    `onboarded ${users.length} synthetic users in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+  return users;
+}
+
+interface Row {
+  name: string;
+  users: 'distinct' | 'repeated' | '–';
+  connections: number;
+  outcome: Outcome;
+  eventsPerRequest?: number;
+}
+
+function formatRow({ name, users, connections, outcome, eventsPerRequest }: Row): string {
+  const sorted = [...outcome.latencies].sort((a, b) => a - b);
+  const perSecond = sorted.length / outcome.seconds;
+  const events = eventsPerRequest ? ` (${(perSecond * eventsPerRequest).toFixed(0)} events/s)` : '';
+  return (
+    `| ${name} | ${users} | ${connections} | ${sorted.length} | ${perSecond.toFixed(0)}${events} | ` +
+    `${percentile(sorted, 0.5).toFixed(1)} | ${percentile(sorted, 0.95).toFixed(1)} | ` +
+    `${percentile(sorted, 0.99).toFixed(1)} | ${outcome.errors} |`
+  );
+}
+
+const TABLE_HEAD = [
+  '| query | users | connections | requests | requests/s | p50 ms | p95 ms | p99 ms | errors |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+];
 
 async function main(): Promise<void> {
   if (!DATA) throw new Error('set MOVIELENS_DIR (or --data) to a MovieLens release, e.g. ml-latest-small');
@@ -158,8 +316,20 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
+  const db = new Client({ connectionString: databaseUrl });
+  let onboarded: PoolUser[] = [];
+  let removed = false;
+  // The synthetic users were made for this run only: the benchmark database keeps the release as imported.
+  const removeSynthetic = async () => {
+    if (removed || onboarded.length === 0) return;
+    removed = true;
+    await db.query(`DELETE FROM users WHERE id = ANY($1::int[])`, [onboarded.map((u) => u.id)]);
+    process.stderr.write(`deleted the ${onboarded.length} synthetic users\n`);
+  };
   try {
     await waitUntilReady(base, child);
+    if (SETTLE_SECONDS > 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
+    await db.connect();
     const url = `${base}/graphql`;
     const movies = await (
       await fetch(url, {
@@ -172,7 +342,10 @@ async function main(): Promise<void> {
       movies as { data: { trending: { movie: { id: number } }[] } }
     ).data.trending.map((t) => t.movie.id);
     const pick = <T>(list: readonly T[], random: () => number) => list[Math.floor(random() * list.length)];
-    const users = Array.from({ length: 610 }, (_, i) => i + 1);
+    // The release's users (onboarded ones have a token and are private).
+    const imported: number[] = (
+      await db.query(`SELECT id FROM users WHERE token_hash IS NULL ORDER BY id`)
+    ).rows.map((r: { id: number }) => r.id);
     const queries = [
       'mind-bending thriller about dreams',
       'space adventure with aliens',
@@ -185,84 +358,134 @@ async function main(): Promise<void> {
         query: `query ($u: Int!) { recommendations(userId: $u, strategy: ${strategy}, first: 20) { rank score movie { id title } explanation { text } } }`,
         variables: { u: userId },
       });
-    const recommend = (strategy: string): Scenario => ({
-      name: `recommendations ${strategy}`,
-      body: (random) => recommendationsOf(strategy, pick(users, random)),
-    });
+    const strategies = ['HYBRID', 'COLLABORATIVE', 'CONTENT', 'STATISTICAL'].filter((s) =>
+      `recommendations ${s}`.includes(ONLY),
+    );
+    const rows: Row[] = [];
+    const record = (row: Row) => {
+      rows.push(row);
+      process.stderr.write(`${formatRow(row)}\n`);
+    };
+    const notes: string[] = [];
+
+    if (MODES.has('distinct') && strategies.length > 0) {
+      const needed = DISTINCT_WARM_UP + strategies.length * CONNECTIONS.length * DISTINCT_REQUESTS;
+      const missing = Math.max(0, needed - imported.length);
+      if (missing > 0 && ONBOARD) onboarded = await onboardSynthetic(url, db, imported, missing);
+      // Imported and onboarded users mixed in one seeded order (every cell gets the same mix of
+      // public users trained into the model and folded-in ones with a token); each is asked for once.
+      const pool: PoolUser[] = shuffled([...imported.map((id): PoolUser => ({ id })), ...onboarded], 7);
+      let next = 0;
+      const take = (): PoolUser => {
+        if (next >= pool.length)
+          throw new Error('the distinct-users pool ran out (a bug: cells are sized to it)');
+        return pool[next++];
+      };
+      const perCell = Math.min(
+        DISTINCT_REQUESTS,
+        Math.floor((pool.length - DISTINCT_WARM_UP) / (strategies.length * CONNECTIONS.length)),
+      );
+      if (perCell < 1)
+        throw new Error(`only ${pool.length} users: too few for one request per distinct cell`);
+      notes.push(
+        `distinct users: ${imported.length} imported + ${onboarded.length} onboarded through the API; ` +
+          `${perCell} requests per cell` +
+          (perCell < DISTINCT_REQUESTS
+            ? ` (capped from ${DISTINCT_REQUESTS}: the release has too few users and --no-onboard was given)`
+            : ''),
+      );
+      const distinctOf = (strategy: string): Scenario => ({
+        name: `recommendations ${strategy}`,
+        next: () => {
+          const user = take();
+          return { body: recommendationsOf(strategy, user.id), token: user.token };
+        },
+      });
+      // The server's code paths warmed by a few users spent for it (JIT), not the caches of the measured ones.
+      await drive(url, distinctOf(strategies[0]), 4, { amount: DISTINCT_WARM_UP });
+      for (const strategy of strategies)
+        for (const connections of CONNECTIONS)
+          record({
+            name: `recommendations ${strategy}`,
+            users: 'distinct',
+            connections,
+            outcome: await drive(url, distinctOf(strategy), connections, { amount: perCell }),
+          });
+      // Their ratings are dated now: while they exist they sit in trending's window and the
+      // statistical aggregates, so the cells below would measure a different release.
+      await removeSynthetic();
+    }
+
     const scenarios: Scenario[] = [
-      recommend('HYBRID'),
-      recommend('COLLABORATIVE'),
-      recommend('CONTENT'),
-      recommend('STATISTICAL'),
-      {
-        name: 'similarMovies',
-        body: (random) =>
-          JSON.stringify({
-            query: `query ($m: Int!) { similarMovies(movieId: $m, first: 20) { score movie { id title } } }`,
-            variables: { m: pick(movieIds, random) },
+      ...(MODES.has('repeated')
+        ? strategies.map((strategy): Scenario => ({
+            name: `recommendations ${strategy}`,
+            next: (random) => ({ body: recommendationsOf(strategy, pick(imported, random)) }),
+          }))
+        : []),
+      ...[
+        {
+          name: 'similarMovies',
+          next: (random: () => number) => ({
+            body: JSON.stringify({
+              query: `query ($m: Int!) { similarMovies(movieId: $m, first: 20) { score movie { id title } } }`,
+              variables: { m: pick(movieIds, random) },
+            }),
           }),
-      },
-      {
-        name: 'trending',
-        body: () => JSON.stringify({ query: `{ trending(first: 20) { score votes movie { id title } } }` }),
-      },
-      {
-        name: 'search',
-        body: (random) =>
-          JSON.stringify({
-            query: `query ($q: String!) { search(query: $q, first: 20) { score movie { id title } } }`,
-            variables: { q: pick(queries, random) },
+        },
+        {
+          name: 'trending',
+          next: () => ({
+            body: JSON.stringify({ query: `{ trending(first: 20) { score votes movie { id title } } }` }),
           }),
-      },
+        },
+        {
+          name: 'search',
+          next: (random: () => number) => ({
+            body: JSON.stringify({
+              query: `query ($q: String!) { search(query: $q, first: 20) { score movie { id title } } }`,
+              variables: { q: pick(queries, random) },
+            }),
+          }),
+        },
+      ].filter((s) => s.name.includes(ONLY)),
     ];
     if ('recordEvents'.includes(ONLY) || ONLY.includes('recordEvents'))
       scenarios.push(...(await feedbackScenarios(url, movieIds, pick)));
-    const row = (name: string, connections: number, outcome: Outcome, eventsPerRequest = 0) => {
-      const sorted = outcome.latencies.sort((a, b) => a - b);
-      const perSecond = sorted.length / outcome.seconds;
-      console.log(
-        `| ${name} | ${connections} | ${perSecond.toFixed(0)}` +
-          `${eventsPerRequest ? ` (${(perSecond * eventsPerRequest).toFixed(0)} events/s)` : ''} | ` +
-          `${percentile(sorted, 0.5).toFixed(1)} | ${percentile(sorted, 0.95).toFixed(1)} | ` +
-          `${percentile(sorted, 0.99).toFixed(1)} | ${outcome.errors} |`,
-      );
-    };
-    console.log(`\n${SECONDS} s per cell, ml data: ${DATA}\n`);
-    console.log('| query | connections | requests/s | p50 ms | p95 ms | p99 ms | errors |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|');
-    if ('recommendations HYBRID'.includes(ONLY)) {
-      // Before anything else: every user once, so nothing of theirs is cached yet (their ratings,
-      // engine state, the movies their lists show), at the highest concurrency asked for.
-      const order = [...users];
-      const shuffle = createRandom(7);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(shuffle() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      let next = 0;
-      const firstRequests: Scenario = {
-        name: "recommendations HYBRID, each user's first request",
-        body: () => recommendationsOf('HYBRID', order[next++ % order.length]),
-      };
-      const connections = Math.max(...CONNECTIONS);
-      row(
-        firstRequests.name,
-        connections,
-        await drive(url, firstRequests, connections, { amount: order.length }),
-      );
-    }
-    for (const scenario of scenarios.filter((s) => s.name.includes(ONLY))) {
+    for (const scenario of scenarios) {
       await drive(url, scenario, 4, { seconds: 1 }); // warm-up
       for (const connections of CONNECTIONS)
-        row(
-          scenario.name,
+        record({
+          name: scenario.name,
+          users: scenario.name.startsWith('recommendations') ? 'repeated' : '–',
           connections,
-          await drive(url, scenario, connections, { seconds: SECONDS }),
-          scenario.eventsPerRequest,
-        );
+          outcome: await drive(url, scenario, connections, { seconds: SECONDS }),
+          eventsPerRequest: scenario.eventsPerRequest,
+        });
     }
+
+    // The headline: HYBRID (or the first strategy run) at the highest concurrency, distinct users
+    // beside repeated ones.
+    const top = Math.max(...CONNECTIONS);
+    const headlineName = `recommendations ${strategies[0]}`;
+    const headline = rows.filter((r) => r.name === headlineName && r.connections === top && r.users !== '–');
+    const lines = [
+      '',
+      `ml data: ${DATA}; repeated-users and other cells ${SECONDS} s each; ${os.cpus().length} cores, ` +
+        `load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}`,
+      ...notes,
+      '',
+    ];
+    if (headline.length > 0) lines.push('Headline:', '', ...TABLE_HEAD, ...headline.map(formatRow), '');
+    lines.push('All cells:', '', ...TABLE_HEAD, ...rows.map(formatRow), '');
+    process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     child.kill('SIGTERM');
+    await removeSynthetic();
+    await db.end().catch(() => undefined);
   }
 }
 
@@ -300,9 +523,9 @@ async function feedbackScenarios(
   const scenario = (size: number): Scenario => ({
     name: `recordEvents, ${size} per call`,
     eventsPerRequest: size,
-    headers: (random) => ({ authorization: `Bearer ${pick(tokens, random)}` }),
-    body: (random) =>
-      JSON.stringify({
+    next: (random) => ({
+      token: pick(tokens, random),
+      body: JSON.stringify({
         query: 'mutation ($e: [EventInput!]!) { recordEvents(events: $e) { accepted duplicates } }',
         variables: {
           e: Array.from({ length: size }, () => {
@@ -316,6 +539,7 @@ async function feedbackScenarios(
           }),
         },
       }),
+    }),
   });
   return [scenario(1), scenario(10)];
 }

@@ -539,6 +539,7 @@ export async function startCinegraph(
       logger,
       history,
       versions,
+      candidates: { minMovies: config.collaborativeAnnMinMovies },
     });
     if (!(await collaborative.reload())) {
       const [{ present }] = await dataSource.query(`SELECT EXISTS (SELECT 1 FROM ratings) AS present`);
@@ -660,6 +661,7 @@ export async function startCinegraph(
           const lap = () => `${Math.round(performance.now() - started)} ms`;
           follower?.stop();
           const jobsStopped = worker?.stop();
+          collaborative.stop();
           await server.stop();
           const drained = lap();
           // A job that cannot stop half-way is cut off by closing the database under it; its run

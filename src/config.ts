@@ -99,6 +99,11 @@ export interface Config {
    * the content index's state, to serve what a worker elsewhere produced.
    */
   followPollMs: number;
+  /**
+   * COLLABORATIVE_ANN_MIN_MOVIES: from this many rankable movies on, collaborative lists come from
+   * the approximate index (once built) instead of scoring every movie; below it exact costs less.
+   */
+  collaborativeAnnMinMovies: number;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +123,9 @@ type Env = Record<string, string | undefined>;
  */
 const RATE_LIMIT_RPS_DEFAULT = 100;
 const RATE_LIMIT_BURST_DEFAULT = 500;
+
+/** Where approximate retrieval starts to cost less than exact scoring (scripts/bench-ann.ts; README, Performance). */
+export const COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT = 15_000;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -246,5 +254,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPort: integer(env, 'WORKER_PORT', 4001, 0, 65535),
     followPollMs: integer(env, 'FOLLOW_POLL_MS', 5000, 100, 3_600_000),
     experimentRefreshMs: integer(env, 'EXPERIMENT_REFRESH_MS', 10_000, 100, 3_600_000),
+    collaborativeAnnMinMovies: integer(
+      env,
+      'COLLABORATIVE_ANN_MIN_MOVIES',
+      COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT,
+      0,
+      1_000_000_000,
+    ),
   };
 }

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT } from '../../config';
 import { Logger, silentLogger } from '../../logger';
 import {
   EngineNotReadyError,
@@ -15,6 +16,7 @@ import {
   clip,
   foldInBiasedUser,
   predictAllItemsFor,
+  searchMipsIndex,
   topK,
   TopNScorer,
   userRecencyWeights,
@@ -23,6 +25,7 @@ import {
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
 import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
+import { CandidateIndex, type CandidateIndexOptions } from './candidate-index';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
@@ -50,6 +53,8 @@ interface Snapshot {
   folded: Map<number, UserParameters>;
   /** Users who rated through another instance since: folded in again before their next prediction. */
   refold: Set<number>;
+  /** Approximate top-N retrieval over this version's factors (large catalogs, once built). */
+  candidates: CandidateIndex;
 }
 
 export interface CollaborativeEngineOptions {
@@ -60,6 +65,8 @@ export interface CollaborativeEngineOptions {
   history?: RatingHistorySource;
   /** The versions this instance knows (catalog); absent: a private, standalone set. */
   versions?: Versions;
+  /** Approximate top-N retrieval (COLLABORATIVE_ANN_MIN_MOVIES); its default threshold when absent. */
+  candidates?: Omit<CandidateIndexOptions, 'logger'>;
 }
 
 /** An item without ratings has an all-zero top-N row (its column of the rating matrix is empty). */
@@ -82,7 +89,6 @@ interface UserState {
   snapshot: Snapshot;
   user: UserRatings;
   ranking: TopNUserScores;
-  scores: Float32Array;
   /** Top-N lists by query shape (page size, genres, extra exclusions); they live and go with the state. */
   lists: VersionedCache<string, ScoredMovie[]>;
   /** Scored movies by item index, shared by lists and scoreMovies. */
@@ -123,6 +129,9 @@ export class CollaborativeEngine implements RecommendationEngine {
   /** A reload in progress, and whether another notice asked for one meanwhile. */
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
+  /** Lists computed (not remembered) by each path: scoring every movie, or the approximate index. */
+  readonly retrievals = { exact: 0, approximate: 0 };
+  private readonly candidateOptions: CandidateIndexOptions;
 
   constructor(
     private readonly db: DataSource,
@@ -134,6 +143,11 @@ export class CollaborativeEngine implements RecommendationEngine {
     this.history = options.history ?? new SqlRatingHistory(db);
     this.recent = new VersionedCache({ max: MAX_USER_STATES, versions: options.versions });
     this.cacheCounts = { userState: this.recent.counts, lists: newCacheCounts() };
+    this.candidateOptions = {
+      minMovies: COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT,
+      ...options.candidates,
+      logger: this.logger,
+    };
   }
 
   status(): EngineStatus {
@@ -142,6 +156,19 @@ export class CollaborativeEngine implements RecommendationEngine {
 
   setNotReadyReason(reason: string): void {
     this.notReadyReason = reason;
+  }
+
+  /** Stops a candidate index still building: a sliced build would otherwise hold the event loop open. */
+  stop(): void {
+    this.snapshot?.candidates.abandon();
+  }
+
+  /** The active version's approximate index: settles once it is built (or not built); for tests and benchmarks. */
+  async candidateIndexBuilt(): Promise<boolean> {
+    const snapshot = this.snapshot;
+    if (!snapshot) return false;
+    await snapshot.candidates.built;
+    return snapshot.candidates.ready() !== null;
   }
 
   activeVersionId(): number | null {
@@ -208,15 +235,19 @@ export class CollaborativeEngine implements RecommendationEngine {
       [Array.from(model.biased.itemIds)],
     );
     const genresById = new Map(genres.map((g) => [g.id, g.genres]));
+    const rankable = rankableItems(model.topN.itemFactors, model.topN.rank);
+    const rankableCount = rankable.reduce((sum, r) => sum + r, 0);
+    this.snapshot?.candidates.abandon();
     this.snapshot = {
       model,
       topN: new TopNScorer(model.topN),
       itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
       userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
-      rankable: rankableItems(model.topN.itemFactors, model.topN.rank),
+      rankable,
       folded: new Map(),
       refold: new Set(),
+      candidates: new CandidateIndex(model.topN, model.versionId, rankableCount, this.candidateOptions),
     };
     this.logger.info(
       `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies, ` +
@@ -274,7 +305,6 @@ export class CollaborativeEngine implements RecommendationEngine {
       snapshot,
       user,
       ranking,
-      scores: ranking.scores,
       lists: new VersionedCache({ max: REMEMBERED_SHAPES_PER_USER, counts: this.cacheCounts.lists }),
       scored: new Map(),
     };
@@ -313,12 +343,35 @@ export class CollaborativeEngine implements RecommendationEngine {
     const { key, extraExclusions } = requestShape(request, genres, user.rated);
     const remembered = state.lists.get(key, 0);
     if (remembered) return remembered;
+    const wanted = genres.length > 0 ? new Set(genres) : null;
+    const index = snapshot.candidates.ready();
+    if (index) {
+      // Approximate: only the lists of the index nearest the user's vector are scored.
+      const excluded = new Set<number>(user.items);
+      for (const id of extraExclusions) {
+        const item = snapshot.itemIndex.get(id);
+        if (item !== undefined) excluded.add(item);
+      }
+      const { itemGenres } = snapshot;
+      const found = searchMipsIndex(
+        index,
+        state.ranking.vector,
+        request.limit,
+        (item) => !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g))),
+      );
+      const list = Array.from(found.items, (i) => this.scoredItem(state, i));
+      state.lists.set(key, list, 0);
+      this.retrievals.approximate++;
+      return list;
+    }
+    this.retrievals.exact++;
 
     // Reused between calls (filled and read with no await between): a fresh copy per request
     // was a large share of the garbage a recommendation made.
-    if (this.scratch.length !== state.scores.length) this.scratch = new Float32Array(state.scores.length);
+    const all = state.ranking.scores;
+    if (this.scratch.length !== all.length) this.scratch = new Float32Array(all.length);
     const scores = this.scratch;
-    scores.set(state.scores);
+    scores.set(all);
     // Masks by index: testing every catalog movie against the sets cost more than the scoring.
     const { rankable, itemIndex, itemGenres } = snapshot;
     for (let i = 0; i < scores.length; i++) if (!rankable[i]) scores[i] = -Infinity;
@@ -327,7 +380,6 @@ export class CollaborativeEngine implements RecommendationEngine {
       const item = itemIndex.get(id);
       if (item !== undefined) scores[item] = -Infinity;
     }
-    const wanted = genres.length > 0 ? new Set(genres) : null;
     if (wanted)
       for (let i = 0; i < scores.length; i++)
         if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
@@ -353,7 +405,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     let scored = state.scored.get(item);
     if (!scored) {
       scored = withLazyDetails(
-        { movieId: state.snapshot.model.topN.itemIds[item], score: state.scores[item] },
+        { movieId: state.snapshot.model.topN.itemIds[item], score: state.ranking.score(item) },
         () => ({ evidence: this.evidenceFor(state.snapshot, state, item) }),
       );
       state.scored.set(item, scored);

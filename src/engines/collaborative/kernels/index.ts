@@ -2,6 +2,7 @@ export * from './biased-mf';
 export * from './fold-in';
 export * from './ials';
 export * from './linalg';
+export * from './mips-index';
 export * from './prng';
 export * from './pure-svd';
 export * from './randomized-svd';

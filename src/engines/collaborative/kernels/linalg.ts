@@ -146,3 +146,25 @@ export function factorScores(
     out[item] = s0 + s1;
   }
 }
+
+/**
+ * w · row `offset` of `rows`, summed exactly as `factorScores` sums it and rounded to float32 as it
+ * stores it: an item scored alone (approximate retrieval, another engine's candidate) gets the very
+ * score the full pass gives it.
+ */
+export function itemScore(
+  userVector: ArrayLike<number>,
+  rows: Float32Array,
+  offset: number,
+  rank: number,
+): number {
+  let s0 = 0;
+  let s1 = 0;
+  let f = 0;
+  for (; f + 1 < rank; f += 2) {
+    s0 += userVector[f] * rows[offset + f];
+    s1 += userVector[f + 1] * rows[offset + f + 1];
+  }
+  if (f < rank) s0 += userVector[f] * rows[offset + f];
+  return Math.fround(s0 + s1);
+}

@@ -5,8 +5,8 @@
  * the user's list at once; this module hides the difference from the engine.
  */
 import { foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
-import { factorScores } from './linalg';
-import { encodeRating, pureSvdScores, pureSvdUserVector, type PureSvdModel } from './pure-svd';
+import { factorScores, itemScore } from './linalg';
+import { encodeRating, pureSvdUserVector, type PureSvdModel } from './pure-svd';
 
 export const TOP_N_KINDS = ['puresvd', 'ials'] as const;
 export type TopNKind = (typeof TOP_N_KINDS)[number];
@@ -18,9 +18,17 @@ export function isTopNKind(value: unknown): value is TopNKind {
 export type TopNModel =
   (PureSvdModel & { readonly kind: 'puresvd' }) | (IalsModel & { readonly kind: 'ials' });
 
-/** One user's scores for every item, and how their ratings add up to any one of them. */
+/** One user's scores, and how their ratings add up to any one of them. */
 export interface TopNUserScores {
+  /** w_u: both kinds score item i as w_u · h_i (h_i the top-N model's item row). */
+  readonly vector: Float64Array;
+  /**
+   * Every item's score, computed on first read (items × rank multiply-adds: the cost that grows with
+   * the catalog, which approximate retrieval avoids).
+   */
   readonly scores: Float32Array;
+  /** One item's score, the very value `scores[item]` holds. */
+  score(item: number): number;
   /** Per rating (in the order given), its additive share of `item`'s score. */
   contributions(item: number): Float64Array;
 }
@@ -47,21 +55,37 @@ export class TopNScorer {
     timestamps?: ArrayLike<number>,
   ): TopNUserScores {
     const model = this.model;
-    const scores = new Float32Array(this.numItems);
+    const numItems = this.numItems;
+    const lazyScores = (vector: Float64Array) => {
+      let all: Float32Array | null = null;
+      return {
+        get scores(): Float32Array {
+          if (!all) {
+            all = new Float32Array(numItems);
+            factorScores(model.itemFactors, model.rank, vector, all);
+          }
+          return all;
+        },
+        score: (item: number) =>
+          all ? all[item] : itemScore(vector, model.itemFactors, item * model.rank, model.rank),
+      };
+    };
     if (model.kind === 'ials') {
       const system = foldInIalsUser(model, this.itemGramian as Float64Array, items, ratings, timestamps);
-      factorScores(model.itemFactors, model.rank, system.vector, scores);
-      return { scores, contributions: (item) => ialsContributions(model, system, items, item) };
+      const vector = system.vector;
+      return Object.assign(lazyScores(vector), {
+        vector,
+        contributions: (item: number) => ialsContributions(model, system, items, item),
+      });
     }
     const vector = new Float64Array(model.rank);
     pureSvdUserVector(model, items, ratings, vector);
-    pureSvdScores(model, vector, scores);
     let mean = 0;
     for (let n = 0; n < ratings.length; n++) mean += ratings[n] / ratings.length;
-    return {
-      scores,
+    return Object.assign(lazyScores(vector), {
+      vector,
       // score(i) = Σ_j e(r_j)·(v_j·v_i): one term per rated item.
-      contributions: (item) => {
+      contributions: (item: number) => {
         const { rank, itemFactors } = model;
         const out = new Float64Array(items.length);
         for (let n = 0; n < items.length; n++) {
@@ -72,6 +96,6 @@ export class TopNScorer {
         }
         return out;
       },
-    };
+    });
   }
 }

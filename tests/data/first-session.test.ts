@@ -44,7 +44,7 @@ describe('the README first session on the offline demo catalog', () => {
   });
 
   it('runs the onboard mutation and then the public recommendations query', async () => {
-    const [onboard, recommendations, events, ...rest] = await readmeQueries();
+    const [onboard, recommendations, events, , ...rest] = await readmeQueries();
     expect(rest).toEqual([]);
     expect(onboard).toMatch(/onboard\(/);
     const onboarded = await graphql<{
@@ -85,6 +85,33 @@ describe('the README first session on the offline demo catalog', () => {
       [listId],
     );
     expect(lists).toBe(1);
+  });
+
+  it("runs the README's service-key example, each operation in turn, with a key holding read and write", async () => {
+    const [, , , integrator] = await readmeQueries();
+    expect(integrator).toMatch(/upsertUser\(/);
+    const { secret } = await app.services.keys.create('readme', ['read', 'write']);
+    const operations = parse(integrator).definitions as OperationDefinitionNode[];
+    expect(operations.map((operation) => operation.name?.value)).toEqual(['AddCustomer', 'ForCustomer']);
+    const answers = [];
+    for (const operation of operations) {
+      const answer = await graphql<Record<string, unknown>>(
+        app.url,
+        print(operation),
+        {},
+        {
+          authorization: `Bearer ${secret}`,
+        },
+      );
+      expect(answer.errors).toBeUndefined();
+      answers.push(answer.data);
+    }
+    const [added, listed] = answers as [
+      { upsertUser: { id: number }; rate: { rating: number } },
+      { recommendations: { movie: { title: string } }[] },
+    ];
+    expect(added.rate.rating).toBe(5);
+    expect(listed.recommendations.length).toBeGreaterThan(0);
   });
 
   it("runs each operation of GraphiQL's preloaded example", async () => {

@@ -215,7 +215,10 @@ export class Orchestrator {
       if (remembered) return remembered;
       list = await build();
       const ttl = this.options.listTtlMs ?? 0;
-      this.remembered.set(key, list, version, { catalog: catalogVersion, maxAgeMs: ttl * (1 + Math.random()) });
+      this.remembered.set(key, list, version, {
+        catalog: catalogVersion,
+        maxAgeMs: ttl * (1 + Math.random()),
+      });
     }
     if (list.items.length > 0)
       this.options.servedLists?.record({

@@ -135,9 +135,8 @@ export class FeedbackService {
       unknown: number | null;
       counts: Partial<Record<FeedbackEventType, number>> | null;
       version: number | null;
-    }[] =
-      await this.db.query(
-        `WITH e AS (
+    }[] = await this.db.query(
+      `WITH e AS (
            SELECT * FROM unnest($2::text[], $3::uuid[], $4::int[], $5::text[], $6::real[], $7::timestamptz[])
              WITH ORDINALITY AS e(client_event_id, list_id, movie_id, type, value, occurred_at, n)),
          unknown AS (
@@ -159,16 +158,16 @@ export class FeedbackService {
                   AS counts,
                 (SELECT ratings_version::float8 FROM bumped) AS version,
                 (SELECT cinegraph_notify('u:' || id || ':' || ratings_version)::text FROM bumped) AS sent`,
-        [
-          userId,
-          events.map((e) => e.clientEventId),
-          events.map((e) => e.listId ?? null),
-          events.map((e) => e.movieId),
-          events.map((e) => e.type),
-          events.map((e) => e.value ?? null),
-          times,
-        ],
-      );
+      [
+        userId,
+        events.map((e) => e.clientEventId),
+        events.map((e) => e.listId ?? null),
+        events.map((e) => e.movieId),
+        events.map((e) => e.type),
+        events.map((e) => e.value ?? null),
+        times,
+      ],
+    );
     if (result.unknown !== null)
       throw new FeedbackInputError(
         'NOT_FOUND',

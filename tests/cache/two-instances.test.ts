@@ -123,7 +123,13 @@ describe('two instances on one database', () => {
     const before = a.versions.userVersion(user) ?? 0;
     const recorded = await graphql<any>(
       a.url,
-      `mutation ($events: [EventInput!]!) { recordEvents(events: $events) { accepted } }`,
+      `
+        mutation ($events: [EventInput!]!) {
+          recordEvents(events: $events) {
+            accepted
+          }
+        }
+      `,
       { events: [{ clientEventId: `not-interested-${top}`, movieId: top, type: 'NOT_INTERESTED' }] },
       auth,
     );

@@ -82,7 +82,13 @@ describeWithReplica('reads on a streaming replica (DATABASE_READ_URL)', () => {
     await settle(reads, db.dataSource, direct);
 
     const history = new CachedRatingHistory(new SqlRatingHistory(db.dataSource, reads));
-    const statistical = new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 }, history, null, reads);
+    const statistical = new StatisticalEngine(
+      db.dataSource,
+      { globalStatsMaxAgeMs: 0 },
+      history,
+      null,
+      reads,
+    );
     const content = new ContentEngine({ dataSource: db.dataSource, indexer, history, reads });
     api = await startTestApi(
       db.dataSource,

@@ -312,6 +312,9 @@ async function main(): Promise<void> {
         MAX_QUERY_COST: '1000000',
         // One load generator stands for many users from one address: no per-client limit.
         RATE_LIMIT_RPS: '0',
+        // The users onboarded for the distinct-users cells write more ratings than the worker's
+        // retraining threshold: a training started mid-run would share the measured seconds.
+        RETRAIN_MIN_NEW_RATINGS: process.env.RETRAIN_MIN_NEW_RATINGS ?? '0',
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },

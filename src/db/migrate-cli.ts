@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import path from 'node:path';
 import { answerHelp } from '../cli-help';
+import { runCommand, withCommandDatabase } from './command-database';
 import { ConfigError, loadConfig } from '../config';
 import { createDataSource } from './datasource';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 
 const USAGE = `Usage: npm run migrate
 
@@ -29,19 +28,13 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`configuration error: ${error.message}\n`);
     return 2;
   }
-  let embedded: EmbeddedDatabase | null = null;
-  let url = config.databaseUrl;
-  if (!url) {
-    // The directory the server's embedded database lives in (app.ts, connectDatabase).
-    const dataDir = path.join(config.dataDir, 'pglite');
-    process.stderr.write(`DATABASE_URL is unset: migrating the embedded database in ${dataDir}\n`);
-    embedded = await startEmbeddedDatabase({ dataDir, port: 0, poolSize: 1 });
-    url = embedded.url;
-  }
-  try {
-    const dataSource = createDataSource({ url, poolSize: 1 });
-    await dataSource.initialize();
-    try {
+  await withCommandDatabase(
+    config,
+    async (url) => {
+      const dataSource = createDataSource({ url, poolSize: 1 });
+      return dataSource.initialize();
+    },
+    async (dataSource) => {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       const total = dataSource.migrations.length;
       process.stdout.write(
@@ -49,21 +42,9 @@ async function main(argv: readonly string[]): Promise<number> {
           ? `schema up to date (${total} migrations)\n`
           : `applied ${applied.length} of ${total} migrations:\n${applied.map((m) => `  ${m.name}\n`).join('')}`,
       );
-    } finally {
-      await dataSource.destroy();
-    }
-  } finally {
-    await embedded?.stop();
-  }
+    },
+  );
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`migrate failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand('migrate', () => main(process.argv.slice(2)));

@@ -1,10 +1,8 @@
 import 'reflect-metadata';
-import path from 'node:path';
 import { answerHelp } from '../cli-help';
+import { runCommand, withCommandDatabase } from '../db/command-database';
 import { ConfigError, loadConfig } from '../config';
 import { openDatabase } from '../db/datasource';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded';
-import { DomainError } from '../errors';
 import {
   EXPERIMENTS_USAGE,
   ExperimentsCommand,
@@ -28,43 +26,18 @@ async function main(argv: readonly string[]): Promise<number> {
     else throw error;
     return 2;
   }
-  let embedded: EmbeddedDatabase | null = null;
-  let url = config.databaseUrl;
-  if (!url) {
-    // The directory the server's embedded database lives in (app.ts, connectDatabase).
-    const dataDir = path.join(config.dataDir, 'pglite');
-    process.stderr.write(`DATABASE_URL is unset: using the embedded database in ${dataDir}\n`);
-    embedded = await startEmbeddedDatabase({ dataDir, port: 0, poolSize: 1 });
-    url = embedded.url;
-  }
-  try {
-    const dataSource = await openDatabase({ url, poolSize: 1 });
-    try {
-      await runExperimentsCommand(
+  await withCommandDatabase(
+    config,
+    (url) => openDatabase({ url, poolSize: 1 }),
+    (dataSource) =>
+      runExperimentsCommand(
         new ExperimentService(dataSource, { refreshMs: config.experimentRefreshMs }),
         command,
         (text) => process.stdout.write(`${text}\n`),
         (text) => process.stderr.write(`${text}\n`),
-      );
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    } finally {
-      await dataSource.destroy();
-    }
-  } finally {
-    await embedded?.stop();
-  }
+      ),
+  );
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`experiments failed: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCommand('experiments', () => main(process.argv.slice(2)));

@@ -1,10 +1,11 @@
-import { Arg, Ctx, Float, Int, Mutation, Resolver } from 'type-graphql';
-import { requireScope, resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-user';
+import { Arg, Args, Ctx, Float, Int, Mutation, Resolver } from 'type-graphql';
+import { requireScope, resolveActingUser } from '../acting-user';
 import { GraphQLContext } from '../context';
 import { clientError } from '../errors';
 import { OnboardPayload, RatingType, TokenPayload, UserType } from '../types/user.type';
 import { MAX_EVENTS_PER_BATCH } from '../../services/feedback-service';
 import { EventInput, RECORD_EVENTS_DESCRIPTION, RecordEventsResult } from '../types/feedback.type';
+import { ActingUserArgs } from '../types/acting-user.args';
 import { RatingInput } from '../types/rating.input';
 import { RecommendationArgs } from '../types/recommendation-args';
 import { StrategyEnum } from '../types/strategy.enum';
@@ -41,12 +42,9 @@ export class MutationResolver {
     @Arg('movieId', () => Int, { description: 'The movie rated (MovieLens id).' }) movieId: number,
     @Arg('rating', () => Float, { description: '0.5 to 5 in half steps.' }) rating: number,
     @Ctx() context: GraphQLContext,
-    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
-    userId?: number | null,
-    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
-    externalId?: string | null,
+    @Args(() => ActingUserArgs) actingUser: ActingUserArgs,
   ): Promise<RatingType> {
-    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const actor = await resolveActingUser(context, actingUser, 'write');
     const saved = await context.services.ratings.rate(actor, movieId, rating);
     context.loaders.userRatingsCount.clear(actor);
     context.loaders.ratingSummary.clear(movieId);
@@ -63,12 +61,9 @@ export class MutationResolver {
     @Arg('movieId', () => Int, { description: 'The movie whose rating goes (MovieLens id).' })
     movieId: number,
     @Ctx() context: GraphQLContext,
-    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
-    userId?: number | null,
-    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
-    externalId?: string | null,
+    @Args(() => ActingUserArgs) actingUser: ActingUserArgs,
   ): Promise<boolean> {
-    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const actor = await resolveActingUser(context, actingUser, 'write');
     const removed = await context.services.ratings.remove(actor, movieId);
     context.loaders.userRatingsCount.clear(actor);
     context.loaders.ratingSummary.clear(movieId);
@@ -104,12 +99,9 @@ export class MutationResolver {
   })
   async rotateToken(
     @Ctx() context: GraphQLContext,
-    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
-    userId?: number | null,
-    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
-    externalId?: string | null,
+    @Args(() => ActingUserArgs) actingUser: ActingUserArgs,
   ): Promise<TokenPayload> {
-    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const actor = await resolveActingUser(context, actingUser, 'write');
     const user = await context.loaders.user.load(actor);
     if (!user?.isPrivate)
       throw clientError('FORBIDDEN', 'imported demo profiles are public and cannot hold a token');
@@ -124,12 +116,9 @@ export class MutationResolver {
   })
   async revokeToken(
     @Ctx() context: GraphQLContext,
-    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
-    userId?: number | null,
-    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
-    externalId?: string | null,
+    @Args(() => ActingUserArgs) actingUser: ActingUserArgs,
   ): Promise<boolean> {
-    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const actor = await resolveActingUser(context, actingUser, 'write');
     return context.services.users.revokeToken(actor);
   }
 
@@ -141,12 +130,9 @@ export class MutationResolver {
     })
     events: EventInput[],
     @Ctx() context: GraphQLContext,
-    @Arg('userId', () => Int, { nullable: true, description: USER_ARGUMENT_DOCS.writeUserId })
-    userId?: number | null,
-    @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.writeExternalId })
-    externalId?: string | null,
+    @Args(() => ActingUserArgs) actingUser: ActingUserArgs,
   ): Promise<RecordEventsResult> {
-    const actor = await resolveActingUser(context, { userId, externalId }, 'write');
+    const actor = await resolveActingUser(context, actingUser, 'write');
     return context.services.feedback.record(actor, events);
   }
 }

@@ -51,6 +51,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'bench:freshness',
         'bench:hostile',
         'bench:import',
+        'bench:instances',
         'bench:overhead',
         'bench:scale',
         'bench:serve',

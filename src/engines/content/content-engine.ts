@@ -23,6 +23,7 @@ import type { IndexView } from './indexer';
 import {
   CONTENT_SCORING,
   neighbourVoteOf,
+  neighbourVotesOf,
   packRatedNeighbours,
   popularityPrior,
   RatedNeighbours,
@@ -434,6 +435,14 @@ export class ContentEngine implements RecommendationEngine {
     popularity: { votes: Map<number, number>; max: number },
   ): number {
     const vote = taste.voters ? neighbourVoteOf(vector, taste.voters, CONTENT_SCORING) : 0;
+    return this.scoreWithVote(movieId, vote, popularity);
+  }
+
+  private scoreWithVote(
+    movieId: number,
+    vote: number,
+    popularity: { votes: Map<number, number>; max: number },
+  ): number {
     return (
       vote +
       CONTENT_SCORING.popularityWeight * popularityPrior(popularity.votes.get(movieId) ?? 0, popularity.max)
@@ -518,16 +527,24 @@ export class ContentEngine implements RecommendationEngine {
       this.cachedVectors(unscored, model.modelId),
       this.popularityCounts(),
     ]);
-    for (const [movieId, vector] of vectors) {
+    const candidates = [...vectors];
+    const votes = taste.voters
+      ? neighbourVotesOf(
+          candidates.map(([, vector]) => vector),
+          taste.voters,
+          CONTENT_SCORING,
+        )
+      : null;
+    candidates.forEach(([movieId, vector], i) => {
       const scored = this.scored(
         movieId,
-        this.contentScore(movieId, vector, taste, popularity),
+        this.scoreWithVote(movieId, votes ? votes[i] : 0, popularity),
         vector,
         taste,
       );
       taste.scored.set(movieId, scored);
       scores.set(movieId, scored);
-    }
+    });
     return scores;
   }
 }

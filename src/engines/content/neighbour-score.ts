@@ -146,6 +146,61 @@ export function neighbourVote(
   return sum;
 }
 
+/** Candidates scored together by neighbourVotesOf: each rated row is loaded once per block. */
+const CANDIDATE_BLOCK = 4;
+
+/**
+ * neighbourVoteOf for many candidates, equal to it bit for bit (each candidate's dot products are
+ * summed in the same order), four candidates against each rated row at a time. The vote was half of
+ * the server's CPU for a user's first HYBRID list (node --cpu-prof, ml-latest-small, 512-d): the
+ * dot products, ~1 ns per multiply-add in one accumulator; sharing each loaded rated value between
+ * four candidates measured 24 → 16.5 ms for 200 candidates against 300 rated movies.
+ */
+export function neighbourVotesOf(
+  candidates: readonly Float32Array[],
+  rated: RatedNeighbours,
+  scoring: ContentScoring,
+): Float64Array {
+  const { vectors, dimension, count } = rated;
+  const votes = new Float64Array(candidates.length);
+  const similarities = Array.from({ length: CANDIDATE_BLOCK }, () => new Float64Array(count));
+  for (const candidate of candidates)
+    if (candidate.length !== dimension)
+      throw new Error(`a ${candidate.length}-d candidate against ${dimension}-d rated movies`);
+  for (let start = 0; start < candidates.length; start += CANDIDATE_BLOCK) {
+    const size = Math.min(CANDIDATE_BLOCK, candidates.length - start);
+    // A short last block repeats its first candidate; those sums are not read.
+    const c0 = candidates[start];
+    const c1 = size > 1 ? candidates[start + 1] : c0;
+    const c2 = size > 2 ? candidates[start + 2] : c0;
+    const c3 = size > 3 ? candidates[start + 3] : c0;
+    const [s0, s1, s2, s3] = similarities;
+    for (let j = 0; j < count; j++) {
+      const offset = j * dimension;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
+      for (let d = 0; d < dimension; d++) {
+        const x = vectors[offset + d];
+        d0 += c0[d] * x;
+        d1 += c1[d] * x;
+        d2 += c2[d] * x;
+        d3 += c3[d] * x;
+      }
+      s0[j] = d0;
+      s1[j] = d1;
+      s2[j] = d2;
+      s3[j] = d3;
+    }
+    for (let k = 0; k < size; k++) {
+      const row = similarities[k];
+      votes[start + k] = neighbourVote((j) => row[j], rated.weights, scoring);
+    }
+  }
+  return votes;
+}
+
 /** neighbourVote for one candidate embedding against the packed rated movies. */
 export function neighbourVoteOf(
   candidate: Float32Array,

@@ -2,6 +2,9 @@ import {
   neighbourAverage,
   neighbourScore,
   packRatedNeighbours,
+  CONTENT_SCORING,
+  neighbourVoteOf,
+  neighbourVotesOf,
 } from '../../../src/engines/content/neighbour-score';
 
 describe('neighbourAverage', () => {
@@ -50,5 +53,39 @@ describe('neighbourScore', () => {
 
   it('packs nothing for a user without embedded ratings', () => {
     expect(packRatedNeighbours([], 3)).toBeNull();
+  });
+});
+
+describe('neighbourVotesOf', () => {
+  it('equals neighbourVoteOf bit for bit for every candidate, whole blocks of four or not', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648 - 0.5;
+    };
+    const unit = (dimension: number) => {
+      const vector = Float32Array.from({ length: dimension }, next);
+      const norm = Math.hypot(...vector);
+      return vector.map((x) => x / norm);
+    };
+    const rated = packRatedNeighbours(
+      Array.from({ length: 13 }, (_, j) => ({ rating: 1 + (j % 5), vector: unit(24) })),
+      3.1,
+    )!;
+    for (const count of [1, 3, 4, 5, 9]) {
+      const candidates = Array.from({ length: count }, () => unit(24));
+      for (const scoring of [
+        CONTENT_SCORING,
+        { ...CONTENT_SCORING, aggregate: 'mean' as const, exponent: 3 },
+      ]) {
+        const batched = neighbourVotesOf(candidates, rated, scoring);
+        expect(Array.from(batched)).toEqual(candidates.map((c) => neighbourVoteOf(c, rated, scoring)));
+      }
+    }
+  });
+
+  it('refuses a candidate of another dimension', () => {
+    const rated = packRatedNeighbours([{ rating: 4, vector: new Float32Array([1, 0]) }], 3)!;
+    expect(() => neighbourVotesOf([new Float32Array([1, 0, 0])], rated, CONTENT_SCORING)).toThrow(/3-d/);
   });
 });

@@ -67,7 +67,12 @@ interface PrimarySample {
 }
 
 const LSN_BYTES = `(pg_current_wal_lsn() - '0/0'::pg_lsn)::text`;
-const REPLAYED_BYTES = `(pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text`;
+/**
+ * NULL unless in recovery now. pg_last_wal_replay_lsn() alone is not enough: a primary that went
+ * through crash recovery at start keeps reporting the last position it replayed (CI's machines
+ * start from a snapshot taken with PostgreSQL running, and read the primary as a replica).
+ */
+const REPLAYED_BYTES = `CASE WHEN pg_is_in_recovery() THEN (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::text END`;
 /** canceling statement due to conflict with recovery: the replica is fine, this statement was not. */
 const RECOVERY_CONFLICT = new Set(['40001', '40P01']);
 const MAX_SAMPLES = 256;

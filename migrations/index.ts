@@ -12,6 +12,7 @@ import { FeedbackEvents1764002100000 } from './1764002100000-FeedbackEvents';
 import { DataVersions1764002300000 } from './1764002300000-DataVersions';
 import { WorkerJobs1764002400000 } from './1764002400000-WorkerJobs';
 import { Experiments1764002200000 } from './1764002200000-Experiments';
+import { EaseTopNModel1764002500000 } from './1764002500000-EaseTopNModel';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   Experiments1764002200000,
   DataVersions1764002300000,
   WorkerJobs1764002400000,
+  EaseTopNModel1764002500000,
 ];

@@ -61,6 +61,8 @@ async function main(): Promise<void> {
       [binaryId],
     );
     const { biased, topN } = saved;
+    if (topN.kind === 'ease') throw new Error('text factor rows hold PureSVD or iALS factors only');
+    const topNFactors = topN.itemFactors;
     for (let start = 0; start < items; start += 2000) {
       const end = Math.min(items, start + 2000);
       const range = Array.from({ length: end - start }, (_, n) => start + n);
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
           range.map((i) => biased.itemIds[i]),
           range.map((i) => biased.itemBias[i]),
           range.map((i) => `{${float32Text(biased.itemFactors, i * 300, 300)}}`),
-          range.map((i) => `{${float32Text(topN.itemFactors, i * 50, 50)}}`),
+          range.map((i) => `{${float32Text(topNFactors, i * 50, 50)}}`),
         ],
       );
     }

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { registerBuiltinStrategies } from './builtin-strategies';
 import { integerFlag, parseFlags, runCli, stringFlag, UsageError } from './cli';
-import { formatMarkdownTable, runEvaluation, type EvaluationReport } from './evaluate';
+import { formatMarkdownTable, runEvaluation, validationPlan, type EvaluationReport } from './evaluate';
 import { registerHybridStrategies } from './hybrid-strategies';
 import { isProtocolName, loadEvaluationPlan, PROTOCOLS, type ProtocolName } from './protocols';
 import { recordQualityRun, renderQualityReport } from './quality-report';
@@ -12,6 +12,7 @@ import { registerTopNStrategies } from './topn-strategies';
 export const EVALUATE_USAGE = `usage: npm run evaluate -- --data <movielens dir> --protocol <${PROTOCOLS.join(' | ')}>
          [--train <file> --test <file>] [--strategies popularity,baseline,svd] [--json <out.json>]
          [--seed 42] [--threads 1] [--overviews <tmdb_5000_movies.csv>] [--report <dir>]
+         [--validation-only]
 
 protocols:
   ml100k-folds  official u1..u5 splits of ml-100k: rating metrics per fold and their mean, ranking on u1
@@ -21,7 +22,10 @@ protocols:
 
 --report <dir> adds the run to a one-page quality report there (README.md + quality.svg, one run per
 dataset and protocol); --report <dir> --render-only re-renders it from the runs already there.
---overviews adds TMDB overviews to the content strategies' movie texts (by links.csv, else title + year).`;
+--overviews adds TMDB overviews to the content strategies' movie texts (by links.csv, else title + year).
+--validation-only never reads a test set: each fold's training data is split into fit and validation
+(temporal: each user's latest 20%; otherwise a seeded random 10%) and the strategies are scored on
+that validation part. Make choices with it; evaluate the test set once, afterwards.`;
 
 export interface EvaluateArgs {
   readonly protocol: ProtocolName;
@@ -33,6 +37,7 @@ export interface EvaluateArgs {
   readonly seed: number;
   readonly threads: number;
   readonly report?: string;
+  readonly validationOnly: boolean;
 }
 
 export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help' | { renderOnly: string } {
@@ -49,6 +54,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
     overviews: { type: 'string' },
     report: { type: 'string' },
     'render-only': { type: 'boolean' },
+    'validation-only': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return 'help';
@@ -99,6 +105,7 @@ export function parseEvaluateArgs(argv: readonly string[]): EvaluateArgs | 'help
     seed: integerFlag(values, 'seed', 42),
     threads: integerFlag(values, 'threads', 1, 1),
     report: stringFlag(values, 'report'),
+    validationOnly: values['validation-only'] === true,
   };
 }
 
@@ -113,15 +120,15 @@ export async function evaluateMain(argv: readonly string[]): Promise<EvaluationR
     process.stdout.write(`report: ${page}\nchart:  ${chart}\n`);
     return null;
   }
-  const plan = await loadEvaluationPlan(args.protocol, args);
+  const validationSplit = args.protocol === 'temporal' ? 'temporal' : 'random';
+  if (args.validationOnly && args.report)
+    throw new UsageError('--report records test figures; --validation-only runs are printed, not recorded');
+  const loaded = await loadEvaluationPlan(args.protocol, args);
+  const plan = args.validationOnly ? validationPlan(loaded, validationSplit, args.seed) : loaded;
   const report = await runEvaluation(
     plan,
     args.strategies,
-    {
-      seed: args.seed,
-      threads: args.threads,
-      validationSplit: args.protocol === 'temporal' ? 'temporal' : 'random',
-    },
+    { seed: args.seed, threads: args.threads, validationSplit },
     (name, fold) =>
       process.stderr.write(
         `${name} ${fold.fold}: rmse ${fold.rmse?.toFixed(4) ?? '–'} ndcg@10 ${fold.ndcg10?.toFixed(4) ?? '–'} ` +

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { buildCsr } from '../src/engines/collaborative/kernels/sparse';
 import { topK } from '../src/engines/collaborative/kernels/top-k';
-import { datasetFromRows, idSpaceOf, ratingScaleOf, type RatingsDataset } from './dataset';
+import { datasetFromRows, idSpaceOf, ratingScaleOf, type RatingRecord, type RatingsDataset } from './dataset';
 import { CUTOFF, mae, RankingAccumulator, RELEVANCE_THRESHOLD, rmse, type RankingMetrics } from './metrics';
 import type { EvaluationFold, EvaluationPlan } from './protocols';
 import { createStrategy, type EvaluationStrategy, type StrategyContext } from './strategies';
+import { carveValidation, type ValidationSplitKind } from './validation-split';
 
 /** The metrics the harness reports, null where a strategy or fold has none. */
 export interface EvaluationMetrics {
@@ -49,6 +50,32 @@ export interface EvaluationReport {
 export function prepareFold(fold: EvaluationFold): { train: RatingsDataset; test: RatingsDataset } {
   const space = idSpaceOf(fold.train, fold.test);
   return { train: datasetFromRows(fold.train, space), test: datasetFromRows(fold.test, space) };
+}
+
+/**
+ * The plan with every test set replaced by a validation split carved from the fold's training data
+ * (the strategies fit on the rest), so choices can be compared without any test set in view.
+ */
+export function validationPlan(
+  plan: EvaluationPlan,
+  kind: ValidationSplitKind,
+  seed: number,
+): EvaluationPlan {
+  const records = (dataset: RatingsDataset): RatingRecord[] =>
+    Array.from({ length: dataset.size }, (_, n) => ({
+      userId: dataset.userIds[dataset.users[n]],
+      movieId: dataset.itemIds[dataset.items[n]],
+      rating: dataset.ratings[n],
+      timestamp: dataset.timestamps[n],
+    }));
+  return {
+    ...plan,
+    dataset: `${plan.dataset} (${kind} validation split of the training data)`,
+    folds: plan.folds.map((fold) => {
+      const { fit, validation } = carveValidation(prepareFold(fold).train, kind, seed);
+      return { ...fold, name: `${fold.name}:validation`, train: records(fit), test: records(validation) };
+    }),
+  };
 }
 
 function ratingMetrics(strategy: EvaluationStrategy, train: RatingsDataset, test: RatingsDataset) {

@@ -16,7 +16,6 @@ import { useLiteModelId } from '../src/engines/content/embedders/use-lite';
 import { detectRelease, readRecords, type MovieRow, type ReleaseFormat } from '../src/data/movielens/formats';
 import { overviewsForRelease } from './movie-overviews';
 import { appeal, percentile, weightedRating } from '../src/engines/statistical/bayes';
-import { PureSvdStrategy } from './builtin-strategies';
 import {
   CalibratedHybridStrategy,
   HybridStrategy,
@@ -24,8 +23,9 @@ import {
   type NormalisationScope,
 } from './calibration';
 import type { RatingsDataset } from './dataset';
-import { DEFAULT_PURE_SVD_OPTIONS } from './options';
-import { registerStrategy, type EvaluationStrategy } from './strategies';
+import { registerStrategy, type EvaluationStrategy, type StrategyContext } from './strategies';
+import { defaultTopNCandidates, SelectedTopNStrategy } from './topn-strategies';
+import type { ValidationSplitKind } from './validation-split';
 
 export {
   CANDIDATE_POOL_SIZE,
@@ -380,13 +380,15 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
       createEmbedder({ mode: 'use-lite', transformersModel: '', allowRemoteModels: false, workers: 'auto' }),
   );
   const cosines = sharedCosineMatrix;
-  const engines = (seed: number): HybridEngines => ({
-    collaborative: new PureSvdStrategy({ ...DEFAULT_PURE_SVD_OPTIONS, seed }),
+  // The collaborative part is what production serves: the top-N model chosen on a validation split
+  // carved from the fold's own training data (PureSVD or EASE).
+  const engines = (seed: number, split: ValidationSplitKind = 'random'): HybridEngines => ({
+    collaborative: new SelectedTopNStrategy(defaultTopNCandidates(seed), split, seed),
     content: contentStrategyFor(options, embed, cosines),
     statistical: new StatisticalStrategy(),
   });
-  const hybrid = (name: string, scope: NormalisationScope) => (context: { seed: number }) =>
-    new HybridStrategy(name, engines(context.seed), scope);
+  const hybrid = (name: string, scope: NormalisationScope) => (context: StrategyContext) =>
+    new HybridStrategy(name, engines(context.seed, context.validationSplit), scope);
   registerStrategy({
     name: 'statistical',
     description:
@@ -412,7 +414,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'hybrid',
     description:
-      'production merge with the specified weights (0.5 PureSVD, 0.3 content, 0.2 statistical), min-max over the candidate pool',
+      'production merge with the specified weights (0.5 the served top-N model, 0.3 content, 0.2 statistical), min-max over the candidate pool',
     create: hybrid('hybrid', 'candidate-pool'),
   });
   registerStrategy({
@@ -427,7 +429,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     create: (context) =>
       new CalibratedHybridStrategy(
         'hybrid-calibrated',
-        () => engines(context.seed),
+        () => engines(context.seed, context.validationSplit),
         { scheme: context.validationSplit ?? 'random', seed: context.seed },
         (chosen) =>
           process.stderr.write(

@@ -9,7 +9,8 @@ import type { TrainOptions } from './train';
  * memory (12 B) with its shuffled order (4 B), the ratings minus the item prior (4 B) and PureSVD's
  * encoded CSR matrix and its transpose (2 × 12 B): ~68 B. Per user and per item: factors in the
  * model, the SGD arena and the averaged copy (3 × 4 B per factor), the top-N factors and the SVD's
- * work matrices (≈ 3 × 8 B per rank, plus oversampling). Plus the runtime itself.
+ * work matrices (≈ 3 × 8 B per rank, plus oversampling). EASE adds 12 B per entry of its
+ * columns × columns matrix. Plus the runtime itself.
  * Calibrated against `npm run bench:scale` (peak RSS of the training child at 1M and 5M ratings).
  */
 export const BYTES_PER_RATING = 68;
@@ -25,11 +26,14 @@ export function estimateTrainingBytes(shape: TrainingShape, options: TrainOption
   const factors = options.biased.factors * options.biased.restarts;
   const rank = options.topN.rank + options.topN.oversampling;
   const perRow = 3 * 4 * factors;
+  // EASE, when a candidate: its Gram matrix (8 B per entry) and the weights made from it (4 B).
+  const easeColumns = options.ease ? Math.min(options.ease.maxColumns, shape.items) : 0;
   return (
     RUNTIME_BYTES +
     shape.ratings * BYTES_PER_RATING +
     (shape.users + shape.items) * perRow +
-    (shape.users + shape.items) * 3 * 8 * rank
+    (shape.users + shape.items) * 3 * 8 * rank +
+    easeColumns * easeColumns * 12
   );
 }
 

@@ -23,7 +23,9 @@ type ArrayName =
   | 'biased.itemIds'
   | 'topN.itemFactors'
   | 'topN.itemIds'
-  | 'topN.singularValues';
+  | 'topN.singularValues'
+  | 'topN.easeColumns'
+  | 'topN.easeWeights';
 
 interface ArrayEntry {
   readonly type: 'Float32Array' | 'Float64Array' | 'Int32Array';
@@ -46,10 +48,12 @@ interface ModelHeader {
   /** kind absent: PureSVD (files written before iALS). */
   readonly topN:
     | { kind?: 'puresvd'; rank: number; encoding: RatingEncoding; popularityExponent: number }
-    | ({ kind: 'ials'; rank: number } & IalsParameters);
+    | ({ kind: 'ials'; rank: number } & IalsParameters)
+    | { kind: 'ease'; encoding: RatingEncoding; lambda: number };
   readonly metrics: TrainingMetrics;
   readonly curve: EpochStats[];
   readonly options: TrainOptions;
+  /** The EASE entries are absent from files written before EASE. */
   readonly arrays: Record<ArrayName, ArrayEntry>;
 }
 
@@ -74,6 +78,7 @@ function topNHeader(topN: TrainedModels['topN']): ModelHeader['topN'] {
       encoding: topN.encoding,
       popularityExponent: topN.popularityExponent,
     };
+  if (topN.kind === 'ease') return { kind: 'ease', encoding: topN.encoding, lambda: topN.lambda };
   return {
     kind: 'ials',
     rank: topN.rank,
@@ -101,10 +106,12 @@ export function fileModelSink(dir: string): ModelSink {
         ['biased.itemFactors', biased.itemFactors],
         ['biased.userIds', biased.userIds],
         ['biased.itemIds', biased.itemIds],
-        ['topN.itemFactors', topN.itemFactors],
+        ['topN.itemFactors', topN.kind === 'ease' ? new Float32Array(0) : topN.itemFactors],
         ['topN.itemIds', topN.itemIds],
-        // iALS has no singular values: an empty array keeps one file layout for both kinds.
+        // Empty arrays for what a kind does not have keep one file layout for every kind.
         ['topN.singularValues', topN.kind === 'puresvd' ? topN.singularValues : new Float64Array(0)],
+        ['topN.easeColumns', topN.kind === 'ease' ? topN.columns : new Int32Array(0)],
+        ['topN.easeWeights', topN.kind === 'ease' ? topN.weights : new Float32Array(0)],
       ];
       const entries = {} as Record<ArrayName, ArrayEntry>;
       const chunks: Buffer[] = [];
@@ -166,27 +173,37 @@ export async function readModelFiles(dir: string): Promise<TrainedModels> {
       itemIds: view('biased.itemIds'),
     },
     topN:
-      header.topN.kind === 'ials'
+      header.topN.kind === 'ease'
         ? {
-            kind: 'ials',
-            rank: header.topN.rank,
-            regularization: header.topN.regularization,
-            regExponent: header.topN.regExponent,
-            unobservedWeight: header.topN.unobservedWeight,
-            confidenceScale: header.topN.confidenceScale,
-            recencyHalfLifeDays: header.topN.recencyHalfLifeDays ?? 0,
-            itemFactors: view('topN.itemFactors'),
+            kind: 'ease',
+            encoding: header.topN.encoding,
+            lambda: header.topN.lambda,
+            columns: view('topN.easeColumns'),
+            weights: view('topN.easeWeights'),
+            numItems: header.arrays['topN.itemIds'].length,
             itemIds: view('topN.itemIds'),
           }
-        : {
-            kind: 'puresvd',
-            rank: header.topN.rank,
-            encoding: header.topN.encoding,
-            popularityExponent: header.topN.popularityExponent,
-            itemFactors: view('topN.itemFactors'),
-            itemIds: view('topN.itemIds'),
-            singularValues: view('topN.singularValues'),
-          },
+        : header.topN.kind === 'ials'
+          ? {
+              kind: 'ials',
+              rank: header.topN.rank,
+              regularization: header.topN.regularization,
+              regExponent: header.topN.regExponent,
+              unobservedWeight: header.topN.unobservedWeight,
+              confidenceScale: header.topN.confidenceScale,
+              recencyHalfLifeDays: header.topN.recencyHalfLifeDays ?? 0,
+              itemFactors: view('topN.itemFactors'),
+              itemIds: view('topN.itemIds'),
+            }
+          : {
+              kind: 'puresvd',
+              rank: header.topN.rank,
+              encoding: header.topN.encoding,
+              popularityExponent: header.topN.popularityExponent,
+              itemFactors: view('topN.itemFactors'),
+              itemIds: view('topN.itemIds'),
+              singularValues: view('topN.singularValues'),
+            },
     metrics: header.metrics,
     curve: header.curve,
     options: header.options,

@@ -2,12 +2,19 @@ import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { BiasedMfOptions } from './biased-mf';
 import { integerFlag, numberFlag, parseFlags, runCli, stringFlag, UsageError } from './cli';
+import type { EaseOptions } from './ease';
 import { fileModelSink, type ModelSink } from './model-files';
 import type { IalsOptions } from './ials';
-import { DEFAULT_BIASED_MF_OPTIONS, DEFAULT_IALS_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from './options';
+import {
+  DEFAULT_BIASED_MF_OPTIONS,
+  DEFAULT_EASE_OPTIONS,
+  DEFAULT_IALS_OPTIONS,
+  DEFAULT_PURE_SVD_OPTIONS,
+} from './options';
 import { writeTrainingReport } from './report';
 import { movieLensSource, type RatingsSource } from './sources';
 import type { PureSvdOptions } from './top-n';
+import { describeTopNSelection } from './topn-strategies';
 import { trainModels, type TrainedModels, type TrainingProgress, type TrainOptions } from './train';
 import type { RatingEncoding } from '../src/engines/collaborative/kernels/pure-svd';
 import { isTopNKind } from '../src/engines/collaborative/kernels/top-n-model';
@@ -16,6 +23,7 @@ import { isValidationSplitKind } from './validation-split';
 const b = DEFAULT_BIASED_MF_OPTIONS;
 const t = DEFAULT_PURE_SVD_OPTIONS;
 const a = DEFAULT_IALS_OPTIONS;
+const e = DEFAULT_EASE_OPTIONS;
 
 export const TRAIN_USAGE = `usage: npm run train -- --data <movielens dir or ratings file> [--out <dir>] [options]
 
@@ -42,7 +50,8 @@ biased MF (SGD):
   --kernel ${b.kernel}         simd (WebAssembly, float32) | js (float64 temporaries) | auto (simd when factors % 4 = 0)
 
 top-N model:
-  --topn-model puresvd     puresvd | ials | select (both fitted, validation NDCG@10 picks)
+  --topn-model select      select (the candidates fitted, validation NDCG@10 picks) | puresvd | ials | ease
+  --topn-candidates puresvd,ease  what select fits (PureSVD always; add ials to try it too)
   --topn-validation temporal  how select carves validation: temporal (users' latest 20%) | random (10%)
 
 top-N PureSVD:
@@ -57,6 +66,11 @@ top-N iALS:
   --ials-unobserved ${a.unobservedWeight}   α0: weight of every unrated pair toward 0
   --ials-confidence ${a.confidenceScale}     β: a rating r is a positive of confidence 1 + β·r
   --ials-recency-half-life ${a.recencyHalfLifeDays}  days (0 = off)
+
+top-N EASE:
+  --ease-lambda-scale ${e.lambdaScale}  λ as a multiple of the Gram matrix's mean diagonal
+  --ease-min-ratings ${e.minRatings}    movies with fewer ratings get no column (are not ranked)
+  --ease-max-columns ${e.maxColumns}  the most rated movies kept (training ~columns³, serving ~columns²)
 
   --quiet                  no progress bar`;
 
@@ -96,6 +110,10 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     'topn-oversampling': { type: 'string' },
     'topn-model': { type: 'string' },
     'topn-validation': { type: 'string' },
+    'topn-candidates': { type: 'string' },
+    'ease-lambda-scale': { type: 'string' },
+    'ease-min-ratings': { type: 'string' },
+    'ease-max-columns': { type: 'string' },
     'ials-factors': { type: 'string' },
     'ials-epochs': { type: 'string' },
     'ials-cg-steps': { type: 'string' },
@@ -163,9 +181,19 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     recencyHalfLifeDays: numberFlag(values, 'ials-recency-half-life', a.recencyHalfLifeDays),
     seed,
   };
-  const topNModel = stringFlag(values, 'topn-model') ?? 'puresvd';
+  const ease: EaseOptions = {
+    ...e,
+    lambdaScale: numberFlag(values, 'ease-lambda-scale', e.lambdaScale),
+    minRatings: integerFlag(values, 'ease-min-ratings', e.minRatings, 1),
+    maxColumns: integerFlag(values, 'ease-max-columns', e.maxColumns, 1),
+  };
+  const topNModel = stringFlag(values, 'topn-model') ?? 'select';
   if (topNModel !== 'select' && !isTopNKind(topNModel))
-    throw new UsageError('--topn-model must be select, puresvd or ials');
+    throw new UsageError('--topn-model must be select, puresvd, ials or ease');
+  const candidates = (stringFlag(values, 'topn-candidates') ?? 'puresvd,ease')
+    .split(',')
+    .map((c) => c.trim());
+  if (!candidates.every(isTopNKind)) throw new UsageError('--topn-candidates lists puresvd, ials or ease');
   const topNValidation = stringFlag(values, 'topn-validation') ?? 'temporal';
   if (!isValidationSplitKind(topNValidation))
     throw new UsageError('--topn-validation must be temporal or random');
@@ -173,7 +201,14 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
   return {
     data,
     out: stringFlag(values, 'out') ?? path.join('reports', `train-${stamp}`),
-    options: { biased, topN, ials, topNModel, topNValidation },
+    options: {
+      biased,
+      topN,
+      ials: topNModel === 'ials' || candidates.includes('ials') ? ials : undefined,
+      ease: topNModel === 'ease' || candidates.includes('ease') ? ease : undefined,
+      topNModel,
+      topNValidation,
+    },
     quiet: values.quiet === true,
   };
 }
@@ -263,11 +298,8 @@ export async function trainMain(argv: readonly string[]): Promise<void> {
         ? ` [${m.validationRmseBeforeRefit.toFixed(4)} before the recency refit of user biases]`
         : '') +
       `; kept epoch ${m.bestEpochs.join(', ')} of ${m.epochsRun} run; ${m.biasedSeconds.toFixed(2)} s\n` +
-      `top-N ${models.topN.kind} rank ${models.topN.rank}: ${m.topNSeconds.toFixed(2)} s` +
-      (m.topNSelection
-        ? ` (chosen on a ${m.topNSelection.split} validation split: NDCG@10 PureSVD ` +
-          `${m.topNSelection.validationNdcg10.puresvd.toFixed(4)}, iALS ${m.topNSelection.validationNdcg10.ials.toFixed(4)})\n`
-        : ' (forced)\n') +
+      `top-N ${models.topN.kind} ${models.topN.kind === 'ease' ? `${models.topN.columns.length} columns` : `rank ${models.topN.rank}`}: ${m.topNSeconds.toFixed(2)} s` +
+      (m.topNSelection ? ` (${describeTopNSelection(m.topNSelection)})\n` : ' (forced)\n') +
       `models: ${location}\nreport: ${report.json}\ncurve:  ${report.svg}\n`,
   );
 }

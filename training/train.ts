@@ -2,13 +2,16 @@ import { performance } from 'node:perf_hooks';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import type { IalsModel } from '../src/engines/collaborative/kernels/ials';
 import type { PureSvdModel } from '../src/engines/collaborative/kernels/pure-svd';
+import type { EaseModel } from '../src/engines/collaborative/kernels/ease';
 import type { TopNKind } from '../src/engines/collaborative/kernels/top-n-model';
 import type { BiasedMfOptions, EpochStats } from './biased-mf';
 import { ratingScaleOf, type RatingsDataset } from './dataset';
 import { trainBiasedMfWithItemPrior, type ItemMetadataById, type ItemPriorOptions } from './item-prior';
+import { trainEase, type EaseOptions } from './ease';
 import { trainIals, type IalsOptions } from './ials';
 import {
   DEFAULT_BIASED_MF_OPTIONS,
+  DEFAULT_EASE_OPTIONS,
   DEFAULT_IALS_OPTIONS,
   DEFAULT_ITEM_PRIOR_OPTIONS,
   DEFAULT_PURE_SVD_OPTIONS,
@@ -22,11 +25,14 @@ export interface TrainOptions {
   readonly biased: BiasedMfOptions;
   /** The PureSVD top-N candidate. */
   readonly topN: PureSvdOptions;
-  /** The iALS top-N candidate (default DEFAULT_IALS_OPTIONS). */
+  /** The iALS top-N candidate (default DEFAULT_IALS_OPTIONS); a candidate of 'select' only when given. */
   readonly ials?: IalsOptions;
+  /** The EASE top-N candidate (default DEFAULT_EASE_OPTIONS); a candidate of 'select' only when given. */
+  readonly ease?: EaseOptions;
   /**
-   * Which top-N model the version serves: 'select' fits both on the training data minus a validation
-   * split and keeps the one with the higher validation NDCG@10; or one kind, forced (default PureSVD).
+   * Which top-N model the version serves: 'select' fits PureSVD and each candidate given (ials, ease)
+   * on the training data minus a validation split and keeps the highest validation NDCG@10; or one
+   * kind, forced (default: select).
    */
   readonly topNModel?: 'select' | TopNKind;
   /** How 'select' carves its validation split (default 'temporal': each user's latest 20%). */
@@ -38,11 +44,11 @@ export interface TrainOptions {
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   biased: DEFAULT_BIASED_MF_OPTIONS,
   topN: DEFAULT_PURE_SVD_OPTIONS,
-  ials: DEFAULT_IALS_OPTIONS,
-  // PureSVD unless asked to choose: the choice fits iALS too, which cost 60 s of a first start on
-  // ml-latest-small (PureSVD 2 s, load ~20) and ~96 min single-threaded at 25M by extrapolation, and
-  // on validation it won only on ml100k-u1 (0.2248 vs 0.2215), then scored 1% below PureSVD on test.
-  topNModel: 'puresvd',
+  // PureSVD against EASE. iALS is not a default candidate: fitting it for the choice cost 60 s of a
+  // first start on ml-latest-small (PureSVD 2 s, load ~20) and ~96 min single-threaded at 25M by
+  // extrapolation, and on validation it lost to EASE on both ml100k-u1 and temporal.
+  ease: DEFAULT_EASE_OPTIONS,
+  topNModel: 'select',
   topNValidation: 'temporal',
   itemPrior: DEFAULT_ITEM_PRIOR_OPTIONS,
 };
@@ -71,7 +77,8 @@ export type TrainedTopNModel =
       readonly singularValues: Float64Array;
       readonly popularityExponent: number;
     })
-  | (IalsModel & { readonly kind: 'ials'; readonly itemIds: Int32Array });
+  | (IalsModel & { readonly kind: 'ials'; readonly itemIds: Int32Array })
+  | (EaseModel & { readonly kind: 'ease'; readonly itemIds: Int32Array });
 
 export interface TrainingMetrics {
   readonly numUsers: number;
@@ -145,19 +152,19 @@ export async function trainModels(
   );
   onProgress?.({ stage: 'topN', done: false });
   const topNStarted = performance.now();
-  const ialsOptions = options.ials ?? DEFAULT_IALS_OPTIONS;
-  const choice = options.topNModel ?? 'puresvd';
+  const choice = options.topNModel ?? 'select';
   const topNData = hooks.topNDataset ?? dataset;
+  // With PureSVD the only candidate there is nothing to choose, and no validation fit to pay for.
   const selection =
-    choice === 'select'
+    choice === 'select' && (options.ials || options.ease)
       ? await selectTopNModel(
           topNData,
-          { puresvd: options.topN, ials: ialsOptions },
+          { puresvd: options.topN, ials: options.ials, ease: options.ease },
           options.topNValidation ?? 'temporal',
           options.topN.seed,
         )
       : null;
-  const topN = fitTopN(topNData, selection?.kind ?? (choice as TopNKind), options.topN, ialsOptions);
+  const topN = fitTopN(topNData, selection?.kind ?? (choice === 'select' ? 'puresvd' : choice), options);
   const topNSeconds = (performance.now() - topNStarted) / 1000;
   onProgress?.({ stage: 'topN', done: true });
 
@@ -196,16 +203,18 @@ export async function trainModels(
 }
 
 /** Fits the top-N model of the given kind on all of `dataset`. */
-function fitTopN(
-  dataset: RatingsDataset,
-  kind: TopNKind,
-  pureSvdOptions: PureSvdOptions,
-  ialsOptions: IalsOptions,
-): TrainedTopNModel {
+function fitTopN(dataset: RatingsDataset, kind: TopNKind, options: TrainOptions): TrainedTopNModel {
   if (kind === 'ials') {
-    const fitted = trainIals(dataset, ialsOptions, undefined, { solveUsers: false });
+    const fitted = trainIals(dataset, options.ials ?? DEFAULT_IALS_OPTIONS, undefined, { solveUsers: false });
     return { kind, ...fitted.model, itemIds: dataset.itemIds };
   }
+  if (kind === 'ease')
+    return {
+      kind,
+      ...trainEase(dataset, options.ease ?? DEFAULT_EASE_OPTIONS).model,
+      itemIds: dataset.itemIds,
+    };
+  const pureSvdOptions = options.topN;
   const fitted = trainPureSvd(dataset, pureSvdOptions);
   return {
     kind,

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { generateSyntheticCatalog, writeSyntheticRelease } from '../../fixtures/synthetic';
 import { UsageError } from '../../training/cli';
 import { evaluateMain, parseEvaluateArgs } from '../../training/evaluate-cli';
-import { prepareFold, rankingMetrics, runEvaluation, type EvaluationReport } from '../../training/evaluate';
+import {
+  prepareFold,
+  rankingMetrics,
+  runEvaluation,
+  validationPlan,
+  type EvaluationReport,
+} from '../../training/evaluate';
 import { ProtocolError, temporalSplit, loadEvaluationPlan } from '../../training/protocols';
 import { registerStrategy, type EvaluationStrategy } from '../../training/strategies';
 import type { RatingRecord } from '../../training/dataset';
@@ -90,6 +96,7 @@ describe('evaluate CLI arguments', () => {
       json: undefined,
       seed: 42,
       threads: 1,
+      validationOnly: false,
     });
     expect(parseEvaluateArgs(['--help'])).toBe('help');
   });
@@ -124,6 +131,39 @@ describe('ranking harness', () => {
     expect(metrics?.users).toBe(1);
     expect(metrics?.ndcg10).toBeCloseTo(1 / Math.log2(3), 12);
     expect(metrics?.coverage).toBeCloseTo(2 / 4, 12);
+  });
+});
+
+describe('validation-only evaluation', () => {
+  it('replaces each test set by the latest part of its own training data, never reading the test set', () => {
+    const train = [1, 2, 3].flatMap((userId) =>
+      Array.from({ length: 10 }, (_, n) => row(userId, 10 + n, 1 + (n % 5), 1000 + n)),
+    );
+    const test = [row(1, 99, 5, 5000), row(2, 98, 4, 5001)];
+    const plan = {
+      dataset: 'tiny',
+      protocol: 'temporal' as const,
+      folds: [{ name: 'f', train, test, ratingMetrics: true, rankingMetrics: true }],
+    };
+    const [fold] = validationPlan(plan, 'temporal', 1).folds;
+    expect(fold.train.length + fold.test.length).toBe(train.length);
+    expect(fold.test.some((r) => r.movieId >= 98)).toBe(false);
+    // Each user's latest 20% (2 of 10) are held out, the rest is what strategies fit on.
+    expect(fold.test.map((r) => `${r.userId}:${r.movieId}`).sort()).toEqual([
+      '1:18',
+      '1:19',
+      '2:18',
+      '2:19',
+      '3:18',
+      '3:19',
+    ]);
+    expect(fold.test.every((r) => r.timestamp >= 1008)).toBe(true);
+  });
+
+  it('refuses to record a validation run in the quality report', async () => {
+    await expect(
+      evaluateMain(['--protocol', 'temporal', '--data', 'x', '--validation-only', '--report', 'r']),
+    ).rejects.toThrow(UsageError);
   });
 });
 

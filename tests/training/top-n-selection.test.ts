@@ -7,6 +7,7 @@ import { datasetFromRows } from '../../training/dataset';
 import { fileModelSink, readModelFiles } from '../../training/model-files';
 import {
   DEFAULT_BIASED_MF_OPTIONS,
+  DEFAULT_EASE_OPTIONS,
   DEFAULT_IALS_OPTIONS,
   DEFAULT_PURE_SVD_OPTIONS,
 } from '../../training/options';
@@ -18,9 +19,14 @@ import { carveValidation } from '../../training/validation-split';
 const catalog = generateSyntheticCatalog({ seed: 13, users: 200, movies: 150 });
 const dataset = datasetFromRows(catalog.ratings);
 
-const GOOD: TopNCandidates = {
+const GOOD = {
   puresvd: { ...DEFAULT_PURE_SVD_OPTIONS, rank: 8 },
   ials: { ...DEFAULT_IALS_OPTIONS, rank: 8, epochs: 6 },
+  ease: { ...DEFAULT_EASE_OPTIONS, minRatings: 1 },
+} satisfies TopNCandidates;
+const figure = (value: number | undefined) => {
+  if (value === undefined) throw new Error('a candidate was not fitted');
+  return value;
 };
 
 describe('validation splits carved from training data', () => {
@@ -47,16 +53,34 @@ describe('validation splits carved from training data', () => {
 describe('choosing the top-N model on validation', () => {
   it('keeps the candidate with the higher validation NDCG@10, whichever it is', async () => {
     // A crippled candidate on each side in turn: the choice must follow the figures.
-    const crippledIals = { ...GOOD, ials: { ...GOOD.ials, regularization: 1e4 } };
+    const crippledIals = { puresvd: GOOD.puresvd, ials: { ...GOOD.ials, regularization: 1e4 } };
     const first = await selectTopNModel(dataset, crippledIals, 'temporal', 1);
-    expect(first.validationNdcg10.puresvd).toBeGreaterThan(first.validationNdcg10.ials);
+    expect(figure(first.validationNdcg10.puresvd)).toBeGreaterThan(figure(first.validationNdcg10.ials));
+    expect(first.validationNdcg10.ease).toBeUndefined();
     expect(first.kind).toBe('puresvd');
 
-    const crippledPureSvd = { ...GOOD, puresvd: { ...GOOD.puresvd, rank: 1, popularityExponent: -3 } };
-    const second = await selectTopNModel(dataset, crippledPureSvd, 'temporal', 1);
-    expect(second.validationNdcg10.ials).toBeGreaterThan(second.validationNdcg10.puresvd);
+    const crippledPureSvd = { ...GOOD.puresvd, rank: 1, popularityExponent: -3 };
+    const second = await selectTopNModel(
+      dataset,
+      { puresvd: crippledPureSvd, ials: GOOD.ials },
+      'temporal',
+      1,
+    );
+    expect(figure(second.validationNdcg10.ials)).toBeGreaterThan(figure(second.validationNdcg10.puresvd));
     expect(second.kind).toBe('ials');
     expect(second.validationRatings).toBeGreaterThan(0);
+
+    // Three candidates, two of them crippled: the third wins.
+    const third = await selectTopNModel(
+      dataset,
+      { puresvd: crippledPureSvd, ials: crippledIals.ials, ease: GOOD.ease },
+      'temporal',
+      1,
+    );
+    const ease = figure(third.validationNdcg10.ease);
+    expect(ease).toBeGreaterThan(figure(third.validationNdcg10.puresvd));
+    expect(ease).toBeGreaterThan(figure(third.validationNdcg10.ials));
+    expect(third.kind).toBe('ease');
   });
 
   it('training stores the chosen kind and its figures; files round-trip an iALS model', async () => {
@@ -69,7 +93,9 @@ describe('choosing the top-N model on validation', () => {
     });
     const selection = chosen.metrics.topNSelection!;
     expect(chosen.topN.kind).toBe(
-      selection.validationNdcg10.ials > selection.validationNdcg10.puresvd ? 'ials' : 'puresvd',
+      figure(selection.validationNdcg10.ials) > figure(selection.validationNdcg10.puresvd)
+        ? 'ials'
+        : 'puresvd',
     );
     expect(chosen.metrics.topNKind).toBe(chosen.topN.kind);
 
@@ -87,6 +113,28 @@ describe('choosing the top-N model on validation', () => {
       expect(loaded.topN.unobservedWeight).toBe(GOOD.ials.unobservedWeight);
       expect(loaded.topN.regularization).toBe(GOOD.ials.regularization);
       expect(Array.from(loaded.topN.itemFactors)).toEqual(Array.from(forced.topN.itemFactors));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('files round-trip an EASE model', async () => {
+    const forced = await trainModels(dataset, {
+      biased: { ...DEFAULT_BIASED_MF_OPTIONS, factors: 4, epochs: 3 },
+      topN: GOOD.puresvd,
+      ease: { ...GOOD.ease, minRatings: 5 },
+      topNModel: 'ease',
+    });
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cinegraph-ease-files-'));
+    try {
+      const loaded = await readModelFiles(await fileModelSink(dir).save(forced));
+      if (loaded.topN.kind !== 'ease' || forced.topN.kind !== 'ease') throw new Error('expected EASE');
+      expect(forced.topN.columns.length).toBeGreaterThan(10);
+      expect(forced.topN.columns.length).toBeLessThan(dataset.numItems);
+      expect(loaded.topN.lambda).toBe(forced.topN.lambda);
+      expect(loaded.topN.numItems).toBe(dataset.numItems);
+      expect(Array.from(loaded.topN.columns)).toEqual(Array.from(forced.topN.columns));
+      expect(Array.from(loaded.topN.weights)).toEqual(Array.from(forced.topN.weights));
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
@@ -115,6 +163,9 @@ describe('train CLI: top-N flags', () => {
 
   it('rejects bad values', () => {
     expect(() => parseTrainArgs(['--data', 'x', '--topn-model', 'svd'])).toThrow(/topn-model/);
+    expect(() => parseTrainArgs(['--data', 'x', '--topn-candidates', 'puresvd,knn'])).toThrow(
+      /topn-candidates/,
+    );
     expect(() => parseTrainArgs(['--data', 'x', '--topn-validation', 'future'])).toThrow(/topn-validation/);
     expect(() => parseTrainArgs(['--data', 'x', '--ials-factors', 'many'])).toThrow(UsageError);
   });

@@ -17,6 +17,7 @@ import {
   type TrainingProgress,
   type TrainOptions,
 } from '../../training/train';
+import { factorsOf } from '../helpers/top-n';
 
 const options: TrainOptions = {
   biased: {
@@ -50,7 +51,7 @@ describe('trainModels', () => {
     expect(models.biased.k).toBe(8);
     expect(models.biased.userIds).toBe(dataset.userIds);
     expect(models.biased.userFactors).toHaveLength(dataset.numUsers * 8);
-    expect(models.topN.itemFactors).toHaveLength(dataset.numItems * 6);
+    expect(factorsOf(models.topN)).toHaveLength(dataset.numItems * 6);
     expect(models.metrics.numRatings).toBe(dataset.size);
     expect(models.metrics.validationRatings).toBe(Math.round(0.1 * dataset.size));
     expect(models.metrics.validationRmse).toBeLessThan(0.8);
@@ -98,7 +99,7 @@ describe('trainModels', () => {
     const loaded = await readModelFiles(location);
     expect(Array.from(loaded.biased.userFactors)).toEqual(Array.from(models.biased.userFactors));
     expect(Array.from(loaded.biased.itemIds)).toEqual(Array.from(models.biased.itemIds));
-    expect(Array.from(loaded.topN.itemFactors)).toEqual(Array.from(models.topN.itemFactors));
+    expect(Array.from(factorsOf(loaded.topN))).toEqual(Array.from(factorsOf(models.topN)));
     expect(loaded.biased.mu).toBe(models.biased.mu);
     expect(predictBiased(loaded.biased, 3, 5)).toBe(predictBiased(models.biased, 3, 5));
     expect(loaded.metrics).toEqual(models.metrics);

@@ -1,6 +1,6 @@
 import { Logger, silentLogger } from '../../logger';
 import { buildMipsIndexSliced, type MipsIndex, type MipsIndexOptions } from './kernels';
-import type { TopNModel } from './kernels';
+import { isFactorModel, type TopNModel } from './kernels';
 
 export interface CandidateIndexOptions {
   /**
@@ -26,7 +26,8 @@ export class CandidateIndex {
 
   constructor(model: TopNModel, versionId: number, rankableMovies: number, options: CandidateIndexOptions) {
     const logger = options.logger ?? silentLogger;
-    if (rankableMovies < options.minMovies) {
+    // EASE has no factors to index; its per-user cost is bounded by its columns, not the catalog.
+    if (rankableMovies < options.minMovies || !isFactorModel(model)) {
       this.built = Promise.resolve();
       return;
     }

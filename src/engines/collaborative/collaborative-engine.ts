@@ -69,20 +69,6 @@ export interface CollaborativeEngineOptions {
   candidates?: Omit<CandidateIndexOptions, 'logger'>;
 }
 
-/** An item without ratings has an all-zero top-N row (its column of the rating matrix is empty). */
-function rankableItems(itemFactors: Float32Array, rank: number): Uint8Array {
-  const rankable = new Uint8Array(itemFactors.length / rank);
-  for (let item = 0; item < rankable.length; item++) {
-    for (let f = item * rank; f < (item + 1) * rank; f++) {
-      if (itemFactors[f] !== 0) {
-        rankable[item] = 1;
-        break;
-      }
-    }
-  }
-  return rankable;
-}
-
 /** The user's ratings mapped onto the model's item indices (unknown movies dropped). */
 /** What one user's ratings imply under one model, computed once and reused while both stand. */
 interface UserState {
@@ -235,12 +221,13 @@ export class CollaborativeEngine implements RecommendationEngine {
       [Array.from(model.biased.itemIds)],
     );
     const genresById = new Map(genres.map((g) => [g.id, g.genres]));
-    const rankable = rankableItems(model.topN.itemFactors, model.topN.rank);
+    const topN = new TopNScorer(model.topN);
+    const rankable = topN.rankable();
     const rankableCount = rankable.reduce((sum, r) => sum + r, 0);
     this.snapshot?.candidates.abandon();
     this.snapshot = {
       model,
-      topN: new TopNScorer(model.topN),
+      topN,
       itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
       userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
@@ -251,7 +238,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     };
     this.logger.info(
       `collaborative model version ${model.versionId} loaded (${model.biased.itemIds.length} movies, ` +
-        `top-N ${model.topN.kind} rank ${model.topN.rank})`,
+        `top-N ${model.topN.kind} ${model.topN.kind === 'ease' ? `${model.topN.columns.length} columns` : `rank ${model.topN.rank}`})`,
     );
     return true;
   }
@@ -313,8 +300,8 @@ export class CollaborativeEngine implements RecommendationEngine {
   }
 
   /**
-   * Which of the user's ratings pushed `item` up most: both top-N models' scores are sums of one
-   * term per rated movie (PureSVD: e(r_j)·(v_j·v_i); iALS: c_j·h_jᵀA⁻¹h_i). Only positive
+   * Which of the user's ratings pushed `item` up most: every top-N model's scores are sums of one
+   * term per rated movie (PureSVD: e(r_j)·(v_j·v_i); iALS: c_j·h_jᵀA⁻¹h_i; EASE: e(r_j)·B_ji). Only positive
    * contributions from movies rated at or above the user's mean count as reasons.
    */
   private evidenceFor(snapshot: Snapshot, state: UserState, item: number): Evidence[] {
@@ -345,7 +332,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (remembered) return remembered;
     const wanted = genres.length > 0 ? new Set(genres) : null;
     const index = snapshot.candidates.ready();
-    if (index) {
+    if (index && state.ranking.vector) {
       // Approximate: only the lists of the index nearest the user's vector are scored.
       const excluded = new Set<number>(user.items);
       for (const id of extraExclusions) {

@@ -3,7 +3,7 @@ import { float32Text } from '../../db/float32-text';
 import { hasFactorBlocks, readFactorPart, writeFactorBlocks, type FactorArray } from './factor-blocks';
 import type { BiasedMfParameters, IalsParameters, RatingEncoding, TopNKind, TopNModel } from './kernels';
 
-/** Everything serving needs from a trained pair of models (biased MF + a PureSVD or iALS top-N model). */
+/** Everything serving needs from a trained pair of models (biased MF + a PureSVD, iALS or EASE top-N model). */
 export interface StoredModels {
   biased: BiasedMfParameters & {
     userIds: Int32Array;
@@ -54,6 +54,8 @@ interface VersionParams {
   encoding: RatingEncoding;
   /** iALS versions only: what its fold-in needs besides the item factors. */
   ials?: IalsParameters;
+  /** EASE versions only (its columns and weights are the blocks ease_columns and ease_weights). */
+  ease?: { lambda: number };
   ratingScale: { min: number; max: number };
   regBias: number;
   regFactor: number;
@@ -67,7 +69,25 @@ function storedTopN(
   params: VersionParams,
   itemFactors: Float32Array,
   itemIds: Int32Array,
+  ease: { columns: Int32Array; weights: Float32Array } | null,
 ): StoredModels['topN'] {
+  if (kind === 'ease') {
+    if (!ease || !params.ease)
+      throw new Error(`model version ${versionId} serves EASE but stores no EASE matrix`);
+    if (ease.weights.length !== ease.columns.length ** 2)
+      throw new Error(
+        `model version ${versionId}: EASE weights do not match its ${ease.columns.length} columns`,
+      );
+    return {
+      kind,
+      encoding: params.encoding,
+      lambda: params.ease.lambda,
+      columns: ease.columns,
+      weights: ease.weights,
+      numItems: itemIds.length,
+      itemIds,
+    };
+  }
   if (kind === 'puresvd') return { kind, rank: params.rank, encoding: params.encoding, itemFactors, itemIds };
   if (!params.ials) throw new Error(`model version ${versionId} serves iALS but stores no iALS parameters`);
   return {
@@ -127,8 +147,8 @@ export class ModelStore {
     const params: VersionParams = {
       mu: biased.mu,
       k: biased.k,
-      rank: topN.rank,
-      encoding: topN.kind === 'puresvd' ? topN.encoding : 'binary',
+      rank: topN.kind === 'ease' ? 0 : topN.rank,
+      encoding: topN.kind === 'ials' ? 'binary' : topN.encoding,
       ials:
         topN.kind === 'ials'
           ? {
@@ -139,6 +159,7 @@ export class ModelStore {
               recencyHalfLifeDays: topN.recencyHalfLifeDays,
             }
           : undefined,
+      ease: topN.kind === 'ease' ? { lambda: topN.lambda } : undefined,
       ratingScale: biased.ratingScale,
       regBias: biased.regBias,
       regFactor: biased.regFactor,
@@ -164,10 +185,11 @@ export class ModelStore {
         item_ids: biased.itemIds,
         item_bias: Float64Array.from(biased.itemBias),
         item_factors: biased.itemFactors,
-        topn_factors: topN.itemFactors,
+        topn_factors: topN.kind === 'ease' ? new Float32Array(0) : topN.itemFactors,
         user_ids: biased.userIds,
         user_bias: Float64Array.from(biased.userBias),
         user_factors: biased.userFactors,
+        ...(topN.kind === 'ease' ? { ease_columns: topN.columns, ease_weights: topN.weights } : {}),
       });
       return version.id;
     });
@@ -262,7 +284,19 @@ export class ModelStore {
         regExponent: version.params.regExponent,
         recencyHalfLifeDays: version.params.recencyHalfLifeDays ?? 0,
       },
-      topN: storedTopN(version.id, version.topn_kind, version.params, topNFactors, itemIds),
+      topN: storedTopN(
+        version.id,
+        version.topn_kind,
+        version.params,
+        topNFactors,
+        itemIds,
+        version.topn_kind === 'ease'
+          ? {
+              columns: await readFactorPart(this.db, version.id, 'ease_columns', Int32Array),
+              weights: await readFactorPart(this.db, version.id, 'ease_weights', Float32Array),
+            }
+          : null,
+      ),
     };
   }
 

@@ -1,4 +1,5 @@
 export * from './biased-mf';
+export * from './ease';
 export * from './fold-in';
 export * from './ials';
 export * from './linalg';

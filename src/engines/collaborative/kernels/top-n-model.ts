@@ -1,27 +1,38 @@
 /**
- * The ranking model a version serves is one of two kinds, chosen per model version by training on
- * a validation split: PureSVD (scores r_u V Vᵀ) or implicit ALS (scores H w_u, w_u folded in by an
- * exact rank × rank solve). Both score any user from their ratings alone, so a new rating changes
- * the user's list at once; this module hides the difference from the engine.
+ * The ranking model a version serves is one of three kinds, chosen per model version by training on
+ * a validation split: PureSVD (scores r_u V Vᵀ), implicit ALS (scores H w_u, w_u folded in by an
+ * exact rank × rank solve) or EASE (scores x_u B, an item-item matrix over the most rated movies).
+ * All score any user from their ratings alone, so a new rating changes the user's list at once;
+ * this module hides the difference from the engine.
  */
+import { easeColumnOf, easeColumnScores, easeContributions, type EaseModel } from './ease';
 import { foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
 import { factorScores, itemScore } from './linalg';
 import { encodeRating, pureSvdUserVector, type PureSvdModel } from './pure-svd';
 
-export const TOP_N_KINDS = ['puresvd', 'ials'] as const;
+export const TOP_N_KINDS = ['puresvd', 'ials', 'ease'] as const;
 export type TopNKind = (typeof TOP_N_KINDS)[number];
 
 export function isTopNKind(value: unknown): value is TopNKind {
   return (TOP_N_KINDS as readonly unknown[]).includes(value);
 }
 
-export type TopNModel =
+export type FactorTopNModel =
   (PureSvdModel & { readonly kind: 'puresvd' }) | (IalsModel & { readonly kind: 'ials' });
+export type TopNModel = FactorTopNModel | (EaseModel & { readonly kind: 'ease' });
+
+/** PureSVD and iALS score by inner products of factors, which approximate retrieval can index. */
+export function isFactorModel(model: TopNModel): model is FactorTopNModel {
+  return model.kind !== 'ease';
+}
 
 /** One user's scores, and how their ratings add up to any one of them. */
 export interface TopNUserScores {
-  /** w_u: both kinds score item i as w_u · h_i (h_i the top-N model's item row). */
-  readonly vector: Float64Array;
+  /**
+   * w_u: the factor kinds score item i as w_u · h_i (h_i the top-N model's item row); null for EASE,
+   * which has no user vector (and no approximate retrieval: its cost is bounded by its columns).
+   */
+  readonly vector: Float64Array | null;
   /**
    * Every item's score, computed on first read (items × rank multiply-adds: the cost that grows with
    * the catalog, which approximate retrieval avoids).
@@ -36,16 +47,42 @@ export interface TopNUserScores {
 /** Scores users under one top-N model; precomputes what every user shares (iALS's Gramian). */
 export class TopNScorer {
   private readonly itemGramian: Float64Array | null;
+  private readonly easeColumns: Int32Array | null;
 
   constructor(readonly model: TopNModel) {
     this.itemGramian =
       model.kind === 'ials'
         ? gramian(model.itemFactors, model.rank, new Float64Array(model.rank * model.rank))
         : null;
+    this.easeColumns = model.kind === 'ease' ? easeColumnOf(model) : null;
   }
 
   get numItems(): number {
-    return this.model.itemFactors.length / this.model.rank;
+    const model = this.model;
+    return model.kind === 'ease' ? model.numItems : model.itemFactors.length / model.rank;
+  }
+
+  /**
+   * 1 for the items this model ranks: EASE's columns; for the factor kinds, items with a non-zero
+   * row (an item without ratings has an all-zero row: its column of the rating matrix is empty).
+   */
+  rankable(): Uint8Array {
+    const model = this.model;
+    const rankable = new Uint8Array(this.numItems);
+    if (model.kind === 'ease') {
+      for (const item of model.columns) rankable[item] = 1;
+      return rankable;
+    }
+    const { rank, itemFactors } = model;
+    for (let item = 0; item < rankable.length; item++) {
+      for (let f = item * rank; f < (item + 1) * rank; f++) {
+        if (itemFactors[f] !== 0) {
+          rankable[item] = 1;
+          break;
+        }
+      }
+    }
+    return rankable;
   }
 
   /** `items` are item indices of the model; ratings on the model's scale; timestamps in unix seconds. */
@@ -56,6 +93,7 @@ export class TopNScorer {
   ): TopNUserScores {
     const model = this.model;
     const numItems = this.numItems;
+    if (model.kind === 'ease') return this.scoreEaseUser(model, items, ratings);
     const lazyScores = (vector: Float64Array) => {
       let all: Float32Array | null = null;
       return {
@@ -97,5 +135,35 @@ export class TopNScorer {
         return out;
       },
     });
+  }
+
+  private scoreEaseUser(
+    model: EaseModel,
+    items: ArrayLike<number>,
+    ratings: ArrayLike<number>,
+  ): TopNUserScores {
+    const columnOf = this.easeColumns as Int32Array;
+    let all: Float32Array | null = null;
+    return {
+      vector: null,
+      get scores(): Float32Array {
+        if (!all) {
+          const columnScores = new Float64Array(model.columns.length);
+          easeColumnScores(model, columnOf, items, ratings, columnScores);
+          all = new Float32Array(model.numItems);
+          model.columns.forEach((item, column) => ((all as Float32Array)[item] = columnScores[column]));
+        }
+        return all;
+      },
+      // One item: a term per rated movie, without scoring every column.
+      score: (item: number) => {
+        if (all) return all[item];
+        const shares = easeContributions(model, columnOf, items, ratings, item);
+        let sum = 0;
+        for (let n = 0; n < shares.length; n++) sum += shares[n];
+        return Math.fround(sum);
+      },
+      contributions: (item: number) => easeContributions(model, columnOf, items, ratings, item),
+    };
   }
 }

@@ -54,11 +54,17 @@ export function mergeNormalised(
     let min = Infinity;
     let max = -Infinity;
     for (const item of members) {
-      if (values[item] < min) min = values[item];
-      if (values[item] > max) max = values[item];
+      const value = values[item];
+      if (!Number.isFinite(value)) continue;
+      if (value < min) min = value;
+      if (value > max) max = value;
     }
     const span = max - min;
-    for (const item of members) out[item] += weights[engine] * (span > 0 ? (values[item] - min) / span : 1);
+    // −∞ is "not scored" (a movie the engine cannot rank): 0 from that engine, as the orchestrator's
+    // merge gives a movie an engine left out.
+    for (const item of members)
+      if (Number.isFinite(values[item]))
+        out[item] += weights[engine] * (span > 0 ? (values[item] - min) / span : 1);
   }
 }
 
@@ -110,7 +116,8 @@ export class HybridStrategy implements EvaluationStrategy {
     for (const engine of ENGINES) {
       masked.set(scores[engine]);
       for (let item = 0; item < rated.length; item++) if (rated[item]) masked[item] = -Infinity;
-      for (const item of topK(masked, Math.min(CANDIDATE_POOL_SIZE, unrated.length))) union.add(item);
+      for (const item of topK(masked, Math.min(CANDIDATE_POOL_SIZE, unrated.length)))
+        if (Number.isFinite(masked[item])) union.add(item);
     }
     return Int32Array.from(union);
   }

@@ -39,11 +39,13 @@ export class EaseStrategy implements EvaluationStrategy {
   readonly name = 'ease';
   private scorer: TopNScorer | null = null;
   private byUser: { offsets: Int32Array; columns: Int32Array; values: Float32Array } | null = null;
+  private rankable: Uint8Array | null = null;
 
   constructor(private readonly options: EaseOptions) {}
 
   fit(train: RatingsDataset): void {
     this.scorer = new TopNScorer({ kind: 'ease', ...trainEase(train, this.options).model });
+    this.rankable = null;
     this.byUser = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
   }
 
@@ -53,6 +55,10 @@ export class EaseStrategy implements EvaluationStrategy {
     const from = byUser.offsets[user];
     const to = byUser.offsets[user + 1];
     out.set(scorer.scoreUser(byUser.columns.subarray(from, to), byUser.values.subarray(from, to)).scores);
+    // Movies without a column are not scored, as serving leaves them out (not 0, which would put them
+    // above every movie EASE scores below 0, in a list and after the hybrid's normalisation).
+    const rankable = this.rankable ?? (this.rankable = scorer.rankable());
+    for (let item = 0; item < out.length; item++) if (!rankable[item]) out[item] = -Infinity;
   }
 }
 

@@ -7,15 +7,13 @@
  *
  *   MOVIELENS_DIR=../shared/data/ml-latest-small npm run bench:instances [-- --rounds 2]
  */
-import autocannon from 'autocannon';
 import { ChildProcess, execSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
-import { createRandom } from '../fixtures/synthetic';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
+import { drive, Outcome, percentile, RequestSource, waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:instances [-- options]
 
@@ -122,79 +120,15 @@ async function answers(base: string): Promise<boolean> {
   }
 }
 
-async function waitUntilReady(base: string, child: ChildProcess): Promise<void> {
-  let last = '';
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server on ${base} exited with code ${child.exitCode}`);
-    try {
-      const health = (await (await fetch(`${base}/health`)).json()) as {
-        engines: Record<string, { ready: boolean; reason?: string }>;
-      };
-      const waiting = Object.entries(health.engines).filter(([, s]) => !s.ready);
-      if (waiting.length === 0) return;
-      const line = waiting.map(([name, s]) => `${name}: ${s.reason}`).join(', ');
-      if (line !== last) process.stderr.write(`${base}: waiting for ${line}\n`);
-      last = line;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-}
-
-interface Outcome {
-  latencies: number[];
-  errors: number;
-  seconds: number;
-}
-
-/**
- * Closed-loop load from autocannon (as in bench-serve: its client costs far less CPU than fetch):
- * `connections` requests in flight at all times. A response counts as an error unless it is a 200
- * without GraphQL errors.
- */
-async function drive(
-  url: string,
-  users: readonly number[],
-  connections: number,
-  seconds: number,
-  seed: number,
-): Promise<Outcome> {
-  const random = createRandom(seed);
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        connections,
-        duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (request) => ({
-              ...request,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({
-                query: `query ($u: Int!) { recommendations(userId: $u, strategy: HYBRID, first: 20) { rank score movie { id title } explanation { text } } }`,
-                variables: { u: users[Math.floor(random() * users.length)] },
-              }),
-            }),
-            onResponse: (status, body) => {
-              if (status !== 200 || body.includes('"errors"')) errors++;
-            },
-          },
-        ],
-      },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
-    );
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
-  });
+/** Recommendations HYBRID for users drawn at random, with replacement, from `users`. */
+function hybridRecommendations(users: readonly number[]): RequestSource {
   return {
-    latencies,
-    errors: errors + result.errors + result.timeouts,
-    seconds: (performance.now() - started) / 1000,
+    next: (random) => ({
+      body: JSON.stringify({
+        query: `query ($u: Int!) { recommendations(userId: $u, strategy: HYBRID, first: 20) { rank score movie { id title } explanation { text } } }`,
+        variables: { u: users[Math.floor(random() * users.length)] },
+      }),
+    }),
   };
 }
 
@@ -208,7 +142,13 @@ async function driveAll(
     ports.map((port, i) => {
       const connections = Math.floor(CONNECTIONS / ports.length) + (i < CONNECTIONS % ports.length ? 1 : 0);
       // Each instance gets its own sequence of users, as behind a balancer.
-      return drive(`http://127.0.0.1:${port}/graphql`, users, connections, seconds, 42 + i);
+      return drive(
+        `http://127.0.0.1:${port}/graphql`,
+        hybridRecommendations(users),
+        connections,
+        { seconds },
+        42 + i,
+      );
     }),
   );
 }
@@ -224,11 +164,6 @@ interface Measurement {
   p99: number;
   errors: number;
   load: number[];
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 }
 
 function measure(round: number, phase: Phase, outcomes: Outcome[]): Measurement {
@@ -286,7 +221,11 @@ async function runPhase(
     startInstance(databaseUrl, port, phase === 'one' ? 'embedded' : 'off'),
   );
   try {
-    await Promise.all(ports.map((port, i) => waitUntilReady(`http://127.0.0.1:${port}`, children[i])));
+    await Promise.all(
+      ports.map((port, i) =>
+        waitUntilReady(`http://127.0.0.1:${port}`, children[i], { pollMilliseconds: 1000, nameServer: true }),
+      ),
+    );
     const users = await usersOf(databaseUrl);
     if (WARM_UP_SECONDS > 0) await driveAll(ports, users, WARM_UP_SECONDS);
     const measurement = measure(round, phase, await driveAll(ports, users, SECONDS));

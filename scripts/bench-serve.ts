@@ -10,8 +10,7 @@
  *
  *   MOVIELENS_DIR=../shared/data/ml-latest-small npm run bench:serve [-- --seconds 10 --connections 1,16,64]
  */
-import autocannon from 'autocannon';
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +18,7 @@ import { Client } from 'pg';
 import { createRandom } from '../fixtures/synthetic';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
+import { drive, Outcome, percentile, RequestSource, waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:serve [-- options]
 
@@ -55,10 +55,8 @@ similarMovies, search and trending run once, with random movies and queries.
                            feedback writes, 1 and 10 events per call, as onboarded users)
   -h, --help               print this text`);
 
-interface Scenario {
+interface Scenario extends RequestSource {
   name: string;
-  /** The next request: its body, and the bearer token of the user it is for, if they have one. */
-  next(random: () => number): { body: string; token?: string };
   /** Events each request records, for an events/s figure. */
   eventsPerRequest?: number;
 }
@@ -91,89 +89,6 @@ const ONBOARD = !process.argv.includes('--no-onboard');
 const SETTLE_SECONDS = Number(flag('settle', '0'));
 /** Requests for users of the distinct pool sent before the first distinct cell, not measured (JIT warm-up). */
 const DISTINCT_WARM_UP = 20;
-
-async function waitUntilReady(base: string, child: ChildProcess): Promise<void> {
-  let last = '';
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode}`);
-    try {
-      const health = (await (await fetch(`${base}/health`)).json()) as {
-        engines: Record<string, { ready: boolean; reason?: string }>;
-      };
-      const waiting = Object.entries(health.engines).filter(([, s]) => !s.ready);
-      if (waiting.length === 0) return;
-      const line = waiting.map(([name, s]) => `${name}: ${s.reason}`).join(', ');
-      if (line !== last) process.stderr.write(`waiting for ${line}\n`);
-      last = line;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-}
-
-interface Outcome {
-  latencies: number[];
-  errors: number;
-  seconds: number;
-}
-
-/**
- * Closed-loop load from autocannon (its HTTP client costs far less CPU than fetch, which matters
- * when client and server share two cores): `connections` requests in flight at all times.
- * A response counts as an error unless it is a 200 without GraphQL errors.
- */
-async function drive(
-  url: string,
-  scenario: Scenario,
-  connections: number,
-  length: { seconds: number } | { amount: number },
-): Promise<Outcome> {
-  const random = createRandom(42);
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url,
-        connections,
-        ...('seconds' in length ? { duration: length.seconds } : { amount: length.amount }),
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (request) => {
-              const { body, token } = scenario.next(random);
-              return {
-                ...request,
-                headers: {
-                  'content-type': 'application/json',
-                  ...(token ? { authorization: `Bearer ${token}` } : {}),
-                },
-                body,
-              };
-            },
-            onResponse: (status, body) => {
-              if (status !== 200 || body.includes('"errors"')) errors++;
-            },
-          },
-        ],
-      },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
-    );
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
-  });
-  return {
-    latencies,
-    errors: errors + result.errors + result.timeouts,
-    seconds: (performance.now() - started) / 1000,
-  };
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
 
 function shuffled<T>(list: readonly T[], seed: number): T[] {
   const order = [...list];
@@ -330,7 +245,7 @@ async function main(): Promise<void> {
     process.stderr.write(`deleted the ${onboarded.length} synthetic users\n`);
   };
   try {
-    await waitUntilReady(base, child);
+    await waitUntilReady(base, child, { pollMilliseconds: 2000, nameServer: false });
     if (SETTLE_SECONDS > 0) await new Promise((resolve) => setTimeout(resolve, SETTLE_SECONDS * 1000));
     await db.connect();
     const url = `${base}/graphql`;

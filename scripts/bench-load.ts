@@ -1,0 +1,116 @@
+/** Load against a running Cinegraph server, shared by the server benchmarks (bench-serve, bench-instances). */
+import autocannon from 'autocannon';
+import { ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { createRandom } from '../fixtures/synthetic';
+
+/**
+ * Waits until the server on `base` reports every engine ready, writing to stderr what it still waits
+ * for each time that changes. Fails when the server process exits first.
+ */
+export async function waitUntilReady(
+  base: string,
+  child: ChildProcess,
+  options: {
+    pollMilliseconds: number;
+    /** Whether messages name the server by `base` (several servers at once) or just say "the server". */
+    nameServer: boolean;
+  },
+): Promise<void> {
+  const server = options.nameServer ? `the server on ${base}` : 'the server';
+  const prefix = options.nameServer ? `${base}: ` : '';
+  let last = '';
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${server} exited with code ${child.exitCode}`);
+    try {
+      const health = (await (await fetch(`${base}/health`)).json()) as {
+        engines: Record<string, { ready: boolean; reason?: string }>;
+      };
+      const waiting = Object.entries(health.engines).filter(([, s]) => !s.ready);
+      if (waiting.length === 0) return;
+      const line = waiting.map(([name, s]) => `${name}: ${s.reason}`).join(', ');
+      if (line !== last) process.stderr.write(`${prefix}waiting for ${line}\n`);
+      last = line;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMilliseconds));
+  }
+}
+
+export interface Outcome {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
+/** One GraphQL request: its body, and the bearer token of the user it is for, if they have one. */
+export interface LoadRequest {
+  body: string;
+  token?: string;
+}
+
+/** Where a load's requests come from: each is made just before it is sent. */
+export interface RequestSource {
+  next(random: () => number): LoadRequest;
+}
+
+/**
+ * Closed-loop load from autocannon (its HTTP client costs far less CPU than fetch, which matters
+ * when client and server share two cores): `connections` requests in flight at all times, for a
+ * number of seconds or of requests. `source` draws from one random sequence seeded with `seed`.
+ * A response counts as an error unless it is a 200 without GraphQL errors.
+ */
+export async function drive(
+  url: string,
+  source: RequestSource,
+  connections: number,
+  length: { seconds: number } | { amount: number },
+  seed = 42,
+): Promise<Outcome> {
+  const random = createRandom(seed);
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        ...('seconds' in length ? { duration: length.seconds } : { amount: length.amount }),
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (request) => {
+              const { body, token } = source.next(random);
+              return {
+                ...request,
+                headers: {
+                  'content-type': 'application/json',
+                  ...(token ? { authorization: `Bearer ${token}` } : {}),
+                },
+                body,
+              };
+            },
+            onResponse: (status, body) => {
+              if (status !== 200 || body.includes('"errors"')) errors++;
+            },
+          },
+        ],
+      },
+      (error, finished) => (error ? reject(error) : resolve(finished)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  });
+  return {
+    latencies,
+    errors: errors + result.errors + result.timeouts,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The q-quantile of ascending `sorted` (nearest rank); NaN when it is empty. */
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}

@@ -2,9 +2,10 @@ import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/s
 import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
 import { topK } from '../src/engines/collaborative/kernels/top-k';
 import { DEFAULT_WEIGHTS, type EngineWeights } from '../src/orchestrator/weights';
-import { selectRatings, type RatingsDataset } from './dataset';
+import type { RatingsDataset } from './dataset';
 import { CUTOFF, RankingAccumulator, RELEVANCE_THRESHOLD } from './metrics';
 import type { EvaluationStrategy } from './strategies';
+import { carveValidation, type ValidationSplit, type ValidationSplitKind } from './validation-split';
 
 /** As the orchestrator asks each engine for max(50, first·3) candidates, with first = the cutoff 10. */
 export const CANDIDATE_POOL_SIZE = 50;
@@ -163,49 +164,31 @@ export function weightGrid(steps = 10): EngineWeights[] {
  * TEMPORAL_VALIDATION_FRACTION by time, as the temporal protocol and live traffic ask about the
  * future; `random`: a seeded uniform RANDOM_VALIDATION_FRACTION, as the ml-100k folds are random.
  */
-export type ValidationScheme = 'temporal' | 'random';
+export type ValidationScheme = ValidationSplitKind;
 
 export const TEMPORAL_VALIDATION_FRACTION = 0.15;
 export const RANDOM_VALIDATION_FRACTION = 0.1;
 /** Users with fewer training ratings keep them all for fitting: a validation answer needs a history. */
 export const MIN_RATINGS_FOR_VALIDATION = 5;
 
-export function validationSplit(
+/**
+ * Calibration's split, carved by the same code as the top-N model choice's but with its own
+ * parameters, kept as they were so that stored calibrated weights reproduce: 15% (not 20%) for
+ * `temporal`; users with fewer than MIN_RATINGS_FOR_VALIDATION ratings left whole (not only users
+ * with one); and for `random` an independent draw per rating (not an exact share of all ratings).
+ * The shared temporal split's rule that a user keeps one rating to fit on never binds here:
+ * ceil(0.15·n) < n for every n ≥ 5.
+ */
+export function calibrationValidationSplit(
   dataset: RatingsDataset,
   scheme: ValidationScheme,
   seed: number,
-): { fitting: RatingsDataset; validation: RatingsDataset } {
-  // Rating positions grouped by user (a counting sort: positions stay exact beyond 2^24 ratings).
-  const offsets = new Int32Array(dataset.numUsers + 1);
-  for (const user of dataset.users) offsets[user + 1]++;
-  for (let user = 0; user < dataset.numUsers; user++) offsets[user + 1] += offsets[user];
-  const grouped = new Int32Array(dataset.size);
-  const cursor = offsets.slice(0, dataset.numUsers);
-  for (let n = 0; n < dataset.size; n++) grouped[cursor[dataset.users[n]]++] = n;
-  const held = new Uint8Array(dataset.size);
-  const rng = new Mulberry32(seed);
-  for (let user = 0; user < dataset.numUsers; user++) {
-    const start = offsets[user];
-    const end = offsets[user + 1];
-    if (end - start < MIN_RATINGS_FOR_VALIDATION) continue;
-    const positions = Array.from(grouped.subarray(start, end));
-    if (scheme === 'temporal') {
-      positions.sort(
-        (a, b) => dataset.timestamps[a] - dataset.timestamps[b] || dataset.items[a] - dataset.items[b],
-      );
-      const count = Math.ceil(TEMPORAL_VALIDATION_FRACTION * positions.length);
-      for (const n of positions.slice(positions.length - count)) held[n] = 1;
-    } else {
-      for (const n of positions) if (rng.nextFloat() < RANDOM_VALIDATION_FRACTION) held[n] = 1;
-    }
-  }
-  const fitting: number[] = [];
-  const validation: number[] = [];
-  for (let n = 0; n < dataset.size; n++) (held[n] ? validation : fitting).push(n);
-  return {
-    fitting: selectRatings(dataset, Int32Array.from(fitting)),
-    validation: selectRatings(dataset, Int32Array.from(validation)),
-  };
+): ValidationSplit {
+  return carveValidation(dataset, scheme, seed, {
+    fraction: scheme === 'temporal' ? TEMPORAL_VALIDATION_FRACTION : RANDOM_VALIDATION_FRACTION,
+    minUserRatings: MIN_RATINGS_FOR_VALIDATION,
+    randomDraw: 'per-rating',
+  });
 }
 
 /** What calibration chose, stored with the model version and shown by the API. */
@@ -243,7 +226,7 @@ export async function calibrateHybridWeights(
   createEngines: () => HybridEngines,
   options: CalibrationOptions,
 ): Promise<CalibratedWeights> {
-  const { fitting, validation } = validationSplit(train, options.scheme, options.seed);
+  const { fit: fitting, validation } = calibrationValidationSplit(train, options.scheme, options.seed);
   const engines = createEngines();
   for (const engine of Object.values(engines)) await engine.fit(fitting);
   const memoised: HybridEngines = {

@@ -139,6 +139,25 @@ export function countPerIndex(indices: Int32Array, size: number): Int32Array {
   return counts;
 }
 
+/**
+ * A uniform random `count` of `values`, and the rest, both sorted ascending: a partial Fisher–Yates,
+ * so the sample depends on the order of `values` and the rng state. Reorders `values` in place
+ * (no copy of what may be every rating position).
+ */
+export function sampleWithoutReplacement(
+  values: Int32Array,
+  count: number,
+  rng: Mulberry32,
+): { sample: Int32Array; rest: Int32Array } {
+  for (let n = 0; n < count; n++) {
+    const j = n + rng.nextInt(values.length - n);
+    const held = values[n];
+    values[n] = values[j];
+    values[j] = held;
+  }
+  return { sample: values.slice(0, count).sort(), rest: values.slice(count).sort() };
+}
+
 /** A seeded random holdout of about `fraction` of the ratings (exactly round(fraction·n)). */
 export function splitHoldout(
   dataset: RatingsDataset,
@@ -148,16 +167,10 @@ export function splitHoldout(
   if (!(fraction >= 0 && fraction < 1))
     throw new DatasetError(`holdout fraction must be in [0, 1), got ${fraction}`);
   const positions = Int32Array.from({ length: dataset.size }, (_, n) => n);
-  const rng = new Mulberry32(seed);
-  const holdoutSize = Math.round(fraction * dataset.size);
-  // A partial Fisher–Yates: the first holdoutSize positions become a uniform random sample.
-  for (let n = 0; n < holdoutSize; n++) {
-    const j = n + rng.nextInt(dataset.size - n);
-    const held = positions[n];
-    positions[n] = positions[j];
-    positions[j] = held;
-  }
-  const holdout = positions.slice(0, holdoutSize).sort();
-  const train = positions.slice(holdoutSize).sort();
+  const { sample: holdout, rest: train } = sampleWithoutReplacement(
+    positions,
+    Math.round(fraction * dataset.size),
+    new Mulberry32(seed),
+  );
   return { train: selectRatings(dataset, train), holdout: selectRatings(dataset, holdout) };
 }

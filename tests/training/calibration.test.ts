@@ -2,7 +2,7 @@ import { datasetFromRows, type RatingRecord } from '../../training/dataset';
 import {
   MIN_RATINGS_FOR_VALIDATION,
   TEMPORAL_VALIDATION_FRACTION,
-  validationSplit,
+  calibrationValidationSplit,
 } from '../../training/calibration';
 import { comparableTitle } from '../../training/movie-overviews';
 
@@ -18,8 +18,8 @@ function ratings(): RatingRecord[] {
 describe('validation split', () => {
   it('temporal: holds out each user’s latest ratings, and none of a user with too few to spare', () => {
     const train = datasetFromRows(ratings());
-    const { fitting, validation } = validationSplit(train, 'temporal', 1);
-    expect(fitting.size + validation.size).toBe(train.size);
+    const { fit, validation } = calibrationValidationSplit(train, 'temporal', 1);
+    expect(fit.size + validation.size).toBe(train.size);
     const heldOf = (userId: number) =>
       Array.from({ length: validation.size }, (_, n) => n)
         .filter((n) => validation.userIds[validation.users[n]] === userId)
@@ -38,9 +38,9 @@ describe('validation split', () => {
       for (let m = 1; m <= 40; m++) rows.push({ userId: u, movieId: m, rating: 3, timestamp: 0 });
     rows.push({ userId: 99, movieId: 1, rating: 5, timestamp: 0 });
     const train = datasetFromRows(rows);
-    const first = validationSplit(train, 'random', 7);
-    const again = validationSplit(train, 'random', 7);
-    const other = validationSplit(train, 'random', 8);
+    const first = calibrationValidationSplit(train, 'random', 7);
+    const again = calibrationValidationSplit(train, 'random', 7);
+    const other = calibrationValidationSplit(train, 'random', 8);
     expect(first.validation.size).toBeGreaterThan(0.07 * 2000);
     expect(first.validation.size).toBeLessThan(0.13 * 2000);
     expect(Array.from(again.validation.items)).toEqual(Array.from(first.validation.items));

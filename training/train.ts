@@ -113,7 +113,12 @@ export interface TrainedModels {
 
 export type TrainingProgress =
   | { readonly stage: 'biased'; readonly epochs: number; readonly stats: EpochStats }
-  | { readonly stage: 'topN'; readonly done: boolean };
+  | {
+      readonly stage: 'topN';
+      readonly done: boolean;
+      /** When done: the validation figures that chose the kind (absent when it was forced). */
+      readonly selection?: TopNSelection;
+    };
 
 export interface TrainModelsHooks {
   readonly pool?: SgdWorkerPool;
@@ -166,7 +171,7 @@ export async function trainModels(
       : null;
   const topN = fitTopN(topNData, selection?.kind ?? (choice === 'select' ? 'puresvd' : choice), options);
   const topNSeconds = (performance.now() - topNStarted) / 1000;
-  onProgress?.({ stage: 'topN', done: true });
+  onProgress?.(selection ? { stage: 'topN', done: true, selection } : { stage: 'topN', done: true });
 
   const scale = ratingScaleOf(dataset);
   return {

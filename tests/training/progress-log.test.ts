@@ -34,5 +34,23 @@ describe('logTrainingProgress', () => {
         'train RMSE 0.8700, validation RMSE 0.9350',
     );
     expect(lines.at(-1)).toBe('training the top-N model (biased MF done after 20 epochs)');
+
+    // A chosen kind is logged with the validation figures that chose it.
+    onProgress({
+      stage: 'topN',
+      done: true,
+      selection: {
+        kind: 'ease',
+        split: 'temporal',
+        validationNdcg10: { puresvd: 0.1019, ease: 0.1115 },
+        fitRatings: 800,
+        validationRatings: 200,
+        seconds: 2,
+      },
+    });
+    expect(lines.at(-1)).toBe(
+      'top-N model: ease chosen on a temporal validation split of the training data ' +
+        '(800 fit / 200 validation ratings): NDCG@10 PureSVD 0.1019, EASE 0.1115',
+    );
   });
 });

@@ -156,7 +156,7 @@ export function trainIals(
     epochSeconds.push((performance.now() - epochStarted) / 1000);
     onEpoch?.(epoch, epochSeconds[epoch]);
   }
-  // The converged user pass cost a quarter of the whole fit at ML-25M shape (bench-ials.ts): only
+  // The converged user pass cost a quarter of the whole fit at ML-25M shape (bench-topn.ts): only
   // evaluation, which scores training users from stored vectors, needs it.
   if (solveUsers) solveHalf(users, itemFactors, userFactors, rank, options, CONVERGED_SOLVE, scratch);
   return {

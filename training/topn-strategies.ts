@@ -86,6 +86,13 @@ export interface TopNSelection {
  */
 export const MAX_VALIDATION_USERS = 5_000;
 
+/**
+ * Users whose ratings the choice fits its candidates on: past this the choice is made on a seeded
+ * sample of users (all their ratings), so it costs the same at 162K users as at 25K, and only the
+ * winner's refit grows with the data. At ML-25M shape the sample is ~15% of the ratings.
+ */
+export const MAX_SELECTION_USERS = 25_000;
+
 /** The ratings of at most `maxUsers` users, a seeded sample; the dataset itself when it has fewer. */
 export function sampleUsers(dataset: RatingsDataset, maxUsers: number, seed: number): RatingsDataset {
   const present = [...new Set(dataset.users)];
@@ -108,10 +115,10 @@ function candidateStrategy(kind: TopNKind, candidates: TopNCandidates): Evaluati
 }
 
 /**
- * Picks the top-N model to serve: each candidate is fitted on the training data minus a validation
- * split carved from it, and the highest validation NDCG@10 wins (on a tie, the earlier of PureSVD,
- * iALS, EASE). Never sees a test set; the winner is then refitted on all the training data by the
- * caller.
+ * Picks the top-N model to serve: each candidate is fitted on the training data (of at most
+ * MAX_SELECTION_USERS users) minus a validation split carved from it, and the highest validation
+ * NDCG@10 wins (on a tie, the earlier of PureSVD, iALS, EASE). Never sees a test set; the winner is
+ * then refitted on all the training data by the caller.
  */
 export async function selectTopNModel(
   train: RatingsDataset,
@@ -120,7 +127,7 @@ export async function selectTopNModel(
   seed: number,
 ): Promise<TopNSelection> {
   const started = performance.now();
-  const carved = carveValidation(train, split, seed);
+  const carved = carveValidation(sampleUsers(train, MAX_SELECTION_USERS, seed), split, seed);
   const fit = carved.fit;
   const validation = sampleUsers(carved.validation, MAX_VALIDATION_USERS, seed);
   const validationNdcg10: Partial<Record<TopNKind, number>> = {};

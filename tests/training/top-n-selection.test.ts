@@ -13,7 +13,7 @@ import {
 } from '../../training/options';
 import { parseTrainArgs } from '../../training/train-cli';
 import { trainModels } from '../../training/train';
-import { selectTopNModel, type TopNCandidates } from '../../training/topn-strategies';
+import { sampleUsers, selectTopNModel, type TopNCandidates } from '../../training/topn-strategies';
 import { carveValidation } from '../../training/validation-split';
 
 const catalog = generateSyntheticCatalog({ seed: 13, users: 200, movies: 150 });
@@ -47,6 +47,21 @@ describe('validation splits carved from training data', () => {
     const b = carveValidation(dataset, 'random', 1);
     expect(a.validation.size).toBe(Math.round(0.1 * dataset.size));
     expect(a.validation.items).toEqual(b.validation.items);
+  });
+});
+
+describe('user samples for the choice at scale', () => {
+  it('keeps every rating of at most n users, the same users for the same seed', () => {
+    const usersOf = (d: typeof dataset) => new Set(Array.from(d.users));
+    const sample = sampleUsers(dataset, 50, 3);
+    const kept = usersOf(sample);
+    expect(kept.size).toBe(50);
+    let expected = 0;
+    for (let n = 0; n < dataset.size; n++) if (kept.has(dataset.users[n])) expected++;
+    expect(sample.size).toBe(expected);
+    expect(usersOf(sampleUsers(dataset, 50, 3))).toEqual(kept);
+    expect(usersOf(sampleUsers(dataset, 50, 4))).not.toEqual(kept);
+    expect(sampleUsers(dataset, dataset.numUsers, 3)).toBe(dataset);
   });
 });
 

@@ -1,12 +1,14 @@
 /**
  * Training time of the top-N models.
  *
- *   node -r @swc-node/register scripts/bench-ials.ts [--data <ml-latest-small dir>] [--synthetic 2500000]
+ *   node -r @swc-node/register scripts/bench-topn.ts [--data <ml-latest-small dir>] [--synthetic 2500000]
  *
- * With --data: PureSVD and iALS (default options) fitted on the whole ratings file, and the
- * production choice between them (both fitted on the training data minus a temporal validation
+ * With --data: PureSVD, EASE and iALS (default options) fitted on the whole ratings file, and the
+ * production choice (PureSVD and EASE fitted on the training data minus a temporal validation
  * split, then the winner refitted), side by side in one run.
- * With --synthetic N: one iALS epoch on a synthetic matrix with ML-25M's shape scaled to N ratings
+ * With --synthetic N: the production top-N stage (that choice and the refit) measured on a
+ * synthetic matrix with ML-25M's shape scaled to N ratings (25000095 for the real size), then
+ * one iALS epoch on the same matrix
  * (ML-25M: 25,000,095 ratings, 162,541 users, 59,047 rated movies; heavy-tailed users and items).
  * Every cost term of an epoch (Gramians: rows·k²; CG steps: rows·k² + nnz·k) is linear in rows and
  * ratings, so at fixed shape the 25M epoch is (25M / N) × the measured one; the estimate printed
@@ -19,12 +21,13 @@ import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
 import { integerFlag, parseFlags, runCli, stringFlag } from '../training/cli';
 import { createDataset, datasetFromRows, type RatingsDataset } from '../training/dataset';
 import { trainIals } from '../training/ials';
-import { DEFAULT_IALS_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from '../training/options';
+import { easeColumnsOf, trainEase } from '../training/ease';
+import { DEFAULT_EASE_OPTIONS, DEFAULT_IALS_OPTIONS, DEFAULT_PURE_SVD_OPTIONS } from '../training/options';
 import { trainPureSvd } from '../training/top-n';
 import { defaultTopNCandidates, selectTopNModel } from '../training/topn-strategies';
 
 const USAGE =
-  'usage: node -r @swc-node/register scripts/bench-ials.ts [--data <movielens dir>] [--synthetic <ratings>]';
+  'usage: node -r @swc-node/register scripts/bench-topn.ts [--data <movielens dir>] [--synthetic <ratings>] [--no-ials]';
 const ML25M = { ratings: 25_000_095, users: 162_541, items: 59_047 };
 
 const load = () =>
@@ -83,7 +86,12 @@ function syntheticDataset(ratings: number, seed: number): RatingsDataset {
 }
 
 async function main(argv: readonly string[]) {
-  const values = parseFlags(argv, { data: { type: 'string' }, synthetic: { type: 'string' } });
+  const values = parseFlags(argv, {
+    data: { type: 'string' },
+    synthetic: { type: 'string' },
+    'no-ials': { type: 'boolean' },
+  });
+  const withIals = values['no-ials'] !== true;
   const data = stringFlag(values, 'data');
   const synthetic = integerFlag(values, 'synthetic', 0, 0);
   const ials = DEFAULT_IALS_OPTIONS;
@@ -93,39 +101,68 @@ async function main(argv: readonly string[]) {
   if (data) {
     const dataset = datasetFromRows(await readRatingsFile((await detectRelease(data)).ratingsFile));
     const pureSvd = seconds(() => trainPureSvd(dataset, DEFAULT_PURE_SVD_OPTIONS));
-    const fitted = trainIals(dataset, ials);
-    const started = performance.now();
-    const chosen = (await selectTopNModel(dataset, defaultTopNCandidates(42), 'temporal', 42)).kind;
-    const selection = (performance.now() - started) / 1000;
-    const refit = chosen === 'ials' ? fitted.trainSeconds : pureSvd;
+    const ease = seconds(() => trainEase(dataset, DEFAULT_EASE_OPTIONS));
+    const fitted = withIals ? trainIals(dataset, ials) : null;
+    const stage = await topNStage(dataset, { pureSvd, ease });
     process.stdout.write(
       `${data}: ${dataset.size} ratings, ${dataset.numUsers} users, ${dataset.numItems} items\n` +
         `| fit | seconds |\n|---|---:|\n` +
         `| PureSVD rank ${DEFAULT_PURE_SVD_OPTIONS.rank} | ${pureSvd.toFixed(2)} |\n` +
-        `| iALS (${fitted.epochSeconds.length} epochs, mean ${mean(fitted.epochSeconds).toFixed(2)} s/epoch) | ${fitted.trainSeconds.toFixed(2)} |\n` +
-        `| choice on validation (both candidates on 80%) → ${chosen} | ${selection.toFixed(2)} |\n` +
-        `| top-N stage of training (choice + refit of ${chosen}) | ${(selection + refit).toFixed(2)} |\n` +
+        `| EASE (${easeColumns(dataset)} columns) | ${ease.toFixed(2)} |\n` +
+        (fitted
+          ? `| iALS (${fitted.epochSeconds.length} epochs, mean ${mean(fitted.epochSeconds).toFixed(2)} s/epoch) | ${fitted.trainSeconds.toFixed(2)} |\n`
+          : '') +
+        stage +
         `${load()}\n`,
     );
   }
   if (synthetic > 0) {
+    const started = performance.now();
     const dataset = syntheticDataset(synthetic, 7);
     process.stdout.write(
-      `synthetic ML-25M shape: ${dataset.size} ratings, ${dataset.numUsers} users, ${dataset.numItems} items\n`,
+      `synthetic ML-25M shape: ${dataset.size} ratings, ${dataset.numUsers} users, ${dataset.numItems} items ` +
+        `(made in ${((performance.now() - started) / 1000).toFixed(1)} s)\n| fit | seconds |\n|---|---:|\n`,
     );
+    const pureSvd = seconds(() => trainPureSvd(dataset, DEFAULT_PURE_SVD_OPTIONS));
+    const ease = seconds(() => trainEase(dataset, DEFAULT_EASE_OPTIONS));
+    process.stdout.write(
+      `| PureSVD rank ${DEFAULT_PURE_SVD_OPTIONS.rank} | ${pureSvd.toFixed(2)} |\n` +
+        `| EASE (${easeColumns(dataset)} columns) | ${ease.toFixed(2)} |\n` +
+        (await topNStage(dataset, { pureSvd, ease })) +
+        `peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB; ${load()}\n`,
+    );
+    if (!withIals) return;
     const result = trainIals(dataset, { ...ials, epochs: 2 });
     const epoch = result.epochSeconds[1];
     const rest = result.trainSeconds - result.epochSeconds[0] - result.epochSeconds[1];
     const factor = ML25M.ratings / dataset.size;
     const estimate = factor * (ials.epochs * epoch + rest);
     process.stdout.write(
-      `epoch 1 ${result.epochSeconds[0].toFixed(2)} s (includes JIT), epoch 2 ${epoch.toFixed(2)} s, ` +
+      `iALS: epoch 1 ${result.epochSeconds[0].toFixed(2)} s (includes JIT), epoch 2 ${epoch.toFixed(2)} s, ` +
         `setup + final converged user pass ${rest.toFixed(2)} s\n` +
         `25M estimate (×${factor.toFixed(2)}): iALS fit ≈ ${estimate.toFixed(0)} s ` +
         `(${ials.epochs} epochs); with the validation choice (fit on 80% + refit) ≈ ${(1.8 * estimate).toFixed(0)} s; ` +
         `${load()}\n`,
     );
   }
+}
+
+/** The production top-N stage: the choice on a temporal validation split, then the winner's refit. */
+async function topNStage(dataset: RatingsDataset, fits: { pureSvd: number; ease: number }): Promise<string> {
+  const started = performance.now();
+  const selection = await selectTopNModel(dataset, defaultTopNCandidates(42), 'temporal', 42);
+  const choice = (performance.now() - started) / 1000;
+  const refit = selection.kind === 'ease' ? fits.ease : fits.pureSvd;
+  return (
+    `| choice on validation (PureSVD and EASE on 80%, NDCG@10 ${Object.entries(selection.validationNdcg10)
+      .map(([kind, ndcg]) => `${kind} ${(ndcg as number).toFixed(4)}`)
+      .join(', ')}) → ${selection.kind} | ${choice.toFixed(2)} |\n` +
+    `| top-N stage of training (choice + refit of ${selection.kind}) | ${(choice + refit).toFixed(2)} |\n`
+  );
+}
+
+function easeColumns(dataset: RatingsDataset): number {
+  return easeColumnsOf(dataset, DEFAULT_EASE_OPTIONS).length;
 }
 
 function mean(values: number[]): number {

@@ -9,10 +9,13 @@ import { loadEvaluationPlan, type ProtocolName } from '../../training/protocols'
 
 /**
  * The issue-14 claims on real data, each test set evaluated once:
- * - ml-100k u1: hybrid-calibrated (weights chosen on a validation split of u1.base) beats the
- *   statistical, content and collaborative engines alone on NDCG@10;
- * - ml-latest-small temporal: the content engine beats popularity; hybrid (the specified weights
- *   0.5 / 0.3 / 0.2) and hybrid-calibrated beat statistical and content, but not svd (known failures).
+ * - ml-100k u1: the served top-N model (`topn`, EASE or PureSVD chosen on a validation split of
+ *   u1.base) is at least 5% above PureSVD; hybrid-calibrated (weights chosen on a validation split)
+ *   beats statistical, content and PureSVD, but not the served top-N model, which its calibration
+ *   gives all the weight (a tie: known failure);
+ * - ml-latest-small temporal: the same top-N claim; the content engine beats popularity; hybrid (the
+ *   specified weights 0.5 / 0.3 / 0.2) and hybrid-calibrated beat statistical, content and PureSVD,
+ *   but not the served top-N model (known failures).
  * Needs MOVIELENS_100K_DIR / MOVIELENS_DIR (and TMDB_OVERVIEWS for the overviews the reported
  * figures use); skips without them. Minutes of CPU: the temporal content engine builds a
  * 9,742² cosine matrix.
@@ -27,16 +30,6 @@ const overviews = process.env.TMDB_OVERVIEWS || undefined;
  */
 const temporalClaims = process.env.QUALITY_TEMPORAL === '1';
 const hasLatestSmall = temporalClaims && !!latestSmall && existsSync(path.join(latestSmall, 'ratings.csv'));
-
-async function exists(file: string | undefined): Promise<boolean> {
-  return (
-    !!file &&
-    fs.stat(file).then(
-      () => true,
-      () => false,
-    )
-  );
-}
 
 async function ndcgByStrategy(
   data: string,
@@ -67,7 +60,7 @@ describe('issue 14 quality claims on MovieLens', () => {
     (temporal ??= ndcgByStrategy(
       latestSmall as string,
       'temporal',
-      ['popularity', 'statistical', 'content', 'svd', 'hybrid', 'hybrid-calibrated'],
+      ['popularity', 'statistical', 'content', 'svd', 'topn', 'hybrid', 'hybrid-calibrated'],
       cache,
     ));
   beforeAll(async () => {
@@ -77,20 +70,38 @@ describe('issue 14 quality claims on MovieLens', () => {
     await fs.rm(cache, { recursive: true, force: true });
   });
 
-  it('ml-100k u1: hybrid-calibrated beats every single engine', async () => {
-    if (!(await exists(ml100k && path.join(ml100k, 'u1.base')))) {
+  let u1: Promise<Record<string, number>> | null = null;
+  const hasMl100k = !!ml100k && existsSync(path.join(ml100k, 'u1.base'));
+  /** One u1 evaluation for both u1 tests. */
+  const u1Ndcg = () =>
+    (u1 ??= ndcgByStrategy(
+      ml100k as string,
+      'ml100k-u1',
+      ['statistical', 'content', 'svd', 'topn', 'hybrid-calibrated'],
+      cache,
+    ));
+
+  it('ml-100k u1: the served top-N model is 5% above PureSVD; hybrid-calibrated beats the other engines', async () => {
+    if (!hasMl100k) {
       console.warn('skipped: set MOVIELENS_100K_DIR to an ml-100k directory with u1.base/u1.test and u.item');
       return;
     }
-    const ndcg = await ndcgByStrategy(
-      ml100k as string,
-      'ml100k-u1',
-      ['statistical', 'content', 'svd', 'hybrid-calibrated'],
-      cache,
-    );
+    const ndcg = await u1Ndcg();
+    expect(ndcg.topn).toBeGreaterThanOrEqual(1.05 * ndcg.svd);
     for (const single of ['statistical', 'content', 'svd'])
       expect(ndcg['hybrid-calibrated']).toBeGreaterThan(ndcg[single]);
   }, 900_000);
+
+  // Calibration on u1.base's validation split gives the top-N model all the weight (1 / 0 / 0), so
+  // hybrid-calibrated ties it (0.4820 both; docs/quality/). A known failure: red the day it holds.
+  (hasMl100k ? it.failing : it.skip)(
+    'ml-100k u1: hybrid-calibrated beats the served top-N model alone (target not met)',
+    async () => {
+      const ndcg = await u1Ndcg();
+      expect(ndcg['hybrid-calibrated']).toBeGreaterThan(ndcg.topn);
+    },
+    900_000,
+  );
 
   it('the specified default weights: collaborative 0.5, content 0.3, statistical 0.2', () => {
     // In the engine order of the specification: a swapped reading (content 0.2, statistical 0.3, as
@@ -98,7 +109,7 @@ describe('issue 14 quality claims on MovieLens', () => {
     expect(DEFAULT_WEIGHTS).toEqual({ collaborative: 0.5, content: 0.3, statistical: 0.2 });
   });
 
-  it('temporal: content beats popularity, both hybrids beat statistical and content', async () => {
+  it('temporal: the served top-N model is 5% above PureSVD; content beats popularity; both hybrids beat statistical, content and PureSVD', async () => {
     if (!hasLatestSmall) {
       console.warn(
         'skipped: set QUALITY_TEMPORAL=1 and MOVIELENS_DIR to an ml-latest-small directory (over ten minutes)',
@@ -106,20 +117,23 @@ describe('issue 14 quality claims on MovieLens', () => {
       return;
     }
     const ndcg = await temporalNdcg();
+    expect(ndcg.topn).toBeGreaterThanOrEqual(1.05 * ndcg.svd);
     expect(ndcg.content).toBeGreaterThan(ndcg.popularity);
     for (const hybrid of ['hybrid', 'hybrid-calibrated'])
-      for (const single of ['statistical', 'content']) expect(ndcg[hybrid]).toBeGreaterThan(ndcg[single]);
+      for (const single of ['statistical', 'content', 'svd'])
+        expect(ndcg[hybrid]).toBeGreaterThan(ndcg[single]);
   }, 3_600_000);
 
-  // Issue 14's temporal targets against the collaborative engine alone are NOT met (measured:
-  // hybrid 0.1072, hybrid-calibrated 0.1086, svd 0.1100; docs/quality/). Kept as known failures:
-  // the day one holds, its test turns red and the claim moves into the test above.
+  // Issue 14's temporal targets against the collaborative engine alone (the served top-N model) are
+  // NOT met (measured: hybrid 0.1140, hybrid-calibrated 0.1200 with weights 1 / 0 / 0, topn 0.1200;
+  // docs/quality/). Kept as known failures: the day one holds, its test turns red and the claim
+  // moves into the test above.
   for (const hybrid of ['hybrid', 'hybrid-calibrated'])
     (hasLatestSmall ? it.failing : it.skip)(
       `temporal: ${hybrid} beats the collaborative engine alone (target not met)`,
       async () => {
         const ndcg = await temporalNdcg();
-        expect(ndcg[hybrid]).toBeGreaterThan(ndcg.svd);
+        expect(ndcg[hybrid]).toBeGreaterThan(ndcg.topn);
       },
       3_600_000,
     );

@@ -488,6 +488,7 @@ export async function startCinegraph(
       : { url: database.url, schema: options.schema, connectTimeoutMs: config.dbConnectTimeoutMs },
     pollMs: options.versionPollMs,
     reconnectMs: options.versionReconnectMs,
+    heartbeatMs: config.versionFeedHeartbeatMs,
     log: (message) => logger.warn(message),
   });
   try {

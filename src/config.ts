@@ -100,6 +100,12 @@ export interface Config {
    */
   followPollMs: number;
   /**
+   * How often an instance asks its LISTEN connection (version notices) `SELECT 1`, and how long the
+   * answer may take before the connection counts as lost (polling, reconnecting): a half-open
+   * connection raises no error, it only stops delivering.
+   */
+  versionFeedHeartbeatMs: number;
+  /**
    * COLLABORATIVE_ANN_MIN_MOVIES: from this many rankable movies on, collaborative lists come from
    * the approximate index (once built) instead of scoring every movie; below it exact costs less.
    */
@@ -254,6 +260,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workerPort: integer(env, 'WORKER_PORT', 4001, 0, 65535),
     followPollMs: integer(env, 'FOLLOW_POLL_MS', 5000, 100, 3_600_000),
     experimentRefreshMs: integer(env, 'EXPERIMENT_REFRESH_MS', 10_000, 100, 3_600_000),
+    versionFeedHeartbeatMs: integer(env, 'VERSION_FEED_HEARTBEAT_MS', 10_000, 100, 600_000),
     collaborativeAnnMinMovies: integer(
       env,
       'COLLABORATIVE_ANN_MIN_MOVIES',

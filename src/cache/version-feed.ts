@@ -18,6 +18,11 @@ export interface VersionFeedOptions {
   pollMs?: number;
   /** First and longest wait between reconnection attempts (doubling, with jitter). */
   reconnectMs?: { min: number; max: number };
+  /**
+   * How often the LISTEN connection is asked `SELECT 1`, and how long the answer may take: a
+   * connection that went silent without an error (a half-open TCP flow) is dropped as a lost one.
+   */
+  heartbeatMs?: number;
   log?: (message: string) => void;
 }
 
@@ -31,11 +36,27 @@ const POLL_OVERLAP_MS = 10_000;
 /** How long stop() waits for the LISTEN connection to close. */
 const STOP_WAIT_MS = 500;
 
+/** `work`, or 'timed out' once `ms` passed without it settling (work goes on, unobserved). */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), ms).unref();
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Brings the versions other instances commit into this one's Versions: LISTEN/NOTIFY on a dedicated
  * connection (a notice arrives when its transaction commits); while that connection is down, the
  * versions are polled every pollMs and the connection is re-made with backoff, then polled once more
- * to catch up on what was committed in between.
+ * to catch up on what was committed in between. A connection can also die without telling: a
+ * partition or a NAT that forgets the flow leaves it half-open, no error, no end, just no notices.
+ * So it is asked `SELECT 1` every heartbeatMs, and one that does not answer within heartbeatMs is
+ * destroyed and handled as lost.
  */
 export class VersionFeed {
   private client: Client | null = null;
@@ -44,6 +65,7 @@ export class VersionFeed {
   private stopped = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
   private reconnectDelay: number;
   private polling: Promise<void> | null = null;
   /** (time, highest ratings version then): the poll reads users above the mark of POLL_OVERLAP_MS ago. */
@@ -52,13 +74,15 @@ export class VersionFeed {
   private pollFailing = false;
   private readonly pollMs: number;
   private readonly reconnectMs: { min: number; max: number };
+  private readonly heartbeatMs: number;
   private readonly log: (message: string) => void;
-  /** Notices and polls taken in, for /health and tests. */
-  readonly counts = { notices: 0, polls: 0, reconnects: 0 };
+  /** Notices and polls taken in, reconnections, heartbeats left unanswered: for /health and tests. */
+  readonly counts = { notices: 0, polls: 0, reconnects: 0, heartbeatTimeouts: 0 };
 
   constructor(private readonly options: VersionFeedOptions) {
     this.pollMs = options.pollMs ?? 1000;
     this.reconnectMs = options.reconnectMs ?? { min: 100, max: 5000 };
+    this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.reconnectDelay = this.reconnectMs.min;
     this.log = options.log ?? (() => undefined);
   }
@@ -99,7 +123,8 @@ export class VersionFeed {
     this.current = 'stopped';
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.pollTimer = this.reconnectTimer = null;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.pollTimer = this.reconnectTimer = this.heartbeatTimer = null;
     const client = this.client;
     this.client = null;
     this.pid = null;
@@ -120,9 +145,18 @@ export class VersionFeed {
     });
     // Without a listener an 'error' event would throw; a lost connection is handled on 'end'.
     client.on('error', () => undefined);
+    // connectionTimeoutMillis bounds the connect only; a flow that goes silent right after it would
+    // hold the reconnection up for good.
+    const bounded = async <T>(work: Promise<T>): Promise<T> => {
+      const result = await within(this.heartbeatMs, work);
+      if (result === 'timed out') throw new Error(`no answer within ${this.heartbeatMs} ms`);
+      return result;
+    };
     try {
       await client.connect();
-      const [row] = (await client.query(`SELECT current_schema() AS schema, pg_backend_pid() AS pid`)).rows;
+      const [row] = (
+        await bounded(client.query(`SELECT current_schema() AS schema, pg_backend_pid() AS pid`))
+      ).rows;
       const channel = channelOf(row.schema as string);
       client.on('notification', (message) => {
         if (message.channel !== channel || !message.payload) return;
@@ -131,29 +165,70 @@ export class VersionFeed {
         this.counts.notices++;
         this.options.versions.observe(notice);
       });
-      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      await bounded(client.query(`LISTEN "${channel.replace(/"/g, '""')}"`));
       if (this.stopped) {
         await client.end();
         return;
       }
-      client.on('end', () => {
-        if (this.client !== client) return;
-        this.client = null;
-        this.pid = null;
-        if (this.stopped) return;
-        this.log('version notices: the LISTEN connection was lost; polling until it is back');
-        this.degrade();
-      });
+      client.on('end', () =>
+        this.lose(client, 'version notices: the LISTEN connection was lost; polling until it is back'),
+      );
       this.client = client;
       this.pid = row.pid as number;
       this.current = 'listening';
       this.reconnectDelay = this.reconnectMs.min;
       if (this.pollTimer) clearInterval(this.pollTimer);
       this.pollTimer = null;
+      this.scheduleHeartbeat(client);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Lets go of the listening connection: destroyed, so a half-open one cannot come back half-alive
+   * (answering late, or delivering some notices after polling took over); then polls and reconnects.
+   */
+  private lose(client: Client, message: string): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.pid = null;
+    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    client.connection.stream.destroy();
+    if (this.stopped) return;
+    this.log(message);
+    this.degrade();
+  }
+
+  private scheduleHeartbeat(client: Client): void {
+    this.heartbeatTimer = setTimeout(() => {
+      this.heartbeatTimer = null;
+      void this.heartbeat(client);
+    }, this.heartbeatMs).unref();
+  }
+
+  private async heartbeat(client: Client): Promise<void> {
+    if (this.client !== client) return;
+    const answer = await within(this.heartbeatMs, client.query('SELECT 1')).catch(
+      (error: unknown) => new Error(String(error)),
+    );
+    // Lost or stopped while asking: 'end' or stop() has dealt with it.
+    if (this.client !== client) return;
+    if (answer === 'timed out') {
+      this.counts.heartbeatTimeouts++;
+      this.lose(
+        client,
+        `version notices: the LISTEN connection did not answer a heartbeat within ${this.heartbeatMs} ms; ` +
+          'polling until it is back',
+      );
+    } else if (answer instanceof Error)
+      this.lose(
+        client,
+        `version notices: the LISTEN connection failed a heartbeat (${answer.message}); polling until it is back`,
+      );
+    else this.scheduleHeartbeat(client);
   }
 
   /** Polls every pollMs and tries to listen again after the backoff. */

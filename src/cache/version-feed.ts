@@ -181,7 +181,11 @@ export class VersionFeed {
       this.pollTimer = null;
       this.scheduleHeartbeat(client);
     } catch (error) {
-      await client.end().catch(() => undefined);
+      // Bounded too: end() waits for the server's goodbye, which a silent flow never sends.
+      await within(
+        STOP_WAIT_MS,
+        client.end().catch(() => undefined),
+      );
       throw error;
     }
   }

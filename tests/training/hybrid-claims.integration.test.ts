@@ -6,6 +6,7 @@ import { runEvaluation } from '../../training/evaluate';
 import { registerBuiltinStrategies } from '../../training/builtin-strategies';
 import { registerHybridStrategies } from '../../training/hybrid-strategies';
 import { loadEvaluationPlan, type ProtocolName } from '../../training/protocols';
+import { registerTopNStrategies } from '../../training/topn-strategies';
 
 /**
  * The issue-14 claims on real data, each test set evaluated once:
@@ -43,6 +44,7 @@ async function ndcgByStrategy(
     embeddingCacheDirectory: cache,
     overviewsFile: overviews,
   });
+  registerTopNStrategies();
   const plan = await loadEvaluationPlan(protocol, { data });
   const report = await runEvaluation(plan, strategies, {
     seed: 42,

@@ -1,8 +1,13 @@
 import type { DataSource } from 'typeorm';
 import { WATCH_POSITIVE_FRACTION } from '../src/services/feedback-service';
+import {
+  DEFAULT_IMPLICIT_RULE,
+  implicitRatingValue,
+  type ImplicitRatingRule,
+} from '../src/engines/implicit-rating';
 import { createDataset, type RatingsDataset } from './dataset';
 
-export { WATCH_POSITIVE_FRACTION };
+export { WATCH_POSITIVE_FRACTION, DEFAULT_IMPLICIT_RULE, type ImplicitRatingRule };
 
 /** A movie the user liked without rating it (a WATCH ≥ WATCH_POSITIVE_FRACTION). */
 export interface ImplicitPositive {
@@ -11,24 +16,6 @@ export interface ImplicitPositive {
   /** Unix seconds (the latest such event). */
   readonly timestamp: number;
 }
-
-/**
- * How an implicit positive becomes a rating-like value for the top-N model: the user's own mean
- * rating plus `offset` (the global mean for a user without ratings), within the 0.5–5 scale.
- */
-export interface ImplicitRatingRule {
-  readonly offset: number;
-}
-
-/**
- * +1.5 over the user's mean (5★ for most users), chosen by NDCG@10 on a validation split of
- * ml-latest-small's training ratings among 0, +0.5, +1 and +1.5 (`npm run eval:watch`; +1 was within
- * 0.0001 of it, +0 and +0.5 0.005 below).
- */
-export const DEFAULT_IMPLICIT_RULE: ImplicitRatingRule = { offset: 1.5 };
-
-const MIN_RATING = 0.5;
-const MAX_RATING = 5;
 
 /**
  * The dataset plus one rating-like entry per implicit positive the user has not rated (a rating
@@ -99,10 +86,10 @@ export function withImplicitRatings(
   added.forEach((p, k) => {
     const n = dataset.size + k;
     const oldUser = originalUser.get(p.userId) ?? -1;
-    const mean = oldUser >= 0 && counts[oldUser] > 0 ? sums[oldUser] / counts[oldUser] : globalMean;
+    const mean = oldUser >= 0 && counts[oldUser] > 0 ? sums[oldUser] / counts[oldUser] : null;
     users[n] = userIndex.get(p.userId) as number;
     items[n] = itemIndex.get(p.movieId) as number;
-    ratings[n] = Math.min(MAX_RATING, Math.max(MIN_RATING, mean + rule.offset));
+    ratings[n] = implicitRatingValue(mean, globalMean, rule);
     timestamps[n] = p.timestamp;
   });
   return {

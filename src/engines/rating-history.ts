@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { CacheCounts, Versions, VersionedCache } from '../cache';
 import { primaryReads, Reads } from '../db/read-routing';
+import { WATCH_POSITIVE_FRACTION } from '../services/feedback-service';
 
 /** One of a user's ratings as the engines need it. */
 export interface RatedMovie {
@@ -10,13 +11,27 @@ export interface RatedMovie {
   ratedAt: number;
 }
 
+/** A movie the user watched to the end (a WATCH ≥ WATCH_POSITIVE_FRACTION), rated or not. */
+export interface WatchedMovie {
+  movieId: number;
+  /** Unix seconds, of the latest such event. */
+  watchedAt: number;
+}
+
 /**
- * A user's ratings and their version (users.ratings_version, bumped with every write): one version
- * is one set of ratings, so engines key what they compute from the ratings on the version.
+ * A user's ratings and their version (users.ratings_version, bumped with every rating and with
+ * every WATCH ≥ WATCH_POSITIVE_FRACTION): one version is one set of ratings and watches, so engines
+ * key what they compute from them on the version.
  */
 export interface RatingHistory {
   version: number;
   ratings: readonly RatedMovie[];
+  /**
+   * The movies the user watched to the end, by movieId, including rated ones (a rating says more:
+   * readers that use watches skip those). Only the collaborative engine's top-N input uses them;
+   * absent means none.
+   */
+  watched?: readonly WatchedMovie[];
 }
 
 /** Where engines read a user's ratings; an unknown user has none (version 0). */
@@ -39,21 +54,39 @@ export class SqlRatingHistory implements RatingHistorySource {
   }
 
   async historyOf(userId: number): Promise<RatingHistory> {
-    const rows: { version: number; movie_id: number | null; rating: number; rated_at: number }[] =
-      await this.reads.ofUser(userId, (db) =>
-        db.query(
-          `SELECT u.ratings_version::float8 AS version, r.movie_id, r.rating,
-                extract(epoch FROM r.rated_at)::float8 AS rated_at
-           FROM users AS u LEFT JOIN ratings AS r ON r.user_id = u.id
-          WHERE u.id = $1 ORDER BY r.movie_id`,
-          [userId],
-        ),
-      );
+    // Ratings and watches in one statement, so both are of the version read with them. The watch
+    // predicate implies feedback_events_excluded_idx's, so that (user_id, movie_id) index serves it.
+    const rows: {
+      version: number;
+      watch: boolean | null;
+      movie_id: number | null;
+      rating: number | null;
+      at: number;
+    }[] = await this.reads.ofUser(userId, (db) =>
+      db.query(
+        `SELECT u.ratings_version::float8 AS version, x.watch, x.movie_id, x.rating, x.at
+           FROM users AS u
+           LEFT JOIN LATERAL (
+                SELECT false AS watch, r.movie_id, r.rating, extract(epoch FROM r.rated_at)::float8 AS at
+                  FROM ratings AS r WHERE r.user_id = u.id
+                UNION ALL
+                SELECT true, f.movie_id, NULL, extract(epoch FROM max(f.occurred_at))::float8
+                  FROM feedback_events AS f
+                 WHERE f.user_id = u.id
+                   AND f.type = 'WATCH' AND f.value >= ${WATCH_POSITIVE_FRACTION}
+                 GROUP BY f.movie_id) AS x ON true
+          WHERE u.id = $1 ORDER BY x.watch, x.movie_id`,
+        [userId],
+      ),
+    );
     const ratings: RatedMovie[] = [];
-    for (const row of rows)
-      if (row.movie_id !== null)
-        ratings.push({ movieId: row.movie_id, rating: row.rating, ratedAt: row.rated_at });
-    return { version: rows[0]?.version ?? 0, ratings };
+    const watched: WatchedMovie[] = [];
+    for (const row of rows) {
+      if (row.movie_id === null) continue;
+      if (row.watch) watched.push({ movieId: row.movie_id, watchedAt: row.at });
+      else ratings.push({ movieId: row.movie_id, rating: row.rating as number, ratedAt: row.at });
+    }
+    return { version: rows[0]?.version ?? 0, ratings, watched };
   }
 }
 

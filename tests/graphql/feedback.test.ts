@@ -1,3 +1,5 @@
+import { topK, TopNScorer } from '../../src/engines/collaborative/kernels';
+import { DEFAULT_IMPLICIT_RULE } from '../../src/engines/implicit-rating';
 import { graphql } from '../helpers/api';
 import { FullStack, startFullStack } from '../helpers/full-stack';
 
@@ -317,5 +319,88 @@ describe('implicit feedback: listId on every list, recordEvents, NOT_INTERESTED'
     const after = (await recommend(userId, { strategy: 'STATISTICAL' }, auth)).map((i) => i.movie.id);
     expect(after).toContain(short);
     expect(after).not.toContain(seen);
+  });
+});
+
+describe('a WATCH to the end shapes the user’s COLLABORATIVE list at once, through recordEvents', () => {
+  let stack: FullStack;
+
+  beforeAll(async () => {
+    stack = await startFullStack();
+  });
+
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  /** The top `count` by the served top-N model from the user's stars plus each watched movie at mean + 1.5. */
+  async function expectedTop(userId: number, watched: readonly number[], count = 10): Promise<number[]> {
+    const active = (await stack.collaborative.store.loadActive())!;
+    const scorer = new TopNScorer(active.topN);
+    const ids = active.topN.itemIds;
+    const indexOf = new Map(Array.from(ids, (id, i) => [id, i]));
+    const stars: { movie_id: number; rating: number }[] = await stack.db.dataSource.query(
+      `SELECT movie_id, rating FROM ratings WHERE user_id = $1`,
+      [userId],
+    );
+    const mean = stars.reduce((sum, r) => sum + r.rating, 0) / stars.length;
+    const row = [
+      ...stars.map((r) => ({ item: indexOf.get(r.movie_id)!, rating: r.rating })),
+      ...watched.map((id) => ({
+        item: indexOf.get(id)!,
+        rating: Math.min(5, mean + DEFAULT_IMPLICIT_RULE.offset),
+      })),
+    ];
+    const scores = Float64Array.from(
+      scorer.scoreUser(
+        row.map((r) => r.item),
+        row.map((r) => r.rating),
+      ).scores,
+    );
+    const rankable = scorer.rankable();
+    for (let i = 0; i < scores.length; i++) if (!rankable[i]) scores[i] = -Infinity;
+    for (const r of row) scores[r.item] = -Infinity;
+    return Array.from(topK(scores, count), (i) => ids[i]);
+  }
+
+  it('ranks from the stars plus the watched movie (user mean + 1.5), which itself is left out', async () => {
+    const url = stack.api.url;
+    const ratings = stack.catalog.movies
+      .slice(20, 32)
+      .map((m, i) => ({ movieId: m.movieId, rating: i % 3 ? 4 : 2.5 }));
+    const onboarded = await graphql<any>(url, ONBOARD, { ratings });
+    expect(onboarded.errors).toBeUndefined();
+    const userId: number = onboarded.data.onboard.user.id;
+    const auth = { authorization: `Bearer ${onboarded.data.onboard.token}` };
+    const collaborative = async () => {
+      const result = await graphql<{ recommendations: Item[] }>(
+        url,
+        RECOMMEND,
+        { userId, strategy: 'COLLABORATIVE', first: 10 },
+        auth,
+      );
+      expect(result.errors).toBeUndefined();
+      return result.data!.recommendations.map((i) => i.movie.id);
+    };
+
+    const before = await collaborative();
+    expect(before).toEqual(await expectedTop(userId, []));
+    const watched = before[2];
+    const record = (events: unknown[]) => graphql<any>(url, RECORD, { events }, auth);
+    expect(
+      (await record([{ clientEventId: 'half', movieId: before[0], type: 'WATCH', value: 0.5 }])).errors,
+    ).toBeUndefined();
+    expect(await collaborative()).toEqual(before);
+
+    expect(
+      (await record([{ clientEventId: 'seen', movieId: watched, type: 'WATCH', value: 0.9 }])).errors,
+    ).toBeUndefined();
+    const after = await collaborative();
+    expect(after).not.toContain(watched);
+    expect(after).toEqual(await expectedTop(userId, [watched]));
+    // More than the movie gone: stars alone, without it, would rank otherwise.
+    const starsOnly = (await expectedTop(userId, [], 11)).filter((id) => id !== watched);
+    expect(starsOnly).toHaveLength(10);
+    expect(after).not.toEqual(starsOnly);
   });
 });

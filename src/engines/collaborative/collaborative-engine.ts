@@ -23,7 +23,15 @@ import {
   type TopNUserScores,
 } from './kernels';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
-import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { implicitRatingValue } from '../implicit-rating';
+import {
+  MAX_USER_STATES,
+  RatedMovie,
+  RatingHistory,
+  RatingHistorySource,
+  SqlRatingHistory,
+  WatchedMovie,
+} from '../rating-history';
 import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
 import { CandidateIndex, type CandidateIndexOptions } from './candidate-index';
 
@@ -81,23 +89,29 @@ interface UserState {
   scored: Map<number, ScoredMovie>;
 }
 
+/**
+ * The user's row as a model reads it: their star ratings of movies the model knows, then (for the
+ * top-N model only) one rating-like entry per movie they watched to the end without rating it.
+ */
 interface UserRatings {
   items: Int32Array;
   ratings: Float64Array;
   /** Unix seconds, for the recency weights training used. */
   timestamps: Float64Array;
+  /** Mean of the star ratings. */
   mean: number;
-  /** Positions of the user's best ratings (at or above their mean, best first, capped): explanation candidates. */
+  /** Positions of the user's best star ratings (at or above their mean, best first, capped): explanation candidates. */
   evidencePool: number[];
-  /** movieIds the user rated, including movies the model does not know. */
+  /** movieIds the user rated or watched to the end, including movies the model does not know: never ranked. */
   rated: Set<number>;
 }
 
 /**
  * Personalised ranking from everyone's ratings. Rankings come from the version's top-N model,
  * PureSVD (scores r_u·V·Vᵀ) or iALS (scores H·w_u, w_u solved exactly from the user's ratings):
- * either way any user is scored from their ratings alone, so a new rating counts at once;
- * predicted ratings come from the biased MF, whose user factors are folded in by least
+ * either way any user is scored from their ratings alone (plus the movies they watched to the end,
+ * as training counts them: src/engines/implicit-rating.ts), so a new rating or watch counts at once;
+ * predicted ratings come from the biased MF (stars only), whose user factors are folded in by least
  * squares when a user rates. Serving never trains: it reads a snapshot of the active version.
  */
 export class CollaborativeEngine implements RecommendationEngine {
@@ -248,7 +262,17 @@ export class CollaborativeEngine implements RecommendationEngine {
     return this.snapshot;
   }
 
-  private userRatings(snapshot: Snapshot, history: readonly RatedMovie[]): UserRatings {
+  /**
+   * The user's row: `watched` is left empty for the rating model, which keeps to the stars. For the
+   * top-N model each watched, unrated movie it knows is the value training gave such a watch
+   * (implicitRatingValue: their star mean + the offset; the training ratings' mean without stars).
+   * Those entries come after the stars and are never in the evidence pool: they are not ratings.
+   */
+  private userRatings(
+    snapshot: Snapshot,
+    history: readonly RatedMovie[],
+    watched: readonly WatchedMovie[] = [],
+  ): UserRatings {
     const items: number[] = [];
     const ratings: number[] = [];
     const timestamps: number[] = [];
@@ -259,8 +283,25 @@ export class CollaborativeEngine implements RecommendationEngine {
       ratings.push(rated.rating);
       timestamps.push(rated.ratedAt);
     }
-    const mean = ratings.length ? ratings.reduce((sum, r) => sum + r, 0) / ratings.length : 0;
+    const stars = ratings.length;
+    // Over every star rating, as training's mean was over the user's ratings in its data.
+    const starMean = history.length ? history.reduce((sum, r) => sum + r.rating, 0) / history.length : null;
+    const rated = new Set(history.map((r) => r.movieId));
+    if (watched.length > 0) {
+      const value = implicitRatingValue(starMean, snapshot.model.biased.mu);
+      for (const watch of watched) {
+        if (rated.has(watch.movieId)) continue;
+        rated.add(watch.movieId);
+        const item = snapshot.itemIndex.get(watch.movieId);
+        if (item === undefined) continue;
+        items.push(item);
+        ratings.push(value);
+        timestamps.push(watch.watchedAt);
+      }
+    }
+    const mean = stars ? ratings.slice(0, stars).reduce((sum, r) => sum + r, 0) / stars : 0;
     const evidencePool = ratings
+      .slice(0, stars)
       .map((_, n) => n)
       .filter((n) => ratings[n] >= mean)
       .sort((a, b) => ratings[b] - ratings[a])
@@ -271,8 +312,13 @@ export class CollaborativeEngine implements RecommendationEngine {
       timestamps: Float64Array.from(timestamps),
       mean,
       evidencePool,
-      rated: new Set(history.map((r) => r.movieId)),
+      rated,
     };
+  }
+
+  /** What the top-N model scores the user from: stars and watches, as in its training data. */
+  private topNRow(snapshot: Snapshot, history: RatingHistory): UserRatings {
+    return this.userRatings(snapshot, history.ratings, history.watched);
   }
 
   /**
@@ -286,7 +332,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     const version = `${snapshot.model.versionId}:${history.version}`;
     const cached = this.recent.get(userId, version);
     if (cached) return cached;
-    const user = this.userRatings(snapshot, history.ratings);
+    const user = this.topNRow(snapshot, history);
     const ranking = snapshot.topN.scoreUser(user.items, user.ratings, user.timestamps);
     const state: UserState = {
       snapshot,
@@ -445,6 +491,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (!snapshot) return null;
     this.recent.delete(userId);
     snapshot.refold.delete(userId);
+    // Stars only: the rating model predicts ratings, and a watch is no rating.
     const user = this.userRatings(snapshot, (await this.history.historyOf(userId)).ratings);
     if (user.items.length === 0) {
       snapshot.folded.delete(userId);

@@ -2,23 +2,23 @@
  * Does WATCH feedback help the collaborative top-N model? On a MovieLens release (ml-latest-small)
  * under the temporal protocol (each user's latest 20% of ratings is the test set), a seeded random
  * share of the TRAINING ratings ≥ 4 is turned into WATCH events (watched ≥ 80%) instead of ratings,
- * as if those users had watched without rating. Then PureSVD (the served top-N model, default
- * options) is fitted with and without the events and NDCG@10 / Recall@10 measured on the test set.
- * The one choice (the rating-like value an event stands for: the user's mean + offset) is made on a
- * validation split of the training data (each user's latest 20%), never on the test set.
+ * as if those users had watched without rating. Then the top-N model production serves (by default
+ * `select`: PureSVD or EASE, whichever wins on a validation split of the variant's own training
+ * data, as training does; `--topn puresvd` for PureSVD alone) is fitted with and without the events
+ * and NDCG@10 / Recall@10 measured on the test set. The events stand for the rating-like value
+ * serving and training give them (src/engines/implicit-rating.ts: user mean + 1.5); `--offsets`
+ * re-runs the choice of the offset on a validation split of the training data (each user's latest
+ * 20%), never on the test set.
  *
  *   node -r @swc-node/register scripts/eval-watch-feedback.ts --data <ml-latest-small> \
- *     [--share 0.5] [--seed 1] [--offsets 0,0.5,1,1.5]
+ *     [--share 0.5] [--seed 1] [--topn select|puresvd] [--offsets 0,0.5,1,1.5]
  */
 import { loadavg, uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import {
-  pureSvdScores,
-  pureSvdUserVector,
-  type PureSvdModel,
-} from '../src/engines/collaborative/kernels/pure-svd';
 import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
+import { TopNScorer, type TopNKind } from '../src/engines/collaborative/kernels/top-n-model';
+import { DEFAULT_IMPLICIT_RULE } from '../src/engines/implicit-rating';
 import { parseFlags, runCli, stringFlag, numberFlag, integerFlag, UsageError } from '../training/cli';
 import { datasetFromRows, idSpaceOf, type RatingRecord, type RatingsDataset } from '../training/dataset';
 import { rankingMetrics } from '../training/evaluate';
@@ -31,52 +31,56 @@ import type { RankingMetrics } from '../training/metrics';
 import { DEFAULT_PURE_SVD_OPTIONS } from '../training/options';
 import { loadEvaluationPlan } from '../training/protocols';
 import type { EvaluationStrategy } from '../training/strategies';
-import { trainPureSvd } from '../training/top-n';
+import { defaultTopNCandidates, selectTopNModel } from '../training/topn-strategies';
+import { DEFAULT_TRAIN_OPTIONS, fitTopN } from '../training/train';
 import { temporalHoldout } from '../training/validation-split';
 
-const USAGE = `usage: eval-watch-feedback.ts --data <ml-latest-small dir> [--share 0.5] [--seed 1] [--offsets 0,0.5,1,1.5]
+const USAGE = `usage: eval-watch-feedback.ts --data <ml-latest-small dir> [--share 0.5] [--seed 1] [--topn select|puresvd] [--offsets 0,0.5,1,1.5]
 
 Turns a seeded random share of the training ratings >= 4 (temporal protocol) into WATCH events
-(fraction >= ${WATCH_POSITIVE_FRACTION}) and prints NDCG@10 / Recall@10 on the held-out test set of PureSVD
-fitted without and with the events; the events' rating-like value (user mean + offset) is chosen
-on a validation split of the training data.`;
+(fraction >= ${WATCH_POSITIVE_FRACTION}) and prints NDCG@10 / Recall@10 on the held-out test set of the
+served top-N model (select: PureSVD or EASE chosen on validation, as training does) fitted without
+and with the events. The events stand for user mean + ${DEFAULT_IMPLICIT_RULE.offset} (what serving uses);
+--offsets chooses the offset again, on a validation split of the training data.`;
 
 /**
- * PureSVD whose item space is fitted on one dataset and whose users are scored from the rows of
- * another, leaving some movies out of each user's ranking: the served model folds a user in from
- * their ratings, so a variant can score as serving would.
+ * The served top-N model: its kind chosen on a validation split of the data it is fitted on (or
+ * PureSVD alone), fitted there, and users scored by TopNScorer as the engine scores them, from the
+ * rows of `userRows` when given (else the fitted data's), with some movies left out of each ranking.
  */
-class PureSvdVariant implements EvaluationStrategy {
-  private model: PureSvdModel | null = null;
-  private readonly vector = new Float64Array(DEFAULT_PURE_SVD_OPTIONS.rank);
+class ServedTopNVariant implements EvaluationStrategy {
+  private scorer: TopNScorer | null = null;
+  private rankable: Uint8Array | null = null;
+  private rows: CsrMatrix | null = null;
+  kind: TopNKind | null = null;
 
   constructor(
     readonly name: string,
+    private readonly choice: 'select' | 'puresvd',
     private readonly seed: number,
     private readonly userRows: CsrMatrix | null = null,
     private readonly leftOut: ReadonlyMap<number, readonly number[]> = new Map(),
   ) {}
 
-  private rows: CsrMatrix | null = null;
-
-  fit(train: RatingsDataset): void {
-    this.model = trainPureSvd(train, { ...DEFAULT_PURE_SVD_OPTIONS, seed: this.seed }).model;
+  async fit(train: RatingsDataset): Promise<void> {
+    const options = { ...DEFAULT_TRAIN_OPTIONS, topN: { ...DEFAULT_PURE_SVD_OPTIONS, seed: this.seed } };
+    this.kind =
+      this.choice === 'select'
+        ? (await selectTopNModel(train, defaultTopNCandidates(this.seed), 'temporal', this.seed)).kind
+        : 'puresvd';
+    this.scorer = new TopNScorer(fitTopN(train, this.kind, options));
+    this.rankable = this.scorer.rankable();
     this.rows =
       this.userRows ?? buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
   }
 
   scoreAll(user: number, out: Float32Array): void {
-    const model = this.model as PureSvdModel;
-    const rows = this.rows as CsrMatrix;
+    const { scorer, rows, rankable } = this;
+    if (!scorer || !rows || !rankable) throw new Error(`${this.name} used before fit()`);
     const start = rows.offsets[user];
     const end = rows.offsets[user + 1];
-    pureSvdUserVector(
-      model,
-      rows.columns.subarray(start, end),
-      rows.values.subarray(start, end),
-      this.vector,
-    );
-    pureSvdScores(model, this.vector, out);
+    out.set(scorer.scoreUser(rows.columns.subarray(start, end), rows.values.subarray(start, end)).scores);
+    for (let item = 0; item < out.length; item++) if (!rankable[item]) out[item] = -Infinity;
     for (const item of this.leftOut.get(user) ?? []) out[item] = -Infinity;
   }
 }
@@ -106,14 +110,18 @@ async function main(argv: readonly string[]): Promise<void> {
     share: { type: 'string' },
     seed: { type: 'string' },
     offsets: { type: 'string' },
+    topn: { type: 'string' },
   });
   const data = stringFlag(values, 'data');
   if (!data) throw new UsageError('--data is required');
   const share = numberFlag(values, 'share', 0.5);
   if (!(share > 0 && share < 1)) throw new UsageError('--share must be between 0 and 1');
   const seed = integerFlag(values, 'seed', 1);
-  const offsets = (stringFlag(values, 'offsets') ?? '0,0.5,1,1.5').split(',').map(Number);
+  const offsetsFlag = stringFlag(values, 'offsets');
+  const offsets = offsetsFlag?.split(',').map(Number) ?? [];
   if (offsets.some((o) => !Number.isFinite(o))) throw new UsageError('--offsets must be numbers');
+  const choice = stringFlag(values, 'topn') ?? 'select';
+  if (choice !== 'select' && choice !== 'puresvd') throw new UsageError('--topn must be select or puresvd');
 
   const plan = await loadEvaluationPlan('temporal', { data });
   const fold = plan.folds[0];
@@ -136,59 +144,63 @@ async function main(argv: readonly string[]): Promise<void> {
       `${kept.length} ratings kept\n`,
   );
 
-  // The choice, on validation only: each user's latest 20% of the kept training ratings.
-  const { fit, validation } = temporalHoldout(train, 0.2);
-  const ndcgOn = (strategy: EvaluationStrategy, on: RatingsDataset, against: RatingsDataset) => {
-    strategy.fit(on);
-    return rankingMetrics(strategy, on, against) as RankingMetrics;
-  };
-  out.write(
-    '\nvalidation (latest 20% of the kept training ratings):\n| variant | val NDCG@10 |\n|---|---:|\n',
-  );
-  const base = ndcgOn(new PureSvdVariant('ratings only', seed), fit, validation);
-  out.write(`| ratings only | ${base.ndcg10.toFixed(4)} |\n`);
-  let best = { offset: offsets[0], ndcg: -1 };
-  for (const offset of offsets) {
-    const augmented = withImplicitRatings(fit, positives, { offset }).dataset;
-    const result = ndcgOn(new PureSvdVariant(`watch → mean + ${offset}`, seed), augmented, validation);
-    out.write(`| WATCH as user mean + ${offset} | ${result.ndcg10.toFixed(4)} |\n`);
-    if (result.ndcg10 > best.ndcg) best = { offset, ndcg: result.ndcg10 };
+  // The offset serving uses; --offsets chooses again, on validation only (each user's latest 20% of
+  // the kept training ratings), never on the test set.
+  let offset = DEFAULT_IMPLICIT_RULE.offset;
+  if (offsets.length > 0) {
+    const { fit, validation } = temporalHoldout(train, 0.2);
+    const ndcgOn = async (strategy: ServedTopNVariant, on: RatingsDataset) => {
+      await strategy.fit(on);
+      return (rankingMetrics(strategy, on, validation) as RankingMetrics).ndcg10;
+    };
+    out.write(
+      '\nvalidation (latest 20% of the kept training ratings):\n| variant | val NDCG@10 |\n|---|---:|\n',
+    );
+    out.write(
+      `| ratings only | ${(await ndcgOn(new ServedTopNVariant('base', choice, seed), fit)).toFixed(4)} |\n`,
+    );
+    let best = { offset: offsets[0], ndcg: -1 };
+    for (const candidate of offsets) {
+      const augmented = withImplicitRatings(fit, positives, { offset: candidate }).dataset;
+      const ndcg = await ndcgOn(new ServedTopNVariant(`+${candidate}`, choice, seed), augmented);
+      out.write(`| WATCH as user mean + ${candidate} | ${ndcg.toFixed(4)} |\n`);
+      if (ndcg > best.ndcg) best = { offset: candidate, ndcg };
+    }
+    out.write(`chosen on validation: user mean + ${best.offset}\n`);
+    offset = best.offset;
   }
-  out.write(`chosen on validation: user mean + ${best.offset}\n`);
 
-  const { dataset: withWatch, added } = withImplicitRatings(train, positives, { offset: best.offset });
+  const { dataset: withWatch, added } = withImplicitRatings(train, positives, { offset });
   const watched = watchedByUser(positives, train);
   const starRows = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
-  const variants: [string, EvaluationStrategy, RatingsDataset][] = [
-    ['ratings only (the events ignored)', new PureSvdVariant('a', seed), train],
+  const variant = (name: string, rows: CsrMatrix | null = null, leftOut = new Map<number, number[]>()) =>
+    new ServedTopNVariant(name, choice, seed, rows, leftOut);
+  const variants: [string, ServedTopNVariant, RatingsDataset][] = [
+    ['ratings only (the events ignored)', variant('a'), train],
+    ['ratings only, watched movies left out of the list', variant('b', null, watched), train],
     [
-      'ratings only, watched movies left out of the list',
-      new PureSvdVariant('b', seed, null, watched),
-      train,
-    ],
-    [
-      `WATCH ≥ ${WATCH_POSITIVE_FRACTION} as user mean + ${best.offset} (model and the user's row)`,
-      new PureSvdVariant('c', seed),
+      `before: WATCH (mean + ${offset}) in the model's training data only, the user's row from stars, watched left out`,
+      variant('c', starRows, watched),
       withWatch,
     ],
     [
-      `WATCH in the model's item space only, users folded in from their stars, watched left out`,
-      new PureSvdVariant('d', seed, starRows, watched),
+      `served now: WATCH ≥ ${WATCH_POSITIVE_FRACTION} as user mean + ${offset} in training and in the user's row, watched left out`,
+      variant('d', null, watched),
       withWatch,
     ],
-    ['reference: every training rating kept as a rating', new PureSvdVariant('e', seed), full],
+    ['reference: every training rating kept as a rating', variant('e'), full],
   ];
   out.write(
-    `\ntest (each user's latest 20% of ratings, relevant ≥ 4), ${added} events added:\n` +
-      '| variant | NDCG@10 | Recall@10 | users | fit s |\n|---|---:|---:|---:|---:|\n',
+    `\ntest (each user's latest 20% of ratings, relevant ≥ 4), ${added} events added, top-N ${choice}:\n` +
+      '| variant | model | NDCG@10 | Recall@10 | users | fit s |\n|---|---|---:|---:|---:|---:|\n',
   );
   for (const [label, strategy, on] of variants) {
     const started = performance.now();
-    strategy.fit(on);
+    await strategy.fit(on);
     const seconds = (performance.now() - started) / 1000;
     const metrics = rankingMetrics(strategy, on, test) as RankingMetrics;
     out.write(
-      `| ${label} | ${metrics.ndcg10.toFixed(4)} | ${metrics.recall10.toFixed(4)} | ${metrics.users} | ${seconds.toFixed(1)} |\n`,
+      `| ${label} | ${strategy.kind} | ${metrics.ndcg10.toFixed(4)} | ${metrics.recall10.toFixed(4)} | ${metrics.users} | ${seconds.toFixed(1)} |\n`,
     );
   }
   out.write(

@@ -208,7 +208,7 @@ export async function trainModels(
 }
 
 /** Fits the top-N model of the given kind on all of `dataset`. */
-function fitTopN(dataset: RatingsDataset, kind: TopNKind, options: TrainOptions): TrainedTopNModel {
+export function fitTopN(dataset: RatingsDataset, kind: TopNKind, options: TrainOptions): TrainedTopNModel {
   if (kind === 'ials') {
     const fitted = trainIals(dataset, options.ials ?? DEFAULT_IALS_OPTIONS, undefined, { solveUsers: false });
     return { kind, ...fitted.model, itemIds: dataset.itemIds };

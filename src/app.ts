@@ -11,6 +11,7 @@ import type { Services } from './composition/services';
 import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
 import { ContentEngine, ContentIndexer, IndexFollower, type IndexView } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
+import { createVotePool, type NeighbourVoter } from './engines/content/vote-pool';
 import { CollaborativeEngine } from './engines/collaborative/collaborative-engine';
 import { ModelStore } from './engines/collaborative/model-store';
 import { StatisticalEngine } from './engines/statistical';
@@ -478,6 +479,7 @@ export async function startCinegraph(
   const embedded = config.worker === 'embedded';
   let embedder: Promise<Embedder> | null = null;
   let embedderDisposal: { dispose(): Promise<void> } | null = null;
+  let voter: NeighbourVoter | null = null;
   const versions = new Versions();
   const versionFeed = new VersionFeed({
     versions,
@@ -533,7 +535,11 @@ export async function startCinegraph(
             return run ? Number(run.id) : null;
           },
         });
-      content = new ContentEngine({ dataSource, indexer: view, history, versions, reads });
+      voter = createVotePool({
+        workers: config.contentVoteWorkers,
+        logger: (message) => logger.warn(message),
+      });
+      content = new ContentEngine({ dataSource, indexer: view, history, versions, reads, voter });
     }
 
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
@@ -674,7 +680,7 @@ export async function startCinegraph(
             ]);
           // After the drain (no list can be built any more), before the pool closes.
           await services.servedLists.stop();
-          await embedderDisposal?.dispose();
+          await Promise.all([embedderDisposal?.dispose(), voter?.dispose()]);
           const disposed = lap();
           await versionFeed.stop();
           await database.close();
@@ -688,6 +694,7 @@ export async function startCinegraph(
     };
   } catch (error) {
     await (await embedder?.catch(() => null))?.dispose?.();
+    await voter?.dispose();
     await versionFeed.stop();
     await database.close();
     throw error;

@@ -31,6 +31,8 @@ export interface Config {
   embeddingWorkers: number | 'auto';
   /** CONTENT_ENGINE=false skips the embedding index (and the content engine) entirely. */
   contentEngine: boolean;
+  /** Worker threads for the content engine's neighbour vote (vote-pool.ts); 0 = on the API's thread. */
+  contentVoteWorkers: number;
   transformersModel: string;
   localModelPath: string | null;
   allowRemoteModels: boolean;
@@ -224,6 +226,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         ? integer(env, 'EMBEDDING_WORKERS', 1, 1, 64)
         : 'auto',
     contentEngine: boolean(env, 'CONTENT_ENGINE', true),
+    contentVoteWorkers: integer(env, 'CONTENT_VOTE_WORKERS', 1, 0, 64),
     transformersModel: env.TRANSFORMERS_MODEL?.trim() || 'Xenova/all-MiniLM-L6-v2',
     localModelPath: optionalPath(env, 'LOCAL_MODEL_PATH', cwd),
     allowRemoteModels: boolean(env, 'ALLOW_REMOTE_MODELS', true),

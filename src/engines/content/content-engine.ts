@@ -23,11 +23,11 @@ import type { IndexView } from './indexer';
 import {
   CONTENT_SCORING,
   neighbourVoteOf,
-  neighbourVotesOf,
   packRatedNeighbours,
   popularityPrior,
   RatedNeighbours,
 } from './neighbour-score';
+import { inThreadVoter, type NeighbourVoter } from './vote-pool';
 import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
@@ -59,6 +59,11 @@ export interface ContentEngineOptions {
   reads?: Reads;
   /** The versions this instance knows (index generation, catalog); absent: a private, standalone set. */
   versions?: Versions;
+  /**
+   * Where scoreMovies votes (createVotePool: worker threads, CONTENT_VOTE_WORKERS); absent: in-thread.
+   * The caller owns it and disposes of it.
+   */
+  voter?: NeighbourVoter;
 }
 
 export interface ContentQueryOptions {
@@ -148,6 +153,7 @@ export class ContentEngine implements RecommendationEngine {
   private readonly recentTastes: VersionedCache<number, Promise<UserTaste | null>>;
   private readonly history: RatingHistorySource;
   private readonly versions: Versions;
+  private readonly voter: NeighbourVoter;
   /** Hits and misses of its caches, for /metrics: taste profiles, and the neighbours kept with them. */
   readonly cacheCounts: { taste: CacheCounts; neighbours: CacheCounts };
   /** Per-movie rating counts: everybody's ratings, so they age (POPULARITY_TTL_MS). */
@@ -165,6 +171,7 @@ export class ContentEngine implements RecommendationEngine {
     this.queryCacheSize = options.queryCacheSize ?? DEFAULT_QUERY_CACHE_SIZE;
     this.history = options.history ?? new SqlRatingHistory(options.dataSource, options.reads);
     this.versions = options.versions ?? new Versions();
+    this.voter = options.voter ?? inThreadVoter;
     const versions = this.versions;
     this.queryCache = new VersionedCache({ max: this.queryCacheSize });
     this.vectorCache = new VersionedCache({ max: MAX_CACHED_VECTORS, versions });
@@ -529,7 +536,7 @@ export class ContentEngine implements RecommendationEngine {
     ]);
     const candidates = [...vectors];
     const votes = taste.voters
-      ? neighbourVotesOf(
+      ? await this.voter.votesOf(
           candidates.map(([, vector]) => vector),
           taste.voters,
           CONTENT_SCORING,

@@ -1,0 +1,191 @@
+import { once } from 'node:events';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import {
+  CONTENT_SCORING,
+  type ContentScoring,
+  neighbourVotesOf,
+  packRatedNeighbours,
+  type RatedNeighbours,
+} from '../../../src/engines/content/neighbour-score';
+import {
+  createVotePool,
+  inThreadVoter,
+  MIN_WORKER_MULTIPLY_ADDS,
+  type NeighbourVoter,
+} from '../../../src/engines/content/vote-pool';
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failure can be reproduced. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function unitVector(next: () => number, dimension: number): Float32Array {
+  const vector = new Float32Array(dimension);
+  let norm = 0;
+  for (let d = 0; d < dimension; d++) {
+    vector[d] = next() - 0.5;
+    norm += vector[d] * vector[d];
+  }
+  norm = Math.sqrt(norm);
+  for (let d = 0; d < dimension; d++) vector[d] /= norm;
+  return vector;
+}
+
+function randomCall(seed: number, candidateCount: number, ratedCount: number, dimension: number) {
+  const next = random(seed);
+  const rated = packRatedNeighbours(
+    Array.from({ length: ratedCount }, () => ({
+      rating: 0.5 + Math.floor(next() * 10) / 2,
+      vector: unitVector(next, dimension),
+    })),
+    3.1,
+  ) as RatedNeighbours;
+  const candidates = Array.from({ length: candidateCount }, () => unitVector(next, dimension));
+  return { candidates, rated };
+}
+
+/** The bytes of each vote: equal bit for bit, including the sign of zero. */
+function bits(votes: Float64Array): number[] {
+  return Array.from(new Uint8Array(votes.buffer, votes.byteOffset, votes.byteLength));
+}
+
+/** Spawns real workers and keeps them, so a test can see what the pool sent and kill them. */
+function spawnRecorder() {
+  const threads: Worker[] = [];
+  let posted = 0;
+  const spawnWorker = (file: string, options: WorkerOptions): Worker => {
+    const thread = new Worker(file, options);
+    const post = thread.postMessage.bind(thread);
+    thread.postMessage = (...args: Parameters<Worker['postMessage']>) => {
+      posted += 1;
+      post(...args);
+    };
+    threads.push(thread);
+    return thread;
+  };
+  return { threads, spawnWorker, posted: () => posted };
+}
+
+describe('the vote pool', () => {
+  let pool: NeighbourVoter | null = null;
+  afterEach(async () => {
+    await pool?.dispose();
+    pool = null;
+  });
+
+  it('returns the in-thread votes bit for bit, voting small calls in-thread', async () => {
+    const recorder = spawnRecorder();
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: () => undefined });
+    const mean: ContentScoring = { aggregate: 'mean', exponent: 8, popularityWeight: 0 };
+    // 10 × 50 × 500 is exactly the threshold (to the worker), 9 × 50 × 500 just under it (in-thread).
+    expect(10 * 50 * 500).toBe(MIN_WORKER_MULTIPLY_ADDS);
+    const cases: [number, number, number, ContentScoring, boolean][] = [
+      [1, 1, 8, CONTENT_SCORING, false],
+      [9, 50, 500, CONTENT_SCORING, false],
+      [10, 50, 500, CONTENT_SCORING, true],
+      [10, 50, 500, mean, true],
+      [7, 300, 512, CONTENT_SCORING, true],
+      [150, 300, 512, CONTENT_SCORING, true],
+      [61, 37, 512, mean, true],
+    ];
+    for (const [index, [candidateCount, ratedCount, dimension, scoring, toWorker]] of cases.entries()) {
+      const { candidates, rated } = randomCall(index + 1, candidateCount, ratedCount, dimension);
+      const before = recorder.posted();
+      const votes = await pool.votesOf(candidates, rated, scoring);
+      expect(recorder.posted() - before).toBe(toWorker ? 1 : 0);
+      expect(votes).toHaveLength(candidateCount);
+      expect(bits(votes)).toEqual(bits(neighbourVotesOf(candidates, rated, scoring)));
+    }
+  });
+
+  it('answers calls in flight on several workers', async () => {
+    pool = createVotePool({ workers: 2, logger: () => undefined });
+    const calls = [20, 33, 48, 5].map((count, i) => randomCall(100 + i, count, 120, 512));
+    const votes = await Promise.all(
+      calls.map(({ candidates, rated }) => pool!.votesOf(candidates, rated, CONTENT_SCORING)),
+    );
+    votes.forEach((vote, i) =>
+      expect(bits(vote)).toEqual(
+        bits(neighbourVotesOf(calls[i].candidates, calls[i].rated, CONTENT_SCORING)),
+      ),
+    );
+  });
+
+  it('votes in-thread when its worker is killed, replaces it with one log line, and uses the replacement', async () => {
+    const recorder = spawnRecorder();
+    const logged: string[] = [];
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: (m) => logged.push(m) });
+    const { candidates, rated } = randomCall(7, 40, 100, 512);
+    const expected = bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING));
+    expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
+
+    // Killed with a call in flight: that call is voted in-thread.
+    const inFlight = pool.votesOf(candidates, rated, CONTENT_SCORING);
+    await recorder.threads[0].terminate();
+    expect(bits(await inFlight)).toEqual(expected);
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatch(/vote worker 1 exited .*1 call\(s\) voted in-thread; starting a replacement/);
+
+    expect(recorder.threads).toHaveLength(2);
+    const before = recorder.posted();
+    expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
+    expect(recorder.posted() - before).toBe(1);
+    expect(logged).toHaveLength(1);
+  });
+
+  it('stops replacing workers that die before answering, and keeps answering in-thread', async () => {
+    const logged: string[] = [];
+    let spawned = 0;
+    pool = createVotePool({
+      workers: 1,
+      logger: (m) => logged.push(m),
+      spawnWorker: () => {
+        spawned += 1;
+        return new Worker('throw new Error("broken build")', { eval: true });
+      },
+    });
+    const { candidates, rated } = randomCall(9, 30, 100, 512);
+    const expected = bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING));
+    for (let call = 0; call < 5; call++)
+      expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
+    // Let the remaining broken workers die.
+    while (spawned < 3 || logged.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(spawned).toBe(3);
+    expect(logged).toHaveLength(3);
+    expect(logged[0]).toMatch(/vote worker 1 exited \(Error: broken build\)/);
+    expect(logged[2]).toMatch(/not replacing it/);
+    expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
+  });
+
+  it('terminates its workers on dispose and still answers afterwards', async () => {
+    const recorder = spawnRecorder();
+    const logged: string[] = [];
+    const disposable = createVotePool({
+      workers: 2,
+      spawnWorker: recorder.spawnWorker,
+      logger: (m) => logged.push(m),
+    });
+    const { candidates, rated } = randomCall(11, 40, 100, 512);
+    await disposable.votesOf(candidates, rated, CONTENT_SCORING);
+    const exits = recorder.threads.map((thread) => once(thread, 'exit'));
+    await disposable.dispose();
+    await Promise.all(exits);
+    expect(logged).toEqual([]);
+    const before = recorder.posted();
+    expect(bits(await disposable.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(
+      bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING)),
+    );
+    expect(recorder.posted()).toBe(before);
+  });
+
+  it('votes in-thread for 0 workers and rejects a negative count', () => {
+    expect(createVotePool({ workers: 0 })).toBe(inThreadVoter);
+    expect(() => createVotePool({ workers: -1 })).toThrow(RangeError);
+  });
+});

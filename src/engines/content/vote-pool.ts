@@ -1,8 +1,8 @@
-import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { describeError } from './embedders/errors';
 import { type ContentScoring, neighbourVotesOf, type RatedNeighbours } from './neighbour-score';
 import type { VoteReply, VoteRequest } from './vote-worker';
+import { workerEntry } from './worker-entry';
 
 /** Computes neighbourVotesOf, in this thread or elsewhere; the votes are the same bit for bit. */
 export interface NeighbourVoter {
@@ -50,17 +50,6 @@ export const inThreadVoter: NeighbourVoter = {
   async dispose() {},
 };
 
-/** As for the embedding pool: plain JavaScript when compiled, TypeScript under swc-node otherwise. */
-function workerEntry(): { file: string; execArgv?: string[] } {
-  if (path.extname(__filename) === '.ts') {
-    return {
-      file: path.join(__dirname, 'vote-worker.ts'),
-      execArgv: ['-r', require.resolve('@swc-node/register')],
-    };
-  }
-  return { file: path.join(__dirname, 'vote-worker.js') };
-}
-
 interface PendingVote {
   readonly candidates: readonly Float32Array[];
   readonly rated: RatedNeighbours;
@@ -96,7 +85,7 @@ function voteInThread(pending: PendingVote): void {
  */
 class VoteWorkerPool implements NeighbourVoter {
   private readonly slots: (VoteWorker | null)[];
-  private readonly entry = workerEntry();
+  private readonly entry = workerEntry(__dirname, 'vote-worker');
   private workersSpawned = 0;
   private callsSent = 0;
   private failedStarts = 0;

@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Embedder } from './embedder';
 import { describeError } from './errors';
 import type { EmbedChunkRequest, PoolWorkerData, PoolWorkerReply } from './pool-worker';
 import { USE_LITE_DIMENSION, useLiteModelId } from './use-lite';
 import { assertEmbeddableTexts, assertPositiveInteger } from './vectors';
+import { workerEntry } from '../worker-entry';
 
 export interface UseLitePoolOptions {
   /** Worker threads, each holding its own copy of the model; defaults to os.availableParallelism(). */
@@ -65,21 +65,6 @@ export function planChunks(texts: readonly string[], workerCount: number): numbe
   return chunks;
 }
 
-/**
- * Compiled to dist/, the worker is plain JavaScript next to this file. Run from source (scripts, jest) it
- * is TypeScript, and a worker thread does not inherit the parent's require hooks, so it gets the same
- * swc-node hook (resolved from here, so the process's working directory does not matter).
- */
-function workerEntry(): { file: string; execArgv?: string[] } {
-  if (path.extname(__filename) === '.ts') {
-    return {
-      file: path.join(__dirname, 'pool-worker.ts'),
-      execArgv: ['-r', require.resolve('@swc-node/register')],
-    };
-  }
-  return { file: path.join(__dirname, 'pool-worker.js') };
-}
-
 interface EmbedRequest {
   readonly vectors: Float32Array[];
   pendingChunks: number;
@@ -125,7 +110,7 @@ class UseLiteWorkerPool implements Embedder {
   private readonly slots: (PoolWorker | null)[];
   private readonly queue: Chunk[] = [];
   private readonly unsettled = new Set<EmbedRequest>();
-  private readonly entry = workerEntry();
+  private readonly entry = workerEntry(__dirname, 'pool-worker');
   private workersSpawned = 0;
   private chunksCreated = 0;
   private started = false;

@@ -2,11 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { ModelStore, type StoredHybridWeights } from '../src/engines/collaborative/model-store';
 import { EmbeddingStore } from '../src/engines/content/embedding-store';
-import { PureSvdStrategy } from './builtin-strategies';
-import { EaseStrategy, IalsStrategy } from './topn-strategies';
+import { topNStrategy } from './topn-strategies';
 import type { EvaluationStrategy } from './strategies';
 import type { TopNKind } from '../src/engines/collaborative/kernels';
-import { DEFAULT_EASE_OPTIONS, DEFAULT_IALS_OPTIONS } from './options';
 import { calibrateHybridWeights } from './calibration';
 import { ContentStrategy, StatisticalStrategy } from './hybrid-strategies';
 import type { RatingsDataset } from './dataset';
@@ -100,9 +98,7 @@ export async function calibrateOnDatabase(
 
 /** The ranking model serving answers COLLABORATIVE with, as an evaluation strategy for calibration. */
 export function servedTopNStrategy(options: TrainOptions, kind: TopNKind): EvaluationStrategy {
-  if (kind === 'ials') return new IalsStrategy(options.ials ?? DEFAULT_IALS_OPTIONS);
-  if (kind === 'ease') return new EaseStrategy(options.ease ?? DEFAULT_EASE_OPTIONS);
-  return new PureSvdStrategy(options.topN);
+  return topNStrategy(kind, { puresvd: options.topN, ials: options.ials, ease: options.ease });
 }
 
 /** Writes trained models as a new version and activates it (the previous one is kept for rollback). */

@@ -108,7 +108,8 @@ export function sampleUsers(dataset: RatingsDataset, maxUsers: number, seed: num
   return selectRatings(dataset, Int32Array.from(positions));
 }
 
-function candidateStrategy(kind: TopNKind, candidates: TopNCandidates): EvaluationStrategy {
+/** The top-N model of `kind` as an evaluation strategy, with its candidate's options (defaults when absent). */
+export function topNStrategy(kind: TopNKind, candidates: TopNCandidates): EvaluationStrategy {
   if (kind === 'ials') return new IalsStrategy(candidates.ials ?? DEFAULT_IALS_OPTIONS);
   if (kind === 'ease') return new EaseStrategy(candidates.ease ?? DEFAULT_EASE_OPTIONS);
   return new PureSvdStrategy(candidates.puresvd);
@@ -134,7 +135,7 @@ export async function selectTopNModel(
   let kind: TopNKind = 'puresvd';
   for (const candidate of TOP_N_KINDS) {
     if (candidate !== 'puresvd' && !candidates[candidate]) continue;
-    const strategy = candidateStrategy(candidate, candidates);
+    const strategy = topNStrategy(candidate, candidates);
     await strategy.fit(fit);
     const ndcg10 = rankingMetrics(strategy, fit, validation)?.ndcg10 ?? 0;
     validationNdcg10[candidate] = ndcg10;
@@ -169,7 +170,7 @@ export class SelectedTopNStrategy implements EvaluationStrategy {
   async fit(train: RatingsDataset): Promise<void> {
     this.selection = await selectTopNModel(train, this.candidates, this.split, this.seed);
     this.onSelected?.(this.selection);
-    this.chosen = candidateStrategy(this.selection.kind, this.candidates);
+    this.chosen = topNStrategy(this.selection.kind, this.candidates);
     await this.chosen.fit(train);
   }
 

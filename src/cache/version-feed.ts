@@ -129,10 +129,11 @@ export class VersionFeed {
     this.client = null;
     this.pid = null;
     // A stalled database may never answer the goodbye: shutdown does not wait for it.
-    await Promise.race([
-      client?.end().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref()),
-    ]);
+    if (client)
+      await within(
+        STOP_WAIT_MS,
+        client.end().catch(() => undefined),
+      );
   }
 
   private async connect(): Promise<void> {

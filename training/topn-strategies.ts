@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { factorScores } from '../src/engines/collaborative/kernels/linalg';
 import { buildCsr } from '../src/engines/collaborative/kernels/sparse';
 import { TOP_N_KINDS, TopNScorer, type TopNKind } from '../src/engines/collaborative/kernels/top-n-model';
-import { selectRatings, type RatingsDataset } from './dataset';
+import { sampleWithoutReplacement, selectRatings, type RatingsDataset } from './dataset';
 import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
 import { rankingMetrics } from './evaluate';
 import { trainEase, type EaseOptions } from './ease';
@@ -95,16 +95,14 @@ export const MAX_SELECTION_USERS = 25_000;
 
 /** The ratings of at most `maxUsers` users, a seeded sample; the dataset itself when it has fewer. */
 export function sampleUsers(dataset: RatingsDataset, maxUsers: number, seed: number): RatingsDataset {
-  const present = [...new Set(dataset.users)];
-  if (present.length <= maxUsers) return dataset;
-  const random = new Mulberry32(seed);
-  for (let n = present.length - 1; n > 0; n--) {
-    const m = random.nextInt(n + 1);
-    [present[n], present[m]] = [present[m], present[n]];
-  }
-  const kept = new Set(present.slice(0, maxUsers));
+  const present = new Uint8Array(dataset.numUsers);
+  for (let n = 0; n < dataset.size; n++) present[dataset.users[n]] = 1;
+  const users = Int32Array.from(present.keys()).filter((user) => present[user]);
+  if (users.length <= maxUsers) return dataset;
+  const kept = new Uint8Array(dataset.numUsers);
+  for (const user of sampleWithoutReplacement(users, maxUsers, new Mulberry32(seed)).sample) kept[user] = 1;
   const positions: number[] = [];
-  for (let n = 0; n < dataset.size; n++) if (kept.has(dataset.users[n])) positions.push(n);
+  for (let n = 0; n < dataset.size; n++) if (kept[dataset.users[n]]) positions.push(n);
   return selectRatings(dataset, Int32Array.from(positions));
 }
 

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { ModelStore, type StoredHybridWeights } from '../src/engines/collaborative/model-store';
 import { EmbeddingStore } from '../src/engines/content/embedding-store';
+import { MERGED_CONTENT_SCORING } from '../src/engines/content/neighbour-score';
 import { topNStrategy } from './topn-strategies';
 import type { EvaluationStrategy } from './strategies';
 import type { TopNKind } from '../src/engines/collaborative/kernels';
@@ -79,7 +80,10 @@ export async function calibrateOnDatabase(
     dataset,
     () => ({
       collaborative: servedTopNStrategy(options, kind),
-      content: new ContentStrategy(async (itemIds) => Array.from(itemIds, (id) => vectors.get(id) ?? null)),
+      content: new ContentStrategy(
+        async (itemIds) => Array.from(itemIds, (id) => vectors.get(id) ?? null),
+        MERGED_CONTENT_SCORING,
+      ),
       statistical: new StatisticalStrategy(),
     }),
     { scheme: 'temporal', seed: options.topN.seed },

@@ -5,6 +5,7 @@ import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/s
 import { buildMovieText } from '../src/engines/content/movie-text';
 import {
   CONTENT_SCORING,
+  MERGED_CONTENT_SCORING,
   NEIGHBOUR_EXPONENT,
   neighbourVote,
   popularityPrior,
@@ -215,12 +216,12 @@ export function embeddedItemVectors(movieTexts: MovieTextSource, embed: Embeddin
  * Content scores from embeddings of each item's text. Items without text, and every item for a user
  * without embedded ratings, score 0 (plus the popularity prior where the scoring has one).
  *
- * `served` (CONTENT_SCORING, as the content engine ranks): the neighbour vote of the user's centred
- * training ratings over the movies they rated, weighted by max(0, cos)^p between the items'
- * embeddings, plus a popularity prior (neighbour-score.ts); the item-item cosines are computed once
- * in fit(). `taste-profile`, the engine's earlier scoring: the cosine of each item with the user's
- * taste profile (Σ (rating − user mean)·embedding, normalised). `neighbours`: the mean vote with
- * p = 8 and no prior, the experiment the served scoring grew from.
+ * A ContentScoring (neighbour-score.ts): the vote of the user's centred training ratings over the
+ * movies they rated, weighted by max(0, cos)^p between the items' embeddings, plus a popularity
+ * prior; the item-item cosines are computed once in fit(). CONTENT_SCORING is how the engine ranks
+ * alone, MERGED_CONTENT_SCORING how it scores inside HYBRID, NEIGHBOUR_SCORING the experiment the
+ * served scoring grew from. `taste-profile`, the engine's earlier scoring: the cosine of each item
+ * with the user's taste profile (Σ (rating − user mean)·embedding, normalised).
  */
 export class ContentStrategy implements EvaluationStrategy {
   readonly name = 'content';
@@ -232,7 +233,7 @@ export class ContentStrategy implements EvaluationStrategy {
 
   constructor(
     private readonly itemVectors: ItemVectorSource,
-    private readonly scoring: 'served' | 'neighbours' | 'taste-profile' = 'served',
+    private readonly scoring: ContentScoring | 'taste-profile' = CONTENT_SCORING,
     private readonly cosines: (
       itemIds: Int32Array,
       vectors: readonly (Float32Array | null)[],
@@ -240,10 +241,7 @@ export class ContentStrategy implements EvaluationStrategy {
   ) {}
 
   private get vote(): ContentScoring | null {
-    if (this.scoring === 'served') return CONTENT_SCORING;
-    if (this.scoring === 'neighbours')
-      return { aggregate: 'mean', exponent: NEIGHBOUR_EXPONENT, popularityWeight: 0 };
-    return null;
+    return this.scoring === 'taste-profile' ? null : this.scoring;
   }
 
   async fit(train: RatingsDataset): Promise<void> {
@@ -355,11 +353,18 @@ function lastCosineMatrix(): (
 
 export const DEFAULT_EMBEDDING_CACHE_DIRECTORY = path.join('.cache', 'eval-embeddings');
 
+/** The earlier experiment the served vote grew from: the mean vote with p = 8 and no prior. */
+export const NEIGHBOUR_SCORING: ContentScoring = {
+  aggregate: 'mean',
+  exponent: NEIGHBOUR_EXPONENT,
+  popularityWeight: 0,
+};
+
 function contentStrategyFor(
   options: HybridStrategyOptions,
   embed: EmbeddingSource,
   cosines: ConstructorParameters<typeof ContentStrategy>[2],
-  scoring: ConstructorParameters<typeof ContentStrategy>[1] = 'served',
+  scoring: ConstructorParameters<typeof ContentStrategy>[1] = CONTENT_SCORING,
 ): ContentStrategy {
   const directory = options.movieDirectory;
   if (!directory)
@@ -384,7 +389,8 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   // carved from the fold's own training data (PureSVD or EASE).
   const engines = (seed: number, split: ValidationSplitKind = 'random'): HybridEngines => ({
     collaborative: new SelectedTopNStrategy(defaultTopNCandidates(seed), split, seed),
-    content: contentStrategyFor(options, embed, cosines),
+    // As one of HYBRID's engines, content scores by its vote alone (MERGED_CONTENT_SCORING).
+    content: contentStrategyFor(options, embed, cosines, MERGED_CONTENT_SCORING),
     statistical: new StatisticalStrategy(),
   });
   const hybrid = (name: string, scope: NormalisationScope) => (context: StrategyContext) =>
@@ -409,7 +415,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'content-neighbours',
     description: "average of the user's centred ratings weighted by cos^8 between embeddings, no prior",
-    create: () => contentStrategyFor(options, embed, cosines, 'neighbours'),
+    create: () => contentStrategyFor(options, embed, cosines, NEIGHBOUR_SCORING),
   });
   registerStrategy({
     name: 'hybrid',

@@ -60,8 +60,17 @@ class LazilyExplainedMovie implements ScoredMovie {
   }
 }
 
+/**
+ * What an engine's scores are for. `alone`: the engine's own list (strategy CONTENT, …), where it
+ * must stand on its own. `merged`: one of HYBRID's engines, where each brings what only it knows
+ * (the content engine drops its popularity prior there: the statistical engine brings popularity).
+ */
+export type EngineRole = 'alone' | 'merged';
+
 export interface RecommendationRequest {
   userId: number;
+  /** Absent: 'alone'. */
+  role?: EngineRole;
   /** How many candidates to return at most. */
   limit: number;
   /** Only movies having any of these genres; empty or absent means all. */
@@ -98,9 +107,13 @@ export interface RecommendationEngine {
   recommend(request: RecommendationRequest): Promise<ScoredMovie[]>;
   /**
    * Scores given movies for the user: the hybrid merge asks every engine about the candidates the
-   * others found. Movies the engine cannot score are left out of the map.
+   * others found. Movies the engine cannot score are left out of the map. `role` absent: 'alone'.
    */
-  scoreMovies?(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>>;
+  scoreMovies?(
+    userId: number,
+    movieIds: readonly number[],
+    role?: EngineRole,
+  ): Promise<Map<number, ScoredMovie>>;
   /**
    * The version of what the engine answers from besides the user's ratings (the model version,
    * the index generation): the orchestrator reuses a list only while it is unchanged. Absent: the

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { RecommendationEngine, RecommendationRequest, ScoredMovie } from '../engines/engine';
+import type { EngineRole, RecommendationEngine, RecommendationRequest, ScoredMovie } from '../engines/engine';
 import type { StructuredLogger } from '../logger';
 import type { ServiceMetrics } from './metrics';
 
@@ -56,10 +56,10 @@ export function instrumentEngine(
       ),
     ...(scoreMovies
       ? {
-          scoreMovies: (userId: number, movieIds: readonly number[]) =>
+          scoreMovies: (userId: number, movieIds: readonly number[], role?: EngineRole) =>
             timed(
               'scoreMovies',
-              () => scoreMovies(userId, movieIds),
+              () => scoreMovies(userId, movieIds, role),
               (scored: Map<number, ScoredMovie>) => scored.size,
             ),
         }

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../errors';
-import { EngineName, EngineNotReadyError, RecommendationEngine, ScoredMovie } from '../engines/engine';
+import {
+  EngineName,
+  EngineNotReadyError,
+  RecommendationEngine,
+  RecommendationRequest,
+  ScoredMovie,
+} from '../engines/engine';
 import { CacheCounts, Versions, VersionedCache } from '../cache';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
@@ -276,8 +282,9 @@ export class Orchestrator {
 
     // Extra candidates leave room for the genre filter, dedup and diversity re-ranking.
     const pool = Math.min(500, Math.max(50, options.first * (diversity > 0 ? 5 : 3)));
-    const request = {
+    const request: RecommendationRequest = {
       userId: options.userId,
+      role: active.length > 1 ? 'merged' : 'alone',
       limit: pool,
       genres: options.genres,
       exclude: excluded.size > 0 ? new Set([...history.keys(), ...excluded]) : new Set(history.keys()),
@@ -355,7 +362,7 @@ export class Orchestrator {
         const own = scored.get(engine.name) as Map<number, ScoredMovie>;
         const missing = [...union].filter((id) => !own.has(id));
         if (missing.length === 0) return;
-        for (const [id, s] of await engine.scoreMovies(userId, missing)) own.set(id, s);
+        for (const [id, s] of await engine.scoreMovies(userId, missing, 'merged')) own.set(id, s);
       }),
     );
   }

@@ -1,6 +1,7 @@
 import {
   EngineName,
   EngineNotReadyError,
+  EngineRole,
   EngineStatus,
   RecommendationEngine,
   RecommendationRequest,
@@ -35,7 +36,13 @@ class TableEngine implements RecommendationEngine {
       .sort((a, b) => b.score - a.score)
       .slice(0, request.limit);
   }
-  async scoreMovies(_userId: number, ids: readonly number[]): Promise<Map<number, ScoredMovie>> {
+  roles: (EngineRole | undefined)[] = [];
+  async scoreMovies(
+    _userId: number,
+    ids: readonly number[],
+    role?: EngineRole,
+  ): Promise<Map<number, ScoredMovie>> {
+    this.roles.push(role);
     return new Map(
       ids.filter((id) => this.table.has(id)).map((id) => [id, this.table.get(id) as ScoredMovie]),
     );
@@ -205,45 +212,48 @@ describe('Orchestrator', () => {
 
   it('merges all three engines for HYBRID, excluding rated movies, with per-engine scores', async () => {
     const evidence = [{ movieId: 1, rating: 5, weight: 0.9 }];
-    const orchestrator = new Orchestrator(
-      [
-        new TableEngine(
-          'collaborative',
-          table(
-            [
-              [1, 9],
-              [4, 4.8],
-              [5, 4.0],
-              [6, 3.0],
-            ],
-            evidence,
-          ),
-        ),
-        new TableEngine(
-          'content',
-          table(
-            [
-              [4, 0.9],
-              [7, 0.8],
-              [6, 0.1],
-            ],
-            evidence,
-          ),
-        ),
-        new TableEngine(
-          'statistical',
-          table([
-            [3, 4.3],
-            [4, 4.1],
-            [5, 3.9],
+    const engines = [
+      new TableEngine(
+        'collaborative',
+        table(
+          [
+            [1, 9],
+            [4, 4.8],
+            [5, 4.0],
             [6, 3.0],
-          ]),
+          ],
+          evidence,
         ),
-      ],
-      catalogWith(fiveRatings),
-    );
+      ),
+      new TableEngine(
+        'content',
+        table(
+          [
+            [4, 0.9],
+            [7, 0.8],
+            [6, 0.1],
+          ],
+          evidence,
+        ),
+      ),
+      new TableEngine(
+        'statistical',
+        table([
+          [3, 4.3],
+          [4, 4.1],
+          [5, 3.9],
+          [6, 3.0],
+        ]),
+      ),
+    ];
+    const orchestrator = new Orchestrator(engines, catalogWith(fiveRatings));
     const list = await orchestrator.recommend({ userId: 1, strategy: 'HYBRID', first: 3 });
     expect(list.strategyUsed).toBe('HYBRID');
+    // Each engine is asked as one of HYBRID's: the content engine scores without its popularity prior.
+    for (const engine of engines) {
+      expect(engine.requests.map((request) => request.role)).toEqual(['merged']);
+      expect(new Set(engine.roles)).toEqual(new Set(['merged']));
+    }
     // 4: 0.5·1 + 0.3·1 + 0.2·(4.1−3)/1.3; 5: 0.5·0.5 + 0.2·0.9/1.3; 7: 0.3·(0.8−0.1)/0.8; 3: 0.2·1.
     expect(list.items.map((i) => i.movieId)).toEqual([4, 5, 7]);
     expect(list.items.map((i) => i.rank)).toEqual([1, 2, 3]);
@@ -255,6 +265,16 @@ describe('Orchestrator', () => {
     });
     expect(list.items[2].engineScores).toEqual({ collaborative: null, content: 0.875, statistical: null });
     expect(list.items[0].explanation).toEqual({ text: 'Because you rated Heat 5★', movieIds: [1] });
+  });
+
+  it('asks an engine for its own list as itself: CONTENT is answered by the content engine alone', async () => {
+    const content = new TableEngine('content', table([[4, 0.9]]));
+    const statistical = new TableEngine('statistical', table([[3, 4.3]]));
+    const orchestrator = new Orchestrator([content, statistical], catalogWith(fiveRatings));
+    const list = await orchestrator.recommend({ userId: 1, strategy: 'CONTENT', first: 3 });
+    expect(list.items.map((i) => i.movieId)).toEqual([4]);
+    expect(content.requests.map((request) => request.role)).toEqual(['alone']);
+    expect(content.roles).toEqual([]);
   });
 
   it('proceeds without an engine that is not ready, and reports it', async () => {

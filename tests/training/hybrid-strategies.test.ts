@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Embedder } from '../../src/engines/content/embedders';
 import { mergeScores } from '../../src/orchestrator/merge';
 import { DEFAULT_WEIGHTS } from '../../src/orchestrator/weights';
-import { CONTENT_SCORING } from '../../src/engines/content/neighbour-score';
+import { CONTENT_SCORING, MERGED_CONTENT_SCORING } from '../../src/engines/content/neighbour-score';
 import { PureSvdStrategy } from '../../training/builtin-strategies';
 import { datasetFromRows, type RatingRecord, type RatingsDataset } from '../../training/dataset';
 import {
@@ -13,6 +13,7 @@ import {
   ContentStrategy,
   embeddedItemVectors,
   HybridStrategy,
+  NEIGHBOUR_SCORING,
   StatisticalStrategy,
   CalibratedHybridStrategy,
   weightGrid,
@@ -282,7 +283,7 @@ describe('content strategy', () => {
     });
     const scores = new Float32Array(4);
     const vectorsOf = threeEmbeddedMovies();
-    const neighbours = new ContentStrategy(vectorsOf, 'neighbours');
+    const neighbours = new ContentStrategy(vectorsOf, NEIGHBOUR_SCORING);
     await neighbours.fit(train);
     neighbours.scoreAll(0, scores);
     // Mean 3: weights +2 (item 10) and −2 (item 11). Item 12 has cosines 0.6 and 0.8; item 13 no text.
@@ -302,7 +303,7 @@ describe('content strategy', () => {
       itemIds: Int32Array.of(10, 11, 12, 13),
     });
     const vectorsOf = threeEmbeddedMovies();
-    const served = new ContentStrategy(vectorsOf, 'served');
+    const served = new ContentStrategy(vectorsOf, CONTENT_SCORING);
     await served.fit(train);
     const scores = new Float32Array(4);
     served.scoreAll(0, scores);
@@ -312,5 +313,13 @@ describe('content strategy', () => {
     expect(scores[3]).toBe(0);
     expect(scores[1]).toBeCloseTo(-2 + beta * (Math.log(2) / Math.log(3)), 4);
     expect(scores[0]).toBeCloseTo(2 + beta, 4);
+
+    // Inside HYBRID the same vote, without the prior: the statistical engine brings popularity.
+    const merged = new ContentStrategy(vectorsOf, MERGED_CONTENT_SCORING);
+    await merged.fit(train);
+    merged.scoreAll(0, scores);
+    expect(scores[2]).toBeCloseTo(2 * 0.6 ** p - 2 * 0.8 ** p, 5);
+    expect(scores[1]).toBeCloseTo(-2, 4);
+    expect(scores[0]).toBeCloseTo(2, 4);
   });
 });

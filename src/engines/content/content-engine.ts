@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import {
   EngineInputError,
   EngineNotReadyError,
+  EngineRole,
   REMEMBERED_SHAPES_PER_USER,
   requestShape,
   withLazyDetails,
@@ -22,7 +23,7 @@ import {
 import type { IndexView } from './indexer';
 import {
   CONTENT_SCORING,
-  neighbourVoteOf,
+  MERGED_CONTENT_SCORING,
   packRatedNeighbours,
   popularityPrior,
   RatedNeighbours,
@@ -93,8 +94,11 @@ interface UserTaste {
   neighbours: VersionedCache<string, Promise<Neighbour[]>>;
   /** The user's rated movies that vote on a candidate (CONTENT_SCORING); null when none is embedded. */
   voters: RatedNeighbours | null;
-  /** Movies scored against this taste, by id: the same candidates come back request after request. */
-  scored: Map<number, ScoredMovie>;
+  /**
+   * Movies scored against this taste, by role and id: the same candidates come back request after
+   * request. The vote is the same in both roles (MERGED_CONTENT_SCORING only drops the prior).
+   */
+  scored: Record<EngineRole, Map<number, ScoredMovie>>;
 }
 
 /**
@@ -412,7 +416,7 @@ export class ContentEngine implements RecommendationEngine {
         counts: this.cacheCounts.neighbours,
       }),
       voters,
-      scored: new Map(),
+      scored: { alone: new Map(), merged: new Map() },
     };
   }
 
@@ -434,26 +438,21 @@ export class ContentEngine implements RecommendationEngine {
     );
   }
 
-  /** CONTENT_SCORING: the user's rated movies' vote on the candidate plus the popularity prior. */
-  private contentScore(
-    movieId: number,
-    vector: Float32Array,
-    taste: UserTaste,
-    popularity: { votes: Map<number, number>; max: number },
-  ): number {
-    const vote = taste.voters ? neighbourVoteOf(vector, taste.voters, CONTENT_SCORING) : 0;
-    return this.scoreWithVote(movieId, vote, popularity);
-  }
-
+  /**
+   * The candidate's score from its vote: plus the popularity prior when the engine ranks alone
+   * (CONTENT_SCORING); the vote only as one of HYBRID's engines (MERGED_CONTENT_SCORING), where the
+   * statistical engine brings popularity.
+   */
   private scoreWithVote(
     movieId: number,
     vote: number,
     popularity: { votes: Map<number, number>; max: number },
+    role: EngineRole,
   ): number {
-    return (
-      vote +
-      CONTENT_SCORING.popularityWeight * popularityPrior(popularity.votes.get(movieId) ?? 0, popularity.max)
-    );
+    const { popularityWeight } = role === 'merged' ? MERGED_CONTENT_SCORING : CONTENT_SCORING;
+    return popularityWeight > 0
+      ? vote + popularityWeight * popularityPrior(popularity.votes.get(movieId) ?? 0, popularity.max)
+      : vote;
   }
 
   /** The user's liked movies most similar to the candidate, most similar first. */
@@ -485,7 +484,8 @@ export class ContentEngine implements RecommendationEngine {
   /**
    * The nearest neighbours of the user's taste profile (HNSW: no scan of every vector), without
    * movies they rated or `exclude`, CANDIDATES_PER_RESULT per wanted movie, re-ranked by
-   * CONTENT_SCORING: the vote of the user's rated movies plus the popularity prior.
+   * CONTENT_SCORING (the vote of the user's rated movies plus the popularity prior), or in HYBRID by
+   * MERGED_CONTENT_SCORING (the vote alone).
    */
   async recommend(request: RecommendationRequest): Promise<ScoredMovie[]> {
     validateId('user', request.userId);
@@ -508,15 +508,22 @@ export class ContentEngine implements RecommendationEngine {
     }
     const neighbours = await found;
     const ids = neighbours.map((neighbour) => neighbour.movieId);
-    const scores = await this.scoreMovies(request.userId, ids);
+    const scores = await this.scoreMovies(request.userId, ids, request.role);
     return ids
       .flatMap((id) => scores.get(id) ?? [])
       .sort((a, b) => b.score - a.score || a.movieId - b.movieId)
       .slice(0, request.limit);
   }
 
-  /** Scores given movies by CONTENT_SCORING for the user; movies without an embedding are left out. */
-  async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {
+  /**
+   * Scores given movies for the user, by CONTENT_SCORING alone and by MERGED_CONTENT_SCORING in
+   * HYBRID; movies without an embedding are left out.
+   */
+  async scoreMovies(
+    userId: number,
+    movieIds: readonly number[],
+    role: EngineRole = 'alone',
+  ): Promise<Map<number, ScoredMovie>> {
     validateId('user', userId);
     const { model } = this.requireReady();
     const scores = new Map<number, ScoredMovie>();
@@ -525,7 +532,7 @@ export class ContentEngine implements RecommendationEngine {
     if (!taste) return scores;
     const unscored: number[] = [];
     for (const movieId of new Set(movieIds)) {
-      const known = taste.scored.get(movieId);
+      const known = taste.scored[role].get(movieId);
       if (known) scores.set(movieId, known);
       else unscored.push(movieId);
     }
@@ -545,11 +552,11 @@ export class ContentEngine implements RecommendationEngine {
     candidates.forEach(([movieId, vector], i) => {
       const scored = this.scored(
         movieId,
-        this.scoreWithVote(movieId, votes ? votes[i] : 0, popularity),
+        this.scoreWithVote(movieId, votes ? votes[i] : 0, popularity, role),
         vector,
         taste,
       );
-      taste.scored.set(movieId, scored);
+      taste.scored[role].set(movieId, scored);
       scores.set(movieId, scored);
     });
     return scores;

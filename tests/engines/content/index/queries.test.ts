@@ -2,7 +2,12 @@ import { ContentEngine } from '../../../../src/engines/content/content-engine';
 import { EmbeddingStore } from '../../../../src/engines/content/embedding-store';
 import { ContentIndexer } from '../../../../src/engines/content/indexer';
 import { buildMovieText } from '../../../../src/engines/content/movie-text';
-import { CONTENT_SCORING, popularityPrior } from '../../../../src/engines/content/neighbour-score';
+import {
+  CONTENT_SCORING,
+  MERGED_CONTENT_SCORING,
+  popularityPrior,
+  type ContentScoring,
+} from '../../../../src/engines/content/neighbour-score';
 import { computeTasteProfile, RatedVector } from '../../../../src/engines/content/taste-profile';
 import { EngineInputError, EngineNotReadyError } from '../../../../src/engines/engine';
 import { createTestDatabase, recordStatements, TestDatabase } from '../../../helpers/database';
@@ -51,16 +56,20 @@ const MAX_VOTES = 3;
  * CONTENT_SCORING written out: Σ max(0, cos)^p · (rating − the user's mean) over the rated movies
  * with an embedding (movie 11 has none), plus the weighted popularity prior.
  */
-function servedScore(ratings: Record<number, number>, movieId: number): number {
+function servedScore(
+  ratings: Record<number, number>,
+  movieId: number,
+  scoring: ContentScoring = CONTENT_SCORING,
+): number {
   const rated = Object.entries(ratings).map(([id, rating]) => ({ id: Number(id), rating }));
   const mean = rated.reduce((sum, r) => sum + r.rating, 0) / rated.length;
   let vote = 0;
   for (const { id, rating } of rated) {
     if (id === 11) continue;
     const similarity = cosine(vectorOfMovie(movieId), vectorOfMovie(id));
-    if (similarity > 0) vote += similarity ** CONTENT_SCORING.exponent * (rating - mean);
+    if (similarity > 0) vote += similarity ** scoring.exponent * (rating - mean);
   }
-  return vote + CONTENT_SCORING.popularityWeight * popularityPrior(VOTES[movieId] ?? 0, MAX_VOTES);
+  return vote + scoring.popularityWeight * popularityPrior(VOTES[movieId] ?? 0, MAX_VOTES);
 }
 
 describe('ContentEngine queries', () => {
@@ -291,6 +300,29 @@ describe('ContentEngine queries', () => {
       expect([...scores.keys()].sort()).toEqual([2, 8]);
       expect(scores.get(2)!.score).toBeCloseTo(servedScore(user1, 2), 5);
       expect(scores.get(8)!.score).toBeCloseTo(servedScore(user1, 8), 5);
+    });
+
+    it('scores by the vote alone as one of HYBRID’s engines, alone with the popularity prior, both cached', async () => {
+      const user1 = { 1: 5, 4: 1, 6: 3 };
+      for (let round = 0; round < 2; round++) {
+        const merged = await engine.scoreMovies(1, [2, 8], 'merged');
+        const alone = await engine.scoreMovies(1, [2, 8]);
+        for (const movieId of [2, 8]) {
+          expect(merged.get(movieId)!.score).toBeCloseTo(
+            servedScore(user1, movieId, MERGED_CONTENT_SCORING),
+            5,
+          );
+          expect(alone.get(movieId)!.score).toBeCloseTo(servedScore(user1, movieId), 5);
+          expect(alone.get(movieId)!.score).not.toBeCloseTo(merged.get(movieId)!.score, 3);
+        }
+      }
+      const ranked = await engine.recommend({ userId: 4, limit: 3, role: 'merged' });
+      const user4 = { 1: 5, 2: 4.5, 3: 4, 8: 1, 5: 2 };
+      const expected = [4, 6, 7, 9, 10]
+        .map((movieId) => ({ movieId, score: servedScore(user4, movieId, MERGED_CONTENT_SCORING) }))
+        .sort((a, b) => b.score - a.score || a.movieId - b.movieId)
+        .slice(0, 3);
+      expect(ranked.map((result) => result.movieId)).toEqual(expected.map((movie) => movie.movieId));
     });
 
     it('after preloadVectors reads no vector from the database', async () => {

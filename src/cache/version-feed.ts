@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { channelOf, parseNotice, readVersions, type VersionsRow } from '../db/versions';
 import { Versions } from './versions';
+import { within } from '../within';
 
 export type FeedState = 'listening' | 'polling' | 'local' | 'stopped';
 
@@ -35,19 +36,6 @@ const POLL_OVERLAP_MS = 10_000;
 
 /** How long stop() waits for the LISTEN connection to close. */
 const STOP_WAIT_MS = 500;
-
-/** `work`, or 'timed out' once `ms` passed without it settling (work goes on, unobserved). */
-async function within<T>(ms: number, work: Promise<T>): Promise<T | 'timed out'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'timed out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed out'), ms).unref();
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Brings the versions other instances commit into this one's Versions: LISTEN/NOTIFY on a dedicated

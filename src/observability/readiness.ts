@@ -1,5 +1,6 @@
 import type { EngineStatus } from '../engines/engine';
 import type { JobStatus } from '../worker/worker';
+import { within } from '../within';
 
 export interface ReadinessReport {
   /** Whether the service can answer requests now: /readyz 200, the GraphQL health field's `ok`. */
@@ -60,20 +61,13 @@ export class ReadinessCheck {
     if (this.pending) return { ok: false, error: 'the previous ping has not returned yet' };
     const ping = this.options.ping();
     this.pending = ping;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no answer within ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
-      );
-    });
     try {
-      await Promise.race([ping, deadline]);
+      if ((await within(this.options.timeoutMs, ping)) === 'timed out')
+        return { ok: false, error: `no answer within ${this.options.timeoutMs} ms` };
       return { ok: true, latencyMs: Date.now() - started };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     } finally {
-      clearTimeout(timer);
       // A ping past its deadline still holds its slot until it settles.
       ping.then(
         () => this.clearPending(ping),

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { ServedList, ServedListSink } from '../orchestrator/orchestrator';
+import { within } from '../within';
 
 export interface ListRecorderOptions {
   /** A list waits at most this long in memory before it is written (LIST_FLUSH_INTERVAL_MS). */
@@ -68,14 +69,11 @@ export class ListRecorder implements ServedListSink {
    */
   async stop(waitMs = 1000): Promise<void> {
     this.stopped = true;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, waitMs);
-      timer.unref();
-    });
     // A failed write while stopped drops (and counts) its lists: nothing would retry them.
-    await Promise.race([this.flush().catch(() => undefined), deadline]);
-    clearTimeout(timer);
+    await within(
+      waitMs,
+      this.flush().catch(() => undefined),
+    );
   }
 
   private schedule(): void {

@@ -8,7 +8,7 @@
  * The matrix is dense over its columns, so training is cubic and serving quadratic in their number:
  * training keeps the most rated movies up to a bound (training/ease.ts); the others are not ranked.
  */
-import { encodeRating, type RatingEncoding } from './pure-svd';
+import { encodeRating, encodingMean, type RatingEncoding } from './pure-svd';
 
 export interface EaseModel {
   readonly encoding: RatingEncoding;
@@ -83,12 +83,6 @@ export function easeColumnOf(model: EaseModel): Int32Array {
   return columnOf;
 }
 
-function userMean(ratings: ArrayLike<number>): number {
-  let mean = 0;
-  for (let n = 0; n < ratings.length; n++) mean += ratings[n] / ratings.length;
-  return mean;
-}
-
 /**
  * Σ_a x_a B_a· over the user's rated items that have a column, into `out` (length columns). `items`
  * are model item indices.
@@ -102,7 +96,7 @@ export function easeColumnScores(
 ): void {
   const n = model.columns.length;
   out.fill(0, 0, n);
-  const mean = model.encoding === 'centered' ? userMean(ratings) : 0;
+  const mean = encodingMean(model.encoding, ratings);
   for (let r = 0; r < items.length; r++) {
     const column = columnOf[items[r]];
     if (column < 0) continue;
@@ -125,7 +119,7 @@ export function easeContributions(
   const target = columnOf[item];
   if (target < 0) return out;
   const n = model.columns.length;
-  const mean = model.encoding === 'centered' ? userMean(ratings) : 0;
+  const mean = encodingMean(model.encoding, ratings);
   for (let r = 0; r < items.length; r++) {
     const column = columnOf[items[r]];
     if (column >= 0)

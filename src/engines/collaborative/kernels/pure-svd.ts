@@ -29,6 +29,18 @@ export function encodeRating(encoding: RatingEncoding, rating: number, userMean:
 }
 
 /**
+ * The user mean encodeRating subtracts: the mean of `ratings` for the 'centered' encoding, 0 for the
+ * others (which never read it). One definition for every kernel that encodes a user's ratings, so a
+ * score and its per-rating contributions (the explanation) centre on the same number.
+ */
+export function encodingMean(encoding: RatingEncoding, ratings: ArrayLike<number>): number {
+  if (encoding !== 'centered' || ratings.length === 0) return 0;
+  let sum = 0;
+  for (let n = 0; n < ratings.length; n++) sum += ratings[n];
+  return sum / ratings.length;
+}
+
+/**
  * p_u = Σ w_j · e(r_j) · v_j over the user's rated items, into `out` (length rank). `weights` (optional)
  * lets the caller emphasise some ratings, e.g. recent ones.
  */
@@ -41,11 +53,7 @@ export function pureSvdUserVector(
 ): void {
   const { rank, itemFactors, encoding } = model;
   out.fill(0, 0, rank);
-  let mean = 0;
-  if (encoding === 'centered' && ratings.length > 0) {
-    for (let n = 0; n < ratings.length; n++) mean += ratings[n];
-    mean /= ratings.length;
-  }
+  const mean = encodingMean(encoding, ratings);
   for (let n = 0; n < items.length; n++) {
     const value = encodeRating(encoding, ratings[n], mean) * (weights ? weights[n] : 1);
     if (value === 0) continue;

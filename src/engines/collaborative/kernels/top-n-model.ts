@@ -8,7 +8,7 @@
 import { easeColumnOf, easeColumnScores, easeContributions, type EaseModel } from './ease';
 import { foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
 import { factorScores, itemScore } from './linalg';
-import { encodeRating, pureSvdUserVector, type PureSvdModel } from './pure-svd';
+import { encodeRating, encodingMean, pureSvdUserVector, type PureSvdModel } from './pure-svd';
 
 export const TOP_N_KINDS = ['puresvd', 'ials', 'ease'] as const;
 export type TopNKind = (typeof TOP_N_KINDS)[number];
@@ -118,8 +118,7 @@ export class TopNScorer {
     }
     const vector = new Float64Array(model.rank);
     pureSvdUserVector(model, items, ratings, vector);
-    let mean = 0;
-    for (let n = 0; n < ratings.length; n++) mean += ratings[n] / ratings.length;
+    const mean = encodingMean(model.encoding, ratings);
     return Object.assign(lazyScores(vector), {
       vector,
       // score(i) = Σ_j e(r_j)·(v_j·v_i): one term per rated item.

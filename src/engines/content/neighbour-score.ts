@@ -134,8 +134,9 @@ export const CONTENT_SCORING: ContentScoring = { aggregate: 'sum', exponent: 16,
  * set, a random 10% of each ml-100k uN.base). NDCG@10 of HYBRID with the specified weights
  * 0.5/0.3/0.2, content with the prior → without it (the top-N model alone):
  * temporal 0.1211 → 0.1347 (0.1308); u1 0.1944 → 0.2177 (0.2292); u2 0.1872 → 0.2065 (0.2166);
- * u3 0.1818 → 0.2058 (0.2111); u4 0.1796 → 0.2011 (0.2067). p = 8 without the prior: 0.1357,
- * 0.2170, 0.2076, 0.2025, 0.2008 — no better on the mean, and a second vote to compute.
+ * u3 0.1818 → 0.2058 (0.2111); u4 0.1796 → 0.2011 (0.2067); u5 0.1974 → 0.2151 (0.2239). p = 8
+ * without the prior: 0.1357, 0.2170, 0.2076, 0.2025, 0.2008, 0.2063 — no better on the mean, and a
+ * second vote to compute. Only temporal puts the merge above the top-N model alone.
  */
 export const MERGED_CONTENT_SCORING: ContentScoring = { ...CONTENT_SCORING, popularityWeight: 0 };
 

@@ -14,6 +14,7 @@
  * ratings, so at fixed shape the 25M epoch is (25M / N) × the measured one; the estimate printed
  * is that, times the default epochs, plus the final converged user pass scaled the same way.
  */
+import { zipfSampler } from '../fixtures/zipf';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { detectRelease, readRatingsFile } from '../src/data/movielens/formats';
@@ -47,20 +48,7 @@ function syntheticDataset(ratings: number, seed: number): RatingsDataset {
   const numUsers = Math.round(ML25M.users * scale);
   const numItems = Math.round(ML25M.items * scale);
   const rng = new Mulberry32(seed);
-  const cumulative = new Float64Array(numItems);
-  let total = 0;
-  for (let i = 0; i < numItems; i++) cumulative[i] = total += 1 / (i + 10) ** 0.9;
-  const drawItem = () => {
-    const target = rng.nextFloat() * total;
-    let low = 0;
-    let high = numItems - 1;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (cumulative[mid] < target) low = mid + 1;
-      else high = mid;
-    }
-    return low;
-  };
+  const drawItem = zipfSampler(numItems, rng, { exponent: 0.9 });
   const activity = Float64Array.from({ length: numUsers }, () => Math.exp(rng.nextGaussian() * 1.1));
   const activityTotal = activity.reduce((s, a) => s + a, 0);
   const users: number[] = [];

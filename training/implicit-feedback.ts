@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
-import { WATCH_POSITIVE_FRACTION } from '../src/services/feedback-service';
 import {
   DEFAULT_IMPLICIT_RULE,
   implicitRatingValue,
   type ImplicitRatingRule,
 } from '../src/engines/implicit-rating';
+import { WATCH_POSITIVE_FRACTION } from '../src/watch-rule';
 import { createDataset, type RatingsDataset } from './dataset';
 
 export { WATCH_POSITIVE_FRACTION, DEFAULT_IMPLICIT_RULE, type ImplicitRatingRule };

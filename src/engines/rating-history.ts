@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { CacheCounts, Versions, VersionedCache } from '../cache';
 import { primaryReads, Reads } from '../db/read-routing';
-import { WATCH_POSITIVE_FRACTION } from '../services/feedback-service';
+import { WATCH_POSITIVE_FRACTION } from '../watch-rule';
 
 /** One of a user's ratings as the engines need it. */
 export interface RatedMovie {

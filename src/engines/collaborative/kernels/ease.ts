@@ -83,7 +83,8 @@ export function easeColumnOf(model: EaseModel): Int32Array {
   return columnOf;
 }
 
-function userMean(ratings: ArrayLike<number>): number {
+/** The mean the 'centered' encoding subtracts, summed in this order (WasmEaseScorer uses it too). */
+export function userMean(ratings: ArrayLike<number>): number {
   let mean = 0;
   for (let n = 0; n < ratings.length; n++) mean += ratings[n] / ratings.length;
   return mean;

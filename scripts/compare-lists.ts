@@ -5,8 +5,10 @@
  *
  * Starts the server at --server (src/main.ts of this checkout by default; another checkout's to
  * compare) on the benchmark database (see bench-serve), waits until every engine is ready, asks for
- * each imported user's first list per strategy, 4 at a time, and writes them as JSON lines (list ids
- * left out: they are random). With --against FILE it then reports which lists differ from FILE's.
+ * each imported user's first list per strategy, 4 at a time, then for what the content index answers
+ * besides (similarMovies of the first movies, the same movies' `similar` a page at a time, a few
+ * searches), and writes the answers as JSON lines (list ids left out: they are random). With
+ * --against FILE it then reports which answers differ from FILE's.
  *
  *   MOVIELENS_DIR=<ml-latest-small> node -r @swc-node/register scripts/compare-lists.ts \
  *     --server ../old/src/main.ts --out /tmp/old.jsonl
@@ -23,8 +25,9 @@ import { waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> node -r @swc-node/register scripts/compare-lists.ts [options]
 
-Writes the first list of every imported user (per strategy) served by one build, as JSON lines, and
-optionally compares them with another build's file.
+Writes the first list of every imported user (per strategy) served by one build, and what the content
+index answers (similarMovies of the first movies, their pages' similar movies, a few searches), as
+JSON lines, and optionally compares them with another build's file.
 
   --server FILE         the server's entry point (default: this checkout's src/main.ts)
   --out FILE            where to write the lists (required)
@@ -32,6 +35,7 @@ optionally compares them with another build's file.
   --strategies LIST     comma-separated (default HYBRID,CONTENT,COLLABORATIVE)
   --users N             the first N imported users by id (default: all)
   --first N             list length (default 20)
+  --similar-movies N    the first N movies by id asked for their similar movies (default 200)
   --port N              the server's port (default 4610)
   --database NAME       the benchmark database (default cinegraph_bench)
   -h, --help            print this text`);
@@ -50,6 +54,16 @@ const FIRST = Number(flag('first', '20'));
 const PORT = Number(flag('port', '4610'));
 const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? '';
+
+/** Content queries that search the index too: one movie's neighbours, a page's (one batched statement), free text. */
+const SEARCHES = [
+  'mind-bending thriller about dreams',
+  'space adventure with aliens',
+  'romantic comedy in Paris',
+  'animated movie for kids',
+  'gritty crime drama in New York',
+];
+const SIMILAR_MOVIES = Number(flag('similar-movies', '200'));
 
 const QUERY = `query ($u: Int!, $s: Strategy!, $f: Int!) {
   recommendations(userId: $u, strategy: $s, first: $f) {
@@ -88,19 +102,75 @@ async function main(): Promise<void> {
       await db.query(`SELECT id FROM users WHERE token_hash IS NULL ORDER BY id`)
     ).rows.map((r: { id: number }) => r.id);
     if (USERS > 0) users = users.slice(0, USERS);
-    const jobs = STRATEGIES.flatMap((strategy) => users.map((userId) => ({ strategy, userId })));
+    const movieIds: number[] = (
+      await db.query(`SELECT id FROM movies ORDER BY id LIMIT $1`, [SIMILAR_MOVIES])
+    ).rows.map((r: { id: number }) => r.id);
+    const ask = async (body: object): Promise<{ data?: unknown; errors?: unknown }> => {
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await response.json()) as { data?: unknown; errors?: unknown };
+    };
+    const jobs: {
+      strategy: string;
+      userId: number;
+      run: () => Promise<{ data?: unknown; errors?: unknown }>;
+    }[] = [
+      ...STRATEGIES.flatMap((strategy) =>
+        users.map((userId) => ({
+          strategy,
+          userId,
+          run: () => ask({ query: QUERY, variables: { u: userId, s: strategy, f: FIRST } }),
+        })),
+      ),
+      ...movieIds.map((movieId) => ({
+        strategy: 'similarMovies',
+        userId: movieId,
+        run: () =>
+          ask({
+            query: 'query ($m: Int!) { similarMovies(movieId: $m, first: 20) { score movie { id } } }',
+            variables: { m: movieId },
+          }),
+      })),
+      // Pages of 20 movies with their similar movies (one batched, lateral statement per page), in order.
+      {
+        strategy: 'movies.similar',
+        userId: 0,
+        run: async () => {
+          const pages: unknown[] = [];
+          let after: string | null = null;
+          for (let seen = 0; seen < movieIds.length; seen += 20) {
+            const page = (await ask({
+              query:
+                'query ($a: String) { movies(first: 20, after: $a) { edges { node { id similar(first: 10) { score movie { id } } } } pageInfo { endCursor } } }',
+              variables: { a: after },
+            })) as { data?: { movies: { pageInfo: { endCursor: string | null } } }; errors?: unknown };
+            if (page.errors || !page.data) return page;
+            pages.push(page.data);
+            after = page.data.movies.pageInfo.endCursor;
+          }
+          return { data: pages };
+        },
+      },
+      ...SEARCHES.map((text, i) => ({
+        strategy: 'search',
+        userId: i,
+        run: () =>
+          ask({
+            query: 'query ($q: String!) { search(query: $q, first: 20) { score movie { id } } }',
+            variables: { q: text },
+          }),
+      })),
+    ];
     const lines: string[] = new Array(jobs.length);
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
         const index = next++;
-        const { strategy, userId } = jobs[index];
-        const response = await fetch(`${base}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ query: QUERY, variables: { u: userId, s: strategy, f: FIRST } }),
-        });
-        const json = (await response.json()) as { data?: unknown; errors?: unknown };
+        const { strategy, userId, run } = jobs[index];
+        const json = await run();
         lines[index] = JSON.stringify({
           strategy,
           userId,

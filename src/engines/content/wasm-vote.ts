@@ -249,7 +249,14 @@ class WasmSimilarityKernel implements SimilarityKernel {
     const total = candidateBytes + ratedBytes + outBytes;
     if (total > MAX_BYTES) return null;
     const have = this.memory.buffer.byteLength;
-    if (total > have) this.memory.grow(Math.ceil((total - have) / PAGE_BYTES));
+    if (total > have) {
+      try {
+        this.memory.grow(Math.ceil((total - have) / PAGE_BYTES));
+      } catch {
+        // The address space or the engine's limit: this call votes in JavaScript.
+        return null;
+      }
+    }
     const buffer = this.memory.buffer;
     const cand = new Float64Array(buffer, 0, candidateBytes / 8);
     // Lanes of a short last block stay zero; their sums are not read.

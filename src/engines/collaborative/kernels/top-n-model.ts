@@ -160,8 +160,8 @@ export class TopNScorer {
         if (!all) {
           const columnScores = new Float64Array(model.columns.length);
           const scorer = wasmEase();
-          if (scorer) scorer.columnScores(columnOf, items, ratings, columnScores);
-          else easeColumnScores(model, columnOf, items, ratings, columnScores);
+          if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
+            easeColumnScores(model, columnOf, items, ratings, columnScores);
           all = new Float32Array(model.numItems);
           model.columns.forEach((item, column) => ((all as Float32Array)[item] = columnScores[column]));
         }

@@ -295,17 +295,24 @@ export class WasmEaseScorer {
     if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
   }
 
-  /** easeColumnScores(model, columnOf, items, ratings, out), bit for bit. */
+  /**
+   * easeColumnScores(model, columnOf, items, ratings, out), bit for bit; false (and `out` untouched)
+   * when the memory for this many ratings cannot be had, for the caller to score in JavaScript.
+   */
   columnScores(
     columnOf: Int32Array,
     items: ArrayLike<number>,
     ratings: ArrayLike<number>,
     out: Float64Array,
-  ): void {
+  ): boolean {
     const { model, n } = this;
     const mean = model.encoding === 'centered' ? userMean(ratings) : 0;
     if (items.length > this.scratchRows) {
-      this.reserve(this.scratchOffset + items.length * 12 + 16);
+      try {
+        this.reserve(this.scratchOffset + items.length * 12 + 16);
+      } catch {
+        return false;
+      }
       this.scratchRows = items.length;
     }
     const buffer = this.memory.buffer;
@@ -328,5 +335,6 @@ export class WasmEaseScorer {
     scores.fill(0);
     this.run(0, this.outOffset, rowsOffset, valuesOffset, count, n);
     out.set(scores);
+    return true;
   }
 }

@@ -39,7 +39,7 @@ describe('WasmEaseScorer', () => {
           const expected = new Float64Array(n);
           easeColumnScores(model, columnOf, items, ratings, expected);
           const actual = new Float64Array(n).fill(Number.NaN);
-          scorer!.columnScores(columnOf, items, ratings, actual);
+          expect(scorer!.columnScores(columnOf, items, ratings, actual)).toBe(true);
           // toEqual compares numbers with Object.is: every bit, signed zeros included.
           expect(Array.from(actual)).toEqual(Array.from(expected));
         }
@@ -62,7 +62,7 @@ describe('WasmEaseScorer', () => {
     const expected = new Float64Array(33);
     easeColumnScores(model, columnOf, items, ratings, expected);
     const actual = new Float64Array(33);
-    scorer.columnScores(columnOf, items, ratings, actual);
+    expect(scorer.columnScores(columnOf, items, ratings, actual)).toBe(true);
     expect(Array.from(actual)).toEqual(Array.from(expected));
   });
 });

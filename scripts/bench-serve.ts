@@ -51,6 +51,10 @@ similarMovies, search and trending run once, with random movies and queries.
   --port N                 the server's port (default 4600)
   --database NAME          the benchmark database (default cinegraph_bench)
   --data DIR               the release to import (or MOVIELENS_DIR)
+  --server FILE            the server's entry point (default: this checkout's src/main.ts): another
+                           checkout's, to measure two builds with the same load generator
+  --node-args "ARGS"       extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+                           (node refuses --cpu-prof in NODE_OPTIONS)
   --only TEXT              run only scenarios whose name contains TEXT (e.g. recordEvents: the
                            feedback writes, 1 and 10 events per call, as onboarded users)
   -h, --help               print this text`);
@@ -78,6 +82,10 @@ const CONNECTIONS = flag('connections', '1,16,64').split(',').map(Number);
 const PORT = Number(flag('port', '4600'));
 const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? flag('data', '');
+const SERVER = path.resolve(flag('server', path.resolve(__dirname, '../src/main.ts')));
+const NODE_ARGS = flag('node-args', '')
+  .split(' ')
+  .filter((arg) => arg !== '');
 /** A substring of scenario names to run, e.g. --only HYBRID. */
 const ONLY = flag('only', '');
 const MODES = new Set(flag('users', 'distinct,repeated').split(','));
@@ -212,8 +220,10 @@ async function main(): Promise<void> {
   const child = spawn(
     process.execPath,
     // The flags of `npm start` (package.json).
-    ['--max-semi-space-size=128', '-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
+    ['--max-semi-space-size=128', ...NODE_ARGS, '-r', '@swc-node/register', SERVER],
     {
+      // The server's own checkout (its tsconfig for @swc-node/register).
+      cwd: path.resolve(path.dirname(SERVER), '..'),
       env: {
         ...process.env,
         DATABASE_URL: databaseUrl,

@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { primaryReads, Reads } from '../../db/read-routing';
 import type { MovieTextInput, TagFrequency } from './movie-text';
 import { NEGLIGIBLE, type TasteProfileMethod } from './taste-profile';
-import { fromVectorSend, toVectorLiteral } from './vector-codec';
+import { fromVectorSend, toFloat32VectorLiteral, toVectorLiteral } from './vector-codec';
 import { inlineParameters } from '../../db/inline-sql';
 
 /** The model whose vectors a query may see; vectors of different models are never compared. */
@@ -130,17 +130,20 @@ function neighbourSelect(options: {
     conditions.push(
       `EXISTS (SELECT 1 FROM movies m WHERE m.id = e.movie_id AND m.genres && ${options.genresParam}::text[])`,
     );
+  // ORDER BY the output column, not the expression again: the same sort key to the planner (the
+  // HNSW index scan), but the point, inlined as a 512-d literal by queryWithSettings, is written,
+  // escaped, sent and parsed once (the statement went from 22 to 6 kB).
   return (
     `SELECT e.movie_id AS "movieId", ${distance} AS distance` +
     ` FROM movie_embeddings e WHERE ${conditions.join(' AND ')}` +
-    ` ORDER BY ${distance} LIMIT ${options.limitParam}`
+    ` ORDER BY distance LIMIT ${options.limitParam}`
   );
 }
 
 /** The nearest-neighbour statement for one query point. */
 export function neighbourQuerySql(query: NeighbourQuery): { sql: string; params: unknown[] } {
   const dimension = query.model.dimension;
-  const vector = typeof query.vector === 'string' ? query.vector : toVectorLiteral(query.vector);
+  const vector = typeof query.vector === 'string' ? query.vector : toFloat32VectorLiteral(query.vector);
   const { params, param } = parameterList([vector, query.model.modelId]);
   const conditions =
     query.excludeIds && query.excludeIds.length > 0

@@ -5,7 +5,9 @@ import {
   CONTENT_SCORING,
   neighbourVoteOf,
   neighbourVotesOf,
+  neighbourVotesInJs,
 } from '../../../src/engines/content/neighbour-score';
+import { wasmSimilarityKernel, WASM_BLOCK } from '../../../src/engines/content/wasm-vote';
 
 describe('neighbourAverage', () => {
   it('averages centred ratings weighted by cos^p, ignoring dissimilar movies', () => {
@@ -87,5 +89,75 @@ describe('neighbourVotesOf', () => {
   it('refuses a candidate of another dimension', () => {
     const rated = packRatedNeighbours([{ rating: 4, vector: new Float32Array([1, 0]) }], 3)!;
     expect(() => neighbourVotesOf([new Float32Array([1, 0, 0])], rated, CONTENT_SCORING)).toThrow(/3-d/);
+  });
+});
+
+describe('the WebAssembly similarity kernel', () => {
+  let seed = 11;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  };
+  const unit = (dimension: number) => {
+    const vector = Float32Array.from({ length: dimension }, next);
+    const norm = Math.hypot(...vector);
+    return vector.map((x) => x / norm);
+  };
+
+  it('is available on this Node (SIMD), so served votes take it', () => {
+    expect(wasmSimilarityKernel()).not.toBeNull();
+  });
+
+  it('gives the votes of the JavaScript loop bit for bit, at served sizes and at block edges', () => {
+    // 512-d like use-lite; candidate counts around the block size, a served request's ~250
+    // candidates against 300 rated movies, and one rated movie; mean and sum aggregates.
+    const shapes = [
+      { candidates: 1, rated: 1, dimension: 512 },
+      { candidates: WASM_BLOCK - 1, rated: 7, dimension: 512 },
+      { candidates: WASM_BLOCK, rated: 5, dimension: 3 },
+      { candidates: WASM_BLOCK + 1, rated: 2, dimension: 384 },
+      { candidates: 251, rated: 300, dimension: 512 },
+    ];
+    for (const shape of shapes) {
+      const rated = packRatedNeighbours(
+        Array.from({ length: shape.rated }, (_, j) => ({
+          rating: 0.5 + (j % 10) / 2,
+          vector: unit(shape.dimension),
+        })),
+        3.2,
+      )!;
+      // Near-duplicates of rated movies too, so large similarities (where s^16 matters) are covered.
+      const candidates = Array.from({ length: shape.candidates }, (_, i) =>
+        i % 3 === 0
+          ? rated.vectors.slice(
+              (i % shape.rated) * shape.dimension,
+              ((i % shape.rated) + 1) * shape.dimension,
+            )
+          : unit(shape.dimension),
+      );
+      for (const scoring of [
+        CONTENT_SCORING,
+        { ...CONTENT_SCORING, aggregate: 'mean' as const, exponent: 8 },
+      ]) {
+        const wasm = neighbourVotesOf(candidates, rated, scoring);
+        const js = neighbourVotesInJs(candidates, rated, scoring);
+        // toEqual on arrays of numbers compares with Object.is: every bit of every vote.
+        expect(Array.from(wasm)).toEqual(Array.from(js));
+        expect(Array.from(wasm)).toEqual(candidates.map((c) => neighbourVoteOf(c, rated, scoring)));
+      }
+    }
+  });
+
+  it('gives the same votes when a smaller call follows a larger one (stale memory is not read)', () => {
+    const rated = packRatedNeighbours(
+      Array.from({ length: 40 }, (_, j) => ({ rating: 1 + (j % 5), vector: unit(64) })),
+      3,
+    )!;
+    const large = Array.from({ length: 50 }, () => unit(64));
+    neighbourVotesOf(large, rated, CONTENT_SCORING);
+    const small = large.slice(0, 3);
+    expect(Array.from(neighbourVotesOf(small, rated, CONTENT_SCORING))).toEqual(
+      Array.from(neighbourVotesInJs(small, rated, CONTENT_SCORING)),
+    );
   });
 });

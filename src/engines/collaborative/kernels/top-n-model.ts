@@ -9,6 +9,7 @@ import { easeColumnOf, easeColumnScores, easeContributions, type EaseModel } fro
 import { foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
 import { factorScores, itemScore } from './linalg';
 import { encodeRating, encodingMean, pureSvdUserVector, type PureSvdModel } from './pure-svd';
+import { WasmEaseScorer } from './wasm-ease';
 
 export const TOP_N_KINDS = ['puresvd', 'ials', 'ease'] as const;
 export type TopNKind = (typeof TOP_N_KINDS)[number];
@@ -48,6 +49,8 @@ export interface TopNUserScores {
 export class TopNScorer {
   private readonly itemGramian: Float64Array | null;
   private readonly easeColumns: Int32Array | null;
+  /** Made on the first user scored (a copy of the weights), so models that only train never hold it. */
+  private easeScorer: WasmEaseScorer | null | undefined;
 
   constructor(readonly model: TopNModel) {
     this.itemGramian =
@@ -136,19 +139,28 @@ export class TopNScorer {
     });
   }
 
+  private wasmEase(): WasmEaseScorer | null {
+    if (this.easeScorer === undefined)
+      this.easeScorer = this.model.kind === 'ease' ? WasmEaseScorer.of(this.model) : null;
+    return this.easeScorer;
+  }
+
   private scoreEaseUser(
     model: EaseModel,
     items: ArrayLike<number>,
     ratings: ArrayLike<number>,
   ): TopNUserScores {
     const columnOf = this.easeColumns as Int32Array;
+    const wasmEase = () => this.wasmEase();
     let all: Float32Array | null = null;
     return {
       vector: null,
       get scores(): Float32Array {
         if (!all) {
           const columnScores = new Float64Array(model.columns.length);
-          easeColumnScores(model, columnOf, items, ratings, columnScores);
+          const scorer = wasmEase();
+          if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
+            easeColumnScores(model, columnOf, items, ratings, columnScores);
           all = new Float32Array(model.numItems);
           model.columns.forEach((item, column) => ((all as Float32Array)[item] = columnScores[column]));
         }

@@ -42,12 +42,18 @@ describe('hybridWeights under HYBRID_WEIGHTS=calibrated', () => {
 
   it('shows how a request’s own weights are filled in and rescaled', async () => {
     const calibrated = (await graphql<any>(stack.api.url, WEIGHTS)).data.hybridWeights;
-    const result = await graphql<any>(stack.api.url, WEIGHTS, { weights: { content: 0 } });
+    // Zero an engine other than the calibration's favourite, so the rest keeps some weight.
+    const engines = ['collaborative', 'content', 'statistical'] as const;
+    const favourite = engines.reduce((best, name) => (calibrated[name] > calibrated[best] ? name : best));
+    const zeroed = engines.find((name) => name !== favourite) as (typeof engines)[number];
+    const result = await graphql<any>(stack.api.url, WEIGHTS, { weights: { [zeroed]: 0 } });
+    expect(result.errors).toBeUndefined();
     const shown = result.data.hybridWeights;
     expect(shown.source).toBe('REQUEST');
-    expect(shown.content).toBe(0);
-    const rest = calibrated.collaborative + calibrated.statistical;
-    if (rest > 0) expect(shown.collaborative).toBeCloseTo(calibrated.collaborative / rest, 9);
+    expect(shown[zeroed]).toBe(0);
+    const rest = engines.reduce((sum, name) => sum + (name === zeroed ? 0 : calibrated[name]), 0);
+    for (const name of engines)
+      if (name !== zeroed) expect(shown[name]).toBeCloseTo(calibrated[name] / rest, 9);
     const bad = await graphql<any>(stack.api.url, WEIGHTS, { weights: { content: -1 } });
     expect(bad.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });

@@ -33,6 +33,8 @@ export interface Config {
   contentEngine: boolean;
   /** Worker threads for the content engine's neighbour vote (vote-pool.ts); 0 = on the API's thread. */
   contentVoteWorkers: number;
+  /** Threads for the rating model's SGD in server and worker training; 'auto' = one per core, up to its strata. */
+  trainingThreads: number | 'auto';
   transformersModel: string;
   localModelPath: string | null;
   allowRemoteModels: boolean;
@@ -227,6 +229,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         : 'auto',
     contentEngine: boolean(env, 'CONTENT_ENGINE', true),
     contentVoteWorkers: integer(env, 'CONTENT_VOTE_WORKERS', 1, 0, 64),
+    trainingThreads:
+      env.TRAINING_THREADS?.trim() && env.TRAINING_THREADS.trim() !== 'auto'
+        ? integer(env, 'TRAINING_THREADS', 1, 1, 64)
+        : 'auto',
     transformersModel: env.TRANSFORMERS_MODEL?.trim() || 'Xenova/all-MiniLM-L6-v2',
     localModelPath: optionalPath(env, 'LOCAL_MODEL_PATH', cwd),
     allowRemoteModels: boolean(env, 'ALLOW_REMOTE_MODELS', true),

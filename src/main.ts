@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const app = await startCinegraph(config, logger, {
-    trainer: (database) => databaseTrainer(database, logger),
+    trainer: (database) => databaseTrainer(database, logger, config.trainingThreads),
   });
   const exit = (code: number): never => {
     logger.flush();

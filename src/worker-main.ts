@@ -58,7 +58,7 @@ async function main(): Promise<void> {
       database,
       config,
       logger,
-      trainer: databaseTrainer(database, logger),
+      trainer: databaseTrainer(database, logger, config.trainingThreads),
       indexer,
       observer: jobMetrics,
     });

@@ -13,7 +13,7 @@ import {
   type TrainingShape,
 } from './memory-budget';
 import { logTrainingProgress } from './progress-log';
-import { DEFAULT_TRAIN_OPTIONS, type TrainingProgress } from './train';
+import { serverTrainOptions, type TrainingProgress } from './train';
 
 const USAGE = `Usage: node -r @swc-node/register training/train-database-cli.ts [--schema <name>] [--budget-mb <n>]
 
@@ -72,13 +72,15 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const url = loadConfig().databaseUrl;
+  const config = loadConfig();
+  const url = config.databaseUrl;
   if (!url) throw new Error('DATABASE_URL is not set');
   const budget = values['budget-mb'] ? Number(values['budget-mb']) * 2 ** 20 : trainingMemoryBudget();
   if (!(budget > 0)) throw new Error(`--budget-mb must be a positive number, got ${values['budget-mb']}`);
   const db = await openDatabase({ url, poolSize: 2, schema: values.schema });
   try {
-    const needed = estimateTrainingBytes(await shapeOf(db), DEFAULT_TRAIN_OPTIONS);
+    const options = serverTrainOptions(config.trainingThreads);
+    const needed = estimateTrainingBytes(await shapeOf(db), options);
     if (needed > budget) throw new TrainingMemoryError(needed, budget);
     const started = performance.now();
     // Progress goes to stdout: the server logs the child's stdout lines at info, its stderr at warn.
@@ -90,7 +92,7 @@ async function main(argv: string[]): Promise<void> {
       if (reached !== null) process.stdout.write(`${PROGRESS_MARKER}${reached.toFixed(3)}\n`);
     };
     const store = new ModelStore(db);
-    const { models, version } = await trainFromDatabase(db, store, undefined, progress);
+    const { models, version } = await trainFromDatabase(db, store, options, progress);
     const versionId = await store.activeVersionId();
     if (versionId === null) throw new Error(`${version} was saved but is not active`);
     const result: FirstModelResult = {

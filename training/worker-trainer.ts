@@ -6,6 +6,7 @@ import { trainFromDatabase } from './database';
 import { trainFirstModelInChild } from './first-model';
 import { logTrainingProgress } from './progress-log';
 import { trainingFraction } from './train-database-cli';
+import { serverTrainOptions } from './train';
 
 export interface TrainerDatabase {
   dataSource: DataSource;
@@ -19,7 +20,12 @@ export interface TrainerDatabase {
  * the child dies with its parent, so a killed worker leaves no training behind to activate. The
  * embedded database admits one session, so there it trains in this process (demo-sized catalogs).
  */
-export function databaseTrainer(database: TrainerDatabase, logger: Logger): Trainer {
+export function databaseTrainer(
+  database: TrainerDatabase,
+  logger: Logger,
+  /** TRAINING_THREADS, for the in-process training (the child reads it from its environment). */
+  threads: number | 'auto' = 'auto',
+): Trainer {
   return {
     async train({ signal, onProgress }): Promise<TrainedVersion> {
       signal.throwIfAborted();
@@ -31,7 +37,7 @@ export function databaseTrainer(database: TrainerDatabase, logger: Logger): Trai
         const { models, version, calibration } = await trainFromDatabase(
           database.dataSource,
           store,
-          undefined,
+          serverTrainOptions(threads),
           (step) => {
             log(step);
             const reached = fraction(step);

@@ -1,5 +1,5 @@
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../src/worker-entry';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import type {
   RatingTriples,
@@ -51,15 +51,12 @@ export class SgdWorkerPool {
   static async start(threads: number): Promise<SgdWorkerPool> {
     if (!Number.isInteger(threads) || threads < 1)
       throw new Error(`threads must be a positive integer, got ${threads}`);
-    const isTypeScript = __filename.endsWith('.ts');
-    const file = path.join(__dirname, `sgd-worker${path.extname(__filename)}`);
-    // Under ts sources (swc-node, jest) the worker needs the same on-the-fly transpiler as its parent.
-    const execArgv =
-      isTypeScript && !process.execArgv.some((arg) => arg.includes('@swc-node/register'))
-        ? [...process.execArgv, '-r', '@swc-node/register']
-        : process.execArgv;
+    // Only the transpiler hook, never the parent's flags: a worker refuses V8 heap flags given
+    // explicitly (ERR_WORKER_INVALID_EXEC_ARGV), and the training child runs with
+    // --max-old-space-size, so a pool started there failed where one started from a shell did not.
+    const { file, execArgv } = workerEntry(__dirname, 'sgd-worker');
     const workers = Array.from({ length: threads }, (_, workerIndex) => {
-      return new Worker(file, { workerData: { workerIndex }, execArgv });
+      return new Worker(file, { workerData: { workerIndex }, ...(execArgv ? { execArgv } : {}) });
     });
     await Promise.all(
       workers.map(

@@ -2,7 +2,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { describeError } from './embedders/errors';
 import { type ContentScoring, neighbourVotesOf, type RatedNeighbours } from './neighbour-score';
 import type { VoteReply, VoteRequest } from './vote-worker';
-import { workerEntry } from './worker-entry';
+import { workerEntry } from '../../worker-entry';
 
 /** Computes neighbourVotesOf, in this thread or elsewhere; the votes are the same bit for bit. */
 export interface NeighbourVoter {

@@ -5,7 +5,7 @@ import { describeError } from './errors';
 import type { EmbedChunkRequest, PoolWorkerData, PoolWorkerReply } from './pool-worker';
 import { USE_LITE_DIMENSION, useLiteModelId } from './use-lite';
 import { assertEmbeddableTexts, assertPositiveInteger } from './vectors';
-import { workerEntry } from '../worker-entry';
+import { workerEntry } from '../../../worker-entry';
 
 export interface UseLitePoolOptions {
   /** Worker threads, each holding its own copy of the model; defaults to os.availableParallelism(). */

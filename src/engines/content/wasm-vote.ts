@@ -15,6 +15,8 @@
  * the repository has no WebAssembly toolchain.
  */
 
+import { I32, V128, VOID, uleb, sleb, vector, section, utf8 } from '../wasm-encoding';
+
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
@@ -24,40 +26,6 @@ interface WebAssemblyApi {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const VOID = 0x40;
-
-/** Unsigned LEB128. */
-function uleb(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value >>> 0;
-  do {
-    let byte = rest & 0x7f;
-    rest >>>= 7;
-    if (rest !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (rest !== 0);
-  return bytes;
-}
-
-/** Signed LEB128 (i32.const immediates). */
-function sleb(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value | 0;
-  for (;;) {
-    const byte = rest & 0x7f;
-    rest >>= 7;
-    const done = (rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0);
-    bytes.push(done ? byte : byte | 0x80);
-    if (done) return bytes;
-  }
-}
-
-const vector = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const utf8 = (text: string) => vector([...new TextEncoder().encode(text)].map((b) => [b]));
 
 const op = {
   get: (local: number) => [0x20, ...uleb(local)],

@@ -1,5 +1,6 @@
 import type { BiasedMfParameters } from './biased-mf';
 import type { RatingTriples, RegularizationWeights, SgdRates } from './sgd';
+import { I32, F64, V128, VOID, uleb, sleb, vector, section, utf8 } from '../../wasm-encoding';
 
 /**
  * The SGD sweep of sgd.ts as a WebAssembly SIMD function: four factors per instruction instead of
@@ -32,44 +33,9 @@ interface WebAssemblyApi {
 }
 const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
 
-const I32 = 0x7f;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const VOID = 0x40;
-
-/** Unsigned LEB128. */
-function uleb(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value >>> 0;
-  do {
-    let byte = rest & 0x7f;
-    rest >>>= 7;
-    if (rest !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (rest !== 0);
-  return bytes;
-}
-
-/** Signed LEB128 (i32.const immediates). */
-function sleb(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value | 0;
-  for (;;) {
-    const byte = rest & 0x7f;
-    rest >>= 7;
-    const done = (rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0);
-    bytes.push(done ? byte : byte | 0x80);
-    if (done) return bytes;
-  }
-}
-
 function f64Bytes(value: number): number[] {
   return Array.from(new Uint8Array(new Float64Array([value]).buffer));
 }
-
-const vector = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const utf8 = (text: string) => vector([...new TextEncoder().encode(text)].map((b) => [b]));
 
 /** The handful of instructions the sweep needs, named as in the text format. */
 const op = {

@@ -1,0 +1,45 @@
+/**
+ * The WebAssembly binary format's encodings, shared by the kernels this project assembles itself
+ * (the SGD sweep, the content vote, EASE's column scores): each builds its module from opcodes, so
+ * no compiler or .wasm file is part of the build.
+ */
+
+/** Value types. */
+export const I32 = 0x7f;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+/** The empty block type. */
+export const VOID = 0x40;
+
+/** Unsigned LEB128. */
+export function uleb(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value >>> 0;
+  do {
+    let byte = rest & 0x7f;
+    rest >>>= 7;
+    if (rest !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (rest !== 0);
+  return bytes;
+}
+
+/** Signed LEB128 (i32.const immediates). */
+export function sleb(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value | 0;
+  for (;;) {
+    const byte = rest & 0x7f;
+    rest >>= 7;
+    const done = (rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+/** A length-prefixed vector of encoded items. */
+export const vector = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+/** A section: its id, then its size-prefixed body. */
+export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+/** A name (an export's, an import's). */
+export const utf8 = (text: string): number[] => vector([...new TextEncoder().encode(text)].map((b) => [b]));

@@ -43,3 +43,31 @@ export const vector = (items: number[][]): number[] => [...uleb(items.length), .
 export const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 /** A name (an export's, an import's). */
 export const utf8 = (text: string): number[] => vector([...new TextEncoder().encode(text)].map((b) => [b]));
+
+/**
+ * A module of one function (no results) exported as `name`, and its own memory of at least one
+ * page, exported as `memory` and grown by the caller: the shape of the serving kernels.
+ */
+export function singleFunctionModule(
+  name: string,
+  params: readonly number[],
+  locals: readonly (readonly [count: number, type: number])[],
+  body: readonly number[],
+): Uint8Array {
+  const functionType = [0x60, ...vector(params.map((t) => [t])), ...vector([])];
+  const code = [...vector(locals.map(([count, type]) => [...uleb(count), type])), ...body];
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector([functionType])),
+    ...section(3, vector([uleb(0)])),
+    ...section(5, vector([[0x00, ...uleb(1)]])),
+    ...section(
+      7,
+      vector([
+        [...utf8(name), 0x00, ...uleb(0)],
+        [...utf8('memory'), 0x02, ...uleb(0)],
+      ]),
+    ),
+    ...section(10, vector([[...uleb(code.length), ...code]])),
+  ]);
+}

@@ -15,7 +15,7 @@
  * the repository has no WebAssembly toolchain.
  */
 
-import { I32, V128, VOID, uleb, sleb, vector, section, utf8 } from '../wasm-encoding';
+import { I32, V128, VOID, singleFunctionModule, sleb, uleb } from '../wasm-encoding';
 
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
@@ -164,24 +164,7 @@ const BODY: number[] = [
 ];
 
 function moduleBytes(): Uint8Array {
-  const functionType = [0x60, ...vector(PARAMS.map((t) => [t])), ...vector([])];
-  const locals = vector(LOCALS.map(([count, type]) => [...uleb(count), type]));
-  const body = [...locals, ...BODY];
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector([functionType])),
-    ...section(3, vector([uleb(0)])),
-    // One memory of at least one page, grown by the caller.
-    ...section(5, vector([[0x00, ...uleb(1)]])),
-    ...section(
-      7,
-      vector([
-        [...utf8('similarities'), 0x00, ...uleb(0)],
-        [...utf8('memory'), 0x02, ...uleb(0)],
-      ]),
-    ),
-    ...section(10, vector([[...uleb(body.length), ...body]])),
-  ]);
+  return singleFunctionModule('similarities', PARAMS, LOCALS, BODY);
 }
 
 const PAGE_BYTES = 65536;

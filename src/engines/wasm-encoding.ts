@@ -71,3 +71,49 @@ export function singleFunctionModule(
     ...section(10, vector([[...uleb(code.length), ...code]])),
   ]);
 }
+
+/** The instructions the serving kernels use, encoded. */
+export const op = {
+  get: (local: number) => [0x20, ...uleb(local)],
+  set: (local: number) => [0x21, ...uleb(local)],
+  tee: (local: number) => [0x22, ...uleb(local)],
+  i32: (value: number) => [0x41, ...sleb(value)],
+  block: [0x02, VOID],
+  loop: [0x03, VOID],
+  end: [0x0b],
+  br: (depth: number) => [0x0c, ...uleb(depth)],
+  brIf: (depth: number) => [0x0d, ...uleb(depth)],
+  i32Load: [0x28, 2, 0],
+  f32Load: [0x2a, 2, 0],
+  f64Load: [0x2b, 3, 0],
+  f64Store: [0x39, 3, 0],
+  i32LtU: [0x49],
+  i32GeU: [0x4f],
+  i32Add: [0x6a],
+  i32Sub: [0x6b],
+  i32Mul: [0x6c],
+  i32And: [0x71],
+  f64Add: [0xa0],
+  f64Mul: [0xa2],
+  f64PromoteF32: [0xbb],
+  v128Load64Splat: [0xfd, 0x0a, 3, 0],
+  f64x2Splat: [0xfd, ...uleb(0x14)],
+  f64x2PromoteLowF32x4: [0xfd, ...uleb(0x5f)],
+  f64x2Add: [0xfd, ...uleb(240)],
+  f64x2Mul: [0xfd, ...uleb(242)],
+  /** v128.load with a byte offset; alignment hint 16 bytes. */
+  v128Load: (offset: number) => [0xfd, 0x00, 4, ...uleb(offset)],
+  v128Store: (offset: number) => [0xfd, 0x0b, 4, ...uleb(offset)],
+  v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
+};
+
+/** What the kernels need of the WebAssembly global (absent in some runtimes: they fall back to JavaScript). */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+export interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+export const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;

@@ -15,37 +15,7 @@
  * the repository has no WebAssembly toolchain.
  */
 
-import { I32, V128, VOID, singleFunctionModule, sleb, uleb } from '../wasm-encoding';
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-
-const op = {
-  get: (local: number) => [0x20, ...uleb(local)],
-  set: (local: number) => [0x21, ...uleb(local)],
-  tee: (local: number) => [0x22, ...uleb(local)],
-  i32: (value: number) => [0x41, ...sleb(value)],
-  loop: [0x03, VOID],
-  end: [0x0b],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  i32LtU: [0x49],
-  i32Add: [0x6a],
-  i32Mul: [0x6c],
-  /** v128.load with a byte offset; alignment hint 16 bytes. */
-  v128Load: (offset: number) => [0xfd, 0x00, 4, ...uleb(offset)],
-  v128Load64Splat: [0xfd, 0x0a, 3, 0],
-  v128Store: (offset: number) => [0xfd, 0x0b, 4, ...uleb(offset)],
-  v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
-  f64x2Add: [0xfd, ...uleb(240)],
-  f64x2Mul: [0xfd, ...uleb(242)],
-};
+import { I32, V128, op, singleFunctionModule, webAssembly, type WasmMemory } from '../wasm-encoding';
 
 /** Candidates per block: four f64x2 accumulators share each loaded rated component. */
 export const WASM_BLOCK = 8;

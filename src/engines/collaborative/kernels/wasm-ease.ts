@@ -15,49 +15,16 @@
 import type { EaseModel } from './ease';
 import { encodingMean } from './pure-svd';
 import { encodeRating } from './pure-svd';
-import { I32, F64, V128, VOID, singleFunctionModule, sleb, uleb } from '../../wasm-encoding';
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;
-
-const op = {
-  get: (local: number) => [0x20, ...uleb(local)],
-  set: (local: number) => [0x21, ...uleb(local)],
-  tee: (local: number) => [0x22, ...uleb(local)],
-  i32: (value: number) => [0x41, ...sleb(value)],
-  block: [0x02, VOID],
-  loop: [0x03, VOID],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, ...uleb(depth)],
-  brIf: (depth: number) => [0x0d, ...uleb(depth)],
-  i32Load: [0x28, 2, 0],
-  f32Load: [0x2a, 2, 0],
-  f64Load: [0x2b, 3, 0],
-  f64Store: [0x39, 3, 0],
-  i32LtU: [0x49],
-  i32GeU: [0x4f],
-  i32Add: [0x6a],
-  i32Sub: [0x6b],
-  i32Mul: [0x6c],
-  i32And: [0x71],
-  f64Add: [0xa0],
-  f64Mul: [0xa2],
-  f64PromoteF32: [0xbb],
-  v128Load: [0xfd, 0x00, 4, 0],
-  v128Load64Splat: [0xfd, 0x0a, 3, 0],
-  v128Store: [0xfd, 0x0b, 4, 0],
-  f64x2Splat: [0xfd, ...uleb(0x14)],
-  f64x2PromoteLowF32x4: [0xfd, ...uleb(0x5f)],
-  f64x2Add: [0xfd, ...uleb(240)],
-  f64x2Mul: [0xfd, ...uleb(242)],
-};
+import {
+  F64,
+  I32,
+  V128,
+  VOID,
+  op,
+  singleFunctionModule,
+  webAssembly,
+  type WasmMemory,
+} from '../../wasm-encoding';
 
 // accumulate(weights, out, rows, values, count, n): byte offsets, then counts.
 const WEIGHTS = 0;
@@ -134,14 +101,14 @@ const BODY: number[] = [
   ...op.loop,
   ...op.get(O),
   ...op.get(O),
-  ...op.v128Load,
+  ...op.v128Load(0),
   ...op.get(W),
   ...op.v128Load64Splat,
   ...op.f64x2PromoteLowF32x4,
   ...op.get(VALUE2),
   ...op.f64x2Mul,
   ...op.f64x2Add,
-  ...op.v128Store,
+  ...op.v128Store(0),
   ...op.get(W),
   ...op.i32(8),
   ...op.i32Add,

@@ -3,7 +3,6 @@ import { DomainError } from '../errors';
 import { CacheCounts, VersionedCache } from '../cache';
 import { WATCH_POSITIVE_FRACTION } from '../watch-rule';
 
-
 export const FEEDBACK_EVENT_TYPES = ['IMPRESSION', 'CLICK', 'WATCH', 'NOT_INTERESTED'] as const;
 export type FeedbackEventType = (typeof FEEDBACK_EVENT_TYPES)[number];
 

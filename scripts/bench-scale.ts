@@ -4,12 +4,12 @@
  * model: STATISTICAL while the first model trains in the background) and warm (model present), and
  * loaded with requests for users never requested before. Prints Markdown tables.
  *
- *   npm run bench:scale -- --sizes 1M,5M,25M,32M [--seconds-cap 20] [--connections 1,16,64]
+ *   npm run bench:scale -- --sizes 1M,5M,25M,32M [--connections 1,16,64] [--log-dir DIR] [--keep]
  */
 import 'reflect-metadata';
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { createWriteStream, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,7 +20,18 @@ import { createRandom } from '../fixtures/synthetic';
 import { importRelease } from '../src/data/importer';
 import { generateRelease, RELEASE_SHAPES, type ReleaseShapeName } from '../src/data/synthetic-release';
 import { openDatabase } from '../src/db/datasource';
+import { CONTENT_INDEX_JOB, TRAINING_JOB } from '../src/worker';
 import { BENCH_ADMIN_URL } from './bench-database';
+import {
+  describeJobs,
+  describeTraining,
+  enginesState,
+  FIRST_RUN_SQL,
+  firstModelState,
+  type JobRunRow,
+  type ServerHealth,
+  type Waited,
+} from './bench-scale-jobs';
 
 const USAGE = `Usage: npm run bench:scale -- [--sizes 1M,5M,25M,32M] [options]
 
@@ -34,8 +45,16 @@ never requested before, time a rating until the list changes, restart warm; prin
   --connections <list>  concurrent connections per cell (default 1,16,64)
   --max-requests <n>    requests per cell at most (default 1500; each user is asked for once)
   --port <n>            server port (default 4590)
+  --wait-minutes <n>    longest wait for the first model, and then for every engine (default 240);
+                        a progress line is printed every 30 s while waiting
+  --log-dir <dir>       where each server's whole output is written (default: a new directory under
+                        the system's temporary directory; its path is printed)
   --keep                keep the databases and generated files
-  --help`;
+  --help
+
+A size that fails (import, first training, a server exit, a wait past --wait-minutes) is reported in
+the table with its reason and the next size is measured; the exit code is 1 when any size failed or
+any request had an error.`;
 
 interface Args {
   sizes: { label: string; ratings: number }[];
@@ -43,6 +62,8 @@ interface Args {
   connections: number[];
   maxRequests: number;
   port: number;
+  waitMs: number;
+  logDir: string | null;
   keep: boolean;
 }
 
@@ -63,6 +84,8 @@ function parseCli(argv: string[]): Args | 'help' {
       connections: { type: 'string' },
       'max-requests': { type: 'string' },
       port: { type: 'string' },
+      'wait-minutes': { type: 'string' },
+      'log-dir': { type: 'string' },
       keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -74,6 +97,8 @@ function parseCli(argv: string[]): Args | 'help' {
     connections: (values.connections ?? '1,16,64').split(',').map(Number),
     maxRequests: Number(values['max-requests'] ?? '1500'),
     port: Number(values.port ?? '4590'),
+    waitMs: Number(values['wait-minutes'] ?? '240') * 60_000,
+    logDir: values['log-dir'] ?? null,
     keep: values.keep === true,
   };
 }
@@ -92,23 +117,46 @@ async function admin<T>(work: (client: Client) => Promise<T>, database = 'postgr
   }
 }
 
-/** RSS now and at its peak, of a process of ours (Linux /proc). */
+/** RSS now and at its peak, of a process of ours (Linux /proc); zeros once it is gone. */
 function memoryOf(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return { rss: 0, peak: 0 };
+  }
   const kib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
+/** The processes a process started (the server's training runs in one), from /proc. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Lines of the server's output kept in memory for error reports; all of it goes to its log file. */
+const RECENT_LINES = 40;
+
 interface Server {
   child: ChildProcess;
   base: string;
-  lines: string[];
-  /** Resolves with the first log line matching. */
-  waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
+  logFile: string;
+  /** The last lines it printed. */
+  recent(): string[];
+  /** How it exited ("code 1", "SIGKILL"), or null while it runs. */
+  exit(): string | null;
   stop(): Promise<void>;
 }
 
-function startServer(databaseUrl: string, port: number): Server {
+function startServer(databaseUrl: string, port: number, logFile: string): Server {
   const child = spawn(
     process.execPath,
     ['--max-semi-space-size=128', '-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
@@ -117,81 +165,142 @@ function startServer(databaseUrl: string, port: number): Server {
         ...process.env,
         DATABASE_URL: databaseUrl,
         PORT: String(port),
-        LOG_LEVEL: 'info',
+        // LOG_LEVEL=info writes a line per request (README, Operations): a cost the cells would
+        // measure. Jobs are followed through /health and worker_job_runs, not through log lines.
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
         NODE_ENV: 'production',
         DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '16',
         MAX_QUERY_COST: '1000000',
+        // One load generator stands for many users from one address: no per-client limit (the
+        // default, 100 requests/s per address, would fail most requests at 16 and 64 connections).
+        RATE_LIMIT_RPS: '0',
+        // The model is the first one for the whole run: no retraining started by the ratings the
+        // run writes or by age, which would share the measured seconds.
+        RETRAIN_MIN_NEW_RATINGS: '0',
+        RETRAIN_INTERVAL_MS: '0',
         EMBEDDINGS: process.env.EMBEDDINGS ?? 'use-lite',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const lines: string[] = [];
-  const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const recent: string[] = [];
+  let exit: string | null = null;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = signal ? `${signal}` : `code ${code}`;
+      log.write(`--- the server exited: ${exit}\n`);
+      resolve();
+    }),
+  );
   const onLine = (line: string) => {
-    lines.push(line);
-    if (/ERROR|error/.test(line)) process.stderr.write(`  server: ${line}\n`);
-    for (const waiter of [...waiters])
-      if (waiter.pattern.test(line)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
+    log.write(`${line}\n`);
+    recent.push(line);
+    if (recent.length > RECENT_LINES) recent.shift();
+    if (/ERROR|error|heap out of memory/.test(line)) process.stderr.write(`  server: ${line}\n`);
   };
   readline.createInterface({ input: child.stdout! }).on('line', onLine);
   readline.createInterface({ input: child.stderr! }).on('line', onLine);
   return {
     child,
     base: `http://127.0.0.1:${port}`,
-    lines,
-    waitForLine(pattern, timeoutMs) {
-      const seen = lines.find((line) => pattern.test(line));
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no log line ${pattern} within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        waiters.push({
-          pattern,
-          resolve: (line) => {
-            clearTimeout(timer);
-            resolve(line);
-          },
-        });
-      });
-    },
+    logFile,
+    recent: () => [...recent],
+    exit: () => exit,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      if (exit === null) child.kill('SIGTERM');
       await exited;
+      await new Promise((resolve) => log.end(resolve));
     },
   };
 }
 
-interface Health {
-  engines: Record<string, { ready: boolean; reason?: string }>;
-}
-
-async function health(base: string): Promise<Health | null> {
+async function health(base: string): Promise<ServerHealth | null> {
   try {
-    return (await (await fetch(`${base}/health`)).json()) as Health;
+    return (await (
+      await fetch(`${base}/health`, { signal: AbortSignal.timeout(30_000) })
+    ).json()) as ServerHealth;
   } catch {
     return null;
   }
+}
+
+/**
+ * Set by the first SIGINT/SIGTERM: the wait in progress ends, the size is reported as interrupted
+ * with what it measured so far, its server stopped and its database dropped, and the tables are
+ * printed (a run of hours stopped at a deadline still reports). A second signal exits at once.
+ */
+let interrupted: string | null = null;
+
+function stopIfInterrupted(stage: string): void {
+  if (interrupted) throw new Error(`${interrupted} before ${stage}`);
 }
 
 async function waitFor<T>(
   what: string,
   probe: () => Promise<T | null | false>,
   timeoutMs: number,
+  server?: Server,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
+    const exit = server?.exit();
+    if (exit) throw new Error(`the server exited (${exit}) while waiting for ${what}`);
+    if (interrupted) throw new Error(`${interrupted} while waiting for ${what}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(200);
+  }
+}
+
+/** How often a line says what a long wait is waiting for. */
+const PROGRESS_EVERY_MS = 30_000;
+
+/**
+ * Polls /health and the job's first run until `judge` says done or failed, printing every 30 s
+ * what the jobs are doing and the RSS of the server and of the processes it started (the training).
+ */
+async function waitForJobs(
+  what: string,
+  server: Server,
+  db: Client,
+  job: string,
+  judge: (health: ServerHealth | null, run: JobRunRow | null, exit: string | null) => Waited,
+  timeoutMs: number,
+  log: (line: string) => void,
+): Promise<Waited & { run: JobRunRow | null }> {
+  const started = Date.now();
+  let reported = started;
+  for (;;) {
+    const h = await health(server.base);
+    const [run] = (await db.query(FIRST_RUN_SQL, [job])).rows as JobRunRow[];
+    const verdict = judge(h, run ?? null, server.exit());
+    if (verdict.state !== 'waiting') return { ...verdict, run: run ?? null };
+    const now = Date.now();
+    if (interrupted)
+      return {
+        state: 'failed',
+        reason: `${interrupted} after ${((now - started) / 60_000).toFixed(1)} min of waiting for ${what} (${describeJobs(h)})`,
+        run: run ?? null,
+      };
+    if (now - started > timeoutMs)
+      return {
+        state: 'failed',
+        reason: `no end of waiting for ${what} within ${Math.round(timeoutMs / 60_000)} min (${describeJobs(h)})`,
+        run: run ?? null,
+      };
+    if (now - reported >= PROGRESS_EVERY_MS) {
+      reported = now;
+      const children = childrenOf(server.child.pid!).map((pid) => mib(memoryOf(pid).rss));
+      log(
+        `${((now - started) / 60_000).toFixed(1)} min waiting for ${what}: ${describeJobs(h)}; ` +
+          `server RSS ${mib(memoryOf(server.child.pid!).rss)}` +
+          (children.length ? `, its child processes ${children.join(', ')}` : '') +
+          `; load ${os.loadavg()[0].toFixed(2)}`,
+      );
+    }
+    await sleep(1000);
   }
 }
 
@@ -225,6 +334,7 @@ async function drive(base: string, query: string, connections: number, amount: n
   const latencies: number[] = [];
   let errors = 0;
   const started = performance.now();
+  let lastResponse = started;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -245,9 +355,14 @@ async function drive(base: string, query: string, connections: number, amount: n
       },
       (error, finished) => (error ? reject(error) : resolve(finished)),
     );
-    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      latencies.push(responseTime);
+      lastResponse = performance.now();
+    });
   });
-  const elapsed = seconds(started);
+  // Up to the last response, not to autocannon's callback: that comes on its next 1 s tick (a
+  // 60-request cell measured 60 req/s whatever its latencies).
+  const elapsed = (lastResponse - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
     query,
@@ -264,6 +379,8 @@ interface SizeResult {
   label: string;
   figures: Record<string, string>;
   cells: Cell[];
+  /** Why the size did not complete; null when it did. */
+  failure: string | null;
 }
 
 const SEARCHES = [
@@ -274,17 +391,32 @@ const SEARCHES = [
   'gritty crime drama in New York',
 ];
 
-async function benchSize(args: Args, size: { label: string; ratings: number }): Promise<SizeResult> {
-  const figures: Record<string, string> = {};
+const loadNow = () => os.loadavg()[0].toFixed(2);
+
+/** Measures one size into `result` as it goes, so a failure part-way still shows what was measured. */
+async function benchSize(
+  args: Args,
+  size: { label: string; ratings: number },
+  result: SizeResult,
+  logDir: string,
+): Promise<void> {
+  const { figures, cells } = result;
   const shapeName: ReleaseShapeName = size.ratings >= 30e6 ? 'ml-32m' : 'ml-25m';
   const scale = size.ratings / RELEASE_SHAPES[shapeName].ratings;
   const tag = `${size.label.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
   const dir = path.join(os.tmpdir(), `cinegraph-scale-${tag}`);
   const database = `bench_scale_${tag}`;
-  const log = (line: string) => process.stderr.write(`[${size.label}] ${line}\n`);
+  const log = (line: string) =>
+    process.stderr.write(`${new Date().toISOString().slice(11, 19)} [${size.label}] ${line}\n`);
+  const loadAtStart = loadNow();
 
   log(`generating ${shapeName} × ${scale.toFixed(4)} into ${dir}`);
-  const generated = await generateRelease({ shape: shapeName, scale, seed: args.seed, out: dir });
+  const generated = await generateRelease({ shape: shapeName, scale, seed: args.seed, out: dir }).catch(
+    async (error: unknown) => {
+      if (!args.keep) await fs.rm(dir, { recursive: true, force: true });
+      throw error;
+    },
+  );
   figures['generate: ratings/s'] = Math.round(generated.ratingsPerSecond).toLocaleString('en-US');
   figures['users / movies'] =
     `${generated.users.toLocaleString('en-US')} / ${generated.movies.toLocaleString('en-US')}`;
@@ -292,6 +424,8 @@ async function benchSize(args: Args, size: { label: string; ratings: number }): 
   await admin((c) => c.query(`CREATE DATABASE ${database}`));
   const url = BENCH_ADMIN_URL.replace(/\/[^/]*$/, `/${database}`);
   let server: Server | null = null;
+  // Reads worker_job_runs while the server runs; its own connection, outside the server's pool.
+  const jobsDb = new Client({ connectionString: url });
   try {
     await admin((c) => c.query(`CREATE EXTENSION IF NOT EXISTS vector`), database);
     log('importing');
@@ -313,12 +447,14 @@ async function benchSize(args: Args, size: { label: string; ratings: number }): 
     } finally {
       await db.destroy();
     }
+    await jobsDb.connect();
 
-    log('cold start (no model)');
+    const coldLog = path.join(logDir, `server-${tag}-cold.log`);
+    log(`cold start (no model); server output in ${coldLog}`);
     let started = performance.now();
-    server = startServer(url, args.port);
+    server = startServer(url, args.port, coldLog);
     const cold = server;
-    await waitFor('the server to listen', () => health(cold.base), 600_000);
+    await waitFor('the server to listen', () => health(cold.base), 600_000, cold);
     figures['cold start to serving'] = `${seconds(started).toFixed(1)} s`;
     const during = await graphql<{ recommendations: { strategyUsed: string }[] }>(
       cold.base,
@@ -334,25 +470,43 @@ async function benchSize(args: Args, size: { label: string; ratings: number }): 
     const duringHealth = await health(cold.base);
     figures['while training'] =
       `COLLABORATIVE answered as ${during.recommendations[0]?.strategyUsed ?? 'nothing'}; ` +
-      `collaborative: ${duringHealth?.engines.collaborative?.reason ?? 'ready'}`;
-    const trained = await cold.waitForLine(
-      /trained model version|training the collaborative model failed/,
-      6 * 3600_000,
+      `collaborative: ${duringHealth?.engines?.collaborative?.reason ?? 'ready'}`;
+
+    log('waiting for the first model');
+    const trained = await waitForJobs(
+      'the first model',
+      cold,
+      jobsDb,
+      TRAINING_JOB,
+      firstModelState,
+      args.waitMs,
+      log,
     );
-    const trainedMatch = /: (\d+) ratings, ([\d.]+) s, peak RSS (\d+) MiB/.exec(trained);
-    figures['first training'] = trainedMatch
-      ? `${Number(trainedMatch[2]).toFixed(1)} s, peak RSS ${trainedMatch[3]} MiB`
-      : `failed: ${trained}`;
-    log('waiting for every engine');
-    await waitFor(
-      'every engine to be ready',
-      async () => {
-        const h = await health(cold.base);
-        return h && Object.values(h.engines).every((e) => e.ready) ? h : null;
-      },
-      6 * 3600_000,
+    figures['first training'] = describeTraining(trained.run);
+    if (trained.state === 'failed') {
+      figures['first training'] = `failed: ${trained.reason}`;
+      throw new Error(`first training: ${trained.reason}`);
+    }
+    figures['cold start to COLLABORATIVE served'] = `${seconds(started).toFixed(1)} s`;
+    log(`first model served: ${figures['first training']}; waiting for every engine`);
+    const ready = await waitForJobs(
+      'every engine',
+      cold,
+      jobsDb,
+      CONTENT_INDEX_JOB,
+      enginesState,
+      args.waitMs,
+      log,
     );
+    if (ready.state === 'failed') {
+      figures['cold start to all engines ready'] = `failed: ${ready.reason}`;
+      throw new Error(`engines: ${ready.reason}`);
+    }
     figures['cold start to all engines ready'] = `${seconds(started).toFixed(1)} s`;
+    const indexSeconds = ready.run?.detail.seconds;
+    if (typeof indexSeconds === 'number')
+      figures['content index build'] =
+        `${indexSeconds.toFixed(1)} s, ${String(ready.run?.detail.embedded ?? '?')} movies embedded`;
 
     // Users in a seeded random order, each requested once over the whole run.
     const order = [...users];
@@ -367,9 +521,9 @@ async function benchSize(args: Args, size: { label: string; ratings: number }): 
       Math.min(args.maxRequests, Math.floor(order.length / (strategies.length * args.connections.length))),
     );
     let nextUser = 0;
-    const cells: Cell[] = [];
     for (const strategy of strategies) {
       for (const connections of args.connections) {
+        stopIfInterrupted(`${strategy} at ${connections} connections`);
         log(`${strategy} at ${connections} connections, ${perCell} new users`);
         cells.push(
           await drive(server.base, strategy, connections, perCell, () =>
@@ -406,6 +560,7 @@ async function benchSize(args: Args, size: { label: string; ratings: number }): 
     ];
     for (const [query, body] of others)
       for (const connections of args.connections) {
+        stopIfInterrupted(`${query} at ${connections} connections`);
         log(`${query} at ${connections} connections`);
         cells.push(await drive(server.base, query, connections, Math.min(args.maxRequests, 500), body));
       }
@@ -471,40 +626,50 @@ async function benchSize(args: Args, size: { label: string; ratings: number }): 
       ? `${percentile(rateTimes, 0.5).toFixed(0)} ms (${rateTimes.length}/5 changed)`
       : 'list never changed';
 
+    stopIfInterrupted('the warm start');
     log('warm start (model present)');
     await server.stop();
+    const warmLog = path.join(logDir, `server-${tag}-warm.log`);
     started = performance.now();
-    server = startServer(url, args.port);
+    server = startServer(url, args.port, warmLog);
     const warm = server;
     await waitFor(
       'the warm server to serve COLLABORATIVE',
       async () => {
         const h = await health(warm.base);
-        return h?.engines.collaborative?.ready ? h : null;
+        return h?.engines?.collaborative?.ready ? h : null;
       },
       600_000,
+      warm,
     );
     figures['warm start to serving (model loaded)'] = `${seconds(started).toFixed(1)} s`;
     figures['server RSS after warm start'] = mib(memoryOf(warm.child.pid!).rss);
-    return { label: size.label, figures, cells };
+  } catch (error) {
+    if (server?.exit())
+      log(`the server exited (${server.exit()}); its last lines:\n${server.recent().join('\n')}`);
+    throw error;
   } finally {
+    figures['load average (1 min) at start → end'] = `${loadAtStart} → ${loadNow()}`;
     await server?.stop();
+    await jobsDb.end().catch(() => undefined);
     if (!args.keep) {
-      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database}`));
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
       await fs.rm(dir, { recursive: true, force: true });
     }
   }
 }
 
-function printTables(results: SizeResult[]): void {
+function printTables(results: SizeResult[], startedAt: Date): void {
   const keys = [...new Set(results.flatMap((r) => Object.keys(r.figures)))];
   const lines = [
     `| stage | ${results.map((r) => r.label).join(' | ')} |`,
     `|---|${results.map(() => '---').join('|')}|`,
     ...keys.map((key) => `| ${key} | ${results.map((r) => r.figures[key] ?? '–').join(' | ')} |`),
+    `| outcome | ${results.map((r) => (r.failure ? `**failed**: ${r.failure}` : 'complete')).join(' | ')} |`,
     '',
   ];
   for (const result of results) {
+    if (result.cells.length === 0) continue;
     lines.push(
       `${result.label}, users never requested before (similarMovies/search/trending: random movies/queries):`,
       '',
@@ -518,11 +683,13 @@ function printTables(results: SizeResult[]): void {
       '',
     );
   }
+  const errors = results.reduce((sum, r) => sum + r.cells.reduce((n, c) => n + c.errors, 0), 0);
   lines.push(
-    `machine: ${os.cpus().length} cores, load average ${os
+    `requests with errors: ${errors}; sizes failed: ${results.filter((r) => r.failure).length} of ${results.length}`,
+    `machine: ${os.cpus().length} cores, ${mib(os.totalmem())} memory, load average now ${os
       .loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}`,
+      .join(' ')}; run ${startedAt.toISOString()} → ${new Date().toISOString()}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -533,9 +700,32 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const startedAt = new Date();
+  const logDir = args.logDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'cinegraph-scale-logs-')));
+  await fs.mkdir(logDir, { recursive: true });
+  process.stderr.write(`server logs in ${logDir}\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (interrupted) process.exit(130);
+      interrupted = `interrupted by ${signal}`;
+      process.stderr.write(`${signal}: ending the current wait, then printing what was measured\n`);
+    });
   const results: SizeResult[] = [];
-  for (const size of args.sizes) results.push(await benchSize(args, size));
-  printTables(results);
+  for (const size of args.sizes) {
+    if (interrupted) break;
+    const result: SizeResult = { label: size.label, figures: {}, cells: [], failure: null };
+    results.push(result);
+    try {
+      await benchSize(args, size, result, logDir);
+    } catch (error) {
+      result.failure = error instanceof Error ? error.message : String(error);
+      process.stderr.write(
+        `[${size.label}] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    }
+  }
+  printTables(results, startedAt);
+  if (results.some((r) => r.failure || r.cells.some((c) => c.errors > 0))) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

@@ -23,7 +23,11 @@ const NOT_OUR_CLIS = new Set([
 ]);
 
 /** Modules under scripts/ that other scripts import; every other .ts file there is a CLI. */
-const SCRIPT_MODULES = new Set(['scripts/bench-database.ts', 'scripts/bench-load.ts']);
+const SCRIPT_MODULES = new Set([
+  'scripts/bench-database.ts',
+  'scripts/bench-load.ts',
+  'scripts/bench-scale-jobs.ts',
+]);
 
 /** Command-line scripts not wired to an npm script (found, not listed, so a new one cannot skip --help). */
 const OTHER_CLIS = readdirSync(path.join(ROOT, 'scripts'))

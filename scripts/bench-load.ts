@@ -4,6 +4,15 @@ import { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createRandom } from '../fixtures/synthetic';
 
+/** The free-text searches the server benchmarks send (bench-serve, bench-scale, compare-lists). */
+export const BENCH_SEARCHES: readonly string[] = [
+  'mind-bending thriller about dreams',
+  'space adventure with aliens',
+  'romantic comedy in Paris',
+  'animated movie for kids',
+  'gritty crime drama in New York',
+];
+
 /**
  * Waits until the server on `base` reports every engine ready, writing to stderr what it still waits
  * for each time that changes. Fails when the server process exits first.

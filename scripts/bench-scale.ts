@@ -22,6 +22,7 @@ import { generateRelease, RELEASE_SHAPES, type ReleaseShapeName } from '../src/d
 import { openDatabase } from '../src/db/datasource';
 import { CONTENT_INDEX_JOB, TRAINING_JOB } from '../src/worker';
 import { BENCH_ADMIN_URL } from './bench-database';
+import { BENCH_SEARCHES } from './bench-load';
 import {
   describeJobs,
   describeTraining,
@@ -383,14 +384,6 @@ interface SizeResult {
   failure: string | null;
 }
 
-const SEARCHES = [
-  'mind-bending thriller about dreams',
-  'space adventure with aliens',
-  'romantic comedy in Paris',
-  'animated movie for kids',
-  'gritty crime drama in New York',
-];
-
 const loadNow = () => os.loadavg()[0].toFixed(2);
 
 /** Measures one size into `result` as it goes, so a failure part-way still shows what was measured. */
@@ -550,7 +543,7 @@ async function benchSize(
         () =>
           JSON.stringify({
             query: `query ($q: String!) { search(query: $q, first: 20) { score movie { id title } } }`,
-            variables: { q: pick(SEARCHES) },
+            variables: { q: pick(BENCH_SEARCHES) },
           }),
       ],
       [

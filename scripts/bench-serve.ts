@@ -18,7 +18,7 @@ import { Client } from 'pg';
 import { createRandom } from '../fixtures/synthetic';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
-import { drive, Outcome, percentile, RequestSource, waitUntilReady } from './bench-load';
+import { BENCH_SEARCHES, drive, Outcome, percentile, RequestSource, waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:serve [-- options]
 
@@ -274,13 +274,7 @@ async function main(): Promise<void> {
     const imported: number[] = (
       await db.query(`SELECT id FROM users WHERE token_hash IS NULL ORDER BY id`)
     ).rows.map((r: { id: number }) => r.id);
-    const queries = [
-      'mind-bending thriller about dreams',
-      'space adventure with aliens',
-      'romantic comedy in Paris',
-      'animated movie for kids',
-      'gritty crime drama in New York',
-    ];
+    const queries = BENCH_SEARCHES;
     const recommendationsOf = (strategy: string, userId: number) =>
       JSON.stringify({
         query: `query ($u: Int!) { recommendations(userId: $u, strategy: ${strategy}, first: 20) { rank score movie { id title } explanation { text } } }`,

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
-import { waitUntilReady } from './bench-load';
+import { BENCH_SEARCHES, waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> node -r @swc-node/register scripts/compare-lists.ts [options]
 
@@ -56,13 +56,6 @@ const DATABASE = flag('database', 'cinegraph_bench');
 const DATA = process.env.MOVIELENS_DIR ?? '';
 
 /** Content queries that search the index too: one movie's neighbours, a page's (one batched statement), free text. */
-const SEARCHES = [
-  'mind-bending thriller about dreams',
-  'space adventure with aliens',
-  'romantic comedy in Paris',
-  'animated movie for kids',
-  'gritty crime drama in New York',
-];
 const SIMILAR_MOVIES = Number(flag('similar-movies', '200'));
 
 const QUERY = `query ($u: Int!, $s: Strategy!, $f: Int!) {
@@ -154,7 +147,7 @@ async function main(): Promise<void> {
           return { data: pages };
         },
       },
-      ...SEARCHES.map((text, i) => ({
+      ...BENCH_SEARCHES.map((text, i) => ({
         strategy: 'search',
         userId: i,
         run: () =>

@@ -5,6 +5,7 @@
  *
  *   node -r @swc-node/register scripts/bench-vote.ts
  */
+import { unitVectors } from '../fixtures/unit-vectors';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
@@ -20,16 +21,7 @@ answerHelp(`Usage: node -r @swc-node/register scripts/bench-vote.ts
 Times the content vote's WebAssembly kernel against its JavaScript loop (ms per call, median of
 interleaved rounds) on random 512-d vectors.`);
 
-let seed = 3;
-const next = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648 - 0.5;
-};
-const unit = (dimension: number) => {
-  const vector = Float32Array.from({ length: dimension }, next);
-  const norm = Math.hypot(...vector);
-  return vector.map((x) => x / norm);
-};
+const unit = unitVectors(3);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

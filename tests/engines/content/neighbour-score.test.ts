@@ -1,3 +1,4 @@
+import { unitVectors } from '../../../fixtures/unit-vectors';
 import {
   neighbourAverage,
   neighbourScore,
@@ -60,16 +61,7 @@ describe('neighbourScore', () => {
 
 describe('neighbourVotesOf', () => {
   it('equals neighbourVoteOf bit for bit for every candidate, whole blocks of four or not', () => {
-    let seed = 7;
-    const next = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed / 2147483648 - 0.5;
-    };
-    const unit = (dimension: number) => {
-      const vector = Float32Array.from({ length: dimension }, next);
-      const norm = Math.hypot(...vector);
-      return vector.map((x) => x / norm);
-    };
+    const unit = unitVectors(7);
     const rated = packRatedNeighbours(
       Array.from({ length: 13 }, (_, j) => ({ rating: 1 + (j % 5), vector: unit(24) })),
       3.1,
@@ -93,16 +85,7 @@ describe('neighbourVotesOf', () => {
 });
 
 describe('the WebAssembly similarity kernel', () => {
-  let seed = 11;
-  const next = () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648 - 0.5;
-  };
-  const unit = (dimension: number) => {
-    const vector = Float32Array.from({ length: dimension }, next);
-    const norm = Math.hypot(...vector);
-    return vector.map((x) => x / norm);
-  };
+  const unit = unitVectors(11);
 
   it('is available on this Node (SIMD), so served votes take it', () => {
     expect(wasmSimilarityKernel()).not.toBeNull();

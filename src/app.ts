@@ -112,6 +112,14 @@ async function connectReplica(
  */
 const EMBEDDED_POOL_SIZE = 1;
 
+/**
+ * How long a query waits for that one connection. A model save holds it in one transaction for
+ * seconds (9,742 movies' factors and the EASE matrix): with DB_CONNECT_TIMEOUT_MS (5 s) the content
+ * index job, and any request behind the save, failed with "timeout exceeded when trying to connect"
+ * on a first start under load ~12. Nothing else can hold it: PGlite runs in this process.
+ */
+const EMBEDDED_POOL_WAIT_MS = 60_000;
+
 /** DATABASE_URL when given; otherwise the embedded PGlite server with its files under DATA_DIR. */
 export async function connectDatabase(
   config: Config,
@@ -139,7 +147,9 @@ export async function connectDatabase(
       // PGlite ignores both server timeouts, and its queries run on this event loop, so a
       // client-side limit could only fail a query that already finished; nothing can stall there.
       timeouts: {
-        connectMs: config.dbConnectTimeoutMs,
+        connectMs: embedded
+          ? Math.max(config.dbConnectTimeoutMs, EMBEDDED_POOL_WAIT_MS)
+          : config.dbConnectTimeoutMs,
         statementMs: embedded ? 0 : config.dbStatementTimeoutMs,
         idleInTransactionMs: embedded ? 0 : config.dbIdleTxTimeoutMs,
       },

@@ -49,32 +49,51 @@ export function postgresRatingsSource(db: DataSource): RatingsSource {
  */
 export const MAX_CALIBRATION_ITEMS = 12_000;
 
+/**
+ * Calibration waits until the content index holds a vector for at least this share of the movies.
+ * Weights chosen while most movies have none say nothing about content: a first start calibrated
+ * against 64 of 9,742 vectors (the index a minute into its build) and stored content 0, statistical 0.3.
+ */
+export const MIN_CALIBRATION_COVERAGE = 0.95;
+
 export type CalibrationOutcome =
   | { readonly calibrated: StoredHybridWeights; readonly seconds: number }
   | { readonly calibrated: null; readonly reason: string };
 
-/**
- * Chooses the hybrid weights for a new version on each user's latest 15% of the training ratings
- * (calibration.ts), with the engines as served: the served top-N model, the content scoring over
- * the vectors in the content index, the statistical appeal. Null, with the reason, when the
- * content index has no vectors yet or the catalog is too large for the content scorer.
- */
-export async function calibrateOnDatabase(
+/** The content vectors calibration scores with, or why it cannot run on this database yet. */
+export async function calibrationVectors(
   db: DataSource,
   dataset: RatingsDataset,
-  options: TrainOptions,
-  kind: TopNKind = 'puresvd',
-): Promise<CalibrationOutcome> {
+): Promise<{ vectors: Map<number, Float32Array> } | { reason: string }> {
   if (dataset.numItems > MAX_CALIBRATION_ITEMS)
     return {
-      calibrated: null,
       reason: `${dataset.numItems} movies is above the calibration limit of ${MAX_CALIBRATION_ITEMS}`,
     };
   const [model]: { model_id: string }[] = await db.query(
     `SELECT model_id FROM movie_embeddings GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1`,
   );
-  if (!model) return { calibrated: null, reason: 'the content index has no vectors yet' };
+  if (!model) return { reason: 'the content index has no vectors yet' };
   const vectors = await new EmbeddingStore(db).vectorsOf(Array.from(dataset.itemIds), model.model_id);
+  if (vectors.size < MIN_CALIBRATION_COVERAGE * dataset.numItems)
+    return {
+      reason:
+        `the content index holds vectors for ${vectors.size} of ${dataset.numItems} movies ` +
+        `(calibration waits for ${MIN_CALIBRATION_COVERAGE * 100}%); the next training calibrates`,
+    };
+  return { vectors };
+}
+
+/**
+ * Chooses the hybrid weights for a new version on each user's latest 15% of the training ratings
+ * (calibration.ts), with the engines as served: the served top-N model, the content scoring over
+ * the given vectors, the statistical appeal. CPU only: no database.
+ */
+export async function calibrateWithVectors(
+  dataset: RatingsDataset,
+  options: TrainOptions,
+  kind: TopNKind,
+  vectors: ReadonlyMap<number, Float32Array>,
+): Promise<CalibrationOutcome> {
   const started = performance.now();
   const chosen = await calibrateHybridWeights(
     dataset,
@@ -98,6 +117,22 @@ export async function calibrateOnDatabase(
     },
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * Calibration on this database's content index: null, with the reason, when the index covers too
+ * few movies yet or the catalog is too large for the content scorer.
+ */
+export async function calibrateOnDatabase(
+  db: DataSource,
+  dataset: RatingsDataset,
+  options: TrainOptions,
+  kind: TopNKind = 'puresvd',
+  compute: TrainingCompute = IN_PROCESS_COMPUTE,
+): Promise<CalibrationOutcome> {
+  const found = await calibrationVectors(db, dataset);
+  if ('reason' in found) return { calibrated: null, reason: found.reason };
+  return compute.calibrate(dataset, options, kind, found.vectors);
 }
 
 /** The ranking model serving answers COLLABORATIVE with, as an evaluation strategy for calibration. */
@@ -125,27 +160,72 @@ export function postgresModelSink(
   };
 }
 
-/**
- * Trains on the database's ratings, calibrates the hybrid weights for the new version (when the
- * content index has vectors), and activates the result; the active model serves until then.
- */
-export async function trainFromDatabase(
-  db: DataSource,
-  store: ModelStore,
-  options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
-  onProgress?: (progress: TrainingProgress) => void,
-): Promise<{ models: TrainedModels; version: string; calibration: CalibrationOutcome }> {
+/** What a training reads from the database before any computing starts. */
+export interface TrainingInputs {
+  readonly dataset: RatingsDataset;
+  readonly itemMetadata: ItemMetadataById | null;
+  /** The ratings plus the watched-to-the-end positives, for the top-N model. */
+  readonly topNDataset: RatingsDataset;
+}
+
+export async function loadTrainingInputs(db: DataSource): Promise<TrainingInputs> {
   const source = postgresRatingsSource(db);
   const dataset = await source.load();
   const itemMetadata = (await source.loadItemMetadata?.()) ?? null;
   // Movies watched to the end without a rating count as liked in the top-N model (not in the
   // rating model: a predicted rating should rest on stars).
   const implicit = withImplicitRatings(dataset, await loadWatchPositives(db));
-  const models = await trainModels(dataset, options, onProgress, {
-    itemMetadata,
-    topNDataset: implicit.dataset,
-  });
-  const calibration = await calibrateOnDatabase(db, dataset, options, models.topN.kind);
+  return { dataset, itemMetadata, topNDataset: implicit.dataset };
+}
+
+/**
+ * Where a training's CPU-bound stages run: in this thread (the training child process, tests,
+ * benchmarks), or in a worker thread (training-thread.ts) when this thread also serves requests.
+ */
+export interface TrainingCompute {
+  train(
+    inputs: TrainingInputs,
+    options: TrainOptions,
+    onProgress?: (progress: TrainingProgress) => void,
+  ): Promise<TrainedModels>;
+  calibrate(
+    dataset: RatingsDataset,
+    options: TrainOptions,
+    kind: TopNKind,
+    vectors: ReadonlyMap<number, Float32Array>,
+  ): Promise<CalibrationOutcome>;
+}
+
+export const IN_PROCESS_COMPUTE: TrainingCompute = {
+  train: (inputs, options, onProgress) =>
+    trainModels(inputs.dataset, options, onProgress, {
+      itemMetadata: inputs.itemMetadata,
+      topNDataset: inputs.topNDataset,
+    }),
+  calibrate: calibrateWithVectors,
+};
+
+/**
+ * Trains on the database's ratings, calibrates the hybrid weights for the new version (when the
+ * content index covers the catalog), and activates the result; the active model serves until then.
+ */
+export async function trainFromDatabase(
+  db: DataSource,
+  store: ModelStore,
+  options: TrainOptions = DEFAULT_TRAIN_OPTIONS,
+  onProgress?: (progress: TrainingProgress) => void,
+  run: {
+    compute?: TrainingCompute;
+    /** Once aborted, nothing is activated: the call rejects with the abort's reason. */
+    signal?: AbortSignal;
+  } = {},
+): Promise<{ models: TrainedModels; version: string; calibration: CalibrationOutcome }> {
+  const { compute = IN_PROCESS_COMPUTE, signal } = run;
+  const inputs = await loadTrainingInputs(db);
+  signal?.throwIfAborted();
+  const models = await compute.train(inputs, options, onProgress);
+  const calibration = await calibrateOnDatabase(db, inputs.dataset, options, models.topN.kind, compute);
+  signal?.throwIfAborted();
   const version = await postgresModelSink(store, calibration.calibrated).save(models);
   return { models, version, calibration };
 }

@@ -6,6 +6,7 @@ import { trainFromDatabase } from './database';
 import { trainFirstModelInChild } from './first-model';
 import { logTrainingProgress } from './progress-log';
 import { trainingFraction } from './train-database-cli';
+import { threadCompute } from './thread-compute';
 import { serverTrainOptions } from './train';
 
 export interface TrainerDatabase {
@@ -18,7 +19,9 @@ export interface TrainerDatabase {
  * The worker's trainer. On PostgreSQL each training runs in a child process (the SGD sweeps would
  * hold the worker's event loop for seconds, and an out-of-memory is a failed run, not a dead worker);
  * the child dies with its parent, so a killed worker leaves no training behind to activate. The
- * embedded database admits one session, so there it trains in this process (demo-sized catalogs).
+ * embedded database admits one session (its socket server interleaves the messages of concurrent
+ * connections), so there this process reads and writes, and the computing runs in worker threads
+ * (thread-compute.ts), which a shutdown ends at once (demo-sized catalogs).
  */
 export function databaseTrainer(
   database: TrainerDatabase,
@@ -43,6 +46,7 @@ export function databaseTrainer(
             const reached = fraction(step);
             if (reached !== null) onProgress(reached);
           },
+          { compute: threadCompute(signal), signal },
         );
         logger.info(
           calibration.calibrated

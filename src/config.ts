@@ -116,7 +116,8 @@ export interface Config {
   collaborativeAnnMinMovies: number;
   /**
    * How long a `trending` answer is reused (the statistical engine's trending cache): a rating
-   * reaches trending within this. 0 computes every request.
+   * reaches trending within this, plus the one recomputation during which the first request past it
+   * still gets the held answer. 0 computes every request.
    */
   trendingCacheMaxAgeMs: number;
 }

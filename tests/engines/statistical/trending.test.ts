@@ -1,5 +1,6 @@
 import { decayedAggregate, estimate, percentile } from '../../../src/engines/statistical/bayes';
 import { Versions } from '../../../src/cache';
+import { ConfigError, loadConfig } from '../../../src/config';
 import { StatisticalEngine } from '../../../src/engines/statistical/statistical-engine';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import { DAY_MS, daysBefore, insertMovies, insertRatings, RatingSpec } from './dataset';
@@ -385,5 +386,20 @@ describe('StatisticalEngine.trending answer cache', () => {
     } finally {
       await db.dataSource.query(`UPDATE movies SET genres = '{Drama}' WHERE id = 2`);
     }
+  });
+});
+
+describe('TRENDING_CACHE_MAX_AGE_MS', () => {
+  it('is 10 s unless set to a whole number of milliseconds up to an hour; 0 turns the reuse off', () => {
+    expect(loadConfig({}).trendingCacheMaxAgeMs).toBe(10_000);
+    expect(loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '0' }).trendingCacheMaxAgeMs).toBe(0);
+    expect(loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '2500' }).trendingCacheMaxAgeMs).toBe(2500);
+    expect(() => loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '3600001' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '5s' })).toThrow(
+      /TRENDING_CACHE_MAX_AGE_MS must be a whole number/,
+    );
+    expect(() => new StatisticalEngine({} as never, { trendingCacheEntries: 0 })).toThrow(
+      /trendingCacheEntries must be an integer between 1/,
+    );
   });
 });

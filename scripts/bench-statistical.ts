@@ -180,12 +180,19 @@ async function main(): Promise<void> {
     await latencies('top-20 Bayesian by lower bound', iterations, () =>
       engine.topRated({ limit: 20, rankBy: 'lowerBound' }),
     );
-    await latencies('top-20 trending 30d', iterations, () => engine.trending({ limit: 20, windowDays: 30 }));
+    // Trending's query itself: without its answer cache every call computes.
+    const computing = new StatisticalEngine(dataSource, { trendingCacheMaxAgeMs: 0 });
+    await latencies('top-20 trending 30d', iterations, () =>
+      computing.trending({ limit: 20, windowDays: 30 }),
+    );
     await latencies('top-20 trending 30d, half-life 7d', iterations, () =>
-      engine.trending({ limit: 20, windowDays: 30, halfLifeDays: 7 }),
+      computing.trending({ limit: 20, windowDays: 30, halfLifeDays: 7 }),
     );
     await latencies('top-20 trending 365d, half-life 30d', iterations, () =>
-      engine.trending({ limit: 20, windowDays: 365, halfLifeDays: 30 }),
+      computing.trending({ limit: 20, windowDays: 365, halfLifeDays: 30 }),
+    );
+    await latencies('top-20 trending 30d, answer cache', iterations, () =>
+      engine.trending({ limit: 20, windowDays: 30 }),
     );
     await latencies('recommend top-20 unseen (rotating users)', iterations, (i) =>
       engine.recommend({ userId: users[i % users.length], limit: 20 }),
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
     );
     await latencies('bayesianRatings, batch of 100', iterations, () => engine.bayesianRatings(someMovies));
     // The same without the global-statistics cache: what a request costs when the prior is recomputed.
-    const uncached = new StatisticalEngine(dataSource, { globalStatsMaxAgeMs: 0 });
+    const uncached = new StatisticalEngine(dataSource, { globalStatsMaxAgeMs: 0, trendingCacheMaxAgeMs: 0 });
     await latencies('globalStats, uncached', iterations, () => uncached.globalStats());
     await latencies('top-20 Bayesian (all genres), uncached prior', iterations, () =>
       uncached.topRated({ limit: 20 }),

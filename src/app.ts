@@ -512,7 +512,13 @@ export async function startCinegraph(
       else if (notice.kind !== 'model') reads.changed();
     });
     const history = new CachedRatingHistory(new SqlRatingHistory(dataSource, reads), versions);
-    const statistical = new StatisticalEngine(dataSource, {}, history, versions, reads);
+    const statistical = new StatisticalEngine(
+      dataSource,
+      { trendingCacheMaxAgeMs: config.trendingCacheMaxAgeMs },
+      history,
+      versions,
+      reads,
+    );
     await ensureCatalog(dataSource, config, logger, {
       afterImport: [
         async () => {

@@ -114,6 +114,12 @@ export interface Config {
    * the approximate index (once built) instead of scoring every movie; below it exact costs less.
    */
   collaborativeAnnMinMovies: number;
+  /**
+   * How long a `trending` answer is reused (the statistical engine's trending cache): a rating
+   * reaches trending within this, plus the one recomputation during which the first request past it
+   * still gets the held answer. 0 computes every request.
+   */
+  trendingCacheMaxAgeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +142,13 @@ const RATE_LIMIT_BURST_DEFAULT = 500;
 
 /** Where approximate retrieval starts to cost less than exact scoring (scripts/bench-ann.ts; README, Performance). */
 export const COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT = 15_000;
+
+/**
+ * As long as the ranking snapshot and the prior are reused (the statistical engine's
+ * globalStatsMaxAgeMs): trending is shrunk toward that prior, so the answers computed from
+ * everybody's ratings share one freshness.
+ */
+export const TRENDING_CACHE_MAX_AGE_MS_DEFAULT = 10_000;
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
@@ -276,6 +289,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       COLLABORATIVE_ANN_MIN_MOVIES_DEFAULT,
       0,
       1_000_000_000,
+    ),
+    trendingCacheMaxAgeMs: integer(
+      env,
+      'TRENDING_CACHE_MAX_AGE_MS',
+      TRENDING_CACHE_MAX_AGE_MS_DEFAULT,
+      0,
+      3_600_000,
     ),
   };
 }

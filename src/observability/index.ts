@@ -52,6 +52,7 @@ export function metricSources(parts: ObservedParts): MetricSources {
     users: services.users.cacheCounts,
     service_keys: services.keys.cacheCounts,
     excluded_movies: services.feedback.cacheCounts,
+    statistical_trending: services.statistical.cacheCounts.trending,
   };
   const lists = services.orchestrator.listCacheCounts();
   if (lists) caches.orchestrator_lists = lists;

@@ -61,6 +61,19 @@ describe('metrics and request logs', () => {
       const answer = await graphql(stack.api.url, RECOMMENDATIONS, { u: userId });
       expect(answer.errors).toBeUndefined();
     }
+    for (let i = 0; i < 2; i++) {
+      const answer = await graphql(
+        stack.api.url,
+        `
+          {
+            trending(first: 3, windowDays: 3650) {
+              score
+            }
+          }
+        `,
+      );
+      expect(answer.errors).toBeUndefined();
+    }
     const bad = await graphql(
       stack.api.url,
       `query Bad { recommendations(userId: ${userId}, diversity: 2) { rank } }`,
@@ -75,7 +88,7 @@ describe('metrics and request logs', () => {
     expect(
       moved('cinegraph_graphql_request_duration_seconds_count{operation="Recs",strategy="HYBRID"}'),
     ).toBe(2);
-    expect(moved('cinegraph_http_requests_total{route="/graphql",status="200"}')).toBe(3);
+    expect(moved('cinegraph_http_requests_total{route="/graphql",status="200"}')).toBe(5);
     // The first HYBRID request asks every engine; the second is the finished list, from the cache.
     for (const engine of ['collaborative', 'content', 'statistical'])
       expect(
@@ -84,6 +97,9 @@ describe('metrics and request logs', () => {
     expect(moved('cinegraph_cache_hits_total{cache="orchestrator_lists"}')).toBe(1);
     expect(moved('cinegraph_cache_misses_total{cache="orchestrator_lists"}')).toBeGreaterThanOrEqual(1);
     expect(moved('cinegraph_cache_hits_total{cache="rating_history"}')).toBeGreaterThan(0);
+    // The second trending request is the first one's answer.
+    expect(moved('cinegraph_cache_misses_total{cache="statistical_trending"}')).toBe(1);
+    expect(moved('cinegraph_cache_hits_total{cache="statistical_trending"}')).toBe(1);
     expect(after.get('cinegraph_cache_hit_ratio{cache="orchestrator_lists"}')).toBeGreaterThan(0);
     expect(after.get('cinegraph_model_version')).toBe(stack.collaborative.activeVersionId());
     expect(after.get('cinegraph_model_age_seconds')).toBeGreaterThanOrEqual(0);

@@ -1,3 +1,4 @@
+import { TRENDING_CACHE_MAX_AGE_MS_DEFAULT } from '../../config';
 import { EngineInputError } from '../engine';
 import { DEFAULT_Z } from './bayes';
 
@@ -25,6 +26,13 @@ export interface StatisticalEngineOptions {
   maxLimit?: number;
   /** How long globalStats() (C, σ², the default m) may be reused; 10 s. 0 queries them every time. */
   globalStatsMaxAgeMs?: number;
+  /**
+   * How long a trending answer may be reused (TRENDING_CACHE_MAX_AGE_MS); 10 s. 0 computes every
+   * request (identical requests in flight at once still share one computation).
+   */
+  trendingCacheMaxAgeMs?: number;
+  /** Trending answers kept at most (one per distinct request), least recently used dropped first; 256. */
+  trendingCacheEntries?: number;
   /** The current time (trending's "now", the stats cache's age); injectable for tests. */
   clock?: () => Date;
 }
@@ -38,6 +46,8 @@ export interface ResolvedEngineOptions {
   trendingHalfLifeDays: number | null;
   maxLimit: number;
   globalStatsMaxAgeMs: number;
+  trendingCacheMaxAgeMs: number;
+  trendingCacheEntries: number;
   clock: () => Date;
 }
 
@@ -130,6 +140,18 @@ export function resolveEngineOptions(options: StatisticalEngineOptions = {}): Re
       'globalStatsMaxAgeMs',
       0,
       86_400_000,
+    ),
+    trendingCacheMaxAgeMs: integerBetween(
+      options.trendingCacheMaxAgeMs ?? TRENDING_CACHE_MAX_AGE_MS_DEFAULT,
+      'trendingCacheMaxAgeMs',
+      0,
+      86_400_000,
+    ),
+    trendingCacheEntries: integerBetween(
+      options.trendingCacheEntries ?? 256,
+      'trendingCacheEntries',
+      1,
+      1_000_000,
     ),
     clock: options.clock ?? (() => new Date()),
   };

@@ -7,7 +7,7 @@ import {
   ScoredMovie,
   withLazyDetails,
 } from '../engine';
-import { Versions, VersionedCache } from '../../cache';
+import { CacheCounts, Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
 import { appeal, estimate, Prior, RatingAggregate } from './bayes';
@@ -24,6 +24,7 @@ import {
   validateRanking,
   validateTrending,
   ValidatedRanking,
+  ValidatedTrending,
   windowStart,
 } from './options';
 
@@ -209,6 +210,11 @@ export class StatisticalEngine implements RecommendationEngine {
    */
   private readonly globalStatsCache: VersionedCache<'all', GlobalRatingStats>;
   private readonly rankingCache: VersionedCache<'all', RankingSnapshot>;
+  /**
+   * Trending answers by request (trendingKey), also from everybody's ratings: they age
+   * (trendingCacheMaxAgeMs) and depend on the catalog version (genre and year filters join movies).
+   */
+  private readonly trendingCache: VersionedCache<string, TrendingResult>;
   private readonly history: RatingHistorySource;
 
   constructor(
@@ -230,6 +236,16 @@ export class StatisticalEngine implements RecommendationEngine {
     };
     this.globalStatsCache = new VersionedCache(aging);
     this.rankingCache = new VersionedCache(aging);
+    this.trendingCache = new VersionedCache({
+      ...aging,
+      max: this.options.trendingCacheEntries,
+      maxAgeMs: this.options.trendingCacheMaxAgeMs,
+    });
+  }
+
+  /** Read by /metrics. */
+  get cacheCounts(): { trending: CacheCounts } {
+    return { trending: this.trendingCache.counts };
   }
 
   /** Every read of this engine is of aggregates all users share. */
@@ -331,6 +347,12 @@ export class StatisticalEngine implements RecommendationEngine {
    * The best-rated movies among ratings inside (asOf − windowDays, asOf], each optionally weighted
    * by 2^(−age/halfLifeDays), shrunk toward the all-time global mean with m defaulting to the
    * priorQuantile of the window's decayed vote counts.
+   *
+   * Answered from the trending cache for up to trendingCacheMaxAgeMs (once older, served once more
+   * while its successor is computed in the background), because the query groups every rating of
+   * the window and its cost grows with the data. A cached answer keeps the asOf it was computed
+   * for, so a window ending "now" may end up to that long ago, and says so. The result is shared
+   * between callers: read it, do not change it.
    */
   async trending(options: TrendingOptions = { limit: 20 }): Promise<TrendingResult> {
     const request = validateTrending(options, this.options);
@@ -341,6 +363,20 @@ export class StatisticalEngine implements RecommendationEngine {
       global.newestRatingAt,
       request.windowDays,
     );
+    return this.trendingCache.getOrLoad(
+      trendingKey(request, asOf, source),
+      0,
+      () => this.computeTrending(request, global, asOf, source),
+      { staleWhileRevalidate: this.options.trendingCacheMaxAgeMs > 0 },
+    );
+  }
+
+  private async computeTrending(
+    request: ValidatedTrending,
+    global: GlobalRatingStats,
+    asOf: Date,
+    source: AsOfSource,
+  ): Promise<TrendingResult> {
     const start = windowStart(asOf, request.windowDays);
     const base = {
       rankBy: request.rankBy,
@@ -508,12 +544,13 @@ export class StatisticalEngine implements RecommendationEngine {
   }
 
   /**
-   * Forgets the cached global statistics and ranking (after refresh(); an import also moves the
-   * catalog version, which outdates them on every instance).
+   * Forgets the cached global statistics, ranking and trending answers (after refresh(); an import
+   * also moves the catalog version, which outdates them on every instance).
    */
   invalidateGlobalStats(): void {
     this.globalStatsCache.clear();
     this.rankingCache.clear();
+    this.trendingCache.clear();
   }
 
   private allTimePrior(global: GlobalRatingStats, configured: number | null, z = this.options.z) {
@@ -557,6 +594,32 @@ export class StatisticalEngine implements RecommendationEngine {
     const rating = bayesianRatingOf(row, prior);
     return { ...rating, score: rankBy === 'weighted' ? rating.weighted : rating.lower };
   }
+}
+
+/**
+ * What a trending answer depends on, once validated and its window end resolved: requests that mean
+ * the same share a key (genres and exclusions are sets), every other difference (limit, filters,
+ * window, decay, prior, rankBy) gets its own. A window ending "now" is keyed without the time, or no
+ * two requests would share it; the answer carries the asOf it was computed for.
+ */
+function trendingKey(request: ValidatedTrending, asOf: Date, source: AsOfSource): string {
+  const asSet = <T extends string | number>(values: readonly T[] | null) =>
+    values === null ? null : [...new Set(values)].sort();
+  return JSON.stringify([
+    source,
+    source === 'now' ? null : asOf.getTime(),
+    request.windowDays,
+    request.halfLifeDays,
+    request.limit,
+    asSet(request.genres),
+    request.minVotes,
+    request.yearFrom,
+    request.yearTo,
+    asSet(request.exclude),
+    request.rankBy,
+    request.priorWeight,
+    request.z,
+  ]);
 }
 
 function bayesianRatingOf(

@@ -36,6 +36,9 @@ export class DiscoveryResolver {
   @Query(() => [TrendingMovieType], {
     description:
       'Best rated lately: Bayesian rating over a window ending now (or at the newest rating). ' +
+      'An answer is reused for up to TRENDING_CACHE_MAX_AGE_MS (default 10 s; the first request ' +
+      'after that still gets it while the next is computed), so a new rating shows here within ' +
+      'about that long; `windowEnd` says where the answer’s window ends. ' +
       'BAD_USER_INPUT for an argument out of its range.',
   })
   async trending(

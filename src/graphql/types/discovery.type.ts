@@ -52,6 +52,10 @@ export class TrendingMovieType {
   @Field(() => Float, { description: 'Upper bound of the window’s ~95% interval.' })
   upper: number;
 
-  @Field({ description: 'The end of the window (the newest rating for historical data).' })
+  @Field({
+    description:
+      'The end of the window: when the answer was computed (up to TRENDING_CACHE_MAX_AGE_MS ago for ' +
+      'a reused answer), or the newest rating for historical data.',
+  })
   windowEnd: Date;
 }

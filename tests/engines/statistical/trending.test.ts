@@ -1,4 +1,6 @@
 import { decayedAggregate, estimate, percentile } from '../../../src/engines/statistical/bayes';
+import { Versions } from '../../../src/cache';
+import { ConfigError, loadConfig } from '../../../src/config';
 import { StatisticalEngine } from '../../../src/engines/statistical/statistical-engine';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import { DAY_MS, daysBefore, insertMovies, insertRatings, RatingSpec } from './dataset';
@@ -224,5 +226,180 @@ describe('StatisticalEngine.trending on an empty database', () => {
       mean: null,
       priorWeight: null,
     });
+  });
+});
+
+describe('StatisticalEngine.trending answer cache', () => {
+  let db: TestDatabase;
+  const START = new Date('2025-01-01T00:00:00Z');
+  const recent = (userId: number, movieId: number, value: number, daysAgo: number): RatingSpec => ({
+    userId,
+    movieId,
+    rating: value,
+    ratedAt: daysBefore(START, daysAgo),
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await insertMovies(db.dataSource, MOVIES);
+    await insertRatings(db.dataSource, [
+      recent(1, 1, 4, 1),
+      recent(2, 1, 5, 2),
+      recent(3, 2, 3, 3),
+      recent(4, 3, 4.5, 4),
+      recent(5, 4, 2, 5),
+      recent(6, 6, 4, 6),
+      recent(7, 6, 3.5, 7),
+    ]);
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const ids = (result: { movies: { movieId: number }[] }) => result.movies.map((m) => m.movieId);
+
+  it('answers what the query computes, for every kind of request', async () => {
+    const clock = () => START;
+    const cached = new StatisticalEngine(db.dataSource, { clock, trendingCacheMaxAgeMs: 10_000 });
+    const computing = new StatisticalEngine(db.dataSource, { clock, trendingCacheMaxAgeMs: 0 });
+    const requests: Parameters<StatisticalEngine['trending']>[0][] = [
+      { limit: 10 },
+      { limit: 2 },
+      { limit: 10, halfLifeDays: 3 },
+      { limit: 10, genres: ['Comedy'], rankBy: 'lowerBound' },
+      { limit: 10, minVotes: 2, priorWeight: 1, z: 1 },
+      { limit: 10, yearFrom: 2016, exclude: [2] },
+      { limit: 10, asOf: daysBefore(START, 3), windowDays: 2 },
+    ];
+    for (const request of requests) {
+      const expected = await computing.trending(request);
+      expect(await cached.trending(request)).toEqual(expected);
+      const hits = cached.cacheCounts.trending.hits;
+      // The second time from the cache, and still the same.
+      expect(await cached.trending(request)).toEqual(expected);
+      expect(cached.cacheCounts.trending.hits).toBe(hits + 1);
+    }
+  });
+
+  it('shows a new rating once the answer is older than the max age', async () => {
+    let now = START;
+    const engine = new StatisticalEngine(db.dataSource, {
+      clock: () => now,
+      trendingCacheMaxAgeMs: 10_000,
+      globalStatsMaxAgeMs: 0,
+    });
+    const first = await engine.trending({ limit: 10 });
+    expect(first).toMatchObject({ asOf: START, asOfSource: 'now' });
+    expect(ids(first)).not.toContain(5);
+    await insertRatings(db.dataSource, [{ userId: 8, movieId: 5, rating: 5, ratedAt: START }]);
+    try {
+      // Within the max age: the same answer, saying when its window ends.
+      now = new Date(START.getTime() + 9_999);
+      expect(await engine.trending({ limit: 10 })).toBe(first);
+      // Past it: answered once more while the new answer is computed, which the next requests get.
+      now = new Date(START.getTime() + 10_000);
+      expect(await engine.trending({ limit: 10 })).toBe(first);
+      let refreshed = await engine.trending({ limit: 10 });
+      for (let wait = 0; wait < 100 && refreshed === first; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        refreshed = await engine.trending({ limit: 10 });
+      }
+      expect(refreshed).toMatchObject({ asOf: now, asOfSource: 'now' });
+      expect(ids(refreshed)).toContain(5);
+      expect(refreshed).toEqual(
+        await new StatisticalEngine(db.dataSource, { clock: () => now, trendingCacheMaxAgeMs: 0 }).trending({
+          limit: 10,
+        }),
+      );
+    } finally {
+      await db.dataSource.query(`DELETE FROM ratings WHERE user_id = 8`);
+    }
+  });
+
+  it('keeps requests that differ apart and shares those that mean the same', async () => {
+    let now = START;
+    const engine = new StatisticalEngine(db.dataSource, { clock: () => now, trendingCacheMaxAgeMs: 10_000 });
+    const counts = engine.cacheCounts.trending;
+    const all = await engine.trending({ limit: 10 });
+    const two = await engine.trending({ limit: 2 });
+    expect(ids(two)).toEqual(ids(all).slice(0, 2));
+    expect(ids(await engine.trending({ limit: 10, genres: ['Comedy'] }))).toEqual([3, 6]);
+    expect(ids(await engine.trending({ limit: 10, genres: ['Drama'] }))).toEqual([2, 4]);
+    expect(ids(await engine.trending({ limit: 10, minVotes: 2 }))).toEqual([1, 6]);
+    expect(ids(await engine.trending({ limit: 10, windowDays: 3.5 }))).toEqual([1, 2]);
+    expect(ids(await engine.trending({ limit: 10, exclude: [1] }))).not.toContain(1);
+    const decayed = await engine.trending({ limit: 10, halfLifeDays: 1 });
+    expect(decayed.halfLifeDays).toBe(1);
+    expect(decayed.movies[0].decayedVotes).not.toBe(all.movies[0].decayedVotes);
+    const earlier = await engine.trending({ limit: 10, asOf: daysBefore(START, 4) });
+    expect(earlier).toMatchObject({ asOfSource: 'requested', asOf: daysBefore(START, 4) });
+    expect(ids(earlier)).not.toContain(1);
+    expect(counts).toEqual({ hits: 0, misses: 9 });
+
+    // The same request in other words, and a window ending "now" a few seconds later.
+    now = new Date(START.getTime() + 5_000);
+    expect(await engine.trending({ limit: 10, genres: ['Thriller', 'Comedy', 'Thriller'] })).toBe(
+      await engine.trending({ limit: 10, genres: ['Comedy', 'Thriller'] }),
+    );
+    expect(await engine.trending({ limit: 10, exclude: new Set([6, 1]) })).toBe(
+      await engine.trending({ limit: 10, exclude: [1, 6] }),
+    );
+    expect(await engine.trending({ limit: 10 })).toBe(all);
+    expect(all.asOf).toEqual(START);
+    expect(counts).toEqual({ hits: 3, misses: 11 });
+  });
+
+  it('holds at most trendingCacheEntries answers, dropping the least recently used', async () => {
+    const engine = new StatisticalEngine(db.dataSource, {
+      clock: () => START,
+      trendingCacheMaxAgeMs: 10_000,
+      trendingCacheEntries: 2,
+    });
+    const counts = engine.cacheCounts.trending;
+    const first = await engine.trending({ limit: 1 });
+    const second = await engine.trending({ limit: 2 });
+    await engine.trending({ limit: 1 });
+    await engine.trending({ limit: 3 });
+    expect(counts).toEqual({ hits: 1, misses: 3 });
+    // limit 2 was the least recently used of three: gone; limit 1 is still there.
+    expect(await engine.trending({ limit: 1 })).toBe(first);
+    const again = await engine.trending({ limit: 2 });
+    expect(again).not.toBe(second);
+    expect(again).toEqual(second);
+    expect(counts).toEqual({ hits: 2, misses: 4 });
+  });
+
+  it('recomputes at once when the catalog changes (genre filters join movies)', async () => {
+    const versions = new Versions();
+    const engine = new StatisticalEngine(
+      db.dataSource,
+      { clock: () => START, trendingCacheMaxAgeMs: 10_000 },
+      undefined,
+      versions,
+    );
+    expect(ids(await engine.trending({ limit: 10, genres: ['Horror'] }))).toEqual([]);
+    await db.dataSource.query(`UPDATE movies SET genres = '{Horror}' WHERE id = 2`);
+    try {
+      expect(ids(await engine.trending({ limit: 10, genres: ['Horror'] }))).toEqual([]);
+      versions.observe({ kind: 'catalog', version: 1 });
+      expect(ids(await engine.trending({ limit: 10, genres: ['Horror'] }))).toEqual([2]);
+    } finally {
+      await db.dataSource.query(`UPDATE movies SET genres = '{Drama}' WHERE id = 2`);
+    }
+  });
+});
+
+describe('TRENDING_CACHE_MAX_AGE_MS', () => {
+  it('is 10 s unless set to a whole number of milliseconds up to an hour; 0 turns the reuse off', () => {
+    expect(loadConfig({}).trendingCacheMaxAgeMs).toBe(10_000);
+    expect(loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '0' }).trendingCacheMaxAgeMs).toBe(0);
+    expect(loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '2500' }).trendingCacheMaxAgeMs).toBe(2500);
+    expect(() => loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '3600001' })).toThrow(ConfigError);
+    expect(() => loadConfig({ TRENDING_CACHE_MAX_AGE_MS: '5s' })).toThrow(
+      /TRENDING_CACHE_MAX_AGE_MS must be a whole number/,
+    );
+    expect(() => new StatisticalEngine({} as never, { trendingCacheEntries: 0 })).toThrow(
+      /trendingCacheEntries must be an integer between 1/,
+    );
   });
 });

@@ -597,29 +597,22 @@ export class StatisticalEngine implements RecommendationEngine {
 }
 
 /**
- * What a trending answer depends on, once validated and its window end resolved: requests that mean
- * the same share a key (genres and exclusions are sets), every other difference (limit, filters,
- * window, decay, prior, rankBy) gets its own. A window ending "now" is keyed without the time, or no
- * two requests would share it; the answer carries the asOf it was computed for.
+ * What a trending answer depends on, once validated and its window end resolved: the whole
+ * validated request (so a field added to it later separates entries without a change here), with
+ * genres and exclusions as sets so that requests meaning the same share a key. A window ending
+ * "now" is keyed without the time, or no two requests would share it; the answer carries the asOf
+ * it was computed for.
  */
 function trendingKey(request: ValidatedTrending, asOf: Date, source: AsOfSource): string {
   const asSet = <T extends string | number>(values: readonly T[] | null) =>
     values === null ? null : [...new Set(values)].sort();
-  return JSON.stringify([
+  return JSON.stringify({
+    ...request,
+    asOf: source === 'now' ? null : asOf.getTime(),
     source,
-    source === 'now' ? null : asOf.getTime(),
-    request.windowDays,
-    request.halfLifeDays,
-    request.limit,
-    asSet(request.genres),
-    request.minVotes,
-    request.yearFrom,
-    request.yearTo,
-    asSet(request.exclude),
-    request.rankBy,
-    request.priorWeight,
-    request.z,
-  ]);
+    genres: asSet(request.genres),
+    exclude: asSet(request.exclude),
+  });
 }
 
 function bayesianRatingOf(

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../src/logger';
 import { ModelStore } from '../src/engines/collaborative/model-store';
 import type { Trainer, TrainedVersion } from '../src/worker/training-job';
-import { trainFromDatabase } from './database';
+import { MAX_CALIBRATION_ITEMS, trainFromDatabase } from './database';
 import { trainFirstModelInChild } from './first-model';
 import { logTrainingProgress } from './progress-log';
 import { trainingFraction } from './train-database-cli';
@@ -30,6 +30,7 @@ export function databaseTrainer(
   threads: number | 'auto' = 'auto',
 ): Trainer {
   return {
+    calibrationMaxItems: MAX_CALIBRATION_ITEMS,
     async train({ signal, onProgress }): Promise<TrainedVersion> {
       signal.throwIfAborted();
       if (database.embedded) {

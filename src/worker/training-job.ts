@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Job, JobContext } from './worker';
 import type { JobRunLog } from './job-runs';
+import { CONTENT_INDEX_JOB } from './content-index-job';
 
 export const TRAINING_JOB = 'training';
 
@@ -19,6 +20,12 @@ export interface TrainedVersion {
  */
 export interface Trainer {
   train(options: { signal: AbortSignal; onProgress(fraction: number): void }): Promise<TrainedVersion>;
+  /**
+   * When set, the trainings calibrate hybrid weights on the content index for catalogs up to this
+   * many movies, and a version trained while the index was still being built is trained again once
+   * it completes (a first start trains and indexes at once).
+   */
+  readonly calibrationMaxItems?: number;
 }
 
 export interface TrainingJobOptions {
@@ -52,6 +59,28 @@ async function activeModelBasis(
 }
 
 /**
+ * Whether the active version lacks calibrated weights only because the content index was still
+ * being built when it was trained: the index completed after that training started, and the
+ * catalog is small enough to calibrate. A version trained after the index completed is never due
+ * for this again, so a calibration skipped for another reason does not retrain in a loop.
+ */
+async function awaitsCalibration(
+  db: DataSource,
+  runs: JobRunLog,
+  basis: { versionId: number; since: Date },
+  maxItems: number,
+): Promise<boolean> {
+  const [version]: { uncalibrated: boolean; movies: number }[] = await db.query(
+    `SELECT hybrid_weights IS NULL AS uncalibrated, (SELECT count(*)::int FROM movies) AS movies
+       FROM model_versions WHERE id = $1`,
+    [basis.versionId],
+  );
+  if (!version?.uncalibrated || version.movies > maxItems) return false;
+  const indexed = await runs.lastSuccess(CONTENT_INDEX_JOB);
+  return indexed?.finishedAt != null && indexed.finishedAt > basis.since;
+}
+
+/**
  * The collaborative model: the first one on a cold start (as soon as there are ratings), then again
  * on a schedule and when enough new ratings arrived. New ratings are counted by `rated_at` (indexed),
  * so an import of historical ratings does not count; the schedule covers it.
@@ -75,6 +104,12 @@ export function trainingJob(options: TrainingJobOptions): Job {
         if (count >= options.minNewRatings)
           return `${count} new ratings since model version ${basis.versionId}`;
       }
+      const { calibrationMaxItems } = options.trainer;
+      if (
+        calibrationMaxItems !== undefined &&
+        (await awaitsCalibration(db, runs, basis, calibrationMaxItems))
+      )
+        return `the content index completed after model version ${basis.versionId} was trained: calibrating the hybrid weights`;
       if (options.intervalMs > 0 && Date.now() - basis.since.getTime() >= options.intervalMs)
         return `model version ${basis.versionId} is older than ${Math.round(options.intervalMs / 1000)} s`;
       return null;

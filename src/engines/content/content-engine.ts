@@ -23,6 +23,7 @@ import {
 import type { IndexView } from './indexer';
 import {
   CONTENT_SCORING,
+  type ContentScoring,
   MERGED_CONTENT_SCORING,
   packRatedNeighbours,
   popularityPrior,
@@ -96,9 +97,14 @@ interface UserTaste {
   voters: RatedNeighbours | null;
   /**
    * Movies scored against this taste, by role and id: the same candidates come back request after
-   * request. The vote is the same in both roles (MERGED_CONTENT_SCORING only drops the prior).
+   * request.
    */
   scored: Record<EngineRole, Map<number, ScoredMovie>>;
+  /**
+   * The rated movies' vote on each movie scored so far, shared by both roles
+   * (MERGED_CONTENT_SCORING only drops the prior): CONTENT then HYBRID votes once per candidate.
+   */
+  votes: Map<number, number>;
 }
 
 /**
@@ -111,6 +117,11 @@ export const MAX_VOTING_RATINGS = 300;
 
 /** The neighbours of the taste profile fetched per wanted movie: the vote re-ranks them. */
 export const CANDIDATES_PER_RESULT = 3;
+
+/** How the engine scores in a role: alone with the popularity prior, in HYBRID by the vote alone. */
+function scoringFor(role: EngineRole): ContentScoring {
+  return role === 'merged' ? MERGED_CONTENT_SCORING : CONTENT_SCORING;
+}
 
 /** Movie vectors kept in memory at most (ML-32M has 87,585 movies). */
 const MAX_CACHED_VECTORS = 200_000;
@@ -417,6 +428,7 @@ export class ContentEngine implements RecommendationEngine {
       }),
       voters,
       scored: { alone: new Map(), merged: new Map() },
+      votes: new Map(),
     };
   }
 
@@ -446,11 +458,11 @@ export class ContentEngine implements RecommendationEngine {
   private scoreWithVote(
     movieId: number,
     vote: number,
-    popularity: { votes: Map<number, number>; max: number },
+    popularity: { votes: Map<number, number>; max: number } | null,
     role: EngineRole,
   ): number {
-    const { popularityWeight } = role === 'merged' ? MERGED_CONTENT_SCORING : CONTENT_SCORING;
-    return popularityWeight > 0
+    const { popularityWeight } = scoringFor(role);
+    return popularityWeight > 0 && popularity
       ? vote + popularityWeight * popularityPrior(popularity.votes.get(movieId) ?? 0, popularity.max)
       : vote;
   }
@@ -539,20 +551,22 @@ export class ContentEngine implements RecommendationEngine {
     if (unscored.length === 0) return scores;
     const [vectors, popularity] = await Promise.all([
       this.cachedVectors(unscored, model.modelId),
-      this.popularityCounts(),
+      scoringFor(role).popularityWeight > 0 ? this.popularityCounts() : null,
     ]);
     const candidates = [...vectors];
-    const votes = taste.voters
-      ? await this.voter.votesOf(
-          candidates.map(([, vector]) => vector),
-          taste.voters,
-          CONTENT_SCORING,
-        )
-      : null;
-    candidates.forEach(([movieId, vector], i) => {
+    const unvoted = candidates.filter(([movieId]) => !taste.votes.has(movieId));
+    if (taste.voters && unvoted.length > 0) {
+      const votes = await this.voter.votesOf(
+        unvoted.map(([, vector]) => vector),
+        taste.voters,
+        CONTENT_SCORING,
+      );
+      unvoted.forEach(([movieId], i) => taste.votes.set(movieId, votes[i]));
+    }
+    candidates.forEach(([movieId, vector]) => {
       const scored = this.scored(
         movieId,
-        this.scoreWithVote(movieId, votes ? votes[i] : 0, popularity, role),
+        this.scoreWithVote(movieId, taste.votes.get(movieId) ?? 0, popularity, role),
         vector,
         taste,
       );

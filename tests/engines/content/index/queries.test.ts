@@ -1,4 +1,5 @@
 import { ContentEngine } from '../../../../src/engines/content/content-engine';
+import { inThreadVoter } from '../../../../src/engines/content/vote-pool';
 import { EmbeddingStore } from '../../../../src/engines/content/embedding-store';
 import { ContentIndexer } from '../../../../src/engines/content/indexer';
 import { buildMovieText } from '../../../../src/engines/content/movie-text';
@@ -323,6 +324,31 @@ describe('ContentEngine queries', () => {
         .sort((a, b) => b.score - a.score || a.movieId - b.movieId)
         .slice(0, 3);
       expect(ranked.map((result) => result.movieId)).toEqual(expected.map((movie) => movie.movieId));
+    });
+
+    it('votes once per candidate for both roles, and reads no rating counts as one of HYBRID’s engines', async () => {
+      const voted: number[] = [];
+      const counting = new ContentEngine({
+        dataSource: db.dataSource,
+        indexer,
+        voter: {
+          async votesOf(candidates, rated, scoring) {
+            voted.push(candidates.length);
+            return inThreadVoter.votesOf(candidates, rated, scoring);
+          },
+          dispose: async () => undefined,
+        },
+      });
+      const user1 = { 1: 5, 4: 1, 6: 3 };
+      const statements = await recordStatements(db.dataSource, async () => {
+        const merged = await counting.scoreMovies(1, [2, 8], 'merged');
+        expect(merged.get(8)!.score).toBeCloseTo(servedScore(user1, 8, MERGED_CONTENT_SCORING), 5);
+      });
+      expect(statements.filter((sql) => /movie_rating_stats|count\(/i.test(sql))).toEqual([]);
+      const alone = await counting.scoreMovies(1, [2, 8, 7]);
+      expect(voted).toEqual([2, 1]);
+      for (const movieId of [2, 8, 7])
+        expect(alone.get(movieId)!.score).toBeCloseTo(servedScore(user1, movieId), 5);
     });
 
     it('after preloadVectors reads no vector from the database', async () => {

@@ -424,8 +424,13 @@ export function embedderFor(config: Config, logger: Logger): Promise<Embedder> {
  * The served model's trainer as the embedded worker runs it: while no model is served the engine
  * says the first one is training, and why that failed.
  */
-function reportingTrainer(trainer: Trainer, engine: CollaborativeEngine): Trainer {
+export function reportingTrainer(
+  trainer: Trainer,
+  engine: Pick<CollaborativeEngine, 'activeVersionId' | 'setNotReadyReason'>,
+): Trainer {
   return {
+    // What the trainer declares besides train() (calibrationMaxItems) reaches the training job.
+    ...trainer,
     async train(options) {
       if (!engine.activeVersionId()) engine.setNotReadyReason('training the first model');
       try {

@@ -4,6 +4,7 @@ import { ContentIndexer } from '../../src/engines/content';
 import { CONTENT_INDEX_JOB } from '../../src/worker/content-index-job';
 import { JobRunLog } from '../../src/worker/job-runs';
 import { trainingJob, type Trainer } from '../../src/worker/training-job';
+import { reportingTrainer } from '../../src/app';
 import { trainFromDatabase } from '../../training/database';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../training/train';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
@@ -92,4 +93,27 @@ describe('the training job and calibration', () => {
     expect(await activeWeights()).toBeNull();
     expect(await job.due()).toBeNull();
   }, 60_000);
+});
+
+describe('the embedded worker’s reporting trainer', () => {
+  it('passes on what the trainer declares besides train()', async () => {
+    let reason: string | null = null;
+    const trainer: Trainer = {
+      calibrationMaxItems: 12_000,
+      train: async () => {
+        throw new Error('no ratings');
+      },
+    };
+    const reporting = reportingTrainer(trainer, {
+      activeVersionId: () => null,
+      setNotReadyReason: (why: string) => {
+        reason = why;
+      },
+    });
+    expect(reporting.calibrationMaxItems).toBe(12_000);
+    await expect(reporting.train({ signal: CONTEXT.signal, onProgress: () => undefined })).rejects.toThrow(
+      'no ratings',
+    );
+    expect(reason).toBe('training failed: no ratings');
+  });
 });

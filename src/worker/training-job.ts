@@ -1,7 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Job, JobContext } from './worker';
 import type { JobRunLog } from './job-runs';
-import { CONTENT_INDEX_JOB } from './content-index-job';
 
 export const TRAINING_JOB = 'training';
 
@@ -21,11 +20,17 @@ export interface TrainedVersion {
 export interface Trainer {
   train(options: { signal: AbortSignal; onProgress(fraction: number): void }): Promise<TrainedVersion>;
   /**
-   * When set, the trainings calibrate hybrid weights on the content index for catalogs up to this
-   * many movies, and a version trained while the index was still being built is trained again once
-   * it completes (a first start trains and indexes at once).
+   * When set, the trainings calibrate hybrid weights on the content index, for catalogs up to
+   * maxItems movies once the index holds vectors for minCoverage of them; a version trained before
+   * that (a first start trains and indexes at once) is trained again once it holds.
    */
-  readonly calibrationMaxItems?: number;
+  readonly calibration?: CalibrationCondition;
+}
+
+export interface CalibrationCondition {
+  readonly maxItems: number;
+  /** 0..1 */
+  readonly minCoverage: number;
 }
 
 export interface TrainingJobOptions {
@@ -59,25 +64,25 @@ async function activeModelBasis(
 }
 
 /**
- * Whether the active version lacks calibrated weights only because the content index was still
- * being built when it was trained: the index completed after that training started, and the
- * catalog is small enough to calibrate. A version trained after the index completed is never due
- * for this again, so a calibration skipped for another reason does not retrain in a loop.
+ * Whether the active version has no calibrated weights although a training now would calibrate:
+ * the catalog is small enough and the content index covers it (the same test the training makes).
+ * Once such a training stored weights, the version is not due again, so this cannot loop.
  */
 async function awaitsCalibration(
   db: DataSource,
-  runs: JobRunLog,
-  basis: { versionId: number; since: Date },
-  maxItems: number,
+  versionId: number,
+  condition: CalibrationCondition,
 ): Promise<boolean> {
   const [version]: { uncalibrated: boolean; movies: number }[] = await db.query(
     `SELECT hybrid_weights IS NULL AS uncalibrated, (SELECT count(*)::int FROM movies) AS movies
        FROM model_versions WHERE id = $1`,
-    [basis.versionId],
+    [versionId],
   );
-  if (!version?.uncalibrated || version.movies > maxItems) return false;
-  const indexed = await runs.lastSuccess(CONTENT_INDEX_JOB);
-  return indexed?.finishedAt != null && indexed.finishedAt > basis.since;
+  if (!version?.uncalibrated || version.movies === 0 || version.movies > condition.maxItems) return false;
+  const [index]: { vectors: number }[] = await db.query(
+    `SELECT count(*)::int AS vectors FROM movie_embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1`,
+  );
+  return (index?.vectors ?? 0) >= condition.minCoverage * version.movies;
 }
 
 /**
@@ -104,12 +109,9 @@ export function trainingJob(options: TrainingJobOptions): Job {
         if (count >= options.minNewRatings)
           return `${count} new ratings since model version ${basis.versionId}`;
       }
-      const { calibrationMaxItems } = options.trainer;
-      if (
-        calibrationMaxItems !== undefined &&
-        (await awaitsCalibration(db, runs, basis, calibrationMaxItems))
-      )
-        return `the content index completed after model version ${basis.versionId} was trained: calibrating the hybrid weights`;
+      const { calibration } = options.trainer;
+      if (calibration && (await awaitsCalibration(db, basis.versionId, calibration)))
+        return `the content index now covers the catalog, and model version ${basis.versionId} has no calibrated hybrid weights`;
       if (options.intervalMs > 0 && Date.now() - basis.since.getTime() >= options.intervalMs)
         return `model version ${basis.versionId} is older than ${Math.round(options.intervalMs / 1000)} s`;
       return null;

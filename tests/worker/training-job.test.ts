@@ -1,9 +1,8 @@
 import { generateSyntheticCatalog } from '../../fixtures/synthetic';
 import { ModelStore } from '../../src/engines/collaborative/model-store';
 import { ContentIndexer } from '../../src/engines/content';
-import { CONTENT_INDEX_JOB } from '../../src/worker/content-index-job';
 import { JobRunLog } from '../../src/worker/job-runs';
-import { trainingJob, type Trainer } from '../../src/worker/training-job';
+import { trainingJob, type CalibrationCondition, type Trainer } from '../../src/worker/training-job';
 import { reportingTrainer } from '../../src/app';
 import { trainFromDatabase } from '../../training/database';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../training/train';
@@ -17,11 +16,14 @@ const OPTIONS: TrainOptions = {
   topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
 };
 
+/** As the database trainer declares it (training/worker-trainer.ts). */
+const CALIBRATES: CalibrationCondition = { maxItems: 12_000, minCoverage: 0.95 };
+
 const CONTEXT = { trigger: 'test', signal: new AbortController().signal, progress: () => undefined };
 
 /**
  * A first start trains while the content index is being built, so its version has no calibrated
- * weights; once the index completes, the training job is due again, once.
+ * weights; once the index covers the catalog, the training job is due again, once.
  */
 describe('the training job and calibration', () => {
   let db: TestDatabase;
@@ -37,10 +39,10 @@ describe('the training job and calibration', () => {
     await db?.drop();
   });
 
-  function jobWith(calibrationMaxItems: number | undefined) {
+  function jobWith(calibration: CalibrationCondition | undefined) {
     const store = new ModelStore(db.dataSource);
     const trainer: Trainer = {
-      calibrationMaxItems,
+      calibration,
       async train() {
         const { models } = await trainFromDatabase(db.dataSource, store, OPTIONS);
         const versionId = (await store.activeVersionId())!;
@@ -50,11 +52,8 @@ describe('the training job and calibration', () => {
     return trainingJob({ dataSource: db.dataSource, trainer, runs, intervalMs: 0, minNewRatings: 0 });
   }
 
-  async function indexCompleted(): Promise<void> {
-    await new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() }).run();
-    const run = await runs.start(CONTENT_INDEX_JOB, 'test', 'first index');
-    await runs.finish(run.id, 'succeeded', {});
-  }
+  const indexed = () =>
+    new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() }).run();
 
   async function activeWeights(): Promise<unknown> {
     const [active] = await db.dataSource.query(
@@ -63,35 +62,38 @@ describe('the training job and calibration', () => {
     return active.hybrid_weights;
   }
 
-  it('trains again once the index completes after an uncalibrated version, and then no more', async () => {
-    const job = jobWith(12_000);
+  it('trains again once the index covers the catalog after an uncalibrated version, and then no more', async () => {
+    const job = jobWith(CALIBRATES);
     expect(await job.due()).toBe('first model');
     await job.run(CONTEXT);
     expect(await activeWeights()).toBeNull();
     expect(await job.due()).toBeNull();
 
-    await indexCompleted();
-    expect(await job.due()).toMatch(/content index completed after model version \d+ was trained/);
+    await indexed();
+    expect(await job.due()).toMatch(
+      /content index now covers the catalog, and model version \d+ has no calibrated/,
+    );
     await job.run(CONTEXT);
     expect(await activeWeights()).not.toBeNull();
     expect(await job.due()).toBeNull();
   }, 60_000);
 
-  it('is not due for calibration above the trainer’s catalog limit, nor for a trainer that does not calibrate', async () => {
+  it('is not due for calibration above the catalog limit, below the coverage, or for a trainer that does not calibrate', async () => {
     await jobWith(undefined).run(CONTEXT);
-    await indexCompleted();
-    expect(await jobWith(89).due()).toBeNull();
+    await indexed();
+    expect(await jobWith({ ...CALIBRATES, maxItems: 89 }).due()).toBeNull();
     expect(await jobWith(undefined).due()).toBeNull();
-    expect(await jobWith(90).due()).toMatch(/calibrating the hybrid weights/);
-  }, 60_000);
+    expect(await jobWith({ ...CALIBRATES, maxItems: 90 }).due()).toMatch(/no calibrated hybrid weights/);
 
-  it('is not due again when the version trained after the index still has no weights', async () => {
-    await indexCompleted();
-    await db.dataSource.query(`DELETE FROM movie_embeddings`);
-    const job = jobWith(12_000);
-    await job.run(CONTEXT);
+    // 85 of 90 movies: below 95%, as when many movies have no usable text; a training now would
+    // store no weights either, so it is not due.
+    await db.dataSource.query(
+      `DELETE FROM movie_embeddings WHERE movie_id IN (SELECT id FROM movies ORDER BY id DESC LIMIT 5)`,
+    );
+    expect(await jobWith(CALIBRATES).due()).toBeNull();
+    await jobWith(CALIBRATES).run(CONTEXT);
     expect(await activeWeights()).toBeNull();
-    expect(await job.due()).toBeNull();
+    expect(await jobWith({ ...CALIBRATES, minCoverage: 0.9 }).due()).toMatch(/no calibrated hybrid weights/);
   }, 60_000);
 });
 
@@ -99,7 +101,7 @@ describe('the embedded worker’s reporting trainer', () => {
   it('passes on what the trainer declares besides train()', async () => {
     let reason: string | null = null;
     const trainer: Trainer = {
-      calibrationMaxItems: 12_000,
+      calibration: CALIBRATES,
       train: async () => {
         throw new Error('no ratings');
       },
@@ -110,7 +112,7 @@ describe('the embedded worker’s reporting trainer', () => {
         reason = why;
       },
     });
-    expect(reporting.calibrationMaxItems).toBe(12_000);
+    expect(reporting.calibration).toBe(CALIBRATES);
     await expect(reporting.train({ signal: CONTEXT.signal, onProgress: () => undefined })).rejects.toThrow(
       'no ratings',
     );

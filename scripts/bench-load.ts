@@ -4,6 +4,15 @@ import { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createRandom } from '../fixtures/synthetic';
 
+/**
+ * The V8 flags `npm start` (package.json) and the Docker image run the server with, for the scripts
+ * that start servers to measure them; tests/scripts/server-node-flags.test.ts keeps the three equal.
+ * A 32 MB semi-space, not 128: with 128 the young generation was unmapped and faulted in again
+ * (65–110 page faults per first COLLABORATIVE list at 1M ratings, 18–41 at 32 MB) and such a list
+ * took 4.4–5.1 ms of the API thread's CPU, 3.1–3.4 at 32 MB (README, The tail of first lists).
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
+
 /** The free-text searches the server benchmarks send (bench-serve, bench-scale, compare-lists). */
 export const BENCH_SEARCHES: readonly string[] = [
   'mind-bending thriller about dreams',

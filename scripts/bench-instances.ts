@@ -13,7 +13,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
-import { drive, Outcome, percentile, RequestSource, waitUntilReady } from './bench-load';
+import { drive, Outcome, percentile, RequestSource, SERVER_NODE_FLAGS, waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:instances [-- options]
 
@@ -71,7 +71,7 @@ function startInstance(databaseUrl: string, port: number, worker: 'embedded' | '
   const child = spawn(
     process.execPath,
     // The flags of `npm start` (package.json).
-    ['--max-semi-space-size=128', '-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
+    [...SERVER_NODE_FLAGS, '-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
     {
       env: {
         ...process.env,

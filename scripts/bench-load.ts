@@ -4,6 +4,14 @@ import { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { createRandom } from '../fixtures/synthetic';
 
+/**
+ * The V8 flags `npm start` (package.json) and the Docker image run the server with, for the scripts
+ * that start servers to measure them; tests/scripts/server-node-flags.test.ts keeps the three equal.
+ * A 128 MB semi-space (docs/ARCHITECTURE.md, Memory settings): 32 MB made first COLLABORATIVE lists
+ * cheaper (1.14–1.32× at 16 connections) but the lists served from the caches 1.3–3× slower.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=128'];
+
 /** The free-text searches the server benchmarks send (bench-serve, bench-scale, compare-lists). */
 export const BENCH_SEARCHES: readonly string[] = [
   'mind-bending thriller about dreams',

@@ -20,6 +20,7 @@ import { createLogger } from '../src/logger';
 import { ServiceMetrics } from '../src/observability';
 import { requestIdFrom } from '../src/observability/request-tracking';
 import { ensureBenchDatabase } from './bench-database';
+import { SERVER_NODE_FLAGS } from './bench-load';
 
 const HELP = `usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:overhead -- [options]
   --baseline DIR     also run the service of another checkout (its src/main.ts), e.g. ../main
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
       const log = openSync(variant.logFile, 'w');
       variant.child = spawn(
         process.execPath,
-        ['--max-semi-space-size=128', '-r', '@swc-node/register', path.join(variant.root, 'src/main.ts')],
+        [...SERVER_NODE_FLAGS, '-r', '@swc-node/register', path.join(variant.root, 'src/main.ts')],
         {
           cwd: variant.root,
           env: {

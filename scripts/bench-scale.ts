@@ -22,7 +22,7 @@ import { generateRelease, RELEASE_SHAPES, type ReleaseShapeName } from '../src/d
 import { openDatabase } from '../src/db/datasource';
 import { CONTENT_INDEX_JOB, TRAINING_JOB } from '../src/worker';
 import { BENCH_ADMIN_URL } from './bench-database';
-import { BENCH_SEARCHES } from './bench-load';
+import { BENCH_SEARCHES, SERVER_NODE_FLAGS } from './bench-load';
 import {
   describeJobs,
   describeTraining,
@@ -160,7 +160,7 @@ interface Server {
 function startServer(databaseUrl: string, port: number, logFile: string): Server {
   const child = spawn(
     process.execPath,
-    ['--max-semi-space-size=128', '-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
+    [...SERVER_NODE_FLAGS, '-r', '@swc-node/register', path.resolve(__dirname, '../src/main.ts')],
     {
       env: {
         ...process.env,

@@ -18,7 +18,15 @@ import { Client } from 'pg';
 import { createRandom } from '../fixtures/synthetic';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
-import { BENCH_SEARCHES, drive, Outcome, percentile, RequestSource, waitUntilReady } from './bench-load';
+import {
+  BENCH_SEARCHES,
+  drive,
+  Outcome,
+  percentile,
+  RequestSource,
+  SERVER_NODE_FLAGS,
+  waitUntilReady,
+} from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:serve [-- options]
 
@@ -220,7 +228,7 @@ async function main(): Promise<void> {
   const child = spawn(
     process.execPath,
     // The flags of `npm start` (package.json).
-    ['--max-semi-space-size=128', ...NODE_ARGS, '-r', '@swc-node/register', SERVER],
+    [...SERVER_NODE_FLAGS, ...NODE_ARGS, '-r', '@swc-node/register', SERVER],
     {
       // The server's own checkout (its tsconfig for @swc-node/register).
       cwd: path.resolve(path.dirname(SERVER), '..'),

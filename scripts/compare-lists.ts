@@ -21,7 +21,7 @@ import path from 'node:path';
 import { Client } from 'pg';
 import { answerHelp } from '../src/cli-help';
 import { ensureBenchDatabase } from './bench-database';
-import { BENCH_SEARCHES, waitUntilReady } from './bench-load';
+import { BENCH_SEARCHES, SERVER_NODE_FLAGS, waitUntilReady } from './bench-load';
 
 answerHelp(`Usage: MOVIELENS_DIR=<ml-latest-small> node -r @swc-node/register scripts/compare-lists.ts [options]
 
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   if (!OUT) throw new Error('--out FILE is required');
   if (!DATA) throw new Error('set MOVIELENS_DIR to the release the benchmark database holds');
   const databaseUrl = await ensureBenchDatabase(DATABASE);
-  const child = spawn(process.execPath, ['--max-semi-space-size=128', '-r', '@swc-node/register', SERVER], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '-r', '@swc-node/register', SERVER], {
     // The server's own checkout resolves its modules and worker files.
     cwd: path.resolve(path.dirname(SERVER), '..'),
     env: {

@@ -8,7 +8,12 @@ import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
 import { VersionedCache, VersionFeed, Versions } from './cache';
 import type { Services } from './composition/services';
-import { CachedRatingHistory, RatingHistorySource, SqlRatingHistory } from './engines/rating-history';
+import {
+  CachedRatingHistory,
+  exclusionsOf,
+  RatingHistorySource,
+  SqlRatingHistory,
+} from './engines/rating-history';
 import { ContentEngine, ContentIndexer, IndexFollower, type IndexView } from './engines/content';
 import { createEmbedder, Embedder } from './engines/content/embedders';
 import { createVotePool, type NeighbourVoter } from './engines/content/vote-pool';
@@ -268,7 +273,16 @@ export function createServices(
         return { version: rated.version, ratings };
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
-      excludedOf: (userId, version) => feedback.excludedOf(userId, version),
+      // From the history ratingsOf has just read, when it is cached here (then this is no round
+      // trip), of the same version and carries the NOT_INTERESTED marks; a statement of its own
+      // otherwise.
+      excludedOf: async (userId, version) => {
+        if (!(history instanceof CachedRatingHistory)) return feedback.excludedOf(userId, version);
+        const rated = await history.historyOf(userId);
+        return (
+          (rated.version === version ? exclusionsOf(rated) : null) ?? feedback.excludedOf(userId, version)
+        );
+      },
     },
     {
       coldStartThreshold: 5,

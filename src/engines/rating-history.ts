@@ -32,6 +32,11 @@ export interface RatingHistory {
    * absent means none.
    */
   watched?: readonly WatchedMovie[];
+  /**
+   * movieIds the user marked NOT_INTERESTED, ascending; absent when the source does not read them
+   * (then the orchestrator asks FeedbackService.excludedOf, one more round trip).
+   */
+  notInterested?: readonly number[];
 }
 
 /** Where engines read a user's ratings; an unknown user has none (version 0). */
@@ -41,6 +46,34 @@ export interface RatingHistorySource {
 
 /** Per-user engine state kept at most (the least recently used user goes first). */
 export const MAX_USER_STATES = 1000;
+
+/** Row kinds of SqlRatingHistory's statement, in the order it returns them. */
+const RATED = 0;
+const WATCHED = 1;
+const NOT_INTERESTED = 2;
+
+const NOTHING_EXCLUDED: ReadonlySet<number> = new Set();
+const exclusionSets = new WeakMap<RatingHistory, ReadonlySet<number>>();
+
+/**
+ * The movies to leave out of the user's lists besides the rated ones, as of `history`'s version:
+ * those watched to the end and those marked NOT_INTERESTED (FeedbackService.excludedOf's rule). Null
+ * when the history was read without the marks. Built once per history object (one shared empty set
+ * for the many users with none).
+ */
+export function exclusionsOf(history: RatingHistory): ReadonlySet<number> | null {
+  if (!history.notInterested) return null;
+  let excluded = exclusionSets.get(history);
+  if (!excluded) {
+    const watched = history.watched ?? [];
+    excluded =
+      watched.length === 0 && history.notInterested.length === 0
+        ? NOTHING_EXCLUDED
+        : new Set([...watched.map((w) => w.movieId), ...history.notInterested]);
+    exclusionSets.set(history, excluded);
+  }
+  return excluded;
+}
 
 /**
  * Straight from the ratings table, with the version read in the same statement: a user's own read
@@ -54,39 +87,48 @@ export class SqlRatingHistory implements RatingHistorySource {
   }
 
   async historyOf(userId: number): Promise<RatingHistory> {
-    // Ratings and watches in one statement, so both are of the version read with them. The watch
-    // predicate implies feedback_events_excluded_idx's, so that (user_id, movie_id) index serves it.
+    // Ratings, watches and NOT_INTERESTED marks in one statement, so all are of the version read
+    // with them; the marks came from a statement of their own (FeedbackService.excludedOf) before:
+    // one of the three round trips of every first COLLABORATIVE list. Both feedback predicates imply
+    // feedback_events_excluded_idx's, so that (user_id, movie_id) index serves them.
     const rows: {
       version: number;
-      watch: boolean | null;
+      kind: number | null;
       movie_id: number | null;
       rating: number | null;
-      at: number;
+      at: number | null;
     }[] = await this.reads.ofUser(userId, (db) =>
       db.query(
-        `SELECT u.ratings_version::float8 AS version, x.watch, x.movie_id, x.rating, x.at
+        `SELECT u.ratings_version::float8 AS version, x.kind, x.movie_id, x.rating, x.at
            FROM users AS u
            LEFT JOIN LATERAL (
-                SELECT false AS watch, r.movie_id, r.rating, extract(epoch FROM r.rated_at)::float8 AS at
+                SELECT ${RATED} AS kind, r.movie_id, r.rating, extract(epoch FROM r.rated_at)::float8 AS at
                   FROM ratings AS r WHERE r.user_id = u.id
                 UNION ALL
-                SELECT true, f.movie_id, NULL, extract(epoch FROM max(f.occurred_at))::float8
+                SELECT ${WATCHED}, f.movie_id, NULL, extract(epoch FROM max(f.occurred_at))::float8
                   FROM feedback_events AS f
                  WHERE f.user_id = u.id
                    AND f.type = 'WATCH' AND f.value >= ${WATCH_POSITIVE_FRACTION}
+                 GROUP BY f.movie_id
+                UNION ALL
+                SELECT ${NOT_INTERESTED}, f.movie_id, NULL, NULL
+                  FROM feedback_events AS f
+                 WHERE f.user_id = u.id AND f.type = 'NOT_INTERESTED'
                  GROUP BY f.movie_id) AS x ON true
-          WHERE u.id = $1 ORDER BY x.watch, x.movie_id`,
+          WHERE u.id = $1 ORDER BY x.kind, x.movie_id`,
         [userId],
       ),
     );
     const ratings: RatedMovie[] = [];
     const watched: WatchedMovie[] = [];
+    const notInterested: number[] = [];
     for (const row of rows) {
       if (row.movie_id === null) continue;
-      if (row.watch) watched.push({ movieId: row.movie_id, watchedAt: row.at });
-      else ratings.push({ movieId: row.movie_id, rating: row.rating as number, ratedAt: row.at });
+      if (row.kind === WATCHED) watched.push({ movieId: row.movie_id, watchedAt: row.at as number });
+      else if (row.kind === NOT_INTERESTED) notInterested.push(row.movie_id);
+      else ratings.push({ movieId: row.movie_id, rating: row.rating as number, ratedAt: row.at as number });
     }
-    return { version: rows[0]?.version ?? 0, ratings, watched };
+    return { version: rows[0]?.version ?? 0, ratings, watched, notInterested };
   }
 }
 

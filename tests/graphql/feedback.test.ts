@@ -1,6 +1,8 @@
 import { topK, TopNScorer } from '../../src/engines/collaborative/kernels';
 import { DEFAULT_IMPLICIT_RULE } from '../../src/engines/implicit-rating';
+import { exclusionsOf, SqlRatingHistory } from '../../src/engines/rating-history';
 import { graphql } from '../helpers/api';
+import { recordStatements } from '../helpers/database';
 import { FullStack, startFullStack } from '../helpers/full-stack';
 
 const RECOMMEND = `query ($userId: Int!, $strategy: Strategy, $first: Int) {
@@ -305,6 +307,36 @@ describe('implicit feedback: listId on every list, recordEvents, NOT_INTERESTED'
     const other = await onboard(10, 30);
     const theirs = await recommend(other.userId, { strategy: 'STATISTICAL' }, other.auth);
     expect(theirs.map((i) => i.movie.id)).toContain(before.get('STATISTICAL')![0].movie.id);
+  });
+
+  it('reads the NOT_INTERESTED marks with the ratings and watches: a first list makes no statement of its own for them', async () => {
+    const { userId, auth } = await onboard(10, 90);
+    const [dismissed, seen, short] = stack.catalog.movies.slice(110, 113).map((m) => m.movieId);
+    const events = [
+      { clientEventId: 'n-1', movieId: dismissed, type: 'NOT_INTERESTED' },
+      { clientEventId: 'n-2', movieId: dismissed, type: 'NOT_INTERESTED' },
+      { clientEventId: 'w-seen', movieId: seen, type: 'WATCH', value: 0.9 },
+      { clientEventId: 'w-short', movieId: short, type: 'WATCH', value: 0.3 },
+    ];
+    expect((await record(events, auth)).data?.recordEvents.accepted).toBe(4);
+
+    const history = await new SqlRatingHistory(db()).historyOf(userId);
+    expect(history.ratings).toHaveLength(10);
+    expect(history.watched?.map((w) => w.movieId)).toEqual([seen]);
+    expect(history.notInterested).toEqual([dismissed]);
+    expect(new Set(exclusionsOf(history))).toEqual(new Set([dismissed, seen]));
+    // A source that does not read the marks says so, and the orchestrator asks FeedbackService.
+    expect(exclusionsOf({ version: 1, ratings: [] })).toBeNull();
+
+    let list: Item[] = [];
+    const statements = await recordStatements(db(), async () => {
+      list = await recommend(userId, { strategy: 'COLLABORATIVE', first: 100 }, auth);
+    });
+    expect(statements.filter((sql) => /SELECT DISTINCT movie_id FROM feedback_events/.test(sql))).toEqual([]);
+    const ids = list.map((item) => item.movie.id);
+    expect(ids).toHaveLength(100);
+    expect(ids).not.toContain(dismissed);
+    expect(ids).not.toContain(seen);
   });
 
   it('a WATCH of at least 0.8 leaves the movie out of the next list; a shorter one does not', async () => {

@@ -127,3 +127,29 @@ export function easeContributions(
   }
   return out;
 }
+
+/**
+ * easeContributions at `positions` only (in that order), with the encoding's user mean given: the
+ * same products, so the same values.
+ */
+export function easeContributionsAt(
+  model: EaseModel,
+  columnOf: Int32Array,
+  items: ArrayLike<number>,
+  ratings: ArrayLike<number>,
+  mean: number,
+  item: number,
+  positions: readonly number[],
+): Float64Array {
+  const out = new Float64Array(positions.length);
+  const target = columnOf[item];
+  if (target < 0) return out;
+  const n = model.columns.length;
+  for (let k = 0; k < positions.length; k++) {
+    const r = positions[k];
+    const column = columnOf[items[r]];
+    if (column >= 0)
+      out[k] = encodeRating(model.encoding, ratings[r], mean) * model.weights[column * n + target];
+  }
+  return out;
+}

@@ -5,7 +5,13 @@
  * All score any user from their ratings alone, so a new rating changes the user's list at once;
  * this module hides the difference from the engine.
  */
-import { easeColumnOf, easeColumnScores, easeContributions, type EaseModel } from './ease';
+import {
+  easeColumnOf,
+  easeColumnScores,
+  easeContributions,
+  easeContributionsAt,
+  type EaseModel,
+} from './ease';
 import { foldInIalsUser, gramian, ialsContributions, type IalsModel } from './ials';
 import { factorScores, itemScore } from './linalg';
 import { encodeRating, encodingMean, pureSvdUserVector, type PureSvdModel } from './pure-svd';
@@ -43,6 +49,13 @@ export interface TopNUserScores {
   score(item: number): number;
   /** Per rating (in the order given), its additive share of `item`'s score. */
   contributions(item: number): Float64Array;
+  /**
+   * The shares of the ratings at `positions` only, in that order: the very values `contributions`
+   * holds there. Explaining a list asks for a user's best ratings (at most 60) per listed movie;
+   * every share was an array the length of all their ratings per movie, most of it unread. Absent
+   * for iALS, whose shares come from one solve for all ratings.
+   */
+  contributionsAt?(item: number, positions: readonly number[]): Float64Array;
 }
 
 /** Scores users under one top-N model; precomputes what every user shares (iALS's Gramian). */
@@ -122,20 +135,23 @@ export class TopNScorer {
     const vector = new Float64Array(model.rank);
     pureSvdUserVector(model, items, ratings, vector);
     const mean = encodingMean(model.encoding, ratings);
+    // score(i) = Σ_j e(r_j)·(v_j·v_i): one term per rated item.
+    const share = (item: number, n: number) => {
+      const { rank, itemFactors } = model;
+      let similarity = 0;
+      for (let f = 0; f < rank; f++)
+        similarity += itemFactors[items[n] * rank + f] * itemFactors[item * rank + f];
+      return encodeRating(model.encoding, ratings[n], mean) * similarity;
+    };
     return Object.assign(lazyScores(vector), {
       vector,
-      // score(i) = Σ_j e(r_j)·(v_j·v_i): one term per rated item.
       contributions: (item: number) => {
-        const { rank, itemFactors } = model;
         const out = new Float64Array(items.length);
-        for (let n = 0; n < items.length; n++) {
-          let similarity = 0;
-          for (let f = 0; f < rank; f++)
-            similarity += itemFactors[items[n] * rank + f] * itemFactors[item * rank + f];
-          out[n] = encodeRating(model.encoding, ratings[n], mean) * similarity;
-        }
+        for (let n = 0; n < items.length; n++) out[n] = share(item, n);
         return out;
       },
+      contributionsAt: (item: number, positions: readonly number[]) =>
+        Float64Array.from(positions, (n) => share(item, n)),
     });
   }
 
@@ -153,6 +169,7 @@ export class TopNScorer {
     const columnOf = this.easeColumns as Int32Array;
     const wasmEase = () => this.wasmEase();
     let all: Float32Array | null = null;
+    let mean: number | undefined;
     return {
       vector: null,
       get scores(): Float32Array {
@@ -175,6 +192,16 @@ export class TopNScorer {
         return Math.fround(sum);
       },
       contributions: (item: number) => easeContributions(model, columnOf, items, ratings, item),
+      contributionsAt: (item: number, positions: readonly number[]) =>
+        easeContributionsAt(
+          model,
+          columnOf,
+          items,
+          ratings,
+          (mean ??= encodingMean(model.encoding, ratings)),
+          item,
+          positions,
+        ),
     };
   }
 }

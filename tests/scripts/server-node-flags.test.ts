@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SERVER_NODE_FLAGS } from '../../scripts/bench-load';
+
+const ROOT = path.resolve(__dirname, '../..');
+const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+/** The V8 flags (`--…` before the first `-r` or file) of a `node …` command line. */
+function v8Flags(words: readonly string[]): string[] {
+  const start = words.indexOf('node') + 1;
+  const flags: string[] = [];
+  for (const word of words.slice(start)) {
+    if (!word.startsWith('--')) break;
+    flags.push(word);
+  }
+  return flags;
+}
+
+describe('the server is measured with the flags it is deployed with', () => {
+  it('npm start, npm run worker and the Docker image use SERVER_NODE_FLAGS, which the benchmarks start servers with', () => {
+    expect(v8Flags(scripts.start.split(' '))).toEqual(SERVER_NODE_FLAGS);
+    expect(v8Flags(scripts.worker.split(' '))).toEqual(SERVER_NODE_FLAGS);
+    const cmd = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('CMD '))
+      .pop() as string;
+    expect(v8Flags(JSON.parse(cmd.slice(4)) as string[])).toEqual(SERVER_NODE_FLAGS);
+  });
+});

@@ -137,7 +137,12 @@ export async function calibrateOnDatabase(
 
 /** The ranking model serving answers COLLABORATIVE with, as an evaluation strategy for calibration. */
 export function servedTopNStrategy(options: TrainOptions, kind: TopNKind): EvaluationStrategy {
-  return topNStrategy(kind, { puresvd: options.topN, ials: options.ials, ease: options.ease });
+  return topNStrategy(kind, {
+    puresvd: options.topN,
+    ials: options.ials,
+    ease: options.ease,
+    threads: options.biased.threads,
+  });
 }
 
 /** Writes trained models as a new version and activates it (the previous one is kept for rollback). */

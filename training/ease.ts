@@ -4,6 +4,7 @@ import { encodeRating, type RatingEncoding } from '../src/engines/collaborative/
 import { buildCsr } from '../src/engines/collaborative/kernels/sparse';
 import { TrainingOptionsError } from './biased-mf';
 import type { RatingsDataset } from './dataset';
+import { invertOnThreads, MIN_THREADED_COLUMNS, sharedFloat64Array } from './ease-sweep';
 
 export interface EaseOptions {
   readonly encoding: RatingEncoding;
@@ -49,8 +50,11 @@ export function easeColumnsOf(dataset: RatingsDataset, options: EaseOptions): In
   return Int32Array.from(eligible.slice(0, options.maxColumns)).sort();
 }
 
-/** Fits EASE on every rating of `dataset` whose movie gets a column. */
-export function trainEase(dataset: RatingsDataset, options: EaseOptions): EaseResult {
+/**
+ * Fits EASE on every rating of `dataset` whose movie gets a column. `threads` share the inversion
+ * (ease-sweep.ts); they change how fast the model comes, not one bit of it.
+ */
+export function trainEase(dataset: RatingsDataset, options: EaseOptions, threads = 1): EaseResult {
   validateEaseOptions(options);
   const started = performance.now();
   const columns = easeColumnsOf(dataset, options);
@@ -59,7 +63,8 @@ export function trainEase(dataset: RatingsDataset, options: EaseOptions): EaseRe
   const columnOf = new Int32Array(dataset.numItems).fill(-1);
   columns.forEach((item, column) => (columnOf[item] = column));
   const byUser = buildCsr(dataset.users, dataset.items, dataset.ratings, dataset.numUsers, dataset.numItems);
-  const gram = new Float64Array(n * n);
+  const threaded = threads > 1 && n >= MIN_THREADED_COLUMNS;
+  const gram = threaded ? sharedFloat64Array(n * n) : new Float64Array(n * n);
   const userColumns = new Int32Array(dataset.numItems);
   const userValues = new Float64Array(dataset.numItems);
   for (let user = 0; user < dataset.numUsers; user++) {
@@ -77,21 +82,25 @@ export function trainEase(dataset: RatingsDataset, options: EaseOptions): EaseRe
       userColumns[count] = column;
       userValues[count++] = encodeRating(options.encoding, byUser.values[e], mean);
     }
-    // Upper triangle only: the inversion reads no other.
+    // Upper triangle only: the inversion reads no other. The user's columns ascend (CSR rows are
+    // sorted and columnOf keeps the order), so the pairs with cb ≥ ca start at the first entry of
+    // ca's own run (a movie rated twice is two entries) and nothing after it is skipped.
+    let runStart = 0;
     for (let a = 0; a < count; a++) {
       const ca = userColumns[a];
+      if (a > 0 && userColumns[a - 1] !== ca) runStart = a;
       const va = userValues[a];
-      for (let b = 0; b < count; b++) {
-        const cb = userColumns[b];
-        if (cb >= ca) gram[ca * n + cb] += va * userValues[b];
-      }
+      const row = ca * n;
+      for (let b = runStart; b < count; b++) gram[row + userColumns[b]] += va * userValues[b];
     }
   }
   let diagonal = 0;
   for (let i = 0; i < n; i++) diagonal += gram[i * n + i];
   // An all-zero Gram matrix (every value 0 under 'centered') still gets a positive ridge.
   const lambda = options.lambdaScale * Math.max(diagonal / n, 1e-6);
-  const weights = easeWeightsFromGram(gram, n, lambda);
+  const weights = easeWeightsFromGram(gram, n, lambda, (matrix, size) =>
+    invertOnThreads(matrix, size, threaded ? threads : 1),
+  );
   return {
     model: { encoding: options.encoding, lambda, columns, weights, numItems: dataset.numItems },
     lambda,

@@ -98,7 +98,8 @@ export const DEFAULT_IALS_OPTIONS: IalsOptions = {
  *   an extra dropout-style ridge on the diagonal (EDLAE) did not beat plain ratings (≤ 0.2309).
  * - maxColumns is a cost bound, not a quality choice: 1,534 movies qualify on ml-latest-small's
  *   temporal split (fit 2.7–4.7 s), 1,250–1,650 on ml-100k. Past that the inversion dominates:
- *   1,500 columns 2.3 s, 4,000 columns 54 s here (load 1.2; columns³/2 multiply-adds), and a
+ *   1,500 columns 2.3 s, 4,000 columns 54 s here (load 1.2; columns³/2 multiply-adds; the sweep
+ *   before it was blocked and threaded, training/ease-sweep.ts), and a
  *   selection fits twice, so catalogs at ML-25M scale keep their 3,000 most rated movies (~23 s a
  *   fit, 108 MB at peak, 36 MB served); which of PureSVD and EASE serves there is again validation's
  *   choice.

@@ -41,10 +41,14 @@ export class EaseStrategy implements EvaluationStrategy {
   private byUser: { offsets: Int32Array; columns: Int32Array; values: Float32Array } | null = null;
   private rankable: Uint8Array | null = null;
 
-  constructor(private readonly options: EaseOptions) {}
+  constructor(
+    private readonly options: EaseOptions,
+    /** Threads the fit's inversion may use (the model is the same on any number). */
+    private readonly threads = 1,
+  ) {}
 
   fit(train: RatingsDataset): void {
-    this.scorer = new TopNScorer({ kind: 'ease', ...trainEase(train, this.options).model });
+    this.scorer = new TopNScorer({ kind: 'ease', ...trainEase(train, this.options, this.threads).model });
     this.rankable = null;
     this.byUser = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
   }
@@ -67,6 +71,8 @@ export interface TopNCandidates {
   readonly puresvd: PureSvdOptions;
   readonly ials?: IalsOptions;
   readonly ease?: EaseOptions;
+  /** Threads a fit may use where it can share its work (EASE's inversion); never changes a model. */
+  readonly threads?: number;
 }
 
 export interface TopNSelection {
@@ -109,7 +115,7 @@ export function sampleUsers(dataset: RatingsDataset, maxUsers: number, seed: num
 /** The top-N model of `kind` as an evaluation strategy, with its candidate's options (defaults when absent). */
 export function topNStrategy(kind: TopNKind, candidates: TopNCandidates): EvaluationStrategy {
   if (kind === 'ials') return new IalsStrategy(candidates.ials ?? DEFAULT_IALS_OPTIONS);
-  if (kind === 'ease') return new EaseStrategy(candidates.ease ?? DEFAULT_EASE_OPTIONS);
+  if (kind === 'ease') return new EaseStrategy(candidates.ease ?? DEFAULT_EASE_OPTIONS, candidates.threads);
   return new PureSvdStrategy(candidates.puresvd);
 }
 

@@ -61,6 +61,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
  * ML-25M shape (`npm run generate -- --shape ml-25m --scale 0.2`), one epoch, interleaved, two
  * rounds: 6.85–7.05 s on one thread against 5.90–5.96 s on two (load average ~3 on 2 cores). The
  * schedule's serial parts keep it from 2×; the issue-12 first start at 25M had the second core idle.
+ * The same threads share EASE's inversion (training/ease-sweep.ts), which no more changes the model.
  */
 export function serverTrainOptions(threads: number | 'auto'): TrainOptions {
   const { biased } = DEFAULT_TRAIN_OPTIONS;
@@ -179,7 +180,7 @@ export async function trainModels(
     choice === 'select' && (options.ials || options.ease)
       ? await selectTopNModel(
           topNData,
-          { puresvd: options.topN, ials: options.ials, ease: options.ease },
+          { puresvd: options.topN, ials: options.ials, ease: options.ease, threads: options.biased.threads },
           options.topNValidation ?? 'temporal',
           options.topN.seed,
         )
@@ -231,7 +232,7 @@ export function fitTopN(dataset: RatingsDataset, kind: TopNKind, options: TrainO
   if (kind === 'ease')
     return {
       kind,
-      ...trainEase(dataset, options.ease ?? DEFAULT_EASE_OPTIONS).model,
+      ...trainEase(dataset, options.ease ?? DEFAULT_EASE_OPTIONS, options.biased.threads).model,
       itemIds: dataset.itemIds,
     };
   const pureSvdOptions = options.topN;

@@ -21,6 +21,8 @@ import {
   type NormalisationScope,
 } from '../../training/hybrid-strategies';
 import { topK } from '../../src/engines/collaborative/kernels/top-k';
+import { calibrateHybridWeights, calibrationValidationSplit } from '../../training/calibration';
+import { CUTOFF, RankingAccumulator, RELEVANCE_THRESHOLD } from '../../training/metrics';
 
 const row = (userId: number, movieId: number, rating: number): RatingRecord => ({
   userId,
@@ -227,6 +229,43 @@ describe('hybrid strategy', () => {
     tuned.scoreAll(4, fromTuned);
     reference.scoreAll(4, fromReference);
     expect(fromTuned).toEqual(fromReference);
+  });
+
+  it('calibration scores every weight triple as a HybridStrategy with those weights would, to the bit', async () => {
+    const train = syntheticTrain();
+    const { fit, validation } = calibrationValidationSplit(train, 'random', 11);
+    const relevantByUser = new Map<number, Set<number>>();
+    for (let n = 0; n < validation.size; n++)
+      if (validation.ratings[n] >= RELEVANCE_THRESHOLD)
+        relevantByUser.set(
+          validation.users[n],
+          (relevantByUser.get(validation.users[n]) ?? new Set()).add(validation.items[n]),
+        );
+    const users = [...relevantByUser.keys()].sort((a, b) => a - b);
+    expect(users.length).toBeGreaterThan(3);
+    const grid = weightGrid(4);
+    const expected: number[] = [];
+    const calibrated: number[] = [];
+    for (const weights of grid) {
+      const hybrid = new HybridStrategy('hybrid', createEngines(), 'candidate-pool', weights);
+      await hybrid.fit(fit);
+      const accumulator = new RankingAccumulator(fit.numItems, CUTOFF);
+      const scores = new Float32Array(fit.numItems);
+      for (const user of users) {
+        hybrid.scoreAll(user, scores);
+        for (let n = 0; n < fit.size; n++) if (fit.users[n] === user) scores[fit.items[n]] = -Infinity;
+        accumulator.add(topK(scores, CUTOFF), relevantByUser.get(user) as Set<number>);
+      }
+      expected.push(accumulator.result()?.ndcg10 ?? 0);
+      const chosen = await calibrateHybridWeights(train, createEngines, {
+        scheme: 'random',
+        seed: 11,
+        grid: [weights],
+      });
+      calibrated.push(chosen.validationNdcg10);
+    }
+    expect(new Set(expected).size).toBeGreaterThan(2);
+    expect(calibrated).toEqual(expected);
   });
 
   it('embeds the catalog once and reads the vectors back from the cache file', async () => {

@@ -7,7 +7,11 @@
  *
  *   node -r @swc-node/register scripts/hybrid-content-scoring.ts --protocol temporal --data <ml-latest-small> \
  *     [--train u1.base --test u1.test (--protocol split)] [--overviews tmdb_5000_movies.csv] \
- *     [--scorings "sum:16:10,sum:16:0,sum:8:0"] [--seed 42]
+ *     [--scorings "sum:16:10,sum:16:0,sum:8:0"] [--seed 42] [--max-tags N] [--content-only]
+ *
+ * --max-tags N adds the release's tags (tags.csv, at most N per movie) to the movie texts, as the content
+ * index builds them; without it the texts have no tags. --content-only prints the content engine alone
+ * (no top-N model, no weight grid), for comparing movie texts quickly.
  */
 import { loadavg } from 'node:os';
 import { parseFlags, runCli, stringFlag, integerFlag, UsageError } from '../training/cli';
@@ -33,7 +37,7 @@ import { DEFAULT_WEIGHTS } from '../src/orchestrator/weights';
 
 const USAGE =
   'usage: hybrid-content-scoring.ts --protocol temporal|ml100k-u1|split --data <dir> [--train f --test f] ' +
-  '[--overviews <csv>] [--scorings "aggregate:exponent:priorWeight,…"] [--seed 42]';
+  '[--overviews <csv>] [--scorings "aggregate:exponent:priorWeight,…"] [--seed 42] [--max-tags N] [--content-only]';
 
 function parseScorings(spec: string): ContentScoring[] {
   return spec.split(',').map((part) => {
@@ -53,6 +57,8 @@ async function main(argv: readonly string[]) {
     overviews: { type: 'string' },
     scorings: { type: 'string' },
     seed: { type: 'string' },
+    'max-tags': { type: 'string' },
+    'content-only': { type: 'boolean' },
   });
   const protocol = stringFlag(values, 'protocol') ?? '';
   const data = stringFlag(values, 'data');
@@ -72,13 +78,29 @@ async function main(argv: readonly string[]) {
   const embed = cachedEmbeddings(useLiteModelId(), DEFAULT_EMBEDDING_CACHE_DIRECTORY, () =>
     createEmbedder({ mode: 'use-lite', transformersModel: '', allowRemoteModels: false, workers: 'auto' }),
   );
-  const vectors = embeddedItemVectors(movieTextsFromRelease(data, stringFlag(values, 'overviews')), embed);
+  const maxTags =
+    stringFlag(values, 'max-tags') === undefined ? undefined : integerFlag(values, 'max-tags', 0);
+  const vectors = embeddedItemVectors(
+    movieTextsFromRelease(data, stringFlag(values, 'overviews'), { maxTags }),
+    embed,
+  );
   const fitted = async (strategy: ContentStrategy | SelectedTopNStrategy | StatisticalStrategy) => {
     await strategy.fit(fit);
     return new MemoisedScores(strategy);
   };
   const ndcgOf = (strategy: MemoisedScores | HybridStrategy) =>
     (rankingMetrics(strategy, fit, validation)?.ndcg10 ?? 0).toFixed(4);
+  if (values['content-only']) {
+    for (const scoring of parseScorings(stringFlag(values, 'scorings') ?? 'sum:16:10,sum:16:0,sum:8:0')) {
+      const content = await fitted(new ContentStrategy(vectors, scoring, sharedCosineMatrix));
+      const { aggregate, exponent, popularityWeight } = scoring;
+      process.stdout.write(
+        `content alone (${aggregate}, p = ${exponent}, prior × ${popularityWeight}, ` +
+          `tags ${maxTags ?? 'none'}): ${ndcgOf(content)}\n`,
+      );
+    }
+    return;
+  }
   const collaborative = await fitted(new SelectedTopNStrategy(defaultTopNCandidates(seed), kind, seed));
   const statistical = await fitted(new StatisticalStrategy());
   process.stdout.write(

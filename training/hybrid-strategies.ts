@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
-import { buildMovieText } from '../src/engines/content/movie-text';
+import { buildMovieText, type TagFrequency } from '../src/engines/content/movie-text';
 import {
   CONTENT_SCORING,
   MERGED_CONTENT_SCORING,
@@ -101,7 +101,11 @@ export type EmbeddingSource = (texts: readonly string[]) => Promise<Float32Array
  * file, each movie's overview joins its text where one matches (movie-overviews.ts): ml-100k has no
  * tags, so title, year and genres are all the text it has otherwise.
  */
-export function movieTextsFromRelease(directory: string, overviewsFile?: string): MovieTextSource {
+export function movieTextsFromRelease(
+  directory: string,
+  overviewsFile?: string,
+  textOptions: MovieTagTextOptions = {},
+): MovieTextSource {
   return async (itemIds) => {
     const { file, format } = await moviesFileOf(directory);
     const wanted = new Set(itemIds);
@@ -111,13 +115,48 @@ export function movieTextsFromRelease(directory: string, overviewsFile?: string)
     const overviews = overviewsFile
       ? await overviewsForRelease(directory, overviewsFile, movies)
       : new Map<number, string>();
+    const tags =
+      textOptions.maxTags === undefined
+        ? new Map<number, TagFrequency[]>()
+        : await tagsOfRelease(directory, wanted);
     return new Map(
       movies.map((movie) => [
         movie.movieId,
-        buildMovieText({ ...movie, overview: overviews.get(movie.movieId) ?? null }),
+        buildMovieText(
+          { ...movie, overview: overviews.get(movie.movieId) ?? null, tags: tags.get(movie.movieId) },
+          { maxTags: textOptions.maxTags },
+        ),
       ]),
     );
   };
+}
+
+export interface MovieTagTextOptions {
+  /**
+   * Adds the release's tags (tags.csv) to each text, at most this many per movie, counted as the content
+   * index counts them (distinct users per tag). Unset leaves tags out, as the harness always did.
+   */
+  maxTags?: number;
+}
+
+/** Per movie, each tag with the number of distinct users who applied it (as EmbeddingStore reads them). */
+async function tagsOfRelease(directory: string, wanted: Set<number>): Promise<Map<number, TagFrequency[]>> {
+  const release = await detectRelease(directory);
+  const users = new Map<number, Map<string, Set<number>>>();
+  if (release.tagsFile)
+    for await (const row of readRecords(release.tagsFile, 'tags', release.format)) {
+      if (!wanted.has(row.movieId)) continue;
+      const byTag = users.get(row.movieId) ?? new Map<string, Set<number>>();
+      users.set(row.movieId, byTag);
+      const taggers = byTag.get(row.tag) ?? new Set<number>();
+      byTag.set(row.tag, taggers.add(row.userId));
+    }
+  return new Map(
+    [...users].map(([movieId, byTag]) => [
+      movieId,
+      [...byTag].map(([tag, taggers]) => ({ tag, count: taggers.size })),
+    ]),
+  );
 }
 
 async function moviesFileOf(directory: string): Promise<{ file: string; format: ReleaseFormat }> {

@@ -4,6 +4,8 @@ import type { MovieTextInput, TagFrequency } from './movie-text';
 import { NEGLIGIBLE, type TasteProfileMethod } from './taste-profile';
 import { fromVectorSend, toFloat32VectorLiteral, toVectorLiteral } from './vector-codec';
 import { inlineParameters } from '../../db/inline-sql';
+import { withLongStatements } from '../../db/guarded-pool';
+import { INDEXED_EMBEDDING_DIMENSIONS } from '../../../migrations/1764000300000-ContentEmbeddings';
 
 /** The model whose vectors a query may see; vectors of different models are never compared. */
 export interface EmbeddingModel {
@@ -87,6 +89,17 @@ export interface SqlTasteProfile {
 }
 
 const MAX_EF_SEARCH = 1000;
+
+/**
+ * Memory for building an HNSW index in one go: the 64 MB default held 23,718 of 62,423 512-d vectors
+ * (~2.7 kB each, pgvector's notice) before the build slowed to writing the graph out as it goes. 512 MB
+ * holds ~190K, three ML-32M catalogs, and is only taken while the index builds.
+ */
+const HNSW_BUILD_MEMORY = '512MB';
+
+function hnswIndexName(dimension: number): string {
+  return `movie_embeddings_hnsw_${dimension}`;
+}
 
 function assertDimension(dimension: number): void {
   // The dimension is spliced into SQL (the partial HNSW indexes need a literal), so it must be a plain integer.
@@ -562,6 +575,47 @@ export class EmbeddingStore {
    */
   async analyze(): Promise<void> {
     await this.dataSource.query(`ANALYZE movie_embeddings, movies`);
+  }
+
+  /** Whether the dimension has an HNSW index (the migration creates one per INDEXED_EMBEDDING_DIMENSIONS). */
+  hasHnswIndex(dimension: number): boolean {
+    return (INDEXED_EMBEDDING_DIMENSIONS as readonly number[]).includes(dimension);
+  }
+
+  /** Whether the dimension's HNSW index is in place now (a bulk build drops it until the vectors are written). */
+  async hnswIndexPresent(dimension: number): Promise<boolean> {
+    assertDimension(dimension);
+    const [row] = await this.dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+      hnswIndexName(dimension),
+    ]);
+    return row?.present === true;
+  }
+
+  /**
+   * Drops the dimension's HNSW index so a bulk write does not maintain it row by row: inserting 62K
+   * 512-d vectors into the live graph cost far more than building it once afterwards (README,
+   * Performance at scale). Searches stay correct without it, only slower (an exact scan).
+   */
+  async dropHnswIndex(dimension: number): Promise<void> {
+    assertDimension(dimension);
+    await this.dataSource.query(`DROP INDEX IF EXISTS ${hnswIndexName(dimension)}`);
+  }
+
+  /**
+   * Builds the dimension's HNSW index over the rows present, exactly as the migration defines it (a test
+   * compares the definitions). The build keeps its graph in maintenance_work_mem and goes much slower once
+   * the graph outgrows it, so the transaction raises it; the statement timeout is lifted for the minutes a
+   * large catalog takes.
+   */
+  async createHnswIndex(dimension: number): Promise<void> {
+    assertDimension(dimension);
+    await withLongStatements(this.dataSource, async (manager) => {
+      await manager.query(`SET LOCAL maintenance_work_mem = '${HNSW_BUILD_MEMORY}'`);
+      await manager.query(
+        `CREATE INDEX IF NOT EXISTS ${hnswIndexName(dimension)} ON movie_embeddings
+           USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WHERE dimension = ${dimension}`,
+      );
+    });
   }
 
   /** Whether movie_embeddings has never been analysed (reltuples is -1 until the first ANALYZE or VACUUM). */

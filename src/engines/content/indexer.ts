@@ -59,6 +59,11 @@ export interface ContentIndexerOptions {
   batchSize?: number;
   /** Movies read per page while looking for stale embeddings. */
   scanPageSize?: number;
+  /**
+   * A run that embeds at least this many movies and keeps none drops the HNSW index and builds it once
+   * at the end (see dropIndexForBulkWrite). Default DEFAULT_BULK_INDEX_MIN_STALE.
+   */
+  bulkIndexMinStale?: number;
   movieText?: MovieTextOptions;
   /** Called whenever progress changes (after each batch is written). */
   onProgress?: (progress: IndexProgress) => void;
@@ -72,6 +77,8 @@ export interface ContentIndexerOptions {
 
 export const DEFAULT_BATCH_SIZE = 64;
 const DEFAULT_SCAN_PAGE_SIZE = 2000;
+/** Below this, a first build's row-by-row index maintenance costs seconds; not worth a window without index. */
+export const DEFAULT_BULK_INDEX_MIN_STALE = 2000;
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown }).then === 'function';
@@ -90,6 +97,7 @@ export class ContentIndexer implements IndexView {
   private readonly store: EmbeddingStore;
   private readonly batchSize: number;
   private readonly scanPageSize: number;
+  private readonly bulkIndexMinStale: number;
   private readonly logger: Logger;
   private embedder: Embedder | null = null;
   private current: Promise<IndexRunSummary> | null = null;
@@ -107,9 +115,11 @@ export class ContentIndexer implements IndexView {
     this.store = new EmbeddingStore(options.dataSource);
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.scanPageSize = options.scanPageSize ?? DEFAULT_SCAN_PAGE_SIZE;
+    this.bulkIndexMinStale = options.bulkIndexMinStale ?? DEFAULT_BULK_INDEX_MIN_STALE;
     for (const [name, value] of [
       ['batchSize', this.batchSize],
       ['scanPageSize', this.scanPageSize],
+      ['bulkIndexMinStale', this.bulkIndexMinStale],
     ] as const) {
       if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
     }
@@ -186,7 +196,9 @@ export class ContentIndexer implements IndexView {
         `content index (${model.modelId}): ${unchanged} movies up to date, ${stale.length} to embed` +
           (skipped > 0 ? `, ${skipped} without usable text` : ''),
       );
+      const bulk = await this.dropIndexForBulkWrite(model, stale.length, unchanged, force);
       const embedded = await this.embedStale(embedder, model, stale);
+      await this.ensureHnswIndex(model, bulk);
       // New vectors change the table the searches plan against; PGlite never analyses on its own.
       if (embedded > 0 || (await this.store.neverAnalyzed())) await this.store.analyze();
       // Movies added while the run was going are left for the next run; the index is complete for the
@@ -204,6 +216,46 @@ export class ContentIndexer implements IndexView {
       this.update({ state: 'failed', error: describeError(error) });
       throw error;
     }
+  }
+
+  /**
+   * A first build (or one for a new model) writes every vector anew; maintaining the HNSW graph for each
+   * inserted row then costs more than building the index once at the end (at 62K movies, README:
+   * Performance at scale), and nothing is served from this model's vectors until the run completes. Runs
+   * that keep current vectors, and --force re-embeds, keep the index: queries are being answered from it.
+   */
+  private async dropIndexForBulkWrite(
+    model: EmbeddingModel,
+    stale: number,
+    unchanged: number,
+    force: boolean,
+  ): Promise<boolean> {
+    if (!this.store.hasHnswIndex(model.dimension) || force || unchanged > 0) return false;
+    if (stale < this.bulkIndexMinStale) return false;
+    if (!(await this.store.hnswIndexPresent(model.dimension))) return true;
+    this.logger.info(
+      `content index (${model.modelId}): dropping the HNSW index while ${stale} vectors are written; ` +
+        'it is rebuilt at the end',
+    );
+    await this.store.dropHnswIndex(model.dimension);
+    return true;
+  }
+
+  /**
+   * Builds the HNSW index when it is missing: after a bulk write, and after a bulk write that was
+   * interrupted (the resumed run sees current vectors, so it does not drop the index itself, but finds it
+   * gone).
+   */
+  private async ensureHnswIndex(model: EmbeddingModel, bulk: boolean): Promise<void> {
+    if (!this.store.hasHnswIndex(model.dimension)) return;
+    if (!bulk && (await this.store.hnswIndexPresent(model.dimension))) return;
+    const started = performance.now();
+    this.logger.info(`content index (${model.modelId}): building the HNSW index`);
+    await this.store.createHnswIndex(model.dimension);
+    this.logger.info(
+      `content index (${model.modelId}): HNSW index built in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
   }
 
   /** The text for a movie, or null (logged) when it has nothing to embed. */

@@ -20,7 +20,13 @@ export interface MovieTextOptions {
   maxOverviewChars?: number;
 }
 
-export const DEFAULT_MAX_TAGS = 10;
+/**
+ * Tags are most of a tagged movie's text (on the ML-25M-shaped catalog: 123 chars on average with 10 tags,
+ * 50 without), and use-lite's cost grows with the text: 5 tags embedded in 0.79x the CPU time of 10.
+ * Content-alone validation NDCG@10 on ml-latest-small (temporal split of the training ratings) was
+ * 0.0878 with 10 tags, 0.0877 with 5 and 0.0868 with 3 (only 135 of its movies have more than 5 tags).
+ */
+export const DEFAULT_MAX_TAGS = 5;
 export const DEFAULT_MAX_OVERVIEW_CHARS = 1500;
 
 // MovieLens' placeholder for movies without genres; embedding it would make those movies look alike.

@@ -39,8 +39,7 @@ describe('buildMovieText', () => {
     const tags = Array.from({ length: 15 }, (_, index) => ({ tag: `tag${index}`, count: 100 - index }));
     const text = buildMovieText({ title: 'Tagged', tags }, { maxTags: 3 });
     expect(text).toBe('Tagged. Tags: tag0, tag1, tag2.');
-    expect(buildMovieText({ title: 'Tagged', tags })).toContain('tag9.');
-    expect(buildMovieText({ title: 'Tagged', tags })).not.toContain('tag10');
+    expect(buildMovieText({ title: 'Tagged', tags })).toBe('Tagged. Tags: tag0, tag1, tag2, tag3, tag4.');
   });
 
   it('cuts long overviews at a word boundary', () => {

@@ -231,4 +231,108 @@ describe('ContentIndexer', () => {
     }).run();
     expect(summary).toMatchObject({ total: 11, embedded: 10, skipped: 1 });
   });
+
+  describe('HNSW index on bulk writes', () => {
+    const indexDefinition = async (dimension: number): Promise<string | null> => {
+      const rows: { indexdef: string }[] = await db.dataSource.query(
+        `SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1`,
+        [`movie_embeddings_hnsw_${dimension}`],
+      );
+      return rows[0]?.indexdef ?? null;
+    };
+    let migrated: string;
+
+    beforeAll(async () => {
+      migrated = (await indexDefinition(384))!;
+      expect(migrated).toContain('USING hnsw');
+    });
+
+    /** Records, at every embed() call, whether the index was in place. */
+    function watching(embedder: HashingEmbedder) {
+      const seen: boolean[] = [];
+      const watched = Object.create(embedder) as HashingEmbedder;
+      watched.embed = async (texts) => {
+        seen.push((await indexDefinition(embedder.dimension)) !== null);
+        return embedder.embed(texts);
+      };
+      return { watched, seen };
+    }
+
+    it('drops the index while a first build writes, and rebuilds it as the migration defined it', async () => {
+      const { watched, seen } = watching(new HashingEmbedder());
+      const indexer = new ContentIndexer({
+        dataSource: db.dataSource,
+        embedder: watched,
+        batchSize: 4,
+        bulkIndexMinStale: 5,
+      });
+      await indexer.run();
+      expect(seen).toEqual([false, false, false]);
+      expect(await indexDefinition(384)).toBe(migrated);
+      expect(indexer.progress()).toMatchObject({ state: 'ready', complete: true });
+    });
+
+    it('keeps the index when the run keeps current vectors, is forced, or writes few movies', async () => {
+      await new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() }).run();
+      await db.dataSource.query(`UPDATE movies SET overview = 'submarines and whales' WHERE id <= 6`);
+      const changed = watching(new HashingEmbedder());
+      await new ContentIndexer({
+        dataSource: db.dataSource,
+        embedder: changed.watched,
+        batchSize: 2,
+        bulkIndexMinStale: 1,
+      }).run();
+      expect(changed.seen).toEqual([true, true, true]);
+
+      const forced = watching(new HashingEmbedder());
+      await new ContentIndexer({
+        dataSource: db.dataSource,
+        embedder: forced.watched,
+        batchSize: 5,
+        bulkIndexMinStale: 1,
+      }).run({ force: true });
+      expect(forced.seen).toEqual([true, true]);
+
+      const few = watching(new HashingEmbedder(384, 'another-model'));
+      await new ContentIndexer({
+        dataSource: db.dataSource,
+        embedder: few.watched,
+        batchSize: 5,
+        bulkIndexMinStale: 11,
+      }).run();
+      expect(few.seen).toEqual([true, true]);
+      expect(await indexDefinition(384)).toBe(migrated);
+    });
+
+    it('builds the index a failed bulk build left missing when the run resumes', async () => {
+      const failing = new HashingEmbedder();
+      failing.failOn(2);
+      const interrupted = new ContentIndexer({
+        dataSource: db.dataSource,
+        embedder: failing,
+        batchSize: 4,
+        bulkIndexMinStale: 5,
+      });
+      await expect(interrupted.run()).rejects.toThrow('embedder failure on call 2');
+      expect(await indexDefinition(384)).toBeNull();
+
+      const resumed = watching(new HashingEmbedder());
+      const summary = await new ContentIndexer({
+        dataSource: db.dataSource,
+        embedder: resumed.watched,
+        batchSize: 4,
+        bulkIndexMinStale: 5,
+      }).run();
+      expect(summary).toMatchObject({ unchanged: 4, embedded: 6 });
+      expect(resumed.seen).toEqual([false, false]);
+      expect(await indexDefinition(384)).toBe(migrated);
+    });
+
+    it('leaves dimensions without an HNSW index alone', async () => {
+      const embedder = new HashingEmbedder(64, 'small-model');
+      await new ContentIndexer({ dataSource: db.dataSource, embedder, bulkIndexMinStale: 1 }).run();
+      expect(await indexDefinition(64)).toBeNull();
+      expect(await indexDefinition(384)).toBe(migrated);
+    });
+  });
 });

@@ -59,6 +59,7 @@ describe('every CLI answers --help with its usage, exit code 0', () => {
         'bench:overhead',
         'bench:scale',
         'bench:serve',
+        'bench:trending',
         'embed',
         'eval:watch',
         'evaluate',

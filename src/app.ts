@@ -555,7 +555,16 @@ export async function startCinegraph(
       embedder = embedderFor(config, logger);
       embedderDisposal = disposeWhenLoaded(embedder);
       let view: IndexView;
-      if (embedded) view = indexer = new ContentIndexer({ dataSource, embedder, logger });
+      if (embedded)
+        view = indexer = new ContentIndexer({
+          dataSource,
+          embedder,
+          logger,
+          // PGlite runs on this event loop: building the HNSW index at the end of a first build held
+          // it for 6.5 s on ml-latest-small (/health unanswered 6.3 s), where keeping the index row by
+          // row spreads the same work over the build.
+          ...(database.embedded ? { bulkIndexMinStale: Number.MAX_SAFE_INTEGER } : {}),
+        });
       else
         view = indexFollower = new IndexFollower({
           dataSource,

@@ -443,7 +443,7 @@ export function reportingTrainer(
   engine: Pick<CollaborativeEngine, 'activeVersionId' | 'setNotReadyReason'>,
 ): Trainer {
   return {
-    // What the trainer declares besides train() (its calibration) reaches the training job.
+    // What the trainer declares besides train() (whether it would calibrate) reaches the training job.
     ...trainer,
     async train(options) {
       if (!engine.activeVersionId()) engine.setNotReadyReason('training the first model');

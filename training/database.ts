@@ -60,27 +60,50 @@ export type CalibrationOutcome =
   | { readonly calibrated: StoredHybridWeights; readonly seconds: number }
   | { readonly calibrated: null; readonly reason: string };
 
+export interface CalibrationLimits {
+  readonly maxItems: number;
+  /** 0..1 */
+  readonly minCoverage: number;
+}
+
+export const CALIBRATION_LIMITS: CalibrationLimits = {
+  maxItems: MAX_CALIBRATION_ITEMS,
+  minCoverage: MIN_CALIBRATION_COVERAGE,
+};
+
+/**
+ * Whether a training on this database would calibrate now, and with which content model's vectors:
+ * the one rule both the training and the training job's "due again to calibrate" apply.
+ */
+export async function calibrationReadiness(
+  db: DataSource,
+  limits: CalibrationLimits = CALIBRATION_LIMITS,
+): Promise<{ readonly modelId: string } | { readonly reason: string }> {
+  const [{ movies }]: { movies: number }[] = await db.query(`SELECT count(*)::int AS movies FROM movies`);
+  if (movies > limits.maxItems)
+    return { reason: `${movies} movies is above the calibration limit of ${limits.maxItems}` };
+  const [index]: { model_id: string; vectors: number }[] = await db.query(
+    `SELECT model_id, count(*)::int AS vectors FROM movie_embeddings
+      GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1`,
+  );
+  if (!index) return { reason: 'the content index has no vectors yet' };
+  if (movies === 0 || index.vectors < limits.minCoverage * movies)
+    return {
+      reason:
+        `the content index holds vectors for ${index.vectors} of ${movies} movies ` +
+        `(calibration waits for ${limits.minCoverage * 100}%); the next training calibrates`,
+    };
+  return { modelId: index.model_id };
+}
+
 /** The content vectors calibration scores with, or why it cannot run on this database yet. */
 export async function calibrationVectors(
   db: DataSource,
   dataset: RatingsDataset,
 ): Promise<{ vectors: Map<number, Float32Array> } | { reason: string }> {
-  if (dataset.numItems > MAX_CALIBRATION_ITEMS)
-    return {
-      reason: `${dataset.numItems} movies is above the calibration limit of ${MAX_CALIBRATION_ITEMS}`,
-    };
-  const [model]: { model_id: string }[] = await db.query(
-    `SELECT model_id FROM movie_embeddings GROUP BY model_id ORDER BY count(*) DESC, model_id LIMIT 1`,
-  );
-  if (!model) return { reason: 'the content index has no vectors yet' };
-  const vectors = await new EmbeddingStore(db).vectorsOf(Array.from(dataset.itemIds), model.model_id);
-  if (vectors.size < MIN_CALIBRATION_COVERAGE * dataset.numItems)
-    return {
-      reason:
-        `the content index holds vectors for ${vectors.size} of ${dataset.numItems} movies ` +
-        `(calibration waits for ${MIN_CALIBRATION_COVERAGE * 100}%); the next training calibrates`,
-    };
-  return { vectors };
+  const readiness = await calibrationReadiness(db);
+  if ('reason' in readiness) return readiness;
+  return { vectors: await new EmbeddingStore(db).vectorsOf(Array.from(dataset.itemIds), readiness.modelId) };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from '../src/logger';
 import { ModelStore } from '../src/engines/collaborative/model-store';
 import type { Trainer, TrainedVersion } from '../src/worker/training-job';
-import { MAX_CALIBRATION_ITEMS, MIN_CALIBRATION_COVERAGE, trainFromDatabase } from './database';
+import { calibrationReadiness, trainFromDatabase } from './database';
 import { trainFirstModelInChild } from './first-model';
 import { logTrainingProgress } from './progress-log';
 import { trainingFraction } from './train-database-cli';
@@ -30,7 +30,7 @@ export function databaseTrainer(
   threads: number | 'auto' = 'auto',
 ): Trainer {
   return {
-    calibration: { maxItems: MAX_CALIBRATION_ITEMS, minCoverage: MIN_CALIBRATION_COVERAGE },
+    wouldCalibrate: async () => 'modelId' in (await calibrationReadiness(database.dataSource)),
     async train({ signal, onProgress }): Promise<TrainedVersion> {
       signal.throwIfAborted();
       if (database.embedded) {

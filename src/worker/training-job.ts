@@ -20,17 +20,11 @@ export interface TrainedVersion {
 export interface Trainer {
   train(options: { signal: AbortSignal; onProgress(fraction: number): void }): Promise<TrainedVersion>;
   /**
-   * When set, the trainings calibrate hybrid weights on the content index, for catalogs up to
-   * maxItems movies once the index holds vectors for minCoverage of them; a version trained before
-   * that (a first start trains and indexes at once) is trained again once it holds.
+   * Whether a training now would store calibrated hybrid weights (its catalog is small enough and
+   * the content index covers it). Set by trainers that calibrate: a version trained before that (a
+   * first start trains and indexes at once) is then trained again once it holds.
    */
-  readonly calibration?: CalibrationCondition;
-}
-
-export interface CalibrationCondition {
-  readonly maxItems: number;
-  /** 0..1 */
-  readonly minCoverage: number;
+  wouldCalibrate?(): Promise<boolean>;
 }
 
 export interface TrainingJobOptions {
@@ -64,25 +58,16 @@ async function activeModelBasis(
 }
 
 /**
- * Whether the active version has no calibrated weights although a training now would calibrate:
- * the catalog is small enough and the content index covers it (the same test the training makes).
+ * Whether the active version has no calibrated weights although a training now would calibrate.
  * Once such a training stored weights, the version is not due again, so this cannot loop.
  */
-async function awaitsCalibration(
-  db: DataSource,
-  versionId: number,
-  condition: CalibrationCondition,
-): Promise<boolean> {
-  const [version]: { uncalibrated: boolean; movies: number }[] = await db.query(
-    `SELECT hybrid_weights IS NULL AS uncalibrated, (SELECT count(*)::int FROM movies) AS movies
-       FROM model_versions WHERE id = $1`,
+async function awaitsCalibration(db: DataSource, versionId: number, trainer: Trainer): Promise<boolean> {
+  if (!trainer.wouldCalibrate) return false;
+  const [version]: { uncalibrated: boolean }[] = await db.query(
+    `SELECT hybrid_weights IS NULL AS uncalibrated FROM model_versions WHERE id = $1`,
     [versionId],
   );
-  if (!version?.uncalibrated || version.movies === 0 || version.movies > condition.maxItems) return false;
-  const [index]: { vectors: number }[] = await db.query(
-    `SELECT count(*)::int AS vectors FROM movie_embeddings GROUP BY model_id ORDER BY count(*) DESC LIMIT 1`,
-  );
-  return (index?.vectors ?? 0) >= condition.minCoverage * version.movies;
+  return Boolean(version?.uncalibrated) && (await trainer.wouldCalibrate());
 }
 
 /**
@@ -109,8 +94,7 @@ export function trainingJob(options: TrainingJobOptions): Job {
         if (count >= options.minNewRatings)
           return `${count} new ratings since model version ${basis.versionId}`;
       }
-      const { calibration } = options.trainer;
-      if (calibration && (await awaitsCalibration(db, basis.versionId, calibration)))
+      if (await awaitsCalibration(db, basis.versionId, options.trainer))
         return `the content index now covers the catalog, and model version ${basis.versionId} has no calibrated hybrid weights`;
       if (options.intervalMs > 0 && Date.now() - basis.since.getTime() >= options.intervalMs)
         return `model version ${basis.versionId} is older than ${Math.round(options.intervalMs / 1000)} s`;

@@ -2,9 +2,14 @@ import { generateSyntheticCatalog } from '../../fixtures/synthetic';
 import { ModelStore } from '../../src/engines/collaborative/model-store';
 import { ContentIndexer } from '../../src/engines/content';
 import { JobRunLog } from '../../src/worker/job-runs';
-import { trainingJob, type CalibrationCondition, type Trainer } from '../../src/worker/training-job';
+import { trainingJob, type Trainer } from '../../src/worker/training-job';
 import { reportingTrainer } from '../../src/app';
-import { trainFromDatabase } from '../../training/database';
+import {
+  CALIBRATION_LIMITS,
+  calibrationReadiness,
+  trainFromDatabase,
+  type CalibrationLimits,
+} from '../../training/database';
 import { DEFAULT_TRAIN_OPTIONS, type TrainOptions } from '../../training/train';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { importSyntheticCatalog } from '../helpers/synthetic-database';
@@ -16,8 +21,7 @@ const OPTIONS: TrainOptions = {
   topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
 };
 
-/** As the database trainer declares it (training/worker-trainer.ts). */
-const CALIBRATES: CalibrationCondition = { maxItems: 12_000, minCoverage: 0.95 };
+const CALIBRATES = CALIBRATION_LIMITS;
 
 const CONTEXT = { trigger: 'test', signal: new AbortController().signal, progress: () => undefined };
 
@@ -39,10 +43,13 @@ describe('the training job and calibration', () => {
     await db?.drop();
   });
 
-  function jobWith(calibration: CalibrationCondition | undefined) {
+  /** A trainer that calibrates within `limits` (as training/worker-trainer.ts with the defaults), or not at all. */
+  function jobWith(limits: CalibrationLimits | undefined) {
     const store = new ModelStore(db.dataSource);
     const trainer: Trainer = {
-      calibration,
+      ...(limits && {
+        wouldCalibrate: async () => 'modelId' in (await calibrationReadiness(db.dataSource, limits)),
+      }),
       async train() {
         const { models } = await trainFromDatabase(db.dataSource, store, OPTIONS);
         const versionId = (await store.activeVersionId())!;
@@ -100,8 +107,9 @@ describe('the training job and calibration', () => {
 describe('the embedded worker’s reporting trainer', () => {
   it('passes on what the trainer declares besides train()', async () => {
     let reason: string | null = null;
+    const wouldCalibrate = async () => true;
     const trainer: Trainer = {
-      calibration: CALIBRATES,
+      wouldCalibrate,
       train: async () => {
         throw new Error('no ratings');
       },
@@ -112,7 +120,7 @@ describe('the embedded worker’s reporting trainer', () => {
         reason = why;
       },
     });
-    expect(reporting.calibration).toBe(CALIBRATES);
+    expect(reporting.wouldCalibrate).toBe(wouldCalibrate);
     await expect(reporting.train({ signal: CONTEXT.signal, onProgress: () => undefined })).rejects.toThrow(
       'no ratings',
     );

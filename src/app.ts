@@ -270,19 +270,12 @@ export function createServices(
           ratings = new Map(rated.ratings.map((r) => [r.movieId, r.rating]));
           ratingMaps.set(userId, ratings, rated.version);
         }
-        return { version: rated.version, ratings };
+        // The history's statement carries the watches and NOT_INTERESTED marks of its version, so
+        // the exclusions cost no round trip of their own.
+        return { version: rated.version, ratings, excluded: exclusionsOf(rated) ?? undefined };
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
-      // From the history ratingsOf has just read, when it is cached here (then this is no round
-      // trip), of the same version and carries the NOT_INTERESTED marks; a statement of its own
-      // otherwise.
-      excludedOf: async (userId, version) => {
-        if (!(history instanceof CachedRatingHistory)) return feedback.excludedOf(userId, version);
-        const rated = await history.historyOf(userId);
-        return (
-          (rated.version === version ? exclusionsOf(rated) : null) ?? feedback.excludedOf(userId, version)
-        );
-      },
+      excludedOf: (userId, version) => feedback.excludedOf(userId, version),
     },
     {
       coldStartThreshold: 5,

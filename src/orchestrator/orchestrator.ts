@@ -32,6 +32,11 @@ const ENGINE_OF: Record<Exclude<Strategy, 'HYBRID'>, EngineName> = {
 export interface UserRatings {
   version: number;
   ratings: ReadonlyMap<number, number>;
+  /**
+   * The movies to leave out beyond the rated ones as of this version, when they were read with the
+   * ratings; absent: the orchestrator asks OrchestratorCatalog.excludedOf.
+   */
+  excluded?: ReadonlySet<number>;
 }
 
 /** What the orchestrator needs to know about users and movies; it never writes SQL itself. */
@@ -190,10 +195,12 @@ export class Orchestrator {
     if (!Number.isFinite(diversity) || diversity < 0 || diversity > 1)
       throw new RecommendationInputError(`diversity must be between 0 and 1, got ${diversity}`);
     const catalogVersion = this.remembered?.catalog() ?? 0;
-    const { version: ratingsVersion, ratings: history } = await this.catalog.ratingsOf(options.userId);
+    const user = await this.catalog.ratingsOf(options.userId);
+    const { version: ratingsVersion, ratings: history } = user;
     // An exclusion is written with a new version of the user's ratings (recordEvents bumps it), so
     // the exclusions are read for that version and the list's version below covers them too.
-    const excluded = (await this.catalog.excludedOf?.(options.userId, ratingsVersion)) ?? NOTHING_EXCLUDED;
+    const excluded =
+      user.excluded ?? (await this.catalog.excludedOf?.(options.userId, ratingsVersion)) ?? NOTHING_EXCLUDED;
     const routed = this.routeStrategy(options.strategy, history.size);
     // While the first collaborative model trains (a cold start), COLLABORATIVE is answered by
     // STATISTICAL and says so, rather than failing every request for the whole training.

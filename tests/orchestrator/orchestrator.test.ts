@@ -547,4 +547,32 @@ describe('Orchestrator', () => {
     expect(assigned.listId).not.toBe(after.listId);
     expect(recorded.at(-1)).toMatchObject({ experiment: 'e1', variant: 'treatment', movieIds: [5, 6, 7] });
   });
+
+  it('takes the exclusions read with the ratings, without asking for them again', async () => {
+    const collaborative = new TableEngine(
+      'collaborative',
+      table([
+        [4, 4.8],
+        [5, 4.0],
+        [6, 3.0],
+        [7, 2.0],
+      ]),
+    );
+    let asked = 0;
+    const orchestrator = new Orchestrator(
+      [collaborative],
+      {
+        ratingsOf: async () => ({ version: 3, ratings: fiveRatings, excluded: new Set([5]) }),
+        moviesByIds: async (ids) => MOVIES.filter((m) => ids.includes(m.id)),
+        excludedOf: async () => {
+          asked++;
+          return new Set([4]);
+        },
+      },
+      { coldStartThreshold: 5, listTtlMs: 60_000 },
+    );
+    const list = await orchestrator.recommend({ userId: 9, strategy: 'COLLABORATIVE', first: 3 });
+    expect(list.items.map((i) => i.movieId)).toEqual([4, 6, 7]);
+    expect(asked).toBe(0);
+  });
 });

@@ -7,6 +7,16 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  */
 export const INDEXED_EMBEDDING_DIMENSIONS = [384, 512] as const;
 
+export function hnswIndexName(dimension: number): string {
+  return `movie_embeddings_hnsw_${dimension}`;
+}
+
+/** The dimension's HNSW index; the content indexer rebuilds it with this same statement after a bulk write. */
+export function createHnswIndexStatement(dimension: number, options: { ifNotExists?: boolean } = {}): string {
+  return `CREATE INDEX ${options.ifNotExists ? 'IF NOT EXISTS ' : ''}${hnswIndexName(dimension)} ON movie_embeddings
+           USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WHERE dimension = ${dimension}`;
+}
+
 export class ContentEmbeddings1764000300000 implements MigrationInterface {
   name = 'ContentEmbeddings1764000300000';
 
@@ -24,10 +34,7 @@ export class ContentEmbeddings1764000300000 implements MigrationInterface {
     // Deliberately no index on model_id: one model is active at a time, so it would not narrow anything, and
     // the planner would prefer it (plus a sort over every row) to HNSW on small and mid-sized catalogs.
     for (const dimension of INDEXED_EMBEDDING_DIMENSIONS) {
-      await db.query(
-        `CREATE INDEX movie_embeddings_hnsw_${dimension} ON movie_embeddings
-           USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WHERE dimension = ${dimension}`,
-      );
+      await db.query(createHnswIndexStatement(dimension));
     }
   }
 

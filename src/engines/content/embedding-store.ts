@@ -5,7 +5,11 @@ import { NEGLIGIBLE, type TasteProfileMethod } from './taste-profile';
 import { fromVectorSend, toFloat32VectorLiteral, toVectorLiteral } from './vector-codec';
 import { inlineParameters } from '../../db/inline-sql';
 import { withLongStatements } from '../../db/guarded-pool';
-import { INDEXED_EMBEDDING_DIMENSIONS } from '../../../migrations/1764000300000-ContentEmbeddings';
+import {
+  createHnswIndexStatement,
+  hnswIndexName,
+  INDEXED_EMBEDDING_DIMENSIONS,
+} from '../../../migrations/1764000300000-ContentEmbeddings';
 
 /** The model whose vectors a query may see; vectors of different models are never compared. */
 export interface EmbeddingModel {
@@ -96,10 +100,6 @@ const MAX_EF_SEARCH = 1000;
  * holds ~190K, three ML-32M catalogs, and is only taken while the index builds.
  */
 const HNSW_BUILD_MEMORY = '512MB';
-
-function hnswIndexName(dimension: number): string {
-  return `movie_embeddings_hnsw_${dimension}`;
-}
 
 function assertDimension(dimension: number): void {
   // The dimension is spliced into SQL (the partial HNSW indexes need a literal), so it must be a plain integer.
@@ -602,8 +602,8 @@ export class EmbeddingStore {
   }
 
   /**
-   * Builds the dimension's HNSW index over the rows present, exactly as the migration defines it (a test
-   * compares the definitions). The build keeps its graph in maintenance_work_mem and goes much slower once
+   * Builds the dimension's HNSW index over the rows present with the migration's own statement (a test
+   * compares the resulting definitions too). The build keeps its graph in maintenance_work_mem and goes much slower once
    * the graph outgrows it, so the transaction raises it; the statement timeout is lifted for the minutes a
    * large catalog takes.
    */
@@ -611,10 +611,7 @@ export class EmbeddingStore {
     assertDimension(dimension);
     await withLongStatements(this.dataSource, async (manager) => {
       await manager.query(`SET LOCAL maintenance_work_mem = '${HNSW_BUILD_MEMORY}'`);
-      await manager.query(
-        `CREATE INDEX IF NOT EXISTS ${hnswIndexName(dimension)} ON movie_embeddings
-           USING hnsw ((embedding::vector(${dimension})) vector_cosine_ops) WHERE dimension = ${dimension}`,
-      );
+      await manager.query(createHnswIndexStatement(dimension, { ifNotExists: true }));
     });
   }
 

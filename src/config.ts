@@ -33,7 +33,7 @@ export interface Config {
   contentEngine: boolean;
   /** Worker threads for the content engine's neighbour vote (vote-pool.ts); 0 = on the API's thread. */
   contentVoteWorkers: number;
-  /** Threads for the rating model's SGD in server and worker training; 'auto' = one per core, up to its strata. */
+  /** Threads for the rating model's SGD in server and worker training; 'auto' = one per core. */
   trainingThreads: number | 'auto';
   transformersModel: string;
   localModelPath: string | null;

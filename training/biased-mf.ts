@@ -16,8 +16,14 @@ import {
   wasmSgdModule,
   type WasmMemory,
 } from '../src/engines/collaborative/kernels/wasm-sgd';
-import { copyWith, heapAllocator, sharedAllocator, type ArrayAllocator } from './sgd-memory';
-import { blockFor, buildStratifiedLayout, runBlock, type SweepKernel } from './sgd-schedule';
+import { heapAllocator, sharedAllocator, type ArrayAllocator } from './sgd-memory';
+import {
+  blockFor,
+  buildStratifiedLayout,
+  cacheFittingStrata,
+  runBlock,
+  type SweepKernel,
+} from './sgd-schedule';
 import { SgdWorkerPool } from './sgd-workers';
 
 export interface BiasedMfOptions {
@@ -47,8 +53,11 @@ export interface BiasedMfOptions {
   readonly seed: number;
   /** Worker threads; 1 runs on the calling thread. Does not change the result (see sgd-schedule). */
   readonly threads: number;
-  /** DSGD strata; the model depends on this, not on `threads`. */
-  readonly strata: number;
+  /**
+   * DSGD strata; the model depends on this, not on `threads`. 'auto' picks them from the data's shape
+   * so that a block's rows fit in cache (cacheFittingStrata).
+   */
+  readonly strata: number | 'auto';
   /** Fraction of the ratings held out to pick the best epoch; 0 trains on everything for `epochs`. */
   readonly validationFraction: number;
   /** Stop after this many epochs without a better validation RMSE (0 = never stop early). */
@@ -96,6 +105,8 @@ export interface BiasedMfResult {
   readonly trainSeconds: number;
   readonly trainRatings: number;
   readonly validationRatings: number;
+  /** The DSGD strata the run used ('auto' resolved). */
+  readonly strata: number;
 }
 
 export interface BiasedMfHooks {
@@ -135,7 +146,7 @@ export function validateBiasedMfOptions(options: BiasedMfOptions): void {
   positiveInteger('factors');
   positiveInteger('epochs');
   positiveInteger('threads');
-  positiveInteger('strata');
+  if (options.strata !== 'auto') positiveInteger('strata');
   positiveInteger('restarts');
   for (const name of [
     'lrBias',
@@ -304,7 +315,19 @@ function useSimd(options: BiasedMfOptions): boolean {
   return WasmSgdKernel.supports(options.factors) && wasmSgdModule() !== null;
 }
 
-function sgdBackend(train: RatingsDataset, options: BiasedMfOptions, threaded: boolean): SgdBackend {
+/** The options with the strata a run uses. */
+type RunOptions = BiasedMfOptions & { readonly strata: number };
+
+export function resolvedStrata(
+  options: Pick<BiasedMfOptions, 'strata' | 'factors'>,
+  shape: { readonly numUsers: number; readonly numItems: number },
+): number {
+  return options.strata === 'auto'
+    ? cacheFittingStrata(shape.numUsers, shape.numItems, options.factors)
+    : options.strata;
+}
+
+function sgdBackend(train: RatingsDataset, options: RunOptions, threaded: boolean): SgdBackend {
   if (!useSimd(options)) {
     return { allocator: threaded ? sharedAllocator : heapAllocator, sweep: sgdSweep, memory: null };
   }
@@ -332,7 +355,7 @@ async function runSgd(
   train: RatingsDataset,
   holdout: RatingTriples | null,
   scale: { min: number; max: number },
-  options: BiasedMfOptions,
+  options: RunOptions,
   seed: number,
   restart: number,
   pool: SgdWorkerPool | null,
@@ -344,17 +367,9 @@ async function runSgd(
   // Rows without ratings never receive an update; zeroing them up front keeps every validation
   // figure equal to what the returned model predicts.
   clearUntrainedRows(model, train);
-  const triples: RatingTriples =
-    allocator === heapAllocator
-      ? train
-      : {
-          users: copyWith(allocator, train.users),
-          items: copyWith(allocator, train.items),
-          ratings: copyWith(allocator, train.ratings),
-        };
   const weights = regularizationWeights(train, options.regExponent, allocator);
-  const layout = buildStratifiedLayout(triples, train.numUsers, train.numItems, options.strata, allocator);
-  if (pool) await pool.prepare(model, triples, layout, seed, weights, backend.memory);
+  const layout = buildStratifiedLayout(train, train.numUsers, train.numItems, options.strata, allocator);
+  if (pool) await pool.prepare(model, layout, seed, weights, backend.memory);
   let best: { epoch: number; rmse: number; parameters: BiasedMfParameters | null } = {
     epoch: 0,
     rmse: Infinity,
@@ -378,17 +393,7 @@ async function runSgd(
       for (let subEpoch = 0; subEpoch < options.strata; subEpoch++) {
         for (let row = 0; row < options.strata; row++) {
           const block = blockFor(row, subEpoch, options.strata);
-          blockErrors[block] = runBlock(
-            model,
-            triples,
-            layout,
-            block,
-            epoch,
-            seed,
-            rates,
-            weights,
-            backend.sweep,
-          );
+          blockErrors[block] = runBlock(model, layout, block, epoch, seed, rates, weights, backend.sweep);
         }
       }
       for (const blockError of blockErrors) squaredErrors += blockError;
@@ -467,6 +472,8 @@ export async function trainBiasedMf(
 ): Promise<BiasedMfResult> {
   validateBiasedMfOptions(options);
   const started = performance.now();
+  const strata = resolvedStrata(options, dataset);
+  const runOptions: RunOptions = { ...options, strata };
   const { train, holdout } = hooks.validation
     ? { train: dataset, holdout: hooks.validation }
     : options.validationFraction > 0
@@ -498,7 +505,7 @@ export async function trainBiasedMf(
       const seed = restart === 0 ? options.seed : deriveSeed(options.seed, 0x5e5, restart);
       // With offsets, per-epoch validation clips the offset-free prediction: an approximation that
       // only matters for early stopping; the figures returned below are exact.
-      runs.push(await runSgd(sgdTrain, sgdHoldout, scale, options, seed, restart, pool, onEpoch));
+      runs.push(await runSgd(sgdTrain, sgdHoldout, scale, runOptions, seed, restart, pool, onEpoch));
     }
   } finally {
     if (pool && !hooks.pool) await pool.close();
@@ -528,5 +535,6 @@ export async function trainBiasedMf(
     trainSeconds: (performance.now() - started) / 1000,
     trainRatings: train.size,
     validationRatings: holdout?.ratings.length ?? 0,
+    strata,
   };
 }

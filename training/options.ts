@@ -25,7 +25,7 @@ export const DEFAULT_BIASED_MF_OPTIONS: BiasedMfOptions = {
   biasInit: 'zero',
   seed: 42,
   threads: 1,
-  strata: 2,
+  strata: 'auto',
   validationFraction: 0,
   patience: 0,
   restarts: 1,

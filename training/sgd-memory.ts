@@ -24,19 +24,6 @@ export const sharedAllocator: ArrayAllocator = {
 
 type TypedArray = Int32Array | Float32Array | Float64Array;
 
-/** A copy of `source` made by `allocator`. */
-export function copyWith<T extends TypedArray>(allocator: ArrayAllocator, source: T): T {
-  const copy = (
-    source instanceof Float32Array
-      ? allocator.float32(source.length)
-      : source instanceof Float64Array
-        ? allocator.float64(source.length)
-        : allocator.int32(source.length)
-  ) as T;
-  copy.set(source as never);
-  return copy;
-}
-
 /** How a worker thread finds an array in shared memory. */
 export interface SharedArrayRef {
   readonly buffer: SharedArrayBuffer;

@@ -2,7 +2,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
 import {
   sgdSweep,
-  type RatingTriples,
   type RegularizationWeights,
   type SgdRates,
 } from '../src/engines/collaborative/kernels/sgd';
@@ -20,7 +19,6 @@ const workerIndex = (workerData as { workerIndex: number }).workerIndex;
 interface PreparedRun {
   readonly job: SharedSgdJob;
   readonly model: BiasedMfParameters;
-  readonly triples: RatingTriples;
   readonly layout: StratifiedLayout;
   readonly weights: RegularizationWeights | null;
   readonly sweep: SweepKernel;
@@ -59,8 +57,16 @@ function prepare(job: SharedSgdJob): PreparedRun {
       userFactors: float32View(job.userFactors),
       itemFactors: float32View(job.itemFactors),
     },
-    triples: { users: int32View(job.users), items: int32View(job.items), ratings: float32View(job.ratings) },
-    layout: { strata: job.strata, order: int32View(job.order), blockStarts: int32View(job.blockStarts) },
+    layout: {
+      strata: job.strata,
+      triples: {
+        users: int32View(job.users),
+        items: int32View(job.items),
+        ratings: float32View(job.ratings),
+      },
+      order: int32View(job.order),
+      blockStarts: int32View(job.blockStarts),
+    },
     weights:
       job.userRegWeight && job.itemRegWeight
         ? { user: float64View(job.userRegWeight), item: float64View(job.itemRegWeight) }
@@ -72,11 +78,11 @@ function prepare(job: SharedSgdJob): PreparedRun {
 }
 
 function runEpoch(prepared: PreparedRun, epoch: number, rates: SgdRates): void {
-  const { job, model, triples, layout, weights, sweep, barrierState, blockErrors } = prepared;
+  const { job, model, layout, weights, sweep, barrierState, blockErrors } = prepared;
   for (let subEpoch = 0; subEpoch < layout.strata; subEpoch++) {
     for (let row = workerIndex; row < layout.strata; row += job.threads) {
       const block = blockFor(row, subEpoch, layout.strata);
-      blockErrors[block] = runBlock(model, triples, layout, block, epoch, job.seed, rates, weights, sweep);
+      blockErrors[block] = runBlock(model, layout, block, epoch, job.seed, rates, weights, sweep);
     }
     if (subEpoch < layout.strata - 1) barrier(barrierState, job.threads);
   }

@@ -1,11 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../src/worker-entry';
 import type { BiasedMfParameters } from '../src/engines/collaborative/kernels/biased-mf';
-import type {
-  RatingTriples,
-  RegularizationWeights,
-  SgdRates,
-} from '../src/engines/collaborative/kernels/sgd';
+import type { RegularizationWeights, SgdRates } from '../src/engines/collaborative/kernels/sgd';
 import type { WasmMemory } from '../src/engines/collaborative/kernels/wasm-sgd';
 import { sharedRef, type SharedArrayRef } from './sgd-memory';
 import type { StratifiedLayout } from './sgd-schedule';
@@ -102,7 +98,6 @@ export class SgdWorkerPool {
    */
   async prepare(
     model: BiasedMfParameters,
-    triples: RatingTriples,
     layout: StratifiedLayout,
     seed: number,
     weights: RegularizationWeights | null,
@@ -120,9 +115,9 @@ export class SgdWorkerPool {
       itemBias: sharedRef(model.itemBias, 'itemBias'),
       userFactors: sharedRef(model.userFactors, 'userFactors'),
       itemFactors: sharedRef(model.itemFactors, 'itemFactors'),
-      users: sharedRef(triples.users, 'users'),
-      items: sharedRef(triples.items, 'items'),
-      ratings: sharedRef(triples.ratings, 'ratings'),
+      users: sharedRef(layout.triples.users, 'users'),
+      items: sharedRef(layout.triples.items, 'items'),
+      ratings: sharedRef(layout.triples.ratings, 'ratings'),
       order: sharedRef(layout.order, 'order'),
       blockStarts: sharedRef(layout.blockStarts, 'blockStarts'),
       userRegWeight: weights ? sharedRef(weights.user, 'user weights') : null,

@@ -46,7 +46,7 @@ biased MF (SGD):
   --restarts ${b.restarts}         independent SGD runs averaged into one model (restarts × factors columns)
   --seed ${b.seed}            random seed
   --threads ${b.threads}          worker threads (the model does not depend on it)
-  --strata ${b.strata}           DSGD strata (the model depends on it)
+  --strata ${b.strata}        DSGD strata, or auto: from the data's shape, so a block's rows fit in cache (the model depends on it)
   --kernel ${b.kernel}         simd (WebAssembly, float32) | js (float64 temporaries) | auto (simd when factors % 4 = 0)
 
 top-N model:
@@ -159,7 +159,9 @@ export function parseTrainArgs(argv: readonly string[], now = new Date()): Train
     kernel,
     seed,
     threads: integerFlag(values, 'threads', b.threads, 1),
-    strata: integerFlag(values, 'strata', b.strata, 1),
+    strata: [undefined, 'auto'].includes(stringFlag(values, 'strata'))
+      ? ((stringFlag(values, 'strata') as 'auto' | undefined) ?? b.strata)
+      : integerFlag(values, 'strata', 1, 1),
   };
   const topN: PureSvdOptions = {
     rank: integerFlag(values, 'topn-factors', t.rank, 1),

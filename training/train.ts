@@ -55,8 +55,9 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
 };
 
 /**
- * DEFAULT_TRAIN_OPTIONS with the rating model's SGD on `threads` threads ('auto': one per core, at
- * most one per DSGD stratum, as more have nothing to run). Threads never change the model (see
+ * DEFAULT_TRAIN_OPTIONS with the rating model's SGD on `threads` threads ('auto': one per core; with a
+ * fixed number of DSGD strata, at most one per stratum, as more have nothing to run; the default
+ * strata follow the data and are at least 2). Threads never change the model (see
  * sgd-schedule.ts), only how fast it comes: trainBiasedMf at these defaults on 4.5M ratings of the
  * ML-25M shape (`npm run generate -- --shape ml-25m --scale 0.2`), one epoch, interleaved, two
  * rounds: 6.85–7.05 s on one thread against 5.90–5.96 s on two (load average ~3 on 2 cores). The
@@ -65,7 +66,9 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
  */
 export function serverTrainOptions(threads: number | 'auto'): TrainOptions {
   const { biased } = DEFAULT_TRAIN_OPTIONS;
-  const resolved = threads === 'auto' ? Math.min(biased.strata, os.availableParallelism()) : threads;
+  const cores = os.availableParallelism();
+  const resolved =
+    threads === 'auto' ? (biased.strata === 'auto' ? cores : Math.min(biased.strata, cores)) : threads;
   return { ...DEFAULT_TRAIN_OPTIONS, biased: { ...biased, threads: Math.max(1, resolved) } };
 }
 
@@ -111,6 +114,8 @@ export interface TrainingMetrics {
   readonly bestEpochs: number[];
   /** Epochs run, over all restarts. */
   readonly epochsRun: number;
+  /** The DSGD strata of the rating model's SGD (the default follows the data's shape). */
+  readonly strata: number;
   readonly biasedSeconds: number;
   /** Selection (if any) and the final fit of the served top-N model. */
   readonly topNSeconds: number;
@@ -213,6 +218,7 @@ export async function trainModels(
       validationRmseBeforeRefit: biased.validationRmseBeforeRefit,
       bestEpochs: biased.bestEpochs,
       epochsRun: biased.curve.length,
+      strata: biased.strata,
       biasedSeconds: biased.trainSeconds,
       topNSeconds,
       topNKind: topN.kind,

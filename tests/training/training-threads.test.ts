@@ -11,10 +11,10 @@ describe('TRAINING_THREADS', () => {
     expect(() => loadConfig({ TRAINING_THREADS: 'two' })).toThrow(/TRAINING_THREADS must be a whole number/);
   });
 
-  it('sets only the rating model’s SGD threads; auto is one per core up to the DSGD strata', () => {
-    const strata = DEFAULT_TRAIN_OPTIONS.biased.strata;
+  it('sets only the rating model’s SGD threads; auto is one per core (the strata follow the data)', () => {
+    expect(DEFAULT_TRAIN_OPTIONS.biased.strata).toBe('auto');
     const auto = serverTrainOptions('auto');
-    expect(auto.biased.threads).toBe(Math.min(strata, os.availableParallelism()));
+    expect(auto.biased.threads).toBe(os.availableParallelism());
     expect({ ...auto, biased: { ...auto.biased, threads: 1 } }).toEqual(DEFAULT_TRAIN_OPTIONS);
     expect(serverTrainOptions(1).biased.threads).toBe(1);
     expect(serverTrainOptions(4).biased.threads).toBe(4);

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { float32Text } from '../../db/float32-text';
-import { hasFactorBlocks, readFactorPart, writeFactorBlocks, type FactorArray } from './factor-blocks';
+import { hasFactorBlocks, readFactorPartFast, writeFactorBlocks, type FactorArray } from './factor-blocks';
 import type { BiasedMfParameters, IalsParameters, RatingEncoding, TopNKind, TopNModel } from './kernels';
 
 /** Everything serving needs from a trained pair of models (biased MF + a PureSVD, iALS or EASE top-N model). */
@@ -292,8 +292,8 @@ export class ModelStore {
         itemIds,
         version.topn_kind === 'ease'
           ? {
-              columns: await readFactorPart(this.db, version.id, 'ease_columns', Int32Array),
-              weights: await readFactorPart(this.db, version.id, 'ease_weights', Float32Array),
+              columns: await readFactorPartFast(this.db, version.id, 'ease_columns', Int32Array),
+              weights: await readFactorPartFast(this.db, version.id, 'ease_weights', Float32Array),
             }
           : null,
       ),
@@ -305,7 +305,7 @@ export class ModelStore {
     const read = <T extends FactorArray>(
       part: string,
       Make: { new (n: number): T; BYTES_PER_ELEMENT: number },
-    ) => readFactorPart(this.db, versionId, part, Make);
+    ) => readFactorPartFast(this.db, versionId, part, Make);
     const trained = {
       itemIds: await read('item_ids', Int32Array),
       itemBias: await read('item_bias', Float64Array),

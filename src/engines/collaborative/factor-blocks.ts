@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { allowLongStatements } from '../../db/guarded-pool';
 
 /**
  * A model version's typed arrays as bytea blocks (migration BinaryModelFactors): written and read as
@@ -205,6 +206,9 @@ export async function readFactorPartFast<T extends FactorArray>(
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
+    // A model may take seconds to read on a loaded machine: not under a request's statement timeout.
+    await client.query('BEGIN READ ONLY');
+    await allowLongStatements(client, true);
     const written = await copyBytesInto(
       client,
       `SELECT data FROM model_factor_blocks WHERE model_id = ${modelId} AND part = '${part}' ORDER BY block`,
@@ -212,6 +216,8 @@ export async function readFactorPartFast<T extends FactorArray>(
     );
     if (written !== bytes)
       throw new Error(`model version ${modelId}: "${part}" read ${written} of ${bytes} bytes`);
+    await client.query('COMMIT');
+    await allowLongStatements(client, false);
   } catch (error) {
     broken = error as Error;
     throw error;

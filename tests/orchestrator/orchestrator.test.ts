@@ -489,11 +489,9 @@ describe('Orchestrator', () => {
     expect(orchestrator.weightsInForce().source).toBe('CALIBRATED');
   });
 
-  it('names every list it builds, records it once, and leaves excluded movies out, an exclusion (a new ratings version) rebuilding the list', async () => {
-    let excluded: ReadonlySet<number> = new Set();
-    let version = 1;
-    const recorded: ServedList[] = [];
-    const collaborative = new TableEngine(
+  /** Movies 4..7, best first. */
+  const fourMovieCollaborative = () =>
+    new TableEngine(
       'collaborative',
       table([
         [4, 4.8],
@@ -502,6 +500,12 @@ describe('Orchestrator', () => {
         [7, 2.0],
       ]),
     );
+
+  it('names every list it builds, records it once, and leaves excluded movies out, an exclusion (a new ratings version) rebuilding the list', async () => {
+    let excluded: ReadonlySet<number> = new Set();
+    let version = 1;
+    const recorded: ServedList[] = [];
+    const collaborative = fourMovieCollaborative();
     const orchestrator = new Orchestrator(
       [collaborative],
       {
@@ -549,15 +553,7 @@ describe('Orchestrator', () => {
   });
 
   it('takes the exclusions read with the ratings, without asking for them again', async () => {
-    const collaborative = new TableEngine(
-      'collaborative',
-      table([
-        [4, 4.8],
-        [5, 4.0],
-        [6, 3.0],
-        [7, 2.0],
-      ]),
-    );
+    const collaborative = fourMovieCollaborative();
     let asked = 0;
     const orchestrator = new Orchestrator(
       [collaborative],

@@ -76,28 +76,38 @@ export function sweepTrailingRows(
           sweepOnePivot(matrix, row, i, leftTo, rightFrom, n, factors[q * n + i], columns, q * n);
         continue;
       }
-      const c0 = p * n;
-      const c1 = c0 + n;
-      const c2 = c1 + n;
-      const c3 = c2 + n;
-      for (let j = i; j < leftTo; j++)
-        matrix[row + j] =
-          matrix[row + j] -
-          f0 * columns[c0 + j] -
-          f1 * columns[c1 + j] -
-          f2 * columns[c2 + j] -
-          f3 * columns[c3 + j];
-      for (let j = rightFrom; j < n; j++)
-        matrix[row + j] =
-          matrix[row + j] -
-          f0 * columns[c0 + j] -
-          f1 * columns[c1 + j] -
-          f2 * columns[c2 + j] -
-          f3 * columns[c3 + j];
+      sweepFourPivots(matrix, row, i, leftTo, f0, f1, f2, f3, columns, p * n, n);
+      sweepFourPivots(matrix, row, rightFrom, n, f0, f1, f2, f3, columns, p * n, n);
     }
     for (; p < width; p++)
       sweepOnePivot(matrix, row, i, leftTo, rightFrom, n, factors[p * n + i], columns, p * n);
   }
+}
+
+/** Entries from..to − 1 of a row take four pivots' updates, in pivot order, in one pass. */
+function sweepFourPivots(
+  matrix: Float64Array,
+  row: number,
+  from: number,
+  to: number,
+  f0: number,
+  f1: number,
+  f2: number,
+  f3: number,
+  columns: Float64Array,
+  c0: number,
+  n: number,
+): void {
+  const c1 = c0 + n;
+  const c2 = c1 + n;
+  const c3 = c2 + n;
+  for (let j = from; j < to; j++)
+    matrix[row + j] =
+      matrix[row + j] -
+      f0 * columns[c0 + j] -
+      f1 * columns[c1 + j] -
+      f2 * columns[c2 + j] -
+      f3 * columns[c3 + j];
 }
 
 function sweepOnePivot(

@@ -98,8 +98,9 @@ export function trainEase(dataset: RatingsDataset, options: EaseOptions, threads
   for (let i = 0; i < n; i++) diagonal += gram[i * n + i];
   // An all-zero Gram matrix (every value 0 under 'centered') still gets a positive ridge.
   const lambda = options.lambdaScale * Math.max(diagonal / n, 1e-6);
+  // invertOnThreads itself stays on this thread below MIN_THREADED_COLUMNS or off shared memory.
   const weights = easeWeightsFromGram(gram, n, lambda, (matrix, size) =>
-    invertOnThreads(matrix, size, threaded ? threads : 1),
+    invertOnThreads(matrix, size, threads),
   );
   return {
     model: { encoding: options.encoding, lambda, columns, weights, numItems: dataset.numItems },

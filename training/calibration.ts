@@ -263,7 +263,6 @@ export async function calibrateHybridWeights(
       statistical: memoised.statistical.scoresOf(user, numItems),
     };
     return {
-      user,
       relevant,
       scores,
       members: mergeMembers(scores, rated, user, numItems, options.scope ?? 'candidate-pool'),
@@ -272,11 +271,10 @@ export async function calibrateHybridWeights(
   const ndcgOf = async (weights: EngineWeights): Promise<number> => {
     const accumulator = new RankingAccumulator(numItems, CUTOFF);
     const merged = new Float32Array(numItems);
-    for (const { user, relevant, scores, members } of prepared) {
+    for (const { relevant, scores, members } of prepared) {
+      // The members are unrated movies only (mergeMembers), so rated ones stay at −∞.
       merged.fill(-Infinity);
       mergeNormalised(scores, weights, members, merged);
-      for (let e = rated.offsets[user]; e < rated.offsets[user + 1]; e++)
-        merged[rated.columns[e]] = -Infinity;
       accumulator.add(topK(merged, CUTOFF), relevant);
     }
     return accumulator.result()?.ndcg10 ?? 0;

@@ -5,13 +5,13 @@
  * the machine's other work falls on both alike. With `--validation` it trains the full schedule and
  * prints the validation RMSE too, which is how the strata were chosen (training/README.md).
  */
-import { createReadStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { BiasedMfOptions, BiasedMfResult, trainBiasedMf } from '../training/biased-mf';
 import { integerFlag, numberFlag, parseFlags, runCli, stringFlag, UsageError } from '../training/cli';
+import { formatOfFile, readRecords } from '../src/data/movielens/formats';
 import { createDataset, type RatingsDataset } from '../training/dataset';
+import { RatingColumns } from '../training/ratings-stream';
 import type { SgdWorkerPool } from '../training/sgd-workers';
 
 const USAGE = `Usage: node -r @swc-node/register scripts/bench-sgd.ts --ratings <ratings.csv> [options]
@@ -19,7 +19,7 @@ const USAGE = `Usage: node -r @swc-node/register scripts/bench-sgd.ts --ratings 
 Times the rating model's SGD epochs (300 factors and the other defaults, no recency refit) by DSGD strata
 and prints one Markdown row per run: seconds per epoch, nanoseconds per rating update, load average.
 
-  --ratings FILE     MovieLens ratings.csv (userId,movieId,rating,timestamp with a header line)
+  --ratings FILE     a MovieLens ratings file (ratings.csv, ratings.dat or ml-100k's u.data)
   --strata LIST      e.g. 2,auto,32 (default 2,auto; auto is the data-shaped default, new checkouts only)
   --epochs N         epochs per run (default 2)
   --threads N        SGD threads (default 2)
@@ -46,45 +46,29 @@ function checkoutAt(root: string, label: string): Checkout {
   };
 }
 
-/** The ratings on dense indices in file order; the timestamps are not needed here. */
+/** The ratings on dense indices in file order, streamed (a row object at a time, never all of them). */
 async function readRatings(file: string): Promise<RatingsDataset> {
-  let capacity = 1 << 20;
-  let users = new Int32Array(capacity);
-  let items = new Int32Array(capacity);
-  let ratings = new Float32Array(capacity);
+  const columns = new RatingColumns(1 << 20);
   const userIndex = new Map<number, number>();
   const itemIndex = new Map<number, number>();
-  let size = 0;
-  let header = true;
-  for await (const line of readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (header || line === '') {
-      header = false;
-      continue;
-    }
-    const [user, movie, rating] = line.split(',', 3).map(Number);
-    if (!Number.isFinite(user) || !Number.isFinite(movie) || !Number.isFinite(rating))
-      throw new UsageError(`${file}: not a ratings.csv line: ${line.slice(0, 80)}`);
-    if (size === capacity) {
-      capacity *= 2;
-      const grow = <T extends Int32Array | Float32Array>(old: T, next: T) => (next.set(old as never), next);
-      users = grow(users, new Int32Array(capacity));
-      items = grow(items, new Int32Array(capacity));
-      ratings = grow(ratings, new Float32Array(capacity));
-    }
-    let u = userIndex.get(user);
-    if (u === undefined) userIndex.set(user, (u = userIndex.size));
-    let i = itemIndex.get(movie);
-    if (i === undefined) itemIndex.set(movie, (i = itemIndex.size));
-    users[size] = u;
-    items[size] = i;
-    ratings[size++] = rating;
+  for await (const row of readRecords(file, 'ratings', await formatOfFile(file))) {
+    let user = userIndex.get(row.userId);
+    if (user === undefined) userIndex.set(row.userId, (user = userIndex.size));
+    let item = itemIndex.get(row.movieId);
+    if (item === undefined) itemIndex.set(row.movieId, (item = itemIndex.size));
+    columns.ensure(1);
+    const n = columns.length++;
+    columns.users[n] = user;
+    columns.items[n] = item;
+    columns.ratings[n] = row.rating;
+    columns.timestamps[n] = row.timestamp;
   }
-  if (size === 0) throw new UsageError(`${file} holds no ratings`);
+  if (columns.length === 0) throw new UsageError(`${file} holds no ratings`);
   return createDataset({
-    users: users.slice(0, size),
-    items: items.slice(0, size),
-    ratings: ratings.slice(0, size),
-    timestamps: new Float64Array(size),
+    users: columns.users.slice(0, columns.length),
+    items: columns.items.slice(0, columns.length),
+    ratings: columns.ratings.slice(0, columns.length),
+    timestamps: columns.timestamps.slice(0, columns.length),
     userIds: Int32Array.from(userIndex.keys()),
     itemIds: Int32Array.from(itemIndex.keys()),
   });

@@ -38,7 +38,7 @@ class GrowableInt32 {
 }
 
 /** Four parallel columns, grown together by half again when full (a 1.5× peak only while growing one). */
-class RatingColumns {
+export class RatingColumns {
   users: Int32Array;
   items: Int32Array;
   ratings: Float32Array;

@@ -158,6 +158,8 @@ function copyPool(db: DataSource): Promise<Pool | null> {
             .query(`SELECT version() AS version`)
             .then(([row]: { version: string }[]) => (/pglite|emscripten/i.test(row.version) ? null : pool));
     copyCapable.set(db, found);
+    // A failed probe (the database briefly away) is asked again next time, not remembered.
+    found.catch(() => copyCapable.delete(db));
   }
   return found;
 }

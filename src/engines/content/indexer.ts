@@ -324,7 +324,15 @@ export class ContentIndexer implements IndexView {
         const text = this.textOf(source);
         return text === null ? [] : [{ movieId: source.movieId, text }];
       });
-      const vectors = batch.length > 0 ? await embedder.embed(batch.map((movie) => movie.text)) : [];
+      // Until the index is complete nothing is served from it, so no request waits on these vectors.
+      const background = !this.state.complete;
+      const vectors =
+        batch.length > 0
+          ? await embedder.embed(
+              batch.map((movie) => movie.text),
+              { background },
+            )
+          : [];
       if (vectors.length !== batch.length)
         throw new Error(`${model.modelId} returned ${vectors.length} vectors for ${batch.length} texts`);
       await settle();

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
@@ -9,7 +10,7 @@ import {
   createUseLitePool,
   type Embedder,
 } from '../../../src/engines/content/embedders';
-import { planChunks } from '../../../src/engines/content/embedders/pool';
+import { BACKGROUND_NICE, planChunks } from '../../../src/engines/content/embedders/pool';
 
 const OVERVIEW =
   'Led by Woody, Andy’s toys live happily in his room until Andy’s birthday brings Buzz Lightyear onto the ' +
@@ -32,6 +33,19 @@ const TEXTS = [
   'Balto (1995). Genres: Adventure, Animation, Children.',
   'Nixon (1995). Genres: Drama.',
 ];
+
+/** Nice values of this process's threads (Linux keeps one per thread: /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => niceIn(`/proc/self/task/${tid}/stat`));
+}
+
+/** Field 19 of stat(5): the 17th after the parenthesised command name. */
+function niceIn(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+const onLinux = process.platform === 'linux' ? it : it.skip;
 
 function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   expect(a).toHaveLength(b.length);
@@ -110,7 +124,32 @@ describe('use-lite worker pool', () => {
     await expect(pool.embed([])).resolves.toEqual([]);
     await expect(pool.embed(['Alien', ' '])).rejects.toThrow('input #1 is blank');
   });
+
+  onLinux(
+    'embeds background work on threads of lower priority, and returns them for other work',
+    async () => {
+      const normal = niceIn('/proc/self/stat');
+      const lowered = Math.min(19, normal + BACKGROUND_NICE);
+      const niced = () => threadNiceValues().filter((nice) => nice === lowered).length;
+      expect(niced()).toBe(0);
+      const [background, expected] = await Promise.all([
+        pool.embed(TEXTS, { background: true }),
+        inProcess.embed(TEXTS),
+      ]);
+      background.forEach((vector, i) => expect(maxAbsDifference(vector, expected[i])).toBeLessThan(1e-6));
+      // Both workers were idle, so each took a chunk and stays at the lower priority until its next one.
+      expect(niced()).toBe(2);
+      await pool.embed(TEXTS);
+      expect(niced()).toBe(0);
+    },
+  );
 });
+
+interface ChunkMessage {
+  type: string;
+  texts: string[];
+  niceIncrement: number;
+}
 
 /** Real workers, wrapped so a test can see them and fault the next chunk one of them is sent. */
 class ObservedWorkers {
@@ -119,7 +158,7 @@ class ObservedWorkers {
   /** Per worker, its first message: 'ready' or the reason it could not load. */
   readonly firstReports: Promise<unknown>[] = [];
   readonly chunksSent = new Map<Worker, number>();
-  private nextFault: ((worker: Worker, message: { texts: string[] }) => void) | null = null;
+  private nextFault: ((worker: Worker, message: ChunkMessage) => void) | null = null;
 
   spawn = (file: string, options: WorkerOptions): Worker => {
     const worker = new Worker(file, options);
@@ -127,7 +166,7 @@ class ObservedWorkers {
     this.exits.push(once(worker, 'exit'));
     this.firstReports.push(once(worker, 'message'));
     const post = worker.postMessage.bind(worker);
-    worker.postMessage = (message: { type: string; texts: string[] }) => {
+    worker.postMessage = (message: ChunkMessage) => {
       this.chunksSent.set(worker, (this.chunksSent.get(worker) ?? 0) + 1);
       const fault = this.nextFault;
       this.nextFault = null;
@@ -137,7 +176,7 @@ class ObservedWorkers {
     return worker;
   };
 
-  faultNextChunk(fault: (worker: Worker, message: { texts: string[] }) => void): void {
+  faultNextChunk(fault: (worker: Worker, message: ChunkMessage) => void): void {
     this.nextFault = fault;
   }
 }
@@ -179,6 +218,19 @@ describe('use-lite worker pool failures', () => {
     await expect(pool.embed(TEXTS)).rejects.toThrow(/use-lite pool worker \d threw: .*input #0 is blank/);
     expect(notices[1]).toMatch(/threw: .*; starting a replacement$/);
     expect(observed.workers).toHaveLength(4);
+    await observed.firstReports[observed.firstReports.length - 1];
+    await expect(pool.embed(['Alien', 'Heat'])).resolves.toHaveLength(2);
+  });
+
+  it('delivers the chunk of a worker that cannot return to normal priority, then replaces the worker', async () => {
+    // No nice value is below -20: the worker's setPriority is refused, as lowering it is for an
+    // unprivileged process.
+    observed.faultNextChunk((_, message) => (message.niceIncrement = -100));
+    await expect(pool.embed(TEXTS)).resolves.toHaveLength(TEXTS.length);
+    expect(notices[2]).toMatch(
+      /could not return to normal priority after background work; starting a replacement$/,
+    );
+    expect(observed.workers).toHaveLength(5);
     await observed.firstReports[observed.firstReports.length - 1];
     await expect(pool.embed(['Alien', 'Heat'])).resolves.toHaveLength(2);
   });

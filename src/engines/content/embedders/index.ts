@@ -5,7 +5,7 @@ import { createUseLitePool } from './pool';
 import { createTransformersEmbedder } from './transformers';
 import { createUseLiteEmbedder } from './use-lite';
 
-export type { Embedder, EmbedderProvider } from './embedder';
+export type { Embedder, EmbedderProvider, EmbedOptions } from './embedder';
 export { cosineSimilarity } from './vectors';
 export { createTransformersEmbedder, DEFAULT_TRANSFORMERS_MODEL } from './transformers';
 export type { TransformersEmbedderOptions } from './transformers';

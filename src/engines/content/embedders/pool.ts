@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import type { Embedder } from './embedder';
+import type { Embedder, EmbedOptions } from './embedder';
 import { describeError } from './errors';
 import type { EmbedChunkRequest, PoolWorkerData, PoolWorkerReply } from './pool-worker';
 import { USE_LITE_DIMENSION, useLiteModelId } from './use-lite';
@@ -29,6 +29,14 @@ const CHUNKS_PER_WORKER = 4;
 const MIN_CHUNK_COST = 400;
 /** ~0.4 s of work: caps how long one worker can still be busy after the others have run out of chunks. */
 const MAX_CHUNK_COST = 4_000;
+
+/**
+ * Added to a worker's nice value while it embeds background work (up to 19). CFS weighs nice 10 at 110 against
+ * 1,024 for nice 0, so on a cold start the first model's training (two threads at nice 0) gets ~90%
+ * of the cores while the first index build runs beside it, instead of half each: at 25M the training
+ * took 697.6 s sharing the two cores with the build and 358.6 s alone (README, Performance at scale).
+ */
+export const BACKGROUND_NICE = 10;
 
 function textCost(text: string): number {
   return text.length + PER_TEXT_COST;
@@ -78,6 +86,7 @@ interface Chunk {
   readonly request: EmbedRequest;
   readonly indices: number[];
   readonly texts: string[];
+  readonly background: boolean;
 }
 
 interface PoolWorker {
@@ -101,6 +110,10 @@ interface PoolWorker {
  * Failures: a worker that crashes, or whose embedding throws, fails the embed() call it was serving (not
  * other calls) and is replaced by a new worker. If a replacement cannot load the model its slot stays
  * empty; once no worker is left, embed() rejects.
+ *
+ * Priority: a background call's chunks run BACKGROUND_NICE above the process's nice value, others
+ * at it; a worker that is not allowed to return (an unprivileged process may not lower its nice
+ * value) is replaced once its chunk is delivered.
  */
 class UseLiteWorkerPool implements Embedder {
   readonly provider = 'use-lite' as const;
@@ -137,8 +150,9 @@ class UseLiteWorkerPool implements Embedder {
     this.started = true;
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
     assertEmbeddableTexts(texts);
+    const background = options.background ?? false;
     if (this.disposed) throw new Error('The use-lite worker pool has been disposed');
     if (texts.length === 0) return [];
     if (this.slots.every((worker) => worker === null)) {
@@ -156,7 +170,7 @@ class UseLiteWorkerPool implements Embedder {
       this.unsettled.add(request);
       for (const indices of chunks) {
         const chunkTexts = indices.map((index) => texts[index]);
-        this.queue.push({ id: ++this.chunksCreated, request, indices, texts: chunkTexts });
+        this.queue.push({ id: ++this.chunksCreated, request, indices, texts: chunkTexts, background });
       }
       this.dispatch();
     });
@@ -233,7 +247,7 @@ class UseLiteWorkerPool implements Embedder {
         this.retire(worker, slot, `could not load the model: ${reply.message}`);
         return;
       case 'embedded':
-        this.complete(worker, slot, reply.chunkId, reply.vectors);
+        this.complete(worker, slot, reply.chunkId, reply.vectors, reply.priorityStuck ?? false);
         return;
       case 'embed-failed':
         this.retire(worker, slot, `threw: ${reply.message}`);
@@ -251,7 +265,12 @@ class UseLiteWorkerPool implements Embedder {
       worker.state = 'busy';
       worker.chunk = chunk;
       worker.thread.ref();
-      const request: EmbedChunkRequest = { type: 'embed', chunkId: chunk.id, texts: chunk.texts };
+      const request: EmbedChunkRequest = {
+        type: 'embed',
+        chunkId: chunk.id,
+        texts: chunk.texts,
+        niceIncrement: chunk.background ? BACKGROUND_NICE : 0,
+      };
       worker.thread.postMessage(request);
     }
   }
@@ -263,7 +282,13 @@ class UseLiteWorkerPool implements Embedder {
     return chunk;
   }
 
-  private complete(worker: PoolWorker, slot: number, chunkId: number, vectors: Float32Array[]): void {
+  private complete(
+    worker: PoolWorker,
+    slot: number,
+    chunkId: number,
+    vectors: Float32Array[],
+    priorityStuck: boolean,
+  ): void {
     const chunk = worker.chunk;
     if (!chunk || chunk.id !== chunkId || vectors.length !== chunk.indices.length) {
       const got = `${vectors.length} vectors for chunk ${chunkId}`;
@@ -290,6 +315,8 @@ class UseLiteWorkerPool implements Embedder {
       request.pendingChunks -= 1;
       if (request.pendingChunks === 0) this.settle(request, request.vectors);
     }
+    // Its chunk is delivered; a fresh thread starts at normal priority.
+    if (priorityStuck) this.retire(worker, slot, 'could not return to normal priority after background work');
     this.dispatch();
   }
 

@@ -83,6 +83,18 @@ describe('ContentIndexer', () => {
     expect(after.embedded_at).toEqual(before.embedded_at);
   });
 
+  it('embeds as background work until the index is complete, and as foreground work after', async () => {
+    const embedder = new HashingEmbedder();
+    const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder, batchSize: 4 });
+    await indexer.run();
+    // Nothing is served from an incomplete index, so no request waits on these.
+    expect(embedder.background).toEqual([true, true, true]);
+    await db.dataSource.query(`UPDATE movies SET overview = 'a new plot about a lighthouse' WHERE id = 3`);
+    await indexer.run();
+    // The index is being served: a query's embedding may wait behind these.
+    expect(embedder.background).toEqual([true, true, true, false]);
+  });
+
   it('re-embeds everything when the model changes, including to another dimension', async () => {
     await new ContentIndexer({
       dataSource: db.dataSource,

@@ -1,4 +1,4 @@
-import type { Embedder } from '../../../../../src/engines/content/embedders/embedder';
+import type { Embedder, EmbedOptions } from '../../../../../src/engines/content/embedders/embedder';
 
 /** FNV-1a: a stable 32-bit hash, so a word always lands in the same dimension. */
 function fnv1a(word: string): number {
@@ -22,6 +22,8 @@ export function words(text: string): string[] {
 export class HashingEmbedder implements Embedder {
   readonly provider = 'transformers' as const;
   readonly calls: string[][] = [];
+  /** Per call, whether it was background work. */
+  readonly background: boolean[] = [];
   private gate: Promise<void> | null = null;
   private failOnCall: number | null = null;
 
@@ -38,8 +40,9 @@ export class HashingEmbedder implements Embedder {
     return vector.map((value) => value / norm);
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
     this.calls.push([...texts]);
+    this.background.push(options.background ?? false);
     if (this.failOnCall === this.calls.length)
       throw new Error(`embedder failure on call ${this.calls.length}`);
     if (this.gate) await this.gate;

@@ -54,8 +54,8 @@ similarMovies, search and trending run once, with random movies and queries.
   --distinct-requests N    requests per distinct-users cell (default 300)
   --no-onboard             never onboard synthetic users: cap distinct cells at the release's users
   --settle N               seconds to wait once every engine is ready, before measuring (default 0):
-                           lets background work finish, e.g. the collaborative candidate index that a
-                           model version builds after it loads (large catalogs; lists are exact until then)
+                           lets background work finish, e.g. a trending refresh or a content index
+                           catching up with new movies
   --port N                 the server's port (default 4600)
   --database NAME          the benchmark database (default cinegraph_bench)
   --data DIR               the release to import (or MOVIELENS_DIR)

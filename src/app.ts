@@ -705,7 +705,6 @@ export async function startCinegraph(
           const lap = () => `${Math.round(performance.now() - started)} ms`;
           follower?.stop();
           const jobsStopped = worker?.stop();
-          collaborative.stop();
           await server.stop();
           const drained = lap();
           // A job that cannot stop half-way is cut off by closing the database under it; its run

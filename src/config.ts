@@ -111,7 +111,9 @@ export interface Config {
   versionFeedHeartbeatMs: number;
   /**
    * COLLABORATIVE_ANN_MIN_MOVIES: from this many rankable movies on, collaborative lists come from
-   * the approximate index (once built) instead of scoring every movie; below it exact costs less.
+   * the norm-ordered candidate index (exact, most movies left unscored) instead of scoring every
+   * movie; below it the full pass costs little and leaves every score at hand. (The name is older
+   * than the index, which was approximate.)
    */
   collaborativeAnnMinMovies: number;
   /**

@@ -61,7 +61,7 @@ interface Snapshot {
   folded: Map<number, UserParameters>;
   /** Users who rated through another instance since: folded in again before their next prediction. */
   refold: Set<number>;
-  /** Approximate top-N retrieval over this version's factors (large catalogs, once built). */
+  /** Top-N retrieval by factor norm over this version's factors (large catalogs). */
   candidates: CandidateIndex;
 }
 
@@ -73,7 +73,7 @@ export interface CollaborativeEngineOptions {
   history?: RatingHistorySource;
   /** The versions this instance knows (catalog); absent: a private, standalone set. */
   versions?: Versions;
-  /** Approximate top-N retrieval (COLLABORATIVE_ANN_MIN_MOVIES); its default threshold when absent. */
+  /** Top-N retrieval by the candidate index (COLLABORATIVE_ANN_MIN_MOVIES); its default threshold when absent. */
   candidates?: Omit<CandidateIndexOptions, 'logger'>;
 }
 
@@ -129,8 +129,8 @@ export class CollaborativeEngine implements RecommendationEngine {
   /** A reload in progress, and whether another notice asked for one meanwhile. */
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
-  /** Lists computed (not remembered) by each path: scoring every movie, or the approximate index. */
-  readonly retrievals = { exact: 0, approximate: 0 };
+  /** Lists computed (not remembered) by each path: scoring every movie, or the norm-ordered index. */
+  readonly retrievals = { fullPass: 0, indexed: 0 };
   private readonly candidateOptions: CandidateIndexOptions;
 
   constructor(
@@ -158,17 +158,9 @@ export class CollaborativeEngine implements RecommendationEngine {
     this.notReadyReason = reason;
   }
 
-  /** Stops a candidate index still building: a sliced build would otherwise hold the event loop open. */
-  stop(): void {
-    this.snapshot?.candidates.abandon();
-  }
-
-  /** The active version's approximate index: settles once it is built (or not built); for tests and benchmarks. */
-  async candidateIndexBuilt(): Promise<boolean> {
-    const snapshot = this.snapshot;
-    if (!snapshot) return false;
-    await snapshot.candidates.built;
-    return snapshot.candidates.ready() !== null;
+  /** Whether the active version serves lists from its candidate index; for tests and benchmarks. */
+  candidateIndexBuilt(): boolean {
+    return this.snapshot?.candidates.ready() != null;
   }
 
   activeVersionId(): number | null {
@@ -238,7 +230,6 @@ export class CollaborativeEngine implements RecommendationEngine {
     const topN = new TopNScorer(model.topN);
     const rankable = topN.rankable();
     const rankableCount = rankable.reduce((sum, r) => sum + r, 0);
-    this.snapshot?.candidates.abandon();
     this.snapshot = {
       model,
       topN,
@@ -391,7 +382,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     const wanted = genres.length > 0 ? new Set(genres) : null;
     const index = snapshot.candidates.ready();
     if (index && state.ranking.vector) {
-      // Approximate: only the lists of the index nearest the user's vector are scored.
+      // Only the movies whose norm could still place them in the list are scored.
       const excluded = new Set<number>(user.items);
       for (const id of extraExclusions) {
         const item = snapshot.itemIndex.get(id);
@@ -406,10 +397,10 @@ export class CollaborativeEngine implements RecommendationEngine {
       );
       const list = Array.from(found.items, (i) => this.scoredItem(state, i));
       state.lists.set(key, list, 0);
-      this.retrievals.approximate++;
+      this.retrievals.indexed++;
       return list;
     }
-    this.retrievals.exact++;
+    this.retrievals.fullPass++;
 
     // Reused between calls (filled and read with no await between): a fresh copy per request
     // was a large share of the garbage a recommendation made.

@@ -67,7 +67,6 @@ describe.each([
     });
 
     afterAll(async () => {
-      engine.stop();
       await db.drop();
     });
 

@@ -1,10 +1,6 @@
 import { mipsCatalog } from '../../../../fixtures/mips-catalog';
 import { factorScores, itemScore } from '../../../../src/engines/collaborative/kernels/linalg';
-import {
-  buildMipsIndexNow,
-  buildMipsIndexSliced,
-  searchMipsIndex,
-} from '../../../../src/engines/collaborative/kernels/mips-index';
+import { buildMipsIndex, searchMipsIndex } from '../../../../src/engines/collaborative/kernels/mips-index';
 import { Mulberry32 } from '../../../../src/engines/collaborative/kernels/prng';
 import { topK } from '../../../../src/engines/collaborative/kernels/top-k';
 import { TopNScorer } from '../../../../src/engines/collaborative/kernels/top-n-model';
@@ -13,13 +9,13 @@ import { TopNScorer } from '../../../../src/engines/collaborative/kernels/top-n-
 const catalog = mipsCatalog({ items: 6000, users: 2500, rank: 32, seed: 3 });
 const { itemFactors: factors, rank } = catalog.model;
 const numItems = factors.length / rank;
-/** Calibrated on the index's own synthetic queries, never on these users. */
-const index = buildMipsIndexNow(factors, rank, { seed: 1, calibrationN: 100 });
+const index = buildMipsIndex(factors, rank);
 
-function exactTop(vector: Float64Array, k: number, excluded: ReadonlySet<number>): Int32Array {
+/** The full pass: every movie scored, the excluded and unrated ones masked, topK. */
+function exactTop(vector: Float64Array, k: number, excluded: (item: number) => boolean): Int32Array {
   const scores = new Float32Array(numItems);
   factorScores(factors, rank, vector, scores);
-  for (const item of excluded) scores[item] = -Infinity;
+  for (let item = 0; item < numItems; item++) if (excluded(item)) scores[item] = -Infinity;
   // Unrated movies have all-zero rows: the index leaves them out, and so does the engine.
   for (let item = 0; item < numItems; item++) {
     let zero = true;
@@ -29,67 +25,61 @@ function exactTop(vector: Float64Array, k: number, excluded: ReadonlySet<number>
   return topK(scores, k);
 }
 
-function meanRecall(k: number, users: number[]): number {
-  let sum = 0;
-  for (const user of users) {
-    const vector = catalog.userVector(user);
-    const rated = new Set(catalog.userRatings(user).items);
-    const exact = exactTop(vector, k, rated);
-    const found = new Set(searchMipsIndex(index, vector, k, (item) => !rated.has(item)).items);
-    sum += exact.filter((item) => found.has(item)).length / exact.length;
-  }
-  return sum / users.length;
-}
-
-describe('approximate top-N (IVF over the MIPS transform)', () => {
+describe('top-N by descending factor norm', () => {
   const users = Array.from({ length: 150 }, (_, n) => n * 16);
 
-  it('finds at least 95% of the exact top 10 and top 100 of users it was not calibrated on', () => {
-    expect(meanRecall(10, users)).toBeGreaterThanOrEqual(0.95);
-    expect(meanRecall(100, users)).toBeGreaterThanOrEqual(0.95);
+  it("returns exactly the full pass's top 10 and top 100, scores included, never a rated movie", () => {
+    for (const user of users) {
+      const vector = catalog.userVector(user);
+      const rated = new Set(catalog.userRatings(user).items);
+      for (const k of [10, 100]) {
+        const found = searchMipsIndex(index, vector, k, (item) => !rated.has(item));
+        expect([...found.items]).toEqual([...exactTop(vector, k, (item) => rated.has(item))]);
+        found.items.forEach((item, n) =>
+          expect(found.scores[n]).toBe(itemScore(vector, factors, item * rank, rank)),
+        );
+      }
+    }
   });
 
-  it('scans only part of the catalog, and reports the recall it was calibrated to', () => {
-    expect(index.calibratedRecall).toBeGreaterThanOrEqual(0.97);
-    expect(index.scanBudget).toBeLessThan(index.numItems / 2);
-    const { scanned } = searchMipsIndex(index, catalog.userVector(0), 100);
-    expect(scanned).toBeGreaterThanOrEqual(index.scanBudget);
-    expect(scanned).toBeLessThan(index.numItems);
-  });
-
-  it('gives every found item its exact score, best first, and never an excluded item', () => {
-    const vector = catalog.userVector(7);
-    const excluded = new Set([...catalog.userRatings(7).items]);
-    const found = searchMipsIndex(index, vector, 50, (item) => !excluded.has(item));
-    expect(found.items).toHaveLength(50);
-    found.items.forEach((item, n) => {
-      expect(excluded.has(item)).toBe(false);
-      expect(found.scores[n]).toBe(itemScore(vector, factors, item * rank, rank));
-      if (n > 0) expect(found.scores[n]).toBeLessThanOrEqual(found.scores[n - 1]);
+  it('stops before the end of the catalog for the typical user', () => {
+    // This planted catalog's norms are flatter than a release's (the 25M synthetic release's
+    // model left 94% of its movies unscored at the median, scripts/bench-ann.ts --database); here
+    // about a quarter.
+    const scanned = users.map((user) => {
+      const rated = new Set(catalog.userRatings(user).items);
+      return searchMipsIndex(index, catalog.userVector(user), 100, (item) => !rated.has(item)).scanned;
     });
+    scanned.sort((a, b) => a - b);
+    expect(scanned[Math.floor(scanned.length / 2)]).toBeLessThan(0.9 * index.numItems);
   });
 
-  it('scans every list when the filter leaves too few items, so a rare filter still fills the list', () => {
+  it('scans on when a filter passes few movies, so a rare filter still fills the list in exact order', () => {
     const vector = catalog.userVector(3);
-    // One movie in 200 passes: fewer than the budget, all of them must come back in exact order.
+    // One movie in 200 passes: all of them come back, in the full pass's order.
     const rare = (item: number) => item % 200 === 0;
     const found = searchMipsIndex(index, vector, 1000, rare);
-    const scores = new Float32Array(numItems);
-    factorScores(factors, rank, vector, scores);
-    for (let item = 0; item < numItems; item++)
-      if (!rare(item) || factors.subarray(item * rank, (item + 1) * rank).every((v) => v === 0))
-        scores[item] = -Infinity;
-    expect([...found.items]).toEqual([...topK(scores, 1000)]);
+    expect([...found.items]).toEqual([...exactTop(vector, 1000, (item) => !rare(item))]);
   });
 
-  it('builds the same index at once and in slices, and a sliced build can be abandoned', async () => {
+  it('breaks ties as the full pass does, to the lower movie index, even across the norm order', () => {
+    // Rows 0–3 score the same against (1, 0) but differ in norm; row 4 scores higher.
+    const rows = Float32Array.from([1, 2, 1, 0, 1, -3, 1, 1, 2, 0]);
+    const tied = buildMipsIndex(rows, 2);
+    const vector = Float64Array.from([1, 0]);
+    expect([...searchMipsIndex(tied, vector, 3).items]).toEqual([4, 0, 1]);
+    expect([...searchMipsIndex(tied, vector, 0).items]).toEqual([]);
+  });
+
+  it('leaves out movies whose factor row is all zero (unrated at training time)', () => {
     const random = new Mulberry32(9);
-    const small = Float32Array.from({ length: 800 * 8 }, () => random.nextGaussian());
-    const now = buildMipsIndexNow(small, 8, { seed: 2 });
-    const sliced = await buildMipsIndexSliced(small, 8, { seed: 2 }, 0.01);
-    expect(sliced?.order).toEqual(now.order);
-    expect(sliced?.scanBudget).toBe(now.scanBudget);
-    expect(await buildMipsIndexSliced(small, 8, { seed: 2 }, 0.01, () => true)).toBeNull();
+    const rows = Float32Array.from({ length: 50 * 4 }, (_, f) => (f < 8 ? 0 : random.nextGaussian()));
+    const small = buildMipsIndex(rows, 4);
+    expect(small.numItems).toBe(48);
+    const all = searchMipsIndex(small, Float64Array.from([1, 1, 1, 1]), 50);
+    expect(all.items).toHaveLength(48);
+    expect([...all.items]).not.toContain(0);
+    expect([...all.items]).not.toContain(1);
   });
 
   it("scores one item as the full pass does (the engine scores other engines' candidates so)", () => {

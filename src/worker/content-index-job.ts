@@ -27,6 +27,8 @@ export interface ContentIndexJobOptions {
   serving?: boolean;
   /** After a successful run (the embedded worker preloads the vectors). */
   onIndexed?(): Promise<void>;
+  /** Re-embed every movie, changed or not (`npm run embed -- --force`). */
+  force?: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export function contentIndexJob(options: ContentIndexJobOptions): Job {
       const poll = setInterval(() => context.progress(indexer.progress().fraction), 500);
       poll.unref();
       try {
-        const summary = await indexer.run();
+        const summary = await indexer.run({ force: options.force });
         await options.onIndexed?.();
         return {
           modelId: summary.model.modelId,

@@ -8,7 +8,7 @@ import { JobRunLog } from './job-runs';
 import { Trainer, TrainedVersion, trainingJob } from './training-job';
 import { Job, JobObserver, Worker } from './worker';
 
-export { CONTENT_INDEX_JOB, catalogSignature } from './content-index-job';
+export { CONTENT_INDEX_JOB, catalogSignature, contentIndexJob } from './content-index-job';
 export { Follower } from './follower';
 export { LocalJobLocks, PostgresJobLocks } from './job-lock';
 export type { HeldLock, JobLocks } from './job-lock';
@@ -16,7 +16,7 @@ export { JobRunLog } from './job-runs';
 export type { JobOutcome, JobRun } from './job-runs';
 export { TRAINING_JOB } from './training-job';
 export type { Trainer, TrainedVersion } from './training-job';
-export { Worker } from './worker';
+export { JobBusyError, Worker } from './worker';
 export type { Job, JobContext, JobObserver, JobStatus } from './worker';
 
 export interface WorkerDatabase {

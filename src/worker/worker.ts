@@ -78,6 +78,14 @@ interface JobSlot {
   abort: AbortController | null;
 }
 
+/** A job asked to run now is already running (a command line's error, not the API's). */
+export class JobBusyError extends Error {
+  constructor(job: string, holder: string) {
+    super(`job ${job} is running in ${holder}: wait for it to finish, or stop that worker first`);
+    this.name = 'JobBusyError';
+  }
+}
+
 /**
  * Runs background jobs: each job is checked every `pollMs` (and when woken); when due, its lock is
  * taken without waiting, due-ness is checked again under the lock, the run is recorded in
@@ -156,6 +164,27 @@ export class Worker {
       slot.running = null;
     }
     return ran;
+  }
+
+  /**
+   * Runs one job now, whatever its due() says (an operator's command: `npm run embed`), under its
+   * lock and recorded in worker_job_runs like a scheduled run, so the instances that follow the
+   * jobs see it. Throws JobBusyError when another process holds the lock; a failed run is in the
+   * returned status (state 'failed', lastError), as for a scheduled one.
+   */
+  async runNow(name: string, trigger: string): Promise<JobStatus> {
+    const slot = this.slots.get(name);
+    if (!slot) throw new Error(`no job named ${name}`);
+    if (slot.running) throw new JobBusyError(name, 'this process');
+    const lock = await this.options.locks.tryAcquire(name);
+    if (!lock) throw new JobBusyError(name, 'another process');
+    slot.running = this.runLocked(slot, trigger, lock.lost).finally(() => lock.release());
+    try {
+      await slot.running;
+    } finally {
+      slot.running = null;
+    }
+    return { ...slot.status };
   }
 
   /** Stops scheduling, aborts running jobs and waits for them to let go of their locks. */

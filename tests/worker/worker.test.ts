@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { JobRunLog } from '../../src/worker/job-runs';
 import { PostgresJobLocks } from '../../src/worker/job-lock';
-import { Job, JobObserver, Worker } from '../../src/worker/worker';
+import { Job, JobBusyError, JobObserver, Worker } from '../../src/worker/worker';
 import { createTestDatabase, TEST_DATABASE_URL, TestDatabase } from '../helpers/database';
 
 /** A job that is due until one run of it (by any worker) succeeded, and waits for `release` while running. */
@@ -101,6 +101,26 @@ describe('Worker on PostgreSQL advisory locks', () => {
     expect(theirs).not.toBeNull();
     await mine!.release();
     await theirs!.release();
+  });
+
+  it('runs a job now when asked even if it is not due, recorded like a scheduled run; refuses while another holds it', async () => {
+    const { job, release, running } = onceJob(db, 'asked');
+    const runs = new JobRunLog(db.dataSource);
+    const scheduled = new Worker({ jobs: [job], locks, runs, pollMs: 60_000, owner: 'worker' });
+    const command = new Worker({ jobs: [job], locks, runs, pollMs: 60_000, owner: 'command' });
+    const firstRan = scheduled.check('asked');
+    await running;
+    await expect(command.runNow('asked', 'npm run embed')).rejects.toThrow(JobBusyError);
+    release();
+    expect(await firstRan).toBe(true);
+    // Done, so a scheduled check would not run it again; asked to, it runs.
+    expect(await command.check('asked')).toBe(false);
+    const status = await command.runNow('asked', 'npm run embed');
+    expect(status).toMatchObject({ state: 'idle', runs: 1, failures: 0 });
+    expect((await runs.runs('asked')).map((run) => [run.owner, run.trigger, run.outcome])).toEqual([
+      ['worker', 'never ran', 'succeeded'],
+      ['command', 'npm run embed', 'succeeded'],
+    ]);
   });
 
   it('marks a run left open by a dead process abandoned, and records a failure with its reason', async () => {

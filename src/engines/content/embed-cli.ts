@@ -4,12 +4,14 @@
  *   --force           re-embed every movie
  *   --batch-size N    texts per embed call and INSERT (default 64)
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { connectDatabase, embedderFor } from '../../app';
 import { answerHelp } from '../../cli-help';
 import { loadConfig } from '../../config';
 import { createLogger } from '../../logger';
+import { CONTENT_INDEX_JOB, contentIndexJob, jobLocksFor, JobRunLog, Worker } from '../../worker';
 import { ContentIndexer, DEFAULT_BATCH_SIZE, IndexProgress } from './indexer';
 
 function formatSeconds(seconds: number): string {
@@ -58,11 +60,23 @@ function progressReporter(interactive: boolean, log: (line: string) => void) {
   return { report, stop };
 }
 
+/** What a content-index run records (content-index-job.ts), with the worker's seconds. */
+interface IndexRunDetail {
+  modelId: string;
+  total: number;
+  embedded: number;
+  unchanged: number;
+  skipped: number;
+  seconds: number;
+}
+
 const USAGE = `Usage: npm run embed [-- --force] [--batch-size N]
 
 Brings the content index (movie_embeddings) up to date for the configured embedding model (EMBEDDINGS),
 in the database named by DATABASE_URL or the embedded one in DATA_DIR. Resumable: unchanged movies are
-skipped, so an interrupted run continues where it stopped.
+skipped, so an interrupted run continues where it stopped. Runs as the worker's content-index job (its
+lock, a row in worker_job_runs): it refuses while a worker is building the index, and instances with
+WORKER=off see the index complete once it finishes.
 
   --force          re-embed every movie
   --batch-size N   texts per embed call and INSERT (default ${DEFAULT_BATCH_SIZE})
@@ -95,13 +109,30 @@ async function main(): Promise<void> {
       progressLog: false,
     });
     try {
-      const summary = await indexer.run({ force: values.force });
+      // Run as the worker's content-index job (its lock, a row in worker_job_runs), so instances
+      // with WORKER=off see the index complete, and a worker building it meanwhile is not doubled.
+      const runs = new JobRunLog(database.dataSource);
+      const job = contentIndexJob({ dataSource: database.dataSource, indexer, runs, force: values.force });
+      const worker = new Worker({
+        jobs: [job],
+        locks: await jobLocksFor(database, config),
+        runs,
+        pollMs: config.workerPollMs,
+        logger,
+        owner: `npm run embed@${os.hostname()}:${process.pid}`,
+      });
+      const status = await worker.runNow(
+        CONTENT_INDEX_JOB,
+        values.force ? 'npm run embed -- --force' : 'npm run embed',
+      );
       reporter.stop();
-      const rate = summary.embedded / Math.max(summary.seconds, 1e-9);
+      if (status.state === 'failed') throw new Error(status.lastError ?? 'the content index run failed');
+      const run = (await runs.latest(CONTENT_INDEX_JOB))?.detail as unknown as IndexRunDetail;
+      const rate = run.embedded / Math.max(run.seconds, 1e-9);
       process.stdout.write(
-        `${summary.model.modelId}: ${summary.embedded} embedded, ${summary.unchanged} unchanged, ` +
-          `${summary.skipped} skipped of ${summary.total} movies in ${summary.seconds.toFixed(1)} s` +
-          (summary.embedded > 0 ? ` (${rate.toFixed(1)} texts/s)` : '') +
+        `${run.modelId}: ${run.embedded} embedded, ${run.unchanged} unchanged, ` +
+          `${run.skipped} skipped of ${run.total} movies in ${run.seconds.toFixed(1)} s` +
+          (run.embedded > 0 ? ` (${rate.toFixed(1)} texts/s)` : '') +
           '\n',
       );
     } finally {

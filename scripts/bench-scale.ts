@@ -652,7 +652,25 @@ async function benchSize(
   }
 }
 
-function printTables(results: SizeResult[], startedAt: Date): void {
+/**
+ * The PostgreSQL settings the serving figures depend on most: with shared_buffers below the content
+ * index and its vectors (at 25M, 163 MB of HNSW graph and 340 MB of table), a fifth of the graph's
+ * page reads and half the vectors' missed the buffer pool (pg_statio), and HYBRID served half the
+ * lists per second (README, Performance at scale).
+ */
+async function databaseSettings(): Promise<string> {
+  const names = ['shared_buffers', 'effective_cache_size', 'work_mem', 'max_connections'];
+  const rows: { name: string; setting: string }[] = (
+    await admin((client) =>
+      client.query(`SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)`, [
+        names,
+      ]),
+    )
+  ).rows;
+  return rows.map((row) => `${row.name} ${row.setting}`).join(', ');
+}
+
+function printTables(results: SizeResult[], startedAt: Date, settings: string): void {
   const keys = [...new Set(results.flatMap((r) => Object.keys(r.figures)))];
   const lines = [
     `| stage | ${results.map((r) => r.label).join(' | ')} |`,
@@ -683,6 +701,7 @@ function printTables(results: SizeResult[], startedAt: Date): void {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}; run ${startedAt.toISOString()} → ${new Date().toISOString()}`,
+    `PostgreSQL: ${settings}`,
   );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -717,7 +736,11 @@ async function main(): Promise<void> {
       );
     }
   }
-  printTables(results, startedAt);
+  printTables(
+    results,
+    startedAt,
+    await databaseSettings().catch((error: unknown) => `unread (${String(error)})`),
+  );
   if (results.some((r) => r.failure || r.cells.some((c) => c.errors > 0))) process.exitCode = 1;
 }
 

@@ -38,6 +38,9 @@ const MAX_CHUNK_COST = 4_000;
  */
 export const BACKGROUND_NICE = 10;
 
+/** Elsewhere setpriority(2) on pid 0 would lower the whole process, event loop included. */
+const NICE_IS_PER_THREAD = process.platform === 'linux';
+
 function textCost(text: string): number {
   return text.length + PER_TEXT_COST;
 }
@@ -269,7 +272,7 @@ class UseLiteWorkerPool implements Embedder {
         type: 'embed',
         chunkId: chunk.id,
         texts: chunk.texts,
-        niceIncrement: chunk.background ? BACKGROUND_NICE : 0,
+        niceIncrement: chunk.background && NICE_IS_PER_THREAD ? BACKGROUND_NICE : 0,
       };
       worker.thread.postMessage(request);
     }

@@ -91,8 +91,8 @@ interface UserTaste {
   ratedSet: ReadonlySet<number>;
   /** The user's best rated embedded movies, best first: what explanations may point at. */
   evidencePool: RatedVector[];
-  /** Nearest neighbours of the profile per query shape, valid as long as the taste is. */
-  neighbours: VersionedCache<string, Promise<Neighbour[]>>;
+  /** Nearest neighbours of the profile per query shape (movie ids), valid as long as the taste is. */
+  neighbours: VersionedCache<string, Promise<number[]>>;
   /** The user's rated movies that vote on a candidate (CONTENT_SCORING); null when none is embedded. */
   voters: RatedNeighbours | null;
   /**
@@ -512,14 +512,15 @@ export class ContentEngine implements RecommendationEngine {
     if (!found) {
       // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.
       const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
-      found = this.store
-        .nearest({ model, vector: taste.profile.vector, limit, genres, excludeIds }, this.tuning)
-        .then((result) => result.neighbours);
+      // Their order and distances are not needed: the vote scores each of them.
+      found = this.store.nearestIds(
+        { model, vector: taste.profile.vector, limit, genres, excludeIds },
+        this.tuning,
+      );
       taste.neighbours.set(key, found, 0);
       found.catch(() => taste.neighbours.delete(key));
     }
-    const neighbours = await found;
-    const ids = neighbours.map((neighbour) => neighbour.movieId);
+    const ids = await found;
     const scores = await this.scoreMovies(request.userId, ids, request.role);
     return ids
       .flatMap((id) => scores.get(id) ?? [])

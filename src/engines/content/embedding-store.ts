@@ -130,6 +130,8 @@ function neighbourSelect(options: {
   conditions: string[];
   genresParam: string | null;
   limitParam: string;
+  /** False: movie ids only, in the index's order (see nearestIds). */
+  distances?: boolean;
 }): string {
   const { dimension } = options;
   assertDimension(dimension);
@@ -146,15 +148,21 @@ function neighbourSelect(options: {
   // ORDER BY the output column, not the expression again: the same sort key to the planner (the
   // HNSW index scan), but the point, inlined as a 512-d literal by queryWithSettings, is written,
   // escaped, sent and parsed once (the statement went from 22 to 6 kB).
-  return (
-    `SELECT e.movie_id AS "movieId", ${distance} AS distance` +
-    ` FROM movie_embeddings e WHERE ${conditions.join(' AND ')}` +
-    ` ORDER BY distance LIMIT ${options.limitParam}`
-  );
+  const where = ` FROM movie_embeddings e WHERE ${conditions.join(' AND ')}`;
+  if (options.distances === false)
+    return `SELECT e.movie_id AS "movieId"${where} ORDER BY ${distance} LIMIT ${options.limitParam}`;
+  return `SELECT e.movie_id AS "movieId", ${distance} AS distance${where} ORDER BY distance LIMIT ${options.limitParam}`;
 }
 
-/** The nearest-neighbour statement for one query point. */
-export function neighbourQuerySql(query: NeighbourQuery): { sql: string; params: unknown[] } {
+/**
+ * The nearest-neighbour statement for one query point; with `distances: false` it returns movie ids
+ * only (the distance is then computed by the index scan alone, not again from each row's TOASTed
+ * vector).
+ */
+export function neighbourQuerySql(
+  query: NeighbourQuery,
+  options: { distances?: boolean } = {},
+): { sql: string; params: unknown[] } {
   const dimension = query.model.dimension;
   const vector = typeof query.vector === 'string' ? query.vector : toFloat32VectorLiteral(query.vector);
   const { params, param } = parameterList([vector, query.model.modelId]);
@@ -169,6 +177,7 @@ export function neighbourQuerySql(query: NeighbourQuery): { sql: string; params:
     conditions,
     genresParam: query.genres && query.genres.length > 0 ? param(query.genres) : null,
     limitParam: param(query.limit),
+    distances: options.distances,
   });
   return { sql, params };
 }
@@ -482,14 +491,37 @@ export class EmbeddingStore {
    * A genre filter matching few movies is answered exactly straight away.
    */
   async nearest(query: NeighbourQuery, tuning: SearchTuning): Promise<NeighbourResult> {
-    if (await this.isSelective(query.genres, tuning))
-      return { neighbours: await this.exactNearest(query), exhaustive: true };
+    const rows = await this.approximateRows<NeighbourRow>(query, tuning, true);
+    if (rows) return { neighbours: toNeighbours(rows), exhaustive: false };
+    return { neighbours: await this.exactNearest(query), exhaustive: true };
+  }
+
+  /**
+   * The movies `nearest` finds, without their distances and in no particular order: for callers
+   * that score the movies themselves (a user's content candidates, re-ranked by the vote). It spares
+   * PostgreSQL computing each found movie's distance again from its TOASTed vector: at 25M (62K
+   * movies, 150 neighbours, ef_search 150) 4.6–6.6 ms against 5.8–6.3 ms on a warm connection.
+   */
+  async nearestIds(query: NeighbourQuery, tuning: SearchTuning): Promise<number[]> {
+    const rows = await this.approximateRows<{ movieId: number }>(query, tuning, false);
+    return (rows ?? (await this.exactNearest(query))).map((row) => row.movieId);
+  }
+
+  /**
+   * The HNSW scan of `nearest`; null when it cannot answer: a genre filter selective enough for an
+   * exact scan, or fewer rows than asked (filters, the iterative scan's tuple budget).
+   */
+  private async approximateRows<T>(
+    query: NeighbourQuery,
+    tuning: SearchTuning,
+    distances: boolean,
+  ): Promise<T[] | null> {
+    if (await this.isSelective(query.genres, tuning)) return null;
     const iterative = await this.supportsIterativeScan();
     const efSearch = Math.min(MAX_EF_SEARCH, Math.max(Math.round(tuning.efSearch), query.limit));
-    const { sql, params } = neighbourQuerySql(query);
-    const rows = await this.queryWithSettings<NeighbourRow>(preferHnsw(efSearch, iterative), sql, params);
-    if (rows.length >= query.limit) return { neighbours: toNeighbours(rows), exhaustive: false };
-    return { neighbours: await this.exactNearest(query), exhaustive: true };
+    const { sql, params } = neighbourQuerySql(query, { distances });
+    const rows = await this.queryWithSettings<T>(preferHnsw(efSearch, iterative), sql, params);
+    return rows.length >= query.limit ? rows : null;
   }
 
   /**

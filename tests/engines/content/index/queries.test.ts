@@ -1,6 +1,6 @@
 import { ContentEngine } from '../../../../src/engines/content/content-engine';
 import { inThreadVoter } from '../../../../src/engines/content/vote-pool';
-import { EmbeddingStore } from '../../../../src/engines/content/embedding-store';
+import { EmbeddingStore, neighbourQuerySql } from '../../../../src/engines/content/embedding-store';
 import { ContentIndexer } from '../../../../src/engines/content/indexer';
 import { buildMovieText } from '../../../../src/engines/content/movie-text';
 import {
@@ -383,6 +383,46 @@ describe('ContentEngine queries', () => {
       expect(await planOf(dimension, {})).toContain(`Index Scan using movie_embeddings_hnsw_${dimension}`);
       expect(await planOf(dimension, { genres: ['Crime'], excludeIds: [1, 2] })).toContain(
         `Index Scan using movie_embeddings_hnsw_${dimension}`,
+      );
+    });
+
+    it('finds by id only what it finds with distances, through the same index, without the distance column', async () => {
+      const store = new EmbeddingStore(db.dataSource);
+      const model = { modelId: embedder.modelId, dimension: 384 };
+      for (const query of [
+        { model, vector: embedder.vectorOf('space aliens'), limit: 4 },
+        {
+          model,
+          vector: embedder.vectorOf('a heist in the city'),
+          limit: 3,
+          excludeIds: [4],
+          genres: ['Crime'],
+        },
+        // More than the catalog holds: both fall back to the exact scan.
+        { model, vector: embedder.vectorOf('romance'), limit: 50 },
+      ]) {
+        const { neighbours } = await store.nearest(query, { efSearch: 40 });
+        const ids = await store.nearestIds(query, { efSearch: 40 });
+        expect([...ids].sort((a, b) => a - b)).toEqual(
+          neighbours.map((n) => n.movieId).sort((a, b) => a - b),
+        );
+      }
+      const { sql, params } = neighbourQuerySql(
+        {
+          model: { modelId: 'any', dimension: 384 },
+          vector: new Float32Array(384).fill(1 / Math.sqrt(384)),
+          limit: 5,
+        },
+        { distances: false },
+      );
+      expect(sql).not.toContain('distance');
+      const plan: { 'QUERY PLAN': string }[] = await db.dataSource.transaction(async (manager) => {
+        for (const setting of ['enable_sort', 'enable_seqscan', 'enable_bitmapscan'])
+          await manager.query(`SET LOCAL ${setting} = off`);
+        return manager.query(`EXPLAIN ${sql}`, params);
+      });
+      expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain(
+        'Index Scan using movie_embeddings_hnsw_384',
       );
     });
 

@@ -8,7 +8,7 @@ import { JobRunLog } from './job-runs';
 import { Trainer, TrainedVersion, trainingJob } from './training-job';
 import { Job, JobObserver, Worker } from './worker';
 
-export { CONTENT_INDEX_JOB, catalogSignature, contentIndexJob } from './content-index-job';
+export { CONTENT_INDEX_JOB, catalogSignature } from './content-index-job';
 export { Follower } from './follower';
 export { LocalJobLocks, PostgresJobLocks } from './job-lock';
 export type { HeldLock, JobLocks } from './job-lock';
@@ -48,6 +48,8 @@ export interface WorkerParts {
   indexer?: ContentIndexer | null;
   /** The indexer also answers this process's content engine (the embedded worker). */
   indexerServes?: boolean;
+  /** Every run of the content index re-embeds every movie (`npm run embed -- --force`). */
+  indexForce?: boolean;
   observer?: JobObserver;
   onModelActivated?(version: TrainedVersion): Promise<void>;
   onIndexed?(): Promise<void>;
@@ -79,6 +81,7 @@ export async function createWorker(parts: WorkerParts): Promise<Worker> {
         runs,
         serving: parts.indexerServes,
         onIndexed: parts.onIndexed,
+        force: parts.indexForce,
       }),
     );
   jobs.push(...(parts.jobs ?? []));

@@ -169,22 +169,27 @@ export class Worker {
   /**
    * Runs one job now, whatever its due() says (an operator's command: `npm run embed`), under its
    * lock and recorded in worker_job_runs like a scheduled run, so the instances that follow the
-   * jobs see it. Throws JobBusyError when another process holds the lock; a failed run is in the
-   * returned status (state 'failed', lastError), as for a scheduled one.
+   * jobs see it. Throws JobBusyError when another process holds the lock. Returns the job's status
+   * (a failed run: state 'failed', lastError, as for a scheduled one) and the detail the run
+   * recorded, read back from no one: once the lock is released another process may run it again.
    */
-  async runNow(name: string, trigger: string): Promise<JobStatus> {
+  async runNow(
+    name: string,
+    trigger: string,
+  ): Promise<{ status: JobStatus; detail: Record<string, unknown> }> {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`no job named ${name}`);
     if (slot.running) throw new JobBusyError(name, 'this process');
     const lock = await this.options.locks.tryAcquire(name);
     if (!lock) throw new JobBusyError(name, 'another process');
-    slot.running = this.runLocked(slot, trigger, lock.lost).finally(() => lock.release());
+    const run = this.runLocked(slot, trigger, lock.lost).finally(() => lock.release());
+    slot.running = run.then(() => undefined);
     try {
-      await slot.running;
+      const detail = await run;
+      return { status: { ...slot.status }, detail };
     } finally {
       slot.running = null;
     }
-    return { ...slot.status };
   }
 
   /** Stops scheduling, aborts running jobs and waits for them to let go of their locks. */
@@ -228,7 +233,12 @@ export class Worker {
     }
   }
 
-  private async runLocked(slot: JobSlot, trigger: string, lockLost: AbortSignal): Promise<void> {
+  /** Runs the job and records the run; returns the detail recorded (the job's, or its error, and seconds). */
+  private async runLocked(
+    slot: JobSlot,
+    trigger: string,
+    lockLost: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const { job, status } = slot;
     const abort = new AbortController();
     slot.abort = abort;
@@ -272,8 +282,9 @@ export class Worker {
     }
     await writing;
     const seconds = (performance.now() - started) / 1000;
+    const recorded = { ...detail, seconds };
     try {
-      await this.options.runs.finish(run.id, outcome, { ...detail, seconds });
+      await this.options.runs.finish(run.id, outcome, recorded);
     } finally {
       this.options.observer?.finished(job.name, outcome, seconds);
       delete status.trigger;
@@ -303,6 +314,7 @@ export class Worker {
         this.logger.info(`job ${job.name} interrupted by the shutdown; the next run starts over`);
       }
     }
+    return recorded;
   }
 }
 

@@ -115,8 +115,9 @@ describe('Worker on PostgreSQL advisory locks', () => {
     expect(await firstRan).toBe(true);
     // Done, so a scheduled check would not run it again; asked to, it runs.
     expect(await command.check('asked')).toBe(false);
-    const status = await command.runNow('asked', 'npm run embed');
+    const { status, detail } = await command.runNow('asked', 'npm run embed');
     expect(status).toMatchObject({ state: 'idle', runs: 1, failures: 0 });
+    expect(detail).toEqual({ ran: true, seconds: expect.any(Number) });
     expect((await runs.runs('asked')).map((run) => [run.owner, run.trigger, run.outcome])).toEqual([
       ['worker', 'never ran', 'succeeded'],
       ['command', 'npm run embed', 'succeeded'],

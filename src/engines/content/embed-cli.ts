@@ -4,14 +4,13 @@
  *   --force           re-embed every movie
  *   --batch-size N    texts per embed call and INSERT (default 64)
  */
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { connectDatabase, embedderFor } from '../../app';
 import { answerHelp } from '../../cli-help';
 import { loadConfig } from '../../config';
 import { createLogger } from '../../logger';
-import { CONTENT_INDEX_JOB, contentIndexJob, jobLocksFor, JobRunLog, Worker } from '../../worker';
+import { CONTENT_INDEX_JOB, createWorker } from '../../worker';
 import { ContentIndexer, DEFAULT_BATCH_SIZE, IndexProgress } from './indexer';
 
 function formatSeconds(seconds: number): string {
@@ -111,23 +110,14 @@ async function main(): Promise<void> {
     try {
       // Run as the worker's content-index job (its lock, a row in worker_job_runs), so instances
       // with WORKER=off see the index complete, and a worker building it meanwhile is not doubled.
-      const runs = new JobRunLog(database.dataSource);
-      const job = contentIndexJob({ dataSource: database.dataSource, indexer, runs, force: values.force });
-      const worker = new Worker({
-        jobs: [job],
-        locks: await jobLocksFor(database, config),
-        runs,
-        pollMs: config.workerPollMs,
-        logger,
-        owner: `npm run embed@${os.hostname()}:${process.pid}`,
-      });
-      const status = await worker.runNow(
+      const worker = await createWorker({ database, config, logger, indexer, indexForce: values.force });
+      const { status, detail } = await worker.runNow(
         CONTENT_INDEX_JOB,
         values.force ? 'npm run embed -- --force' : 'npm run embed',
       );
       reporter.stop();
       if (status.state === 'failed') throw new Error(status.lastError ?? 'the content index run failed');
-      const run = (await runs.latest(CONTENT_INDEX_JOB))?.detail as unknown as IndexRunDetail;
+      const run = detail as unknown as IndexRunDetail;
       const rate = run.embedded / Math.max(run.seconds, 1e-9);
       process.stdout.write(
         `${run.modelId}: ${run.embedded} embedded, ${run.unchanged} unchanged, ` +

@@ -339,6 +339,15 @@ export class EmbeddingStore {
     return new Map(rows.map((row) => [row.movieId, fromVectorSend(row.vector)]));
   }
 
+  /** The genres of the given movies (those that exist). */
+  async genresOf(movieIds: readonly number[]): Promise<Map<number, string[]>> {
+    if (movieIds.length === 0) return new Map();
+    const rows: { id: number; genres: string[] | null }[] = await this.reads.shared((db) =>
+      db.query(`SELECT id, genres FROM movies WHERE id = ANY($1::int[])`, [movieIds]),
+    );
+    return new Map(rows.map((row) => [row.id, row.genres ?? []]));
+  }
+
   /** Ratings per movie (the statistical aggregates kept by triggers), for the content popularity prior. */
   async ratingCounts(): Promise<Map<number, number>> {
     const rows: { movie_id: number; votes: number }[] = await this.reads.shared((db) =>
@@ -617,9 +626,11 @@ export class EmbeddingStore {
   /** Whether the dimension's HNSW index is in place now (a bulk build drops it until the vectors are written). */
   async hnswIndexPresent(dimension: number): Promise<boolean> {
     assertDimension(dimension);
-    const [row] = await this.dataSource.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [
-      hnswIndexName(dimension),
-    ]);
+    // This schema's index only: by its bare name, the search path may find another schema's.
+    const [row] = await this.dataSource.query(
+      `SELECT to_regclass(format('%I.%I', current_schema(), $1::text)) IS NOT NULL AS present`,
+      [hnswIndexName(dimension)],
+    );
     return row?.present === true;
   }
 
@@ -630,7 +641,13 @@ export class EmbeddingStore {
    */
   async dropHnswIndex(dimension: number): Promise<void> {
     assertDimension(dimension);
-    await this.dataSource.query(`DROP INDEX IF EXISTS ${hnswIndexName(dimension)}`);
+    // Qualified: DROP INDEX by a bare name would drop another schema's index where this one has none.
+    const [{ schema }]: { schema: string }[] = await this.dataSource.query(
+      `SELECT current_schema() AS schema`,
+    );
+    await this.dataSource.query(
+      `DROP INDEX IF EXISTS "${schema.replace(/"/g, '""')}".${hnswIndexName(dimension)}`,
+    );
   }
 
   /**

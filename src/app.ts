@@ -576,7 +576,16 @@ export async function startCinegraph(
         workers: config.contentVoteWorkers,
         logger: (message) => logger.warn(message),
       });
-      content = new ContentEngine({ dataSource, indexer: view, history, versions, reads, voter });
+      content = new ContentEngine({
+        dataSource,
+        indexer: view,
+        history,
+        versions,
+        reads,
+        voter,
+        memorySearch: config.contentSearch === 'memory',
+        logger,
+      });
     }
 
     const collaborative = new CollaborativeEngine(dataSource, new ModelStore(dataSource), {
@@ -650,11 +659,14 @@ export async function startCinegraph(
           // The vectors are read where searches run: only once it holds the whole index.
           reads.changed();
           if (!engine) return;
-          // In the background: requests interleave with the page-by-page load.
-          engine.preloadVectors().then(
-            (count) => logger.info(`content vectors in memory: ${count}`),
-            (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
-          );
+          // In the background: requests interleave with the page-by-page load (and the in-process
+          // search index's build, which reads every vector too).
+          if (config.contentSearch === 'memory') void engine.prepareMemoryIndex();
+          else
+            engine.preloadVectors().then(
+              (count) => logger.info(`content vectors in memory: ${count}`),
+              (error: unknown) => logger.warn(`preloading content vectors failed: ${String(error)}`),
+            );
         },
       });
     } else {

@@ -33,6 +33,11 @@ export interface Config {
   contentEngine: boolean;
   /** Worker threads for the content engine's neighbour vote (vote-pool.ts); 0 = on the API's thread. */
   contentVoteWorkers: number;
+  /**
+   * CONTENT_SEARCH: `memory` (default) answers the content engine's searches from an index of the
+   * vectors in this process once built (vector-index.ts); `postgres`: always pgvector's HNSW.
+   */
+  contentSearch: 'memory' | 'postgres';
   /** Threads for the rating model's SGD in server and worker training; 'auto' = one per core. */
   trainingThreads: number | 'auto';
   transformersModel: string;
@@ -244,6 +249,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         : 'auto',
     contentEngine: boolean(env, 'CONTENT_ENGINE', true),
     contentVoteWorkers: integer(env, 'CONTENT_VOTE_WORKERS', 1, 0, 64),
+    contentSearch: oneOf(env, 'CONTENT_SEARCH', ['memory', 'postgres'] as const, 'memory'),
     trainingThreads:
       env.TRAINING_THREADS?.trim() && env.TRAINING_THREADS.trim() !== 'auto'
         ? integer(env, 'TRAINING_THREADS', 1, 1, 64)

@@ -35,6 +35,15 @@ import { dot } from './vector-codec';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
 import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import type { Reads } from '../../db/read-routing';
+import { Logger, silentLogger } from '../../logger';
+import {
+  searchVectorIndex,
+  vectorInIndex,
+  vectorIndexBuild,
+  vectorIndexBytes,
+  type VectorIndex,
+  type VectorIndexEntry,
+} from './vector-index';
 
 export interface ContentEngineOptions {
   dataSource: DataSource;
@@ -66,6 +75,14 @@ export interface ContentEngineOptions {
    * The caller owns it and disposes of it.
    */
   voter?: NeighbourVoter;
+  /**
+   * Answer searches from an in-process index of the vectors (vector-index.ts) once it is built for
+   * the current index generation; PostgreSQL's HNSW answers until then. Default false (the app
+   * turns it on: CONTENT_SEARCH=memory).
+   */
+  memorySearch?: boolean;
+  /** Where the in-process index reports its builds. */
+  logger?: Logger;
 }
 
 export interface ContentQueryOptions {
@@ -171,6 +188,11 @@ export class ContentEngine implements RecommendationEngine {
   private readonly voter: NeighbourVoter;
   /** Hits and misses of its caches, for /metrics: taste profiles, and the neighbours kept with them. */
   readonly cacheCounts: { taste: CacheCounts; neighbours: CacheCounts };
+  /** The in-process search index and the generation (memoryGeneration) it holds. */
+  private memory: { generation: string; index: VectorIndex } | null = null;
+  private memoryBuild: Promise<VectorIndex | null> | null = null;
+  private readonly memorySearch: boolean;
+  private readonly logger: Logger;
   /** Per-movie rating counts: everybody's ratings, so they age (POPULARITY_TTL_MS). */
   private readonly popularity: VersionedCache<'all', { votes: Map<number, number>; max: number }>;
 
@@ -187,6 +209,8 @@ export class ContentEngine implements RecommendationEngine {
     this.history = options.history ?? new SqlRatingHistory(options.dataSource, options.reads);
     this.versions = options.versions ?? new Versions();
     this.voter = options.voter ?? inThreadVoter;
+    this.memorySearch = options.memorySearch ?? false;
+    this.logger = options.logger ?? silentLogger;
     const versions = this.versions;
     this.queryCache = new VersionedCache({ max: this.queryCacheSize });
     this.vectorCache = new VersionedCache({ max: MAX_CACHED_VECTORS, versions });
@@ -236,6 +260,10 @@ export class ContentEngine implements RecommendationEngine {
     validateId('movie', movieId);
     validateLimit(limit);
     const { model } = this.requireReady();
+    const memory = this.memoryIndex(model.modelId);
+    const inMemory = memory && vectorInIndex(memory, movieId);
+    if (memory && inMemory)
+      return this.searchInMemory(memory, inMemory, limit, options.genres, new Set([movieId]));
     const source = await this.store.embeddingOf(movieId, model.modelId);
     if (!source.movieExists) throw new EngineInputError(`movie ${movieId} does not exist`, 'NOT_FOUND');
     if (source.vector === null)
@@ -259,6 +287,16 @@ export class ContentEngine implements RecommendationEngine {
     for (const movieId of movieIds) validateId('movie', movieId);
     validateLimit(limit);
     const { model } = this.requireReady();
+    const memory = this.memoryIndex(model.modelId);
+    if (memory) {
+      const found = new Map<number, ScoredMovie[]>();
+      for (const movieId of new Set(movieIds)) {
+        const vector = vectorInIndex(memory, movieId);
+        if (vector)
+          found.set(movieId, this.searchInMemory(memory, vector, limit, options.genres, new Set([movieId])));
+      }
+      return found;
+    }
     const neighbours = await this.store.nearestToMovies(
       { model, movieIds: [...new Set(movieIds)], limit, genres: cleanGenres(options.genres) },
       this.tuning,
@@ -280,11 +318,109 @@ export class ContentEngine implements RecommendationEngine {
     validateLimit(limit);
     const { embedder, model } = this.requireReady();
     const vector = await this.embedQuery(embedder, text);
+    const memory = this.memoryIndex(model.modelId);
+    if (memory) return this.searchInMemory(memory, vector, limit, options.genres);
     const { neighbours } = await this.store.nearest(
       { model, vector, limit, genres: cleanGenres(options.genres) },
       this.tuning,
     );
     return neighbours.map((neighbour) => ({ movieId: neighbour.movieId, score: similarity(neighbour) }));
+  }
+
+  private searchInMemory(
+    index: VectorIndex,
+    vector: Float32Array,
+    limit: number,
+    genres: readonly string[] | undefined,
+    exclude?: ReadonlySet<number>,
+  ): ScoredMovie[] {
+    return searchVectorIndex(index, vector, limit, {
+      genres: cleanGenres(genres),
+      exclude,
+      exactFilterLimit: this.tuning.exactFilterLimit,
+    }).map((hit) => ({ movieId: hit.movieId, score: hit.similarity }));
+  }
+
+  /** The generation the in-process index must have been built at: the index's, and the catalog's. */
+  private memoryGeneration(modelId: string): string {
+    return `${this.indexGeneration(modelId)}|${this.versions.catalog}`;
+  }
+
+  /**
+   * The in-process index when it holds the current generation; otherwise null (PostgreSQL answers)
+   * and, once the content index is complete, a build in the background.
+   */
+  private memoryIndex(modelId: string): VectorIndex | null {
+    if (!this.memorySearch) return null;
+    if (this.memory?.generation === this.memoryGeneration(modelId)) return this.memory.index;
+    if (this.indexer.progress().complete) void this.prepareMemoryIndex();
+    return null;
+  }
+
+  /**
+   * Builds the in-process index for the current generation (one build at a time; a build whose
+   * generation moved on while it ran is dropped, and the next request starts another). The
+   * vectors are read through the vector cache, page by page, and the k-means and calibration run
+   * in slices between requests. Resolves to the index, or null when it could not be built.
+   */
+  prepareMemoryIndex(): Promise<VectorIndex | null> {
+    this.memoryBuild ??= this.buildMemoryIndex()
+      .catch((error: unknown) => {
+        this.logger.warn(`content search index in memory: build failed: ${String(error)}`);
+        return null;
+      })
+      .finally(() => {
+        this.memoryBuild = null;
+      });
+    return this.memoryBuild;
+  }
+
+  private async buildMemoryIndex(): Promise<VectorIndex | null> {
+    const embedder = this.indexer.activeEmbedder();
+    if (!embedder || !this.indexer.progress().complete) return null;
+    const modelId = embedder.modelId;
+    const generation = this.memoryGeneration(modelId);
+    if (this.memory?.generation === generation) return this.memory.index;
+    const started = Date.now();
+    const ids = await this.store.embeddedMovieIds(modelId);
+    const entries: VectorIndexEntry[] = [];
+    const pageSize = 2000;
+    for (let start = 0; start < ids.length; start += pageSize) {
+      const page = ids.slice(start, start + pageSize);
+      const [vectors, genres] = await Promise.all([
+        this.cachedVectors(page, modelId),
+        this.store.genresOf(page),
+      ]);
+      for (const movieId of page) {
+        const vector = vectors.get(movieId);
+        if (vector && vector.length === embedder.dimension)
+          entries.push({ movieId, vector, genres: genres.get(movieId) ?? [] });
+      }
+    }
+    const build = vectorIndexBuild(entries);
+    let step = build.next();
+    while (!step.done) {
+      // About 10 ms of work, then requests waiting on the event loop go first.
+      const sliceEnd = performance.now() + 10;
+      while (!step.done && performance.now() < sliceEnd) step = build.next();
+      if (!step.done) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const index = step.value;
+    if (this.memoryGeneration(modelId) !== generation) return null;
+    this.memory = { generation, index };
+    // The vote reads views of the index's rows: the vectors are held once.
+    const catalog = this.vectorCache.catalog();
+    const vectorGeneration = this.indexGeneration(modelId);
+    for (const entry of entries)
+      this.vectorCache.set(entry.movieId, vectorInIndex(index, entry.movieId)!, vectorGeneration, {
+        catalog,
+      });
+    this.logger.info(
+      `content search index in memory: ${index.size} movies in ${index.numLists} lists, ` +
+        `${index.scanBudget === 0 ? 'exact scans' : `scans ≥ ${index.scanBudget} movies per query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN} for each kind of query)`}, ` +
+        `${Math.round(vectorIndexBytes(index) / 2 ** 20)} MiB, built in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return index;
   }
 
   private async embedQuery(embedder: Embedder, text: string): Promise<Float32Array> {
@@ -509,7 +645,19 @@ export class ContentEngine implements RecommendationEngine {
     const { key, extraExclusions } = requestShape(request, genres, taste.ratedSet);
     const excludeIds = extraExclusions.length > 0 ? [...taste.ratedIds, ...extraExclusions] : taste.ratedIds;
     let found = taste.neighbours.get(key, 0);
-    if (!found) {
+    const memory = found ? null : this.memoryIndex(model.modelId);
+    if (!found && memory) {
+      const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
+      const exclude = extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet;
+      found = Promise.resolve(
+        searchVectorIndex(memory, taste.profile.vector, limit, {
+          genres,
+          exclude,
+          exactFilterLimit: this.tuning.exactFilterLimit,
+        }).map((hit) => hit.movieId),
+      );
+      taste.neighbours.set(key, found, 0);
+    } else if (!found) {
       // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.
       const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
       // Their order and distances are not needed: the vote scores each of them.

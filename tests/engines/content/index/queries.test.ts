@@ -73,7 +73,11 @@ function servedScore(
   return vote + scoring.popularityWeight * popularityPrior(VOTES[movieId] ?? 0, MAX_VOTES);
 }
 
-describe('ContentEngine queries', () => {
+// Every query runs twice: answered by PostgreSQL's HNSW, and by the in-process index (CONTENT_SEARCH=memory).
+describe.each([
+  ['PostgreSQL', false],
+  ['the in-process index', true],
+])('ContentEngine queries through %s', (_searcher, memorySearch) => {
   let db: TestDatabase;
   let engine: ContentEngine;
   let indexer: ContentIndexer;
@@ -83,7 +87,7 @@ describe('ContentEngine queries', () => {
     await insertMovies(db.dataSource);
     indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
     await indexer.run();
-    engine = new ContentEngine({ dataSource: db.dataSource, indexer });
+    engine = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch });
     // Added after indexing: exists in the catalog but has no embedding.
     await db.dataSource.query(
       `INSERT INTO movies (id, title, genres) VALUES (11, 'Late Arrival', '{Drama}')`,
@@ -93,9 +97,22 @@ describe('ContentEngine queries', () => {
     await insertRatings(db.dataSource, 3, { 1: 5, 2: 4, 11: 3 });
     await insertRatings(db.dataSource, 4, { 1: 5, 2: 4.5, 3: 4, 8: 1, 5: 2 });
     await db.dataSource.query(`INSERT INTO users (id) VALUES (5)`);
+    if (memorySearch) expect(await engine.prepareMemoryIndex()).not.toBeNull();
   });
   afterAll(async () => {
     await db.drop();
+  });
+
+  it(`answers ${memorySearch ? 'without any' : 'by'} nearest-neighbour statements`, async () => {
+    const statements = await recordStatements(db.dataSource, async () => {
+      await engine.similarMovies(3, 4);
+      await engine.search('space adventure', 3);
+      await engine.recommend({ userId: 4, limit: 3, exclude: new Set([6]) });
+    });
+    const searches = statements.filter((statement) => statement.includes('<=>'));
+    // PostgreSQL: the HNSW scan, and an exact one where it comes up short on this tiny catalog.
+    if (memorySearch) expect(searches).toEqual([]);
+    else expect(searches.length).toBeGreaterThanOrEqual(3);
   });
 
   describe('similarMovies', () => {

@@ -1,0 +1,197 @@
+import { Mulberry32 } from '../../../src/engines/collaborative/kernels/prng';
+import {
+  buildVectorIndexNow,
+  searchVectorIndex,
+  vectorInIndex,
+  type VectorIndex,
+  type VectorIndexEntry,
+} from '../../../src/engines/content/vector-index';
+import { createRowScorer } from '../../../src/engines/content/wasm-dots';
+
+const GENRES = ['Drama', 'Comedy', 'Horror', 'Western', 'Noir'];
+
+/**
+ * Movies around topics, as text embeddings are: each a mix of two topic directions plus noise.
+ * Genres: Noir only on every 97th movie (a selective filter), the others spread.
+ */
+function clusteredCatalog(size: number, dimension: number, seed = 7): VectorIndexEntry[] {
+  const random = new Mulberry32(seed);
+  const topics = Array.from({ length: 40 }, () =>
+    Float32Array.from({ length: dimension }, () => random.nextGaussian()),
+  );
+  return Array.from({ length: size }, (_, i) => {
+    const vector = new Float32Array(dimension);
+    for (const topic of [topics[random.nextInt(40)], topics[random.nextInt(40)]]) {
+      const weight = 0.5 + random.nextFloat();
+      for (let k = 0; k < dimension; k++) vector[k] += weight * topic[k];
+    }
+    for (let k = 0; k < dimension; k++) vector[k] += 0.6 * random.nextGaussian();
+    const genres = i % 97 === 0 ? ['Noir'] : [GENRES[i % 4], ...(i % 3 === 0 ? [GENRES[(i + 1) % 4]] : [])];
+    // Ids are not positions: sparse and unordered.
+    return { movieId: 3 * ((i * 7919) % size) + 1, vector, genres };
+  });
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let k = 0; k < a.length; k++) {
+    ab += a[k] * b[k];
+    aa += a[k] * a[k];
+    bb += b[k] * b[k];
+  }
+  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
+}
+
+/** The reference: every eligible movie compared, best first, ties by id. */
+function bruteForce(
+  entries: readonly VectorIndexEntry[],
+  query: Float32Array,
+  limit: number,
+  filter: { genres?: string[]; exclude?: Set<number> } = {},
+) {
+  return entries
+    .filter((entry) => !filter.exclude?.has(entry.movieId))
+    .filter((entry) => !filter.genres || entry.genres.some((genre) => filter.genres!.includes(genre)))
+    .map((entry) => ({ movieId: entry.movieId, similarity: cosine(query, entry.vector) }))
+    .sort((a, b) => b.similarity - a.similarity || a.movieId - b.movieId)
+    .slice(0, limit);
+}
+
+function tasteLike(entries: readonly VectorIndexEntry[], random: Mulberry32): Float32Array {
+  const query = new Float32Array(entries[0].vector.length);
+  for (let r = 0; r < 40; r++) {
+    const entry = entries[random.nextInt(entries.length)];
+    const weight = random.nextFloat() * 2.5 - 0.8;
+    for (let k = 0; k < query.length; k++) query[k] += weight * entry.vector[k];
+  }
+  return query;
+}
+
+describe('the in-process vector index', () => {
+  const entries = clusteredCatalog(8000, 64);
+  let index: VectorIndex;
+
+  beforeAll(() => {
+    index = buildVectorIndexNow(entries);
+  });
+
+  it('groups the movies into lists and calibrates its scan budget to the target recall', () => {
+    expect(index.size).toBe(8000);
+    expect(index.numLists).toBe(Math.round(Math.sqrt(8000)));
+    expect(index.listStart[index.numLists]).toBe(8000);
+    expect(index.scanBudget).toBeGreaterThan(0);
+    expect(index.scanBudget).toBeLessThan(8000);
+    expect(index.calibratedRecall).toBeGreaterThanOrEqual(0.97);
+    expect(index.scorer.simd).toBe(true);
+    for (const entry of entries.slice(0, 50))
+      expect(vectorInIndex(index, entry.movieId)).toEqual(entry.vector);
+    expect(vectorInIndex(index, 2)).toBeUndefined();
+  });
+
+  it('finds ≥ 95% of the exact top 10 and top 150 for single movies and taste-like sums, with exclusions', () => {
+    const random = new Mulberry32(11);
+    for (const limit of [10, 150]) {
+      let recall = 0;
+      const queries = 60;
+      for (let q = 0; q < queries; q++) {
+        const source = entries[random.nextInt(entries.length)];
+        const query = q % 2 === 0 ? source.vector : tasteLike(entries, random);
+        const exclude = new Set(
+          q % 2 === 0 ? [source.movieId] : entries.slice(q * 10, q * 10 + 60).map((e) => e.movieId),
+        );
+        const found = searchVectorIndex(index, query, limit, { exclude });
+        expect(found).toHaveLength(limit);
+        for (const hit of found) expect(exclude.has(hit.movieId)).toBe(false);
+        const exact = new Set(bruteForce(entries, query, limit, { exclude }).map((hit) => hit.movieId));
+        recall += found.filter((hit) => exact.has(hit.movieId)).length / limit;
+      }
+      expect(recall / queries).toBeGreaterThanOrEqual(0.95);
+    }
+  });
+
+  it('reports float64 cosine similarities, best first', () => {
+    const query = entries[3].vector;
+    const found = searchVectorIndex(index, query, 20);
+    expect(found[0]).toEqual({ movieId: entries[3].movieId, similarity: expect.closeTo(1, 12) });
+    for (const hit of found) {
+      const entry = entries.find((e) => e.movieId === hit.movieId)!;
+      expect(hit.similarity).toBeCloseTo(cosine(query, entry.vector), 12);
+    }
+    const similarities = found.map((hit) => hit.similarity);
+    expect(similarities).toEqual([...similarities].sort((a, b) => b - a));
+  });
+
+  it('answers a selective genre filter exactly and a broad one with only matching movies', () => {
+    const query = entries[10].vector;
+    expect(searchVectorIndex(index, query, 30, { genres: ['Noir'] })).toEqual(
+      bruteForce(entries, query, 30, { genres: ['Noir'] }).map((hit) => ({
+        movieId: hit.movieId,
+        similarity: expect.closeTo(hit.similarity, 12),
+      })),
+    );
+    const broad = searchVectorIndex(index, query, 30, { genres: ['Western', 'Noir'] });
+    expect(broad).toHaveLength(30);
+    const genresOf = new Map(entries.map((entry) => [entry.movieId, entry.genres]));
+    for (const hit of broad)
+      expect(genresOf.get(hit.movieId)!.some((g) => g === 'Western' || g === 'Noir')).toBe(true);
+    expect(searchVectorIndex(index, query, 30, { genres: ['Musical'] })).toEqual([]);
+  });
+
+  it('returns every eligible movie, exhaustively, when fewer pass than asked for', () => {
+    const exclude = new Set(entries.slice(20).map((entry) => entry.movieId));
+    const found = searchVectorIndex(index, entries[0].vector, 50, { exclude });
+    expect(found.map((hit) => hit.movieId)).toEqual(
+      bruteForce(entries, entries[0].vector, 50, { exclude }).map((hit) => hit.movieId),
+    );
+    expect(found).toHaveLength(20);
+  });
+
+  it('compares every movie of a small catalog, ties by movie id', () => {
+    const small = clusteredCatalog(300, 60, 3);
+    small.push({ movieId: 100_000, vector: small[0].vector, genres: [] });
+    const exact = buildVectorIndexNow(small);
+    expect(exact.scanBudget).toBe(0);
+    // 60 dimensions are not a multiple of 8: the JavaScript loop scores.
+    expect(exact.scorer.simd).toBe(false);
+    const found = searchVectorIndex(exact, small[0].vector, 300);
+    expect(found.map((hit) => hit.movieId)).toEqual(
+      bruteForce(small, small[0].vector, 300).map((hit) => hit.movieId),
+    );
+    expect(found.slice(0, 2).map((hit) => hit.movieId)).toEqual(
+      [small[0].movieId, 100_000].sort((a, b) => a - b),
+    );
+  });
+
+  it('refuses duplicate movies, mixed dimensions and a query of another dimension', () => {
+    const [a, b] = clusteredCatalog(2, 16);
+    expect(() => buildVectorIndexNow([a, { ...b, movieId: a.movieId }])).toThrow(/appears twice/);
+    expect(() => buildVectorIndexNow([a, { ...b, vector: new Float32Array(8) }])).toThrow(/dimensions/);
+    expect(() => searchVectorIndex(index, new Float32Array(32), 5)).toThrow(/dimensions/);
+    const zero = buildVectorIndexNow([a, { ...b, vector: new Float32Array(16) }]);
+    expect(searchVectorIndex(zero, a.vector, 2).map((hit) => hit.similarity)).toEqual([
+      expect.closeTo(1, 12),
+      0,
+    ]);
+  });
+});
+
+describe('the row scorer', () => {
+  it('scores in WebAssembly SIMD what the JavaScript loop scores, to float32 rounding', () => {
+    const random = new Mulberry32(5);
+    const wasm = createRowScorer(100, 512);
+    const js = createRowScorer(100, 512, { wasm: false });
+    expect([wasm.simd, js.simd]).toEqual([true, false]);
+    for (let i = 0; i < wasm.rows.length; i++) wasm.rows[i] = random.nextGaussian();
+    js.rows.set(wasm.rows);
+    const query = Float32Array.from({ length: 512 }, () => random.nextGaussian());
+    wasm.setQuery(query);
+    js.setQuery(query);
+    const fromWasm = Float32Array.from(wasm.score(10, 90));
+    const fromJs = js.score(10, 90);
+    expect(fromWasm).toHaveLength(90);
+    for (let r = 0; r < 90; r++) expect(Math.abs(fromWasm[r] - fromJs[r])).toBeLessThan(1e-3);
+    expect(wasm.score(0, 0)).toHaveLength(0);
+  });
+});

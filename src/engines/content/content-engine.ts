@@ -143,6 +143,9 @@ function scoringFor(role: EngineRole): ContentScoring {
 /** Movie vectors kept in memory at most (ML-32M has 87,585 movies). */
 const MAX_CACHED_VECTORS = 200_000;
 
+/** After a failed build of the in-process search index, requests start no other for this long. */
+const MEMORY_INDEX_RETRY_MS = 60_000;
+
 /** How long the per-movie rating counts behind the popularity prior are reused. */
 export const POPULARITY_TTL_MS = 60_000;
 
@@ -191,6 +194,7 @@ export class ContentEngine implements RecommendationEngine {
   /** The in-process search index and the generation (memoryGeneration) it holds. */
   private memory: { generation: string; index: VectorIndex } | null = null;
   private memoryBuild: Promise<VectorIndex | null> | null = null;
+  private memoryRetryAt = 0;
   private readonly memorySearch: boolean;
   private readonly logger: Logger;
   /** Per-movie rating counts: everybody's ratings, so they age (POPULARITY_TTL_MS). */
@@ -353,7 +357,7 @@ export class ContentEngine implements RecommendationEngine {
   private memoryIndex(modelId: string): VectorIndex | null {
     if (!this.memorySearch) return null;
     if (this.memory?.generation === this.memoryGeneration(modelId)) return this.memory.index;
-    if (this.indexer.progress().complete) void this.prepareMemoryIndex();
+    if (this.indexer.progress().complete && Date.now() >= this.memoryRetryAt) void this.prepareMemoryIndex();
     return null;
   }
 
@@ -366,6 +370,8 @@ export class ContentEngine implements RecommendationEngine {
   prepareMemoryIndex(): Promise<VectorIndex | null> {
     this.memoryBuild ??= this.buildMemoryIndex()
       .catch((error: unknown) => {
+        // Requests go on to PostgreSQL; the next attempt waits, so a lasting fault logs once a minute.
+        this.memoryRetryAt = Date.now() + MEMORY_INDEX_RETRY_MS;
         this.logger.warn(`content search index in memory: build failed: ${String(error)}`);
         return null;
       })

@@ -1,0 +1,88 @@
+import { ContentEngine } from '../../../../src/engines/content/content-engine';
+import { ContentIndexer, type IndexView } from '../../../../src/engines/content/indexer';
+import { createTestDatabase, recordStatements, TestDatabase } from '../../../helpers/database';
+import { insertMovies } from './helpers/catalog';
+import { HashingEmbedder } from './helpers/hashing-embedder';
+
+const embedder = new HashingEmbedder(384);
+
+async function nearestNeighbourStatements(db: TestDatabase, work: () => Promise<unknown>): Promise<number> {
+  const statements = await recordStatements(db.dataSource, async () => {
+    await work();
+  });
+  return statements.filter((statement) => statement.includes('<=>')).length;
+}
+
+describe('ContentEngine with CONTENT_SEARCH=memory', () => {
+  let db: TestDatabase;
+  let indexer: ContentIndexer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await insertMovies(db.dataSource);
+    indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
+    await indexer.run();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('answers from PostgreSQL until the index is in memory, then from memory with the same answers', async () => {
+    const engine = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
+    let fromPostgres: Awaited<ReturnType<ContentEngine['similarMovies']>> = [];
+    // The first request starts the build in the background and is answered by PostgreSQL.
+    expect(
+      await nearestNeighbourStatements(db, async () => {
+        fromPostgres = await engine.similarMovies(1, 5);
+      }),
+    ).toBeGreaterThan(0);
+    const index = await engine.prepareMemoryIndex();
+    expect(index?.size).toBe(10);
+    let fromMemory: typeof fromPostgres = [];
+    expect(
+      await nearestNeighbourStatements(db, async () => {
+        fromMemory = await engine.similarMovies(1, 5);
+      }),
+    ).toBe(0);
+    expect(fromMemory.map((movie) => movie.movieId)).toEqual(fromPostgres.map((movie) => movie.movieId));
+    fromMemory.forEach((movie, i) => expect(movie.score).toBeCloseTo(fromPostgres[i].score, 5));
+  });
+
+  it('finds a movie embedded after the build at once: PostgreSQL answers until the rebuild', async () => {
+    const engine = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
+    await engine.prepareMemoryIndex();
+    await db.dataSource.query(
+      `INSERT INTO movies (id, title, year, genres, overview)
+       VALUES (20, 'Star Voyage Returns', 1994, '{Sci-Fi,Adventure}', 'astronauts explore space aliens planet')`,
+    );
+    await indexer.run();
+    let similar: Awaited<ReturnType<ContentEngine['similarMovies']>> = [];
+    expect(
+      await nearestNeighbourStatements(db, async () => {
+        similar = await engine.similarMovies(1, 3);
+      }),
+    ).toBeGreaterThan(0);
+    expect(similar.map((movie) => movie.movieId)).toContain(20);
+
+    const rebuilt = await engine.prepareMemoryIndex();
+    expect(rebuilt?.size).toBe(11);
+    expect(
+      await nearestNeighbourStatements(db, async () => {
+        similar = await engine.similarMovies(1, 3);
+      }),
+    ).toBe(0);
+    expect(similar.map((movie) => movie.movieId)).toContain(20);
+  });
+
+  it('is not built while the content index is incomplete, nor with CONTENT_SEARCH=postgres', async () => {
+    const building: IndexView = {
+      progress: () => ({ ...indexer.progress(), complete: false }),
+      activeEmbedder: () => indexer.activeEmbedder(),
+    };
+    const waiting = new ContentEngine({ dataSource: db.dataSource, indexer: building, memorySearch: true });
+    expect(await waiting.prepareMemoryIndex()).toBeNull();
+    const postgres = new ContentEngine({ dataSource: db.dataSource, indexer });
+    await postgres.similarMovies(1, 3);
+    expect(await nearestNeighbourStatements(db, () => postgres.similarMovies(2, 3))).toBeGreaterThan(0);
+  });
+});

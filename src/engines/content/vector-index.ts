@@ -169,7 +169,8 @@ export function* vectorIndexBuild(
   const random = new Mulberry32(options.seed ?? 1);
   const exact = n <= (options.exactBelow ?? DEFAULT_EXACT_BELOW);
   const numLists = exact ? 1 : Math.max(1, Math.min(n, options.lists ?? Math.round(Math.sqrt(n))));
-  const calibrationN = options.calibrationN ?? 100;
+  // The taste-profile search of a 10-movie list (pool 50, three candidates per wanted movie).
+  const calibrationN = options.calibrationN ?? 150;
 
   const entryInverse = new Float64Array(n);
   const positionOf = new Map<number, number>();

@@ -20,7 +20,7 @@
  */
 import { Mulberry32 } from '../collaborative/kernels/prng';
 import { dotAt } from './vector-codec';
-import { createRowScorer, type RowScorer } from './wasm-dots';
+import { createQuantizedScorer, createRowScorer, type QuantizedScorer, type RowScorer } from './wasm-dots';
 
 export interface VectorIndexEntry {
   movieId: number;
@@ -52,6 +52,11 @@ export interface VectorIndex {
   readonly vectors: Float32Array;
   /** Holds `vectors`, then the centroids as rows size … size + numLists − 1. */
   readonly scorer: RowScorer;
+  /**
+   * The same rows in int8, which the list scans read (a quarter of the memory traffic, which bounds
+   * them: 6.5 against 19 ms for 62K rows here); null for exact scans.
+   */
+  readonly quantized: QuantizedScorer | null;
   /** 1 / |vector| (0 for an all-zero vector, which is then never similar to anything). */
   readonly inverseNorms: Float64Array;
   readonly positionOf: ReadonlyMap<number, number>;
@@ -186,6 +191,7 @@ export function* vectorIndexBuild(
 
   const assignment = new Int32Array(n);
   const scorer = createRowScorer(n + numLists, d);
+  const quantized = exact ? null : createQuantizedScorer(n, d);
   if (!exact) {
     const sampleSize = Math.min(n, Math.max(numLists, options.sample ?? 48 * numLists));
     const shuffled = Int32Array.from({ length: n }, (_, i) => i);
@@ -228,6 +234,7 @@ export function* vectorIndexBuild(
     ids[at] = entry.movieId;
     positionOf.set(entry.movieId, at);
     scorer.rows.set(entry.vector, at * d);
+    quantized?.setRow(at, entry.vector);
     inverseNorms[at] = entryInverse[p];
     for (const genre of new Set(entry.genres)) {
       const bit = genreBit.get(genre)!;
@@ -243,6 +250,7 @@ export function* vectorIndexBuild(
     ids,
     vectors: scorer.rows.subarray(0, n * d),
     scorer,
+    quantized,
     inverseNorms,
     positionOf,
     genreBit,
@@ -475,13 +483,17 @@ export function searchVectorIndex(
     for (let w = 0; w < genreWords; w++) if ((genreBits[p * genreWords + w] & mask[w]) !== 0) return true;
     return false;
   };
-  // A few more than asked: the kernel ranks in float32, and near-equal movies at the edge of the
-  // list are put in order by their float64 similarity.
-  const heap = new TopHeap(limit + Math.max(4, Math.ceil(limit / 16)));
+  // More than asked: the scan ranks approximately (int8, or float32 in an exact scan), and the
+  // movies at the edge of the list are put in order by their float64 similarity.
+  const { quantized } = index;
+  const heap = new TopHeap(
+    limit + (quantized ? Math.max(8, Math.ceil(limit / 4)) : Math.max(4, Math.ceil(limit / 16))),
+  );
   scorer.setQuery(query);
+  quantized?.setQuery(query);
   /** Scores positions from … to − 1 in one kernel call; returns how many were eligible. */
   const scan = (from: number, to: number): number => {
-    const scores = scorer.score(from, to - from);
+    const scores = quantized ? quantized.score(from, to - from) : scorer.score(from, to - from);
     let scanned = 0;
     for (let p = from; p < to; p++) {
       if (!eligible(p)) continue;

@@ -225,3 +225,210 @@ export function createRowScorer(
   }
   return new JsRowScorer(rowCount, dimension);
 }
+
+// dots8(rows, count, query, rowBytes, out): int8 rows against an int16 query (int8 values), the
+// int32 sums converted to float32. Same locals as dots.
+const i16x8ExtendLowI8x16 = [0xfd, 0x87, 0x01];
+const i16x8ExtendHighI8x16 = [0xfd, 0x88, 0x01];
+const i32x4DotI16x8 = [0xfd, 0xba, 0x01];
+const i32x4Add = [0xfd, 0xae, 0x01];
+const i32x4ExtractLane = (lane: number) => [0xfd, 0x1b, lane];
+const f32ConvertI32 = [0xb2];
+
+/** acc += dot(half of the 16 row bytes at ROWS, widened, and 8 query values at Q + offset). */
+const madd8 = (acc: number, extend: number[], offset: number) => [
+  ...op.get(acc),
+  ...op.get(ROWS),
+  ...op.v128Load(0),
+  ...extend,
+  ...op.get(Q),
+  ...op.v128Load(offset),
+  ...i32x4DotI16x8,
+  ...i32x4Add,
+  ...op.set(acc),
+];
+
+/** out[r] = Σ_k rows8[r][k] · query16[k]; rowBytes (= dimension) a multiple of 16, count ≥ 1. */
+const BODY8: number[] = [
+  ...op.get(ROWS),
+  ...op.get(COUNT),
+  ...op.get(ROW_BYTES),
+  ...op.i32Mul,
+  ...op.i32Add,
+  ...op.set(END),
+  ...op.loop,
+  ...op.v128Zero,
+  ...op.set(ACC0),
+  ...op.v128Zero,
+  ...op.set(ACC1),
+  ...op.get(QUERY),
+  ...op.set(Q),
+  ...op.get(ROWS),
+  ...op.get(ROW_BYTES),
+  ...op.i32Add,
+  ...op.set(ROW_END),
+  ...op.loop,
+  ...madd8(ACC0, i16x8ExtendLowI8x16, 0),
+  ...madd8(ACC1, i16x8ExtendHighI8x16, 16),
+  ...op.get(ROWS),
+  ...op.i32(16),
+  ...op.i32Add,
+  ...op.set(ROWS),
+  ...op.get(Q),
+  ...op.i32(32),
+  ...op.i32Add,
+  ...op.set(Q),
+  ...op.get(ROWS),
+  ...op.get(ROW_END),
+  ...op.i32LtU,
+  ...op.brIf(0),
+  ...op.end,
+  ...op.get(OUT),
+  ...op.get(ACC0),
+  ...op.get(ACC1),
+  ...i32x4Add,
+  ...op.tee(ACC0),
+  ...i32x4ExtractLane(0),
+  ...op.get(ACC0),
+  ...i32x4ExtractLane(1),
+  ...op.i32Add,
+  ...op.get(ACC0),
+  ...i32x4ExtractLane(2),
+  ...op.i32Add,
+  ...op.get(ACC0),
+  ...i32x4ExtractLane(3),
+  ...op.i32Add,
+  ...f32ConvertI32,
+  ...f32Store,
+  ...op.get(OUT),
+  ...op.i32(4),
+  ...op.i32Add,
+  ...op.set(OUT),
+  ...op.get(ROWS),
+  ...op.get(END),
+  ...op.i32LtU,
+  ...op.brIf(0),
+  ...op.end,
+  ...op.end,
+];
+
+let compiled8: object | null | undefined;
+
+function compiledModule8(): object | null {
+  if (compiled8 !== undefined) return compiled8;
+  compiled8 = null;
+  try {
+    if (webAssembly) compiled8 = new webAssembly.Module(singleFunctionModule('dots8', PARAMS, LOCALS, BODY8));
+  } catch {
+    // No SIMD: the JavaScript loop scores instead.
+  }
+  return compiled8;
+}
+
+/**
+ * Rows quantized to int8 (one scale per row: its largest magnitude is 127), scored against a query
+ * quantized the same way: a quarter of float32's memory traffic for the scan, which is what bounds
+ * it. The scores approximate the float32 dot products (a candidate list is re-ranked exactly).
+ */
+export interface QuantizedScorer {
+  readonly simd: boolean;
+  /** Quantizes row r from a float32 row. */
+  setRow(r: number, row: Float32Array, offset?: number): void;
+  setQuery(query: Float32Array): void;
+  /** Approximate dot products of rows first … first + count − 1; valid until the next call. */
+  score(first: number, count: number): Float32Array;
+}
+
+class Quantized implements QuantizedScorer {
+  private readonly scales: Float32Array;
+  private queryScale = 0;
+
+  constructor(
+    readonly simd: boolean,
+    private readonly rows8: Int8Array,
+    private readonly query16: Int16Array,
+    private readonly out: Float32Array,
+    private readonly dimension: number,
+    private readonly run: ((...args: number[]) => void) | null,
+  ) {
+    this.scales = new Float32Array(out.length);
+  }
+
+  private static scaleOf(values: Float32Array, offset: number, d: number): number {
+    let largest = 0;
+    for (let k = 0; k < d; k++) largest = Math.max(largest, Math.abs(values[offset + k]));
+    return largest / 127;
+  }
+
+  setRow(r: number, row: Float32Array, offset = 0): void {
+    const d = this.dimension;
+    const scale = Quantized.scaleOf(row, offset, d);
+    this.scales[r] = scale;
+    const inverse = scale > 0 ? 1 / scale : 0;
+    for (let k = 0; k < d; k++) this.rows8[r * d + k] = Math.round(row[offset + k] * inverse);
+  }
+
+  setQuery(query: Float32Array): void {
+    const d = this.dimension;
+    this.queryScale = Quantized.scaleOf(query, 0, d);
+    const inverse = this.queryScale > 0 ? 1 / this.queryScale : 0;
+    for (let k = 0; k < d; k++) this.query16[k] = Math.round(query[k] * inverse);
+  }
+
+  score(first: number, count: number): Float32Array {
+    const out = this.out.subarray(0, count);
+    if (count === 0) return out;
+    const d = this.dimension;
+    if (this.run)
+      this.run(this.rows8.byteOffset + first * d, count, this.query16.byteOffset, d, out.byteOffset);
+    else
+      for (let r = 0; r < count; r++) {
+        let sum = 0;
+        const offset = (first + r) * d;
+        for (let k = 0; k < d; k++) sum += this.rows8[offset + k] * this.query16[k];
+        out[r] = sum;
+      }
+    for (let r = 0; r < count; r++) out[r] *= this.scales[first + r] * this.queryScale;
+    return out;
+  }
+}
+
+/** An int8 scorer for `rowCount` rows: WebAssembly SIMD where available and dimension % 16 = 0. */
+export function createQuantizedScorer(
+  rowCount: number,
+  dimension: number,
+  options: { wasm?: boolean } = {},
+): QuantizedScorer {
+  const module = options.wasm === false || dimension % 16 !== 0 ? null : compiledModule8();
+  // rows, then the query (int16, 16-byte aligned), then the scores.
+  const queryOffset = Math.ceil((rowCount * dimension) / 16) * 16;
+  const outOffset = queryOffset + dimension * 2;
+  const bytes = outOffset + rowCount * 4;
+  if (module && webAssembly && bytes <= MAX_BYTES) {
+    try {
+      const instance = new webAssembly.Instance(module, {});
+      const memory = instance.exports.memory as WasmMemory;
+      const have = memory.buffer.byteLength;
+      if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      const buffer = memory.buffer;
+      return new Quantized(
+        true,
+        new Int8Array(buffer, 0, rowCount * dimension),
+        new Int16Array(buffer, queryOffset, dimension),
+        new Float32Array(buffer, outOffset, rowCount),
+        dimension,
+        instance.exports.dots8 as (...args: number[]) => void,
+      );
+    } catch {
+      // Out of address space: JavaScript memory instead.
+    }
+  }
+  return new Quantized(
+    false,
+    new Int8Array(rowCount * dimension),
+    new Int16Array(dimension),
+    new Float32Array(rowCount),
+    dimension,
+    null,
+  );
+}

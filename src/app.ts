@@ -673,6 +673,9 @@ export async function startCinegraph(
       follower = new Follower({ dataSource, pollMs: config.followPollMs, index: indexFollower, logger });
       await follower.refresh();
     }
+    // A warm start with the index complete builds the in-process search index now, not at the first
+    // search (which PostgreSQL answers meanwhile); otherwise the first search after completion does.
+    if (content && config.contentSearch === 'memory') void content.prepareMemoryIndex();
 
     const server = await startApi(config, services, logger, {
       health: async () => ({

@@ -661,7 +661,7 @@ export async function startCinegraph(
           if (!engine) return;
           // In the background: requests interleave with the page-by-page load (and the in-process
           // search index's build, which reads every vector too).
-          if (config.contentSearch === 'memory') void engine.prepareMemoryIndex();
+          if (config.contentSearch === 'memory') engine.keepMemoryIndexCurrent();
           else
             engine.preloadVectors().then(
               (count) => logger.info(`content vectors in memory: ${count}`),
@@ -670,12 +670,18 @@ export async function startCinegraph(
         },
       });
     } else {
-      follower = new Follower({ dataSource, pollMs: config.followPollMs, index: indexFollower, logger });
+      const engine = content;
+      follower = new Follower({
+        dataSource,
+        pollMs: config.followPollMs,
+        index: indexFollower,
+        logger,
+        // The in-process search index is built as soon as the worker's index is seen complete (or
+        // changed), not at the first search after that, which PostgreSQL would answer meanwhile.
+        onRefreshed: () => engine?.keepMemoryIndexCurrent(),
+      });
       await follower.refresh();
     }
-    // A warm start with the index complete builds the in-process search index now, not at the first
-    // search (which PostgreSQL answers meanwhile); otherwise the first search after completion does.
-    if (content && config.contentSearch === 'memory') void content.prepareMemoryIndex();
 
     const server = await startApi(config, services, logger, {
       health: async () => ({

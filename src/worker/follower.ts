@@ -32,6 +32,8 @@ export class Follower {
       pollMs: number;
       index?: IndexFollower | null;
       logger?: Logger;
+      /** After every refresh (the index's state may have moved). */
+      onRefreshed?: () => void;
     },
   ) {
     this.logger = options.logger ?? silentLogger;
@@ -69,6 +71,7 @@ export class Follower {
     const { dataSource: db, index } = this.options;
     try {
       await index?.refresh();
+      this.options.onRefreshed?.();
       const rows: LatestRunRow[] = await db.query(
         `SELECT DISTINCT ON (job) job, owner, trigger, started_at, finished_at, outcome, progress, detail,
                 (SELECT max(finished_at) FROM worker_job_runs s WHERE s.job = r.job AND s.outcome = 'succeeded')

@@ -357,8 +357,21 @@ export class ContentEngine implements RecommendationEngine {
   private memoryIndex(modelId: string): VectorIndex | null {
     if (!this.memorySearch) return null;
     if (this.memory?.generation === this.memoryGeneration(modelId)) return this.memory.index;
-    if (this.indexer.progress().complete && Date.now() >= this.memoryRetryAt) void this.prepareMemoryIndex();
+    this.keepMemoryIndexCurrent();
     return null;
+  }
+
+  /**
+   * Starts a build of the in-process search index when it is wanted and out of date (none running,
+   * the content index complete, no failure in the last minute); a no-op otherwise. Called by
+   * searches, and by whatever learns that the index changed (the follower's poll, the indexer).
+   */
+  keepMemoryIndexCurrent(): void {
+    if (!this.memorySearch || this.memoryBuild || Date.now() < this.memoryRetryAt) return;
+    const embedder = this.indexer.activeEmbedder();
+    if (!embedder || !this.indexer.progress().complete) return;
+    if (this.memory?.generation === this.memoryGeneration(embedder.modelId)) return;
+    void this.prepareMemoryIndex();
   }
 
   /**

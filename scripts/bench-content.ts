@@ -30,7 +30,7 @@ import {
 import { ContentIndexer } from '../src/engines/content/indexer';
 import { computeTasteProfile, RatedVector } from '../src/engines/content/taste-profile';
 import { createLogger } from '../src/logger';
-import { searchVectorIndex } from '../src/engines/content/vector-index';
+import { searchVectorIndex, type QueryKind } from '../src/engines/content/vector-index';
 import { answerHelp } from '../src/cli-help';
 
 answerHelp(`Usage: node -r @swc-node/register scripts/bench-content.ts [--schema NAME] [--random] [--movies 10000]
@@ -332,10 +332,10 @@ async function main(): Promise<void> {
     if (!index) throw new Error('the in-process index was not built');
     console.log(
       `\nin-process index (CONTENT_SEARCH=memory): ${index.size} movies, ${index.numLists} lists, scan budget ` +
-        `${index.scanBudget} (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN} per query kind), ` +
+        `${index.scanBudgets.movie} / ${index.scanBudgets.taste} / ${index.scanBudgets.text} for movie / taste / text queries (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN}), ` +
         `built in ${((performance.now() - built) / 1000).toFixed(1)} s (vectors read included), SIMD ${index.scorer.simd}`,
     );
-    const memoryRecall = (queries: NeighbourQuery[], exact: Neighbour[][]) => {
+    const memoryRecall = (queries: NeighbourQuery[], exact: Neighbour[][], kind: QueryKind) => {
       let total = 0;
       const ms: number[] = [];
       queries.forEach((query, i) => {
@@ -347,6 +347,7 @@ async function main(): Promise<void> {
         const hits = searchVectorIndex(index, vector, query.limit, {
           genres: query.genres,
           exclude: new Set(query.excludeIds ?? []),
+          kind,
         });
         ms.push(performance.now() - started);
         total += recallOf(
@@ -356,14 +357,14 @@ async function main(): Promise<void> {
       });
       return `recall@${queries[0]?.limit ?? 0} ${(total / Math.max(1, queries.length)).toFixed(3)}  ${latencySummary(ms)}`;
     };
-    console.log(`  similar          ${memoryRecall(similarQueries, exactAnswers.similar)}`);
-    console.log(`  similar + genre  ${memoryRecall(genreQueries, exactAnswers.genre)}`);
-    console.log(`  search           ${memoryRecall(searchQueries, exactAnswers.search)}`);
-    console.log(`  recommend        ${memoryRecall(recommendQueries, exactAnswers.recommend)}`);
+    console.log(`  similar          ${memoryRecall(similarQueries, exactAnswers.similar, 'movie')}`);
+    console.log(`  similar + genre  ${memoryRecall(genreQueries, exactAnswers.genre, 'movie')}`);
+    console.log(`  search           ${memoryRecall(searchQueries, exactAnswers.search, 'text')}`);
+    console.log(`  recommend        ${memoryRecall(recommendQueries, exactAnswers.recommend, 'taste')}`);
     const wide = recommendQueries.map((query) => ({ ...query, limit: 150 }));
     const wideExact: Neighbour[][] = [];
     for (const query of wide) wideExact.push(await store.exactNearest(query));
-    console.log(`  recommend (150)  ${memoryRecall(wide, wideExact)}`);
+    console.log(`  recommend (150)  ${memoryRecall(wide, wideExact, 'taste')}`);
     const wideHnsw: number[] = [];
     let wideHnswRecall = 0;
     for (const [i, query] of wide.entries()) {

@@ -41,6 +41,7 @@ import {
   vectorInIndex,
   vectorIndexBuild,
   vectorIndexBytes,
+  type QueryKind,
   type VectorIndex,
   type VectorIndexEntry,
 } from './vector-index';
@@ -267,7 +268,7 @@ export class ContentEngine implements RecommendationEngine {
     const memory = this.memoryIndex(model.modelId);
     const inMemory = memory && vectorInIndex(memory, movieId);
     if (memory && inMemory)
-      return this.searchInMemory(memory, inMemory, limit, options.genres, new Set([movieId]));
+      return this.searchInMemory(memory, inMemory, limit, 'movie', options.genres, new Set([movieId]));
     const source = await this.store.embeddingOf(movieId, model.modelId);
     if (!source.movieExists) throw new EngineInputError(`movie ${movieId} does not exist`, 'NOT_FOUND');
     if (source.vector === null)
@@ -297,7 +298,10 @@ export class ContentEngine implements RecommendationEngine {
       for (const movieId of new Set(movieIds)) {
         const vector = vectorInIndex(memory, movieId);
         if (vector)
-          found.set(movieId, this.searchInMemory(memory, vector, limit, options.genres, new Set([movieId])));
+          found.set(
+            movieId,
+            this.searchInMemory(memory, vector, limit, 'movie', options.genres, new Set([movieId])),
+          );
       }
       return found;
     }
@@ -323,7 +327,7 @@ export class ContentEngine implements RecommendationEngine {
     const { embedder, model } = this.requireReady();
     const vector = await this.embedQuery(embedder, text);
     const memory = this.memoryIndex(model.modelId);
-    if (memory) return this.searchInMemory(memory, vector, limit, options.genres);
+    if (memory) return this.searchInMemory(memory, vector, limit, 'text', options.genres);
     const { neighbours } = await this.store.nearest(
       { model, vector, limit, genres: cleanGenres(options.genres) },
       this.tuning,
@@ -335,12 +339,14 @@ export class ContentEngine implements RecommendationEngine {
     index: VectorIndex,
     vector: Float32Array,
     limit: number,
+    kind: QueryKind,
     genres: readonly string[] | undefined,
     exclude?: ReadonlySet<number>,
   ): ScoredMovie[] {
     return searchVectorIndex(index, vector, limit, {
       genres: cleanGenres(genres),
       exclude,
+      kind,
       exactFilterLimit: this.tuning.exactFilterLimit,
     }).map((hit) => ({ movieId: hit.movieId, score: hit.similarity }));
   }
@@ -436,7 +442,7 @@ export class ContentEngine implements RecommendationEngine {
       });
     this.logger.info(
       `content search index in memory: ${index.size} movies in ${index.numLists} lists, ` +
-        `${index.scanBudget === 0 ? 'exact scans' : `scans ≥ ${index.scanBudget} movies per query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN} for each kind of query)`}, ` +
+        `${index.scanBudget === 0 ? 'exact scans' : `scans ≥ ${index.scanBudgets.movie} / ${index.scanBudgets.taste} / ${index.scanBudgets.text} movies per similar-movies / taste-profile / text query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN})`}, ` +
         `${Math.round(vectorIndexBytes(index) / 2 ** 20)} MiB, built in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
     return index;
@@ -672,6 +678,7 @@ export class ContentEngine implements RecommendationEngine {
         searchVectorIndex(memory, taste.profile.vector, limit, {
           genres,
           exclude,
+          kind: 'taste',
           exactFilterLimit: this.tuning.exactFilterLimit,
         }).map((hit) => hit.movieId),
       );

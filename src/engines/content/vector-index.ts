@@ -69,8 +69,10 @@ export interface VectorIndex {
   readonly numLists: number;
   /** List l is positions listStart[l] … listStart[l + 1] − 1. */
   readonly listStart: Int32Array;
-  /** Eligible movies a query scans, at least, for calibrationN results (0: exact scans only). */
+  /** Eligible movies a query scans, at least, for calibrationN results (0: exact scans only): the largest kind's. */
   readonly scanBudget: number;
+  /** The same per kind of query (a taste profile needs more than a movie's neighbours). */
+  readonly scanBudgets: Readonly<Record<QueryKind, number>>;
   readonly calibrationN: number;
   /**
    * The lowest mean recall, over the kinds of calibration query and the lengths 10 and calibrationN,
@@ -85,6 +87,8 @@ export interface VectorSearchFilter {
   exclude?: ReadonlySet<number>;
   /** A genre filter leaving at most this many movies is answered by an exact scan. */
   exactFilterLimit?: number;
+  /** What the query is, for its scan budget; absent: the largest budget. */
+  kind?: QueryKind;
 }
 
 export interface VectorHit {
@@ -260,6 +264,7 @@ export function* vectorIndexBuild(
     numLists,
     listStart,
     scanBudget: 0,
+    scanBudgets: { movie: 0, taste: 0, text: 0 },
     calibrationN,
     calibratedRecall: 1,
   };
@@ -274,10 +279,10 @@ export function* vectorIndexBuild(
  * search: its embedding lies between movies, not on one (calibrated without these, search recall@10
  * on ml-latest-small was 0.945 where the others were 0.99).
  */
-type CalibrationKind = 'movie' | 'taste' | 'text';
-const CALIBRATION_KINDS: readonly CalibrationKind[] = ['movie', 'taste', 'text'];
+export type QueryKind = 'movie' | 'taste' | 'text';
+const QUERY_KINDS: readonly QueryKind[] = ['movie', 'taste', 'text'];
 
-function calibrationQuery(index: VectorIndex, random: Mulberry32, kind: CalibrationKind): Float32Array {
+function calibrationQuery(index: VectorIndex, random: Mulberry32, kind: QueryKind): Float32Array {
   const { dimension: d, vectors, inverseNorms, size } = index;
   const query = new Float32Array(d);
   const count = kind === 'taste' ? 10 + random.nextInt(91) : 1;
@@ -303,7 +308,11 @@ function* calibrate(
   index: VectorIndex,
   random: Mulberry32,
   options: VectorIndexOptions,
-): Generator<void, { scanBudget: number; calibratedRecall: number }, void> {
+): Generator<
+  void,
+  { scanBudget: number; scanBudgets: Record<QueryKind, number>; calibratedRecall: number },
+  void
+> {
   const { size: n, numLists, listStart, inverseNorms, scorer } = index;
   const queries = options.calibrationQueries ?? 96;
   const targetRecall = options.targetRecall ?? 0.97;
@@ -316,7 +325,7 @@ function* calibrate(
   const lengths = [...new Set([Math.min(10, wanted), wanted])];
   const metAt = new Map<string, number[]>();
   for (let q = 0; q < queries; q++) {
-    const kind = CALIBRATION_KINDS[q % CALIBRATION_KINDS.length];
+    const kind = QUERY_KINDS[q % QUERY_KINDS.length];
     scorer.setQuery(calibrationQuery(index, random, kind));
     const rowScores = scorer.score(0, n);
     for (let p = 0; p < n; p++) scores[p] = rowScores[p] * inverseNorms[p];
@@ -335,17 +344,23 @@ function* calibrate(
     yield;
   }
   // A movie is met when the scan starts its list: with budget B, every list starting below B. The
-  // budget is the largest any kind and length needs (search alone, calibrated with the rest,
-  // reached recall@10 0.945 on ml-latest-small).
-  let scanBudget = 1;
-  for (const met of metAt.values()) {
+  // budget of a kind is the largest either length needs (searches were 0.945 at 10 on
+  // ml-latest-small when one budget was calibrated on all kinds' mean).
+  const scanBudgets = { movie: 1, taste: 1, text: 1 };
+  let calibratedRecall = 1;
+  for (const [key, met] of metAt) {
+    const kind = key.slice(0, key.indexOf('@')) as QueryKind;
     met.sort((a, b) => a - b);
-    scanBudget = Math.max(scanBudget, met[Math.max(0, Math.ceil(targetRecall * met.length) - 1)] + 1);
+    scanBudgets[kind] = Math.max(
+      scanBudgets[kind],
+      met[Math.max(0, Math.ceil(targetRecall * met.length) - 1)] + 1,
+    );
   }
-  const calibratedRecall = Math.min(
-    ...[...metAt.values()].map((met) => met.filter((at) => at < scanBudget).length / met.length),
-  );
-  return { scanBudget, calibratedRecall };
+  for (const [key, met] of metAt) {
+    const budget = scanBudgets[key.slice(0, key.indexOf('@')) as QueryKind];
+    calibratedRecall = Math.min(calibratedRecall, met.filter((at) => at < budget).length / met.length);
+  }
+  return { scanBudget: Math.max(...Object.values(scanBudgets)), scanBudgets, calibratedRecall };
 }
 
 /** Positions of the k largest scores, largest first (ties: lower position first). */
@@ -513,7 +528,8 @@ export function searchVectorIndex(
       if (eligible(p)) heap.offer(dotAt(query, 0, vectors, p * d, d) * inverseNorms[p], p, ids[p]);
   } else if (index.scanBudget === 0) scan(0, index.size);
   else {
-    const budget = Math.ceil(index.scanBudget * Math.max(1, limit / index.calibrationN));
+    const kindBudget = filter.kind ? index.scanBudgets[filter.kind] : index.scanBudget;
+    const budget = Math.ceil(kindBudget * Math.max(1, limit / index.calibrationN));
     let scanned = 0;
     for (const list of probeOrder(index)) {
       scanned += scan(listStart[list], listStart[list + 1]);

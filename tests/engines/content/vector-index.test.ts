@@ -84,13 +84,16 @@ describe('the in-process vector index', () => {
     expect(index.scanBudget).toBeGreaterThan(0);
     expect(index.scanBudget).toBeLessThan(8000);
     expect(index.calibratedRecall).toBeGreaterThanOrEqual(0.97);
+    // One budget per kind of query; without a kind, the largest.
+    expect(index.scanBudget).toBe(Math.max(...Object.values(index.scanBudgets)));
+    expect(Math.min(...Object.values(index.scanBudgets))).toBeGreaterThan(0);
     expect(index.scorer.simd).toBe(true);
     for (const entry of entries.slice(0, 50))
       expect(vectorInIndex(index, entry.movieId)).toEqual(entry.vector);
     expect(vectorInIndex(index, 2)).toBeUndefined();
   });
 
-  it('finds ≥ 95% of the exact top 10 and top 150 for single movies and taste-like sums, with exclusions', () => {
+  it('finds ≥ 95% of the exact top 10 and top 150 for single movies and taste-like sums at their budgets, with exclusions', () => {
     const random = new Mulberry32(11);
     for (const limit of [10, 150]) {
       let recall = 0;
@@ -101,7 +104,10 @@ describe('the in-process vector index', () => {
         const exclude = new Set(
           q % 2 === 0 ? [source.movieId] : entries.slice(q * 10, q * 10 + 60).map((e) => e.movieId),
         );
-        const found = searchVectorIndex(index, query, limit, { exclude });
+        const found = searchVectorIndex(index, query, limit, {
+          exclude,
+          kind: q % 2 === 0 ? 'movie' : 'taste',
+        });
         expect(found).toHaveLength(limit);
         for (const hit of found) expect(exclude.has(hit.movieId)).toBe(false);
         const exact = new Set(bruteForce(entries, query, limit, { exclude }).map((hit) => hit.movieId));

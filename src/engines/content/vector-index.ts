@@ -60,6 +60,10 @@ export interface VectorIndex {
   /** 1 / |vector| (0 for an all-zero vector, which is then never similar to anything). */
   readonly inverseNorms: Float64Array;
   readonly positionOf: ReadonlyMap<number, number>;
+  /** The list of each position. */
+  readonly listOf: Int32Array;
+  /** One byte per position, all zero between searches: a search flags its excluded movies here. */
+  readonly excludedScratch: Uint8Array;
   /** Genre name → bit; a movie's bits are genreWords words of genreBits from position · genreWords. */
   readonly genreBit: ReadonlyMap<string, number>;
   readonly genreWords: number;
@@ -225,6 +229,8 @@ export function* vectorIndexBuild(
   for (let p = 0; p < n; p++) listStart[assignment[p] + 1]++;
   for (let c = 0; c < numLists; c++) listStart[c + 1] += listStart[c];
   const fill = listStart.slice(0, numLists);
+  const listOf = new Int32Array(n);
+  for (let c = 0; c < numLists; c++) listOf.fill(c, listStart[c], listStart[c + 1]);
   const ids = new Int32Array(n);
   const inverseNorms = new Float64Array(n);
   const genreBit = new Map<string, number>();
@@ -263,6 +269,8 @@ export function* vectorIndexBuild(
     genreCounts,
     numLists,
     listStart,
+    listOf,
+    excludedScratch: new Uint8Array(n),
     scanBudget: 0,
     scanBudgets: { movie: 0, taste: 0, text: 0 },
     calibrationN,
@@ -317,8 +325,7 @@ function* calibrate(
   const queries = options.calibrationQueries ?? 96;
   const targetRecall = options.targetRecall ?? 0.97;
   const wanted = Math.min(index.calibrationN, n);
-  const listOf = new Int32Array(n);
-  for (let c = 0; c < numLists; c++) listOf.fill(c, listStart[c], listStart[c + 1]);
+  const { listOf } = index;
   const scores = new Float64Array(n);
   // Per kind of query and list length (10, as similarMovies and search are asked; calibrationN):
   // how much had been scanned when the scan reached each exact top movie's list.
@@ -491,13 +498,25 @@ export function searchVectorIndex(
   if (!Number.isInteger(limit) || limit < 1 || index.size === 0) return [];
   const queryNorm = Math.sqrt(dotAt(query, 0, query, 0, d));
   const mask = filterMask(index, filter.genres);
-  const exclude = filter.exclude;
-  const eligible = (p: number): boolean => {
-    if (exclude && exclude.has(ids[p])) return false;
+  const genreOk = (p: number): boolean => {
     if (!mask) return true;
     for (let w = 0; w < genreWords; w++) if ((genreBits[p * genreWords + w] & mask[w]) !== 0) return true;
     return false;
   };
+  // Excluded movies flagged by position, and counted per list: the scan loop reads a byte instead
+  // of hashing every row's id (that lookup cost as much as the kernel at 25M).
+  const excluded = index.excludedScratch;
+  const excludedPositions: number[] = [];
+  const excludedInList = new Map<number, number>();
+  for (const movieId of filter.exclude ?? []) {
+    const p = index.positionOf.get(movieId);
+    if (p === undefined || excluded[p] === 1) continue;
+    excluded[p] = 1;
+    excludedPositions.push(p);
+    const list = index.listOf[p];
+    excludedInList.set(list, (excludedInList.get(list) ?? 0) + 1);
+  }
+  const eligible = (p: number): boolean => excluded[p] === 0 && genreOk(p);
   // More than asked: the scan ranks approximately (int8, or float32 in an exact scan), and the
   // movies at the edge of the list are put in order by their float64 similarity.
   const { quantized } = index;
@@ -506,35 +525,53 @@ export function searchVectorIndex(
   );
   scorer.setQuery(query);
   quantized?.setQuery(query);
-  /** Scores positions from … to − 1 in one kernel call; returns how many were eligible. */
-  const scan = (from: number, to: number): number => {
+  /** Scores the rows of list `list` in one kernel call; returns how many were eligible. */
+  const scan = (from: number, to: number, list: number): number => {
     const scores = quantized ? quantized.score(from, to - from) : scorer.score(from, to - from);
+    let worst = heap.worst;
+    if (!mask) {
+      for (let p = from; p < to; p++) {
+        const score = scores[p - from] * inverseNorms[p];
+        // Most rows lose to the heap's worst: no eligibility check, no sift.
+        if (score >= worst && excluded[p] === 0) {
+          heap.offer(score, p, ids[p]);
+          worst = heap.worst;
+        }
+      }
+      return to - from - (excludedInList.get(list) ?? 0);
+    }
     let scanned = 0;
     for (let p = from; p < to; p++) {
       if (!eligible(p)) continue;
       scanned++;
       const score = scores[p - from] * inverseNorms[p];
-      // Most rows of a full heap lose to its worst: no sift.
-      if (score >= heap.worst) heap.offer(score, p, ids[p]);
+      if (score >= worst) {
+        heap.offer(score, p, ids[p]);
+        worst = heap.worst;
+      }
     }
     return scanned;
   };
-  const matching = mask
-    ? [...new Set(filter.genres)].reduce((sum, genre) => sum + (index.genreCounts.get(genre) ?? 0), 0)
-    : index.size;
-  if (mask && matching <= (filter.exactFilterLimit ?? DEFAULT_FILTER_LIMIT)) {
-    // Few movies pass: score just those.
-    for (let p = 0; p < index.size; p++)
-      if (eligible(p)) heap.offer(dotAt(query, 0, vectors, p * d, d) * inverseNorms[p], p, ids[p]);
-  } else if (index.scanBudget === 0) scan(0, index.size);
-  else {
-    const kindBudget = filter.kind ? index.scanBudgets[filter.kind] : index.scanBudget;
-    const budget = Math.ceil(kindBudget * Math.max(1, limit / index.calibrationN));
-    let scanned = 0;
-    for (const list of probeOrder(index)) {
-      scanned += scan(listStart[list], listStart[list + 1]);
-      if (scanned >= budget && heap.full) break;
+  try {
+    const matching = mask
+      ? [...new Set(filter.genres)].reduce((sum, genre) => sum + (index.genreCounts.get(genre) ?? 0), 0)
+      : index.size;
+    if (mask && matching <= (filter.exactFilterLimit ?? DEFAULT_FILTER_LIMIT)) {
+      // Few movies pass: score just those.
+      for (let p = 0; p < index.size; p++)
+        if (eligible(p)) heap.offer(dotAt(query, 0, vectors, p * d, d) * inverseNorms[p], p, ids[p]);
+    } else if (index.scanBudget === 0) scan(0, index.size, 0);
+    else {
+      const kindBudget = filter.kind ? index.scanBudgets[filter.kind] : index.scanBudget;
+      const budget = Math.ceil(kindBudget * Math.max(1, limit / index.calibrationN));
+      let scanned = 0;
+      for (const list of probeOrder(index)) {
+        scanned += scan(listStart[list], listStart[list + 1], list);
+        if (scanned >= budget && heap.full) break;
+      }
     }
+  } finally {
+    for (const p of excludedPositions) excluded[p] = 0;
   }
   return Array.from(heap.drain().positions, (p) => ({
     movieId: ids[p],

@@ -47,85 +47,123 @@ const madd = (acc: number, offset: number) => [
   ...op.set(acc),
 ];
 
-/** out[r] = Σ_k rows[r][k] · query[k] for r < count; rowBytes a multiple of 32, count ≥ 1. */
-const BODY: number[] = [
-  ...op.get(ROWS),
-  ...op.get(COUNT),
-  ...op.get(ROW_BYTES),
-  ...op.i32Mul,
-  ...op.i32Add,
-  ...op.set(END),
-  ...op.loop,
-  ...op.v128Zero,
-  ...op.set(ACC0),
-  ...op.v128Zero,
-  ...op.set(ACC1),
-  ...op.get(QUERY),
-  ...op.set(Q),
-  ...op.get(ROWS),
-  ...op.get(ROW_BYTES),
-  ...op.i32Add,
-  ...op.set(ROW_END),
-  ...op.loop,
-  ...madd(ACC0, 0),
-  ...madd(ACC1, 16),
-  ...op.get(ROWS),
-  ...op.i32(32),
-  ...op.i32Add,
-  ...op.set(ROWS),
-  ...op.get(Q),
-  ...op.i32(32),
-  ...op.i32Add,
-  ...op.set(Q),
-  ...op.get(ROWS),
-  ...op.get(ROW_END),
-  ...op.i32LtU,
-  ...op.brIf(0),
-  ...op.end,
-  ...op.get(OUT),
-  ...op.get(ACC0),
-  ...op.get(ACC1),
-  ...f32x4Add,
-  ...op.tee(ACC0),
-  ...f32x4ExtractLane(0),
-  ...op.get(ACC0),
-  ...f32x4ExtractLane(1),
-  ...f32Add,
-  ...op.get(ACC0),
-  ...f32x4ExtractLane(2),
-  ...f32Add,
-  ...op.get(ACC0),
-  ...f32x4ExtractLane(3),
-  ...f32Add,
-  ...f32Store,
-  ...op.get(OUT),
-  ...op.i32(4),
-  ...op.i32Add,
-  ...op.set(OUT),
-  ...op.get(ROWS),
-  ...op.get(END),
-  ...op.i32LtU,
-  ...op.brIf(0),
-  ...op.end,
-  ...op.end,
-];
+/**
+ * The loop both kernels share: for each row, two accumulators over its bytes (`inner` consumes
+ * `rowStep` bytes of the row and `queryStep` of the query), then their four lanes summed
+ * (`addVectors`, `extractLane`, `addScalars`, and `toFloat` where the sum is not float32 already)
+ * and stored as out[r] (float32). count ≥ 1; rowBytes a multiple of rowStep.
+ */
+function rowLoopBody(kernel: {
+  inner: number[];
+  rowStep: number;
+  queryStep: number;
+  addVectors: number[];
+  extractLane: (lane: number) => number[];
+  addScalars: number[];
+  toFloat: number[];
+}): number[] {
+  const advance = (local: number, bytes: number) => [
+    ...op.get(local),
+    ...op.i32(bytes),
+    ...op.i32Add,
+    ...op.set(local),
+  ];
+  const lanes = [1, 2, 3].flatMap((lane) => [
+    ...op.get(ACC0),
+    ...kernel.extractLane(lane),
+    ...kernel.addScalars,
+  ]);
+  return [
+    ...op.get(ROWS),
+    ...op.get(COUNT),
+    ...op.get(ROW_BYTES),
+    ...op.i32Mul,
+    ...op.i32Add,
+    ...op.set(END),
+    ...op.loop,
+    ...op.v128Zero,
+    ...op.set(ACC0),
+    ...op.v128Zero,
+    ...op.set(ACC1),
+    ...op.get(QUERY),
+    ...op.set(Q),
+    ...op.get(ROWS),
+    ...op.get(ROW_BYTES),
+    ...op.i32Add,
+    ...op.set(ROW_END),
+    ...op.loop,
+    ...kernel.inner,
+    ...advance(ROWS, kernel.rowStep),
+    ...advance(Q, kernel.queryStep),
+    ...op.get(ROWS),
+    ...op.get(ROW_END),
+    ...op.i32LtU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.get(OUT),
+    ...op.get(ACC0),
+    ...op.get(ACC1),
+    ...kernel.addVectors,
+    ...op.tee(ACC0),
+    ...kernel.extractLane(0),
+    ...lanes,
+    ...kernel.toFloat,
+    ...f32Store,
+    ...advance(OUT, 4),
+    ...op.get(ROWS),
+    ...op.get(END),
+    ...op.i32LtU,
+    ...op.brIf(0),
+    ...op.end,
+    ...op.end,
+  ];
+}
+
+/** out[r] = Σ_k rows[r][k] · query[k] over float32 rows; rowBytes a multiple of 32. */
+const BODY = rowLoopBody({
+  inner: [...madd(ACC0, 0), ...madd(ACC1, 16)],
+  rowStep: 32,
+  queryStep: 32,
+  addVectors: f32x4Add,
+  extractLane: f32x4ExtractLane,
+  addScalars: f32Add,
+  toFloat: [],
+});
 
 const PAGE_BYTES = 65536;
 /** Above this (2 GiB less a page) the rows stay in JavaScript memory. */
 const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
 
-let compiled: object | null | undefined;
-
-function compiledModule(): object | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  try {
-    if (webAssembly) compiled = new webAssembly.Module(singleFunctionModule('dots', PARAMS, LOCALS, BODY));
-  } catch {
-    // No SIMD in this engine: the JavaScript loop scores instead.
-  }
-  return compiled;
+/**
+ * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
+ * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid).
+ */
+function kernelModule(name: string, body: number[]) {
+  let compiled: object | null | undefined;
+  return (bytes: number): { run: (...args: number[]) => void; buffer: ArrayBuffer } | null => {
+    if (compiled === undefined) {
+      compiled = null;
+      try {
+        if (webAssembly) compiled = new webAssembly.Module(singleFunctionModule(name, PARAMS, LOCALS, body));
+      } catch {
+        // No SIMD in this engine: the JavaScript loop scores instead.
+      }
+    }
+    if (!compiled || !webAssembly || bytes > MAX_BYTES) return null;
+    try {
+      const instance = new webAssembly.Instance(compiled, {});
+      const memory = instance.exports.memory as WasmMemory;
+      const have = memory.buffer.byteLength;
+      if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
+    } catch {
+      // Out of address space: JavaScript memory instead.
+      return null;
+    }
+  };
 }
+
+const dotsKernel = kernelModule('dots', BODY);
 
 /**
  * `rowCount` rows of `dimension` float32 components and the scores of a query against any run of
@@ -148,14 +186,14 @@ class WasmRowScorer implements RowScorer {
 
   constructor(
     private readonly run: (...args: number[]) => void,
-    memory: WasmMemory,
+    buffer: ArrayBuffer,
     rowCount: number,
     private readonly dimension: number,
   ) {
     const rowFloats = rowCount * dimension;
-    this.rows = new Float32Array(memory.buffer, 0, rowFloats);
-    this.query = new Float32Array(memory.buffer, rowFloats * 4, dimension);
-    this.out = new Float32Array(memory.buffer, (rowFloats + dimension) * 4, rowCount);
+    this.rows = new Float32Array(buffer, 0, rowFloats);
+    this.query = new Float32Array(buffer, rowFloats * 4, dimension);
+    this.out = new Float32Array(buffer, (rowFloats + dimension) * 4, rowCount);
   }
 
   setQuery(query: Float32Array): void {
@@ -205,24 +243,9 @@ export function createRowScorer(
   dimension: number,
   options: { wasm?: boolean } = {},
 ): RowScorer {
-  const module = options.wasm === false || dimension % 8 !== 0 ? null : compiledModule();
   const bytes = (rowCount * dimension + dimension + rowCount) * 4;
-  if (module && webAssembly && bytes <= MAX_BYTES) {
-    try {
-      const instance = new webAssembly.Instance(module, {});
-      const memory = instance.exports.memory as WasmMemory;
-      const have = memory.buffer.byteLength;
-      if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-      return new WasmRowScorer(
-        instance.exports.dots as (...args: number[]) => void,
-        memory,
-        rowCount,
-        dimension,
-      );
-    } catch {
-      // Out of address space: JavaScript memory instead.
-    }
-  }
+  const kernel = options.wasm === false || dimension % 8 !== 0 ? null : dotsKernel(bytes);
+  if (kernel) return new WasmRowScorer(kernel.run, kernel.buffer, rowCount, dimension);
   return new JsRowScorer(rowCount, dimension);
 }
 
@@ -248,82 +271,18 @@ const madd8 = (acc: number, extend: number[], offset: number) => [
   ...op.set(acc),
 ];
 
-/** out[r] = Σ_k rows8[r][k] · query16[k]; rowBytes (= dimension) a multiple of 16, count ≥ 1. */
-const BODY8: number[] = [
-  ...op.get(ROWS),
-  ...op.get(COUNT),
-  ...op.get(ROW_BYTES),
-  ...op.i32Mul,
-  ...op.i32Add,
-  ...op.set(END),
-  ...op.loop,
-  ...op.v128Zero,
-  ...op.set(ACC0),
-  ...op.v128Zero,
-  ...op.set(ACC1),
-  ...op.get(QUERY),
-  ...op.set(Q),
-  ...op.get(ROWS),
-  ...op.get(ROW_BYTES),
-  ...op.i32Add,
-  ...op.set(ROW_END),
-  ...op.loop,
-  ...madd8(ACC0, i16x8ExtendLowI8x16, 0),
-  ...madd8(ACC1, i16x8ExtendHighI8x16, 16),
-  ...op.get(ROWS),
-  ...op.i32(16),
-  ...op.i32Add,
-  ...op.set(ROWS),
-  ...op.get(Q),
-  ...op.i32(32),
-  ...op.i32Add,
-  ...op.set(Q),
-  ...op.get(ROWS),
-  ...op.get(ROW_END),
-  ...op.i32LtU,
-  ...op.brIf(0),
-  ...op.end,
-  ...op.get(OUT),
-  ...op.get(ACC0),
-  ...op.get(ACC1),
-  ...i32x4Add,
-  ...op.tee(ACC0),
-  ...i32x4ExtractLane(0),
-  ...op.get(ACC0),
-  ...i32x4ExtractLane(1),
-  ...op.i32Add,
-  ...op.get(ACC0),
-  ...i32x4ExtractLane(2),
-  ...op.i32Add,
-  ...op.get(ACC0),
-  ...i32x4ExtractLane(3),
-  ...op.i32Add,
-  ...f32ConvertI32,
-  ...f32Store,
-  ...op.get(OUT),
-  ...op.i32(4),
-  ...op.i32Add,
-  ...op.set(OUT),
-  ...op.get(ROWS),
-  ...op.get(END),
-  ...op.i32LtU,
-  ...op.brIf(0),
-  ...op.end,
-  ...op.end,
-];
+/** out[r] = Σ_k rows8[r][k] · query16[k]; rowBytes (= dimension) a multiple of 16. */
+const BODY8 = rowLoopBody({
+  inner: [...madd8(ACC0, i16x8ExtendLowI8x16, 0), ...madd8(ACC1, i16x8ExtendHighI8x16, 16)],
+  rowStep: 16,
+  queryStep: 32,
+  addVectors: i32x4Add,
+  extractLane: i32x4ExtractLane,
+  addScalars: op.i32Add,
+  toFloat: f32ConvertI32,
+});
 
-let compiled8: object | null | undefined;
-
-function compiledModule8(): object | null {
-  if (compiled8 !== undefined) return compiled8;
-  compiled8 = null;
-  try {
-    if (webAssembly) compiled8 = new webAssembly.Module(singleFunctionModule('dots8', PARAMS, LOCALS, BODY8));
-  } catch {
-    // No SIMD: the JavaScript loop scores instead.
-  }
-  return compiled8;
-}
+const dots8Kernel = kernelModule('dots8', BODY8);
 
 /**
  * Rows quantized to int8 (one scale per row: its largest magnitude is 127), scored against a query
@@ -399,30 +358,20 @@ export function createQuantizedScorer(
   dimension: number,
   options: { wasm?: boolean } = {},
 ): QuantizedScorer {
-  const module = options.wasm === false || dimension % 16 !== 0 ? null : compiledModule8();
   // rows, then the query (int16, 16-byte aligned), then the scores.
   const queryOffset = Math.ceil((rowCount * dimension) / 16) * 16;
   const outOffset = queryOffset + dimension * 2;
-  const bytes = outOffset + rowCount * 4;
-  if (module && webAssembly && bytes <= MAX_BYTES) {
-    try {
-      const instance = new webAssembly.Instance(module, {});
-      const memory = instance.exports.memory as WasmMemory;
-      const have = memory.buffer.byteLength;
-      if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-      const buffer = memory.buffer;
-      return new Quantized(
-        true,
-        new Int8Array(buffer, 0, rowCount * dimension),
-        new Int16Array(buffer, queryOffset, dimension),
-        new Float32Array(buffer, outOffset, rowCount),
-        dimension,
-        instance.exports.dots8 as (...args: number[]) => void,
-      );
-    } catch {
-      // Out of address space: JavaScript memory instead.
-    }
-  }
+  const kernel =
+    options.wasm === false || dimension % 16 !== 0 ? null : dots8Kernel(outOffset + rowCount * 4);
+  if (kernel)
+    return new Quantized(
+      true,
+      new Int8Array(kernel.buffer, 0, rowCount * dimension),
+      new Int16Array(kernel.buffer, queryOffset, dimension),
+      new Float32Array(kernel.buffer, outOffset, rowCount),
+      dimension,
+      kernel.run,
+    );
   return new Quantized(
     false,
     new Int8Array(rowCount * dimension),

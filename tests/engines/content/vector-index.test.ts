@@ -1,4 +1,5 @@
 import { Mulberry32 } from '../../../src/engines/collaborative/kernels/prng';
+import { cosineSimilarity } from '../../../src/engines/content/embedders/vectors';
 import {
   buildVectorIndexNow,
   searchVectorIndex,
@@ -32,18 +33,6 @@ function clusteredCatalog(size: number, dimension: number, seed = 7): VectorInde
   });
 }
 
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let k = 0; k < a.length; k++) {
-    ab += a[k] * b[k];
-    aa += a[k] * a[k];
-    bb += b[k] * b[k];
-  }
-  return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
-}
-
 /** The reference: every eligible movie compared, best first, ties by id. */
 function bruteForce(
   entries: readonly VectorIndexEntry[],
@@ -54,7 +43,7 @@ function bruteForce(
   return entries
     .filter((entry) => !filter.exclude?.has(entry.movieId))
     .filter((entry) => !filter.genres || entry.genres.some((genre) => filter.genres!.includes(genre)))
-    .map((entry) => ({ movieId: entry.movieId, similarity: cosine(query, entry.vector) }))
+    .map((entry) => ({ movieId: entry.movieId, similarity: cosineSimilarity(query, entry.vector) }))
     .sort((a, b) => b.similarity - a.similarity || a.movieId - b.movieId)
     .slice(0, limit);
 }
@@ -123,7 +112,7 @@ describe('the in-process vector index', () => {
     expect(found[0]).toEqual({ movieId: entries[3].movieId, similarity: expect.closeTo(1, 12) });
     for (const hit of found) {
       const entry = entries.find((e) => e.movieId === hit.movieId)!;
-      expect(hit.similarity).toBeCloseTo(cosine(query, entry.vector), 12);
+      expect(hit.similarity).toBeCloseTo(cosineSimilarity(query, entry.vector), 12);
     }
     const similarities = found.map((hit) => hit.similarity);
     expect(similarities).toEqual([...similarities].sort((a, b) => b - a));

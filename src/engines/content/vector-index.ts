@@ -588,15 +588,21 @@ export function vectorInIndex(index: VectorIndex, movieId: number): Float32Array
   return index.vectors.subarray(p * index.dimension, (p + 1) * index.dimension);
 }
 
-/** Bytes the index holds beyond what a map of the same vectors would (rows, norms, ids, genres, lists). */
+/**
+ * Bytes the index holds: the float32 rows (which the vector cache shares), their int8 copy, norms,
+ * ids, genres, lists, the scan's scratch, and ~40 B a movie for the id → position map.
+ */
 export function vectorIndexBytes(index: VectorIndex): number {
   return (
     index.vectors.byteLength +
+    (index.quantized ? index.size * index.dimension : 0) +
     index.inverseNorms.byteLength +
     index.ids.byteLength +
     index.genreBits.byteLength +
     index.numLists * index.dimension * 4 +
     index.listStart.byteLength +
+    index.listOf.byteLength +
+    index.excludedScratch.byteLength +
     index.size * 40
   );
 }

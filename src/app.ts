@@ -689,6 +689,7 @@ export async function startCinegraph(
         ...(database.replica ? { readReplica: database.replica.state() } : {}),
         worker: config.worker,
         engines: Object.fromEntries(engines.all.map((e) => [e.name, e.status()])),
+        ...(content ? { contentSearch: content.searchState() } : {}),
         model: collaborative.activeModel(),
         versions: {
           notices: versionFeed.state(),

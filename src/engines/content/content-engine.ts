@@ -86,6 +86,26 @@ export interface ContentEngineOptions {
   logger?: Logger;
 }
 
+/** ContentEngine.searchState(): what /health says of the content engine's searches. */
+export interface ContentSearchState {
+  /** Where the next search runs. */
+  answeredBy: 'memory' | 'postgres';
+  /** CONTENT_SEARCH. */
+  configured: 'memory' | 'postgres';
+  /** A build of the in-process index is running. */
+  building: boolean;
+  /** The in-process index last built (null before the first); `current`: it holds the current generation. */
+  index: {
+    movies: number;
+    lists: number;
+    scanBudgets: Record<QueryKind, number>;
+    mebibytes: number;
+    builtAt: string;
+    buildSeconds: number;
+    current: boolean;
+  } | null;
+}
+
 export interface ContentQueryOptions {
   /** Only movies having any of these genres; empty or absent means all. */
   genres?: readonly string[];
@@ -192,8 +212,9 @@ export class ContentEngine implements RecommendationEngine {
   private readonly voter: NeighbourVoter;
   /** Hits and misses of its caches, for /metrics: taste profiles, and the neighbours kept with them. */
   readonly cacheCounts: { taste: CacheCounts; neighbours: CacheCounts };
-  /** The in-process search index and the generation (memoryGeneration) it holds. */
-  private memory: { generation: string; index: VectorIndex } | null = null;
+  /** The in-process search index, the generation (memoryGeneration) it holds, and its build. */
+  private memory: { generation: string; index: VectorIndex; builtAt: Date; buildSeconds: number } | null =
+    null;
   private memoryBuild: Promise<VectorIndex | null> | null = null;
   private memoryRetryAt = 0;
   private readonly memorySearch: boolean;
@@ -368,6 +389,35 @@ export class ContentEngine implements RecommendationEngine {
   }
 
   /**
+   * Where content searches run, for /health: `postgres` (CONTENT_SEARCH=postgres, or until the
+   * in-process index holds the current generation) or `memory`, with the index last built.
+   */
+  searchState(): ContentSearchState {
+    const embedder = this.indexer.activeEmbedder();
+    const current =
+      this.memory !== null &&
+      embedder !== null &&
+      this.memory.generation === this.memoryGeneration(embedder.modelId);
+    const built = this.memory;
+    return {
+      answeredBy: this.memorySearch && current ? 'memory' : 'postgres',
+      configured: this.memorySearch ? 'memory' : 'postgres',
+      building: this.memoryBuild !== null,
+      index: built
+        ? {
+            movies: built.index.size,
+            lists: built.index.numLists,
+            scanBudgets: { ...built.index.scanBudgets },
+            mebibytes: Math.round(vectorIndexBytes(built.index) / 2 ** 20),
+            builtAt: built.builtAt.toISOString(),
+            buildSeconds: Number(built.buildSeconds.toFixed(1)),
+            current,
+          }
+        : null,
+    };
+  }
+
+  /**
    * Starts a build of the in-process search index when it is wanted and out of date (none running,
    * the content index complete, no failure in the last minute); a no-op otherwise. Called by
    * searches, and by whatever learns that the index changed (the follower's poll, the indexer).
@@ -432,7 +482,8 @@ export class ContentEngine implements RecommendationEngine {
     }
     const index = step.value;
     if (this.memoryGeneration(modelId) !== generation) return null;
-    this.memory = { generation, index };
+    const buildSeconds = (Date.now() - started) / 1000;
+    this.memory = { generation, index, builtAt: new Date(), buildSeconds };
     // The vote reads views of the index's rows: the vectors are held once.
     const catalog = this.vectorCache.catalog();
     const vectorGeneration = this.indexGeneration(modelId);
@@ -443,7 +494,7 @@ export class ContentEngine implements RecommendationEngine {
     this.logger.info(
       `content search index in memory: ${index.size} movies in ${index.numLists} lists, ` +
         `${index.scanBudget === 0 ? 'exact scans' : `scans ≥ ${index.scanBudgets.movie} / ${index.scanBudgets.taste} / ${index.scanBudgets.text} movies per similar-movies / taste-profile / text query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN})`}, ` +
-        `${Math.round(vectorIndexBytes(index) / 2 ** 20)} MiB, built in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        `${Math.round(vectorIndexBytes(index) / 2 ** 20)} MiB, built in ${buildSeconds.toFixed(1)} s`,
     );
     return index;
   }

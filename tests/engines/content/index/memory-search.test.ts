@@ -29,6 +29,12 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
 
   it('answers from PostgreSQL until the index is in memory, then from memory with the same answers', async () => {
     const engine = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
+    expect(engine.searchState()).toEqual({
+      answeredBy: 'postgres',
+      configured: 'memory',
+      building: false,
+      index: null,
+    });
     let fromPostgres: Awaited<ReturnType<ContentEngine['similarMovies']>> = [];
     // The first request starts the build in the background and is answered by PostgreSQL.
     expect(
@@ -38,6 +44,12 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
     ).toBeGreaterThan(0);
     const index = await engine.prepareMemoryIndex();
     expect(index?.size).toBe(10);
+    expect(engine.searchState()).toMatchObject({
+      answeredBy: 'memory',
+      building: false,
+      // Ten movies are compared exactly: no lists to budget.
+      index: { movies: 10, lists: 1, scanBudgets: { movie: 0, taste: 0, text: 0 }, current: true },
+    });
     let fromMemory: typeof fromPostgres = [];
     expect(
       await nearestNeighbourStatements(db, async () => {
@@ -56,6 +68,11 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
        VALUES (20, 'Star Voyage Returns', 1994, '{Sci-Fi,Adventure}', 'astronauts explore space aliens planet')`,
     );
     await indexer.run();
+    // Its index holds the generation before the new movie: searches go to PostgreSQL.
+    expect(engine.searchState()).toMatchObject({
+      answeredBy: 'postgres',
+      index: { movies: 10, current: false },
+    });
     let similar: Awaited<ReturnType<ContentEngine['similarMovies']>> = [];
     expect(
       await nearestNeighbourStatements(db, async () => {
@@ -83,6 +100,12 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
     expect(await waiting.prepareMemoryIndex()).toBeNull();
     const postgres = new ContentEngine({ dataSource: db.dataSource, indexer });
     await postgres.similarMovies(1, 3);
+    expect(postgres.searchState()).toEqual({
+      answeredBy: 'postgres',
+      configured: 'postgres',
+      building: false,
+      index: null,
+    });
     expect(await nearestNeighbourStatements(db, () => postgres.similarMovies(2, 3))).toBeGreaterThan(0);
   });
 });

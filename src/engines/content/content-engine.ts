@@ -287,9 +287,8 @@ export class ContentEngine implements RecommendationEngine {
     validateLimit(limit);
     const { model } = this.requireReady();
     const memory = this.memoryIndex(model.modelId);
-    const inMemory = memory && vectorInIndex(memory, movieId);
-    if (memory && inMemory)
-      return this.searchInMemory(memory, inMemory, limit, 'movie', options.genres, new Set([movieId]));
+    const fromMemory = memory && this.similarInMemory(memory, movieId, limit, options.genres);
+    if (fromMemory) return fromMemory;
     const source = await this.store.embeddingOf(movieId, model.modelId);
     if (!source.movieExists) throw new EngineInputError(`movie ${movieId} does not exist`, 'NOT_FOUND');
     if (source.vector === null)
@@ -317,12 +316,8 @@ export class ContentEngine implements RecommendationEngine {
     if (memory) {
       const found = new Map<number, ScoredMovie[]>();
       for (const movieId of new Set(movieIds)) {
-        const vector = vectorInIndex(memory, movieId);
-        if (vector)
-          found.set(
-            movieId,
-            this.searchInMemory(memory, vector, limit, 'movie', options.genres, new Set([movieId])),
-          );
+        const similar = this.similarInMemory(memory, movieId, limit, options.genres);
+        if (similar) found.set(movieId, similar);
       }
       return found;
     }
@@ -372,6 +367,17 @@ export class ContentEngine implements RecommendationEngine {
     }).map((hit) => ({ movieId: hit.movieId, score: hit.similarity }));
   }
 
+  /** similarMovies from the in-process index; null when the movie is not in it. */
+  private similarInMemory(
+    index: VectorIndex,
+    movieId: number,
+    limit: number,
+    genres: readonly string[] | undefined,
+  ): ScoredMovie[] | null {
+    const vector = vectorInIndex(index, movieId);
+    return vector ? this.searchInMemory(index, vector, limit, 'movie', genres, new Set([movieId])) : null;
+  }
+
   /** The generation the in-process index must have been built at: the index's, and the catalog's. */
   private memoryGeneration(modelId: string): string {
     return `${this.indexGeneration(modelId)}|${this.versions.catalog}`;
@@ -383,9 +389,14 @@ export class ContentEngine implements RecommendationEngine {
    */
   private memoryIndex(modelId: string): VectorIndex | null {
     if (!this.memorySearch) return null;
-    if (this.memory?.generation === this.memoryGeneration(modelId)) return this.memory.index;
+    if (this.memoryIsCurrent(modelId)) return this.memory!.index;
     this.keepMemoryIndexCurrent();
     return null;
+  }
+
+  /** Whether the in-process index was built at the current generation. */
+  private memoryIsCurrent(modelId: string): boolean {
+    return this.memory !== null && this.memory.generation === this.memoryGeneration(modelId);
   }
 
   /**
@@ -394,13 +405,11 @@ export class ContentEngine implements RecommendationEngine {
    */
   searchState(): ContentSearchState {
     const embedder = this.indexer.activeEmbedder();
-    const current =
-      this.memory !== null &&
-      embedder !== null &&
-      this.memory.generation === this.memoryGeneration(embedder.modelId);
+    const current = embedder !== null && this.memoryIsCurrent(embedder.modelId);
     const built = this.memory;
     return {
-      answeredBy: this.memorySearch && current ? 'memory' : 'postgres',
+      // Only CONTENT_SEARCH=memory builds an index, so a current one means it answers.
+      answeredBy: current ? 'memory' : 'postgres',
       configured: this.memorySearch ? 'memory' : 'postgres',
       building: this.memoryBuild !== null,
       index: built
@@ -425,8 +434,7 @@ export class ContentEngine implements RecommendationEngine {
   keepMemoryIndexCurrent(): void {
     if (!this.memorySearch || this.memoryBuild || Date.now() < this.memoryRetryAt) return;
     const embedder = this.indexer.activeEmbedder();
-    if (!embedder || !this.indexer.progress().complete) return;
-    if (this.memory?.generation === this.memoryGeneration(embedder.modelId)) return;
+    if (!embedder || !this.indexer.progress().complete || this.memoryIsCurrent(embedder.modelId)) return;
     void this.prepareMemoryIndex();
   }
 
@@ -454,8 +462,8 @@ export class ContentEngine implements RecommendationEngine {
     const embedder = this.indexer.activeEmbedder();
     if (!embedder || !this.indexer.progress().complete) return null;
     const modelId = embedder.modelId;
+    if (this.memoryIsCurrent(modelId)) return this.memory!.index;
     const generation = this.memoryGeneration(modelId);
-    if (this.memory?.generation === generation) return this.memory.index;
     const started = Date.now();
     const ids = await this.store.embeddedMovieIds(modelId);
     const entries: VectorIndexEntry[] = [];
@@ -721,27 +729,26 @@ export class ContentEngine implements RecommendationEngine {
     const { key, extraExclusions } = requestShape(request, genres, taste.ratedSet);
     const excludeIds = extraExclusions.length > 0 ? [...taste.ratedIds, ...extraExclusions] : taste.ratedIds;
     let found = taste.neighbours.get(key, 0);
-    const memory = found ? null : this.memoryIndex(model.modelId);
-    if (!found && memory) {
+    if (!found) {
       const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
-      const exclude = extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet;
-      found = Promise.resolve(
-        searchVectorIndex(memory, taste.profile.vector, limit, {
-          genres,
-          exclude,
-          kind: 'taste',
-          exactFilterLimit: this.tuning.exactFilterLimit,
-        }).map((hit) => hit.movieId),
-      );
-      taste.neighbours.set(key, found, 0);
-    } else if (!found) {
-      // Vectors are not shipped back: the in-memory cache has them, and they are 2 kB a movie.
-      const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
-      // Their order and distances are not needed: the vote scores each of them.
-      found = this.store.nearestIds(
-        { model, vector: taste.profile.vector, limit, genres, excludeIds },
-        this.tuning,
-      );
+      const memory = this.memoryIndex(model.modelId);
+      // Their order and distances are not needed: the vote scores each of them. Vectors are not
+      // shipped back from PostgreSQL: the in-memory cache has them, and they are 2 kB a movie.
+      found = memory
+        ? Promise.resolve(
+            this.searchInMemory(
+              memory,
+              taste.profile.vector,
+              limit,
+              'taste',
+              genres,
+              extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet,
+            ).map((movie) => movie.movieId),
+          )
+        : this.store.nearestIds(
+            { model, vector: taste.profile.vector, limit, genres, excludeIds },
+            this.tuning,
+          );
       taste.neighbours.set(key, found, 0);
       found.catch(() => taste.neighbours.delete(key));
     }

@@ -19,6 +19,7 @@
  * between requests.
  */
 import { Mulberry32 } from '../collaborative/kernels/prng';
+import { topK } from '../collaborative/kernels/top-k';
 import { dotAt } from './vector-codec';
 import { createQuantizedScorer, createRowScorer, type QuantizedScorer, type RowScorer } from './wasm-dots';
 
@@ -283,7 +284,7 @@ export function* vectorIndexBuild(
 
 /**
  * A query shaped like the engine's: one movie (similarMovies); a signed, weighted sum of 10–100
- * movies (a taste profile); or a movie blurred by noise as large as itself, which stands for a text
+ * movies (a taste profile); or a movie blurred by noise twice its size, which stands for a text
  * search: its embedding lies between movies, not on one (calibrated without these, search recall@10
  * on ml-latest-small was 0.945 where the others were 0.99).
  */
@@ -330,7 +331,9 @@ function* calibrate(
   // Per kind of query and list length (10, as similarMovies and search are asked; calibrationN):
   // how much had been scanned when the scan reached each exact top movie's list.
   const lengths = [...new Set([Math.min(10, wanted), wanted])];
-  const metAt = new Map<string, number[]>();
+  const metAt = Object.fromEntries(
+    QUERY_KINDS.map((kind) => [kind, lengths.map((): number[] => [])]),
+  ) as Record<QueryKind, number[][]>;
   for (let q = 0; q < queries; q++) {
     const kind = QUERY_KINDS[q % QUERY_KINDS.length];
     scorer.setQuery(calibrationQuery(index, random, kind));
@@ -342,12 +345,10 @@ function* calibrate(
       scannedBefore[order[k]] = total;
       total += listStart[order[k] + 1] - listStart[order[k]];
     }
-    const top = topPositions(scores, wanted);
-    for (const length of lengths) {
-      const key = `${kind}@${length}`;
-      if (!metAt.has(key)) metAt.set(key, []);
-      for (const p of top.subarray(0, length)) metAt.get(key)!.push(scannedBefore[listOf[p]]);
-    }
+    const top = topK(scores, wanted);
+    lengths.forEach((length, l) => {
+      for (const p of top.subarray(0, length)) metAt[kind][l].push(scannedBefore[listOf[p]]);
+    });
     yield;
   }
   // A movie is met when the scan starts its list: with budget B, every list starting below B. The
@@ -355,26 +356,21 @@ function* calibrate(
   // ml-latest-small when one budget was calibrated on all kinds' mean).
   const scanBudgets = { movie: 1, taste: 1, text: 1 };
   let calibratedRecall = 1;
-  for (const [key, met] of metAt) {
-    const kind = key.slice(0, key.indexOf('@')) as QueryKind;
-    met.sort((a, b) => a - b);
-    scanBudgets[kind] = Math.max(
-      scanBudgets[kind],
-      met[Math.max(0, Math.ceil(targetRecall * met.length) - 1)] + 1,
-    );
-  }
-  for (const [key, met] of metAt) {
-    const budget = scanBudgets[key.slice(0, key.indexOf('@')) as QueryKind];
-    calibratedRecall = Math.min(calibratedRecall, met.filter((at) => at < budget).length / met.length);
-  }
+  for (const kind of QUERY_KINDS)
+    for (const met of metAt[kind]) {
+      met.sort((a, b) => a - b);
+      scanBudgets[kind] = Math.max(
+        scanBudgets[kind],
+        met[Math.max(0, Math.ceil(targetRecall * met.length) - 1)] + 1,
+      );
+    }
+  for (const kind of QUERY_KINDS)
+    for (const met of metAt[kind])
+      calibratedRecall = Math.min(
+        calibratedRecall,
+        met.filter((at) => at < scanBudgets[kind]).length / met.length,
+      );
   return { scanBudget: Math.max(...Object.values(scanBudgets)), scanBudgets, calibratedRecall };
-}
-
-/** Positions of the k largest scores, largest first (ties: lower position first). */
-function topPositions(scores: Float64Array, k: number): Int32Array {
-  const heap = new TopHeap(k);
-  for (let p = 0; p < scores.length; p++) heap.offer(scores[p], p, p);
-  return heap.drain().positions;
 }
 
 /** The k best (score, position) pairs seen: a min-heap on score, ties broken by a key (lower wins). */
@@ -447,15 +443,12 @@ class TopHeap {
     return this.size >= this.capacity;
   }
 
-  /** Best first. */
-  drain(): { positions: Int32Array; scores: Float64Array } {
+  /** The positions held, best first. */
+  drain(): Int32Array {
     const order = Array.from({ length: this.size }, (_, i) => i).sort(
       (a, b) => this.scores[b] - this.scores[a] || this.keys[a] - this.keys[b],
     );
-    return {
-      positions: Int32Array.from(order, (i) => this.positions[i]),
-      scores: Float64Array.from(order, (i) => this.scores[i]),
-    };
+    return Int32Array.from(order, (i) => this.positions[i]);
   }
 }
 
@@ -573,7 +566,7 @@ export function searchVectorIndex(
   } finally {
     for (const p of excludedPositions) excluded[p] = 0;
   }
-  return Array.from(heap.drain().positions, (p) => ({
+  return Array.from(heap.drain(), (p) => ({
     movieId: ids[p],
     similarity: queryNorm > 0 ? (dotAt(query, 0, vectors, p * d, d) * inverseNorms[p]) / queryNorm : 0,
   }))

@@ -44,23 +44,36 @@ export const section = (id: number, body: number[]): number[] => [id, ...uleb(bo
 /** A name (an export's, an import's). */
 export const utf8 = (text: string): number[] => vector([...new TextEncoder().encode(text)].map((b) => [b]));
 
+/** The largest memory a module may import: 2 GiB, which keeps every byte offset a positive i32. */
+export const MAX_IMPORTED_PAGES = 32768;
+
 /**
- * A module of one function (no results) exported as `name`, and its own memory of at least one
- * page, exported as `memory` and grown by the caller: the shape of the serving kernels.
+ * A module of one function (no results) exported as `name`, and a memory exported as `memory`: by
+ * default its own, of at least one page, grown by the caller (the shape of the serving kernels);
+ * with `sharedMemory`, a shared memory it imports as `env.memory` instead, so that the memory can be
+ * created at its final size and its buffer (a SharedArrayBuffer) read by other threads.
  */
 export function singleFunctionModule(
   name: string,
   params: readonly number[],
   locals: readonly (readonly [count: number, type: number])[],
   body: readonly number[],
+  options: { sharedMemory?: boolean } = {},
 ): Uint8Array {
   const functionType = [0x60, ...vector(params.map((t) => [t])), ...vector([])];
   const code = [...vector(locals.map(([count, type]) => [...uleb(count), type])), ...body];
+  const memory = options.sharedMemory
+    ? section(
+        2,
+        vector([[...utf8('env'), ...utf8('memory'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_IMPORTED_PAGES)]]),
+      )
+    : [];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector([functionType])),
+    ...memory,
     ...section(3, vector([uleb(0)])),
-    ...section(5, vector([[0x00, ...uleb(1)]])),
+    ...(options.sharedMemory ? [] : section(5, vector([[0x00, ...uleb(1)]]))),
     ...section(
       7,
       vector([
@@ -114,6 +127,7 @@ export interface WasmMemory {
 }
 export interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 export const webAssembly = (globalThis as { WebAssembly?: WebAssemblyApi }).WebAssembly;

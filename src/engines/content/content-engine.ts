@@ -567,6 +567,15 @@ export class ContentEngine implements RecommendationEngine {
   ): Promise<Map<number, Float32Array>> {
     const generation = this.indexGeneration(modelId);
     const found = new Map<number, Float32Array>();
+    // The in-process index holds every vector of its generation: no cache entry to look up.
+    if (this.memoryIsCurrent(modelId)) {
+      const { index } = this.memory!;
+      for (const id of movieIds) {
+        const vector = vectorInIndex(index, id);
+        if (vector) found.set(id, vector);
+      }
+      return found;
+    }
     const missing: number[] = [];
     for (const id of movieIds) {
       const vector = this.vectorCache.get(id, generation);

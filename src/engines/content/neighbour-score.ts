@@ -18,10 +18,14 @@ import { wasmSimilarityKernel } from './wasm-vote';
  */
 export const NEIGHBOUR_EXPONENT = 8;
 
-/** The user's rated, embedded movies packed for the kernel: row j of `vectors` has weight `weights[j]`. */
+/**
+ * The user's rated, embedded movies for the kernel: `rows[j]` has weight `weights[j]`. The rows are
+ * the movies' own vectors, not copies: where they are views of the in-process index's shared memory,
+ * the vote pool sends a worker their positions instead of their values.
+ */
 export interface RatedNeighbours {
-  /** count × dimension, row-major, each row unit length. */
-  readonly vectors: Float32Array;
+  /** count vectors of `dimension` components, each unit length. */
+  readonly rows: readonly Float32Array[];
   /** rating − user mean, per row. */
   readonly weights: Float64Array;
   readonly count: number;
@@ -34,15 +38,15 @@ export function packRatedNeighbours(
 ): RatedNeighbours | null {
   if (rated.length === 0) return null;
   const dimension = rated[0].vector.length;
-  const vectors = new Float32Array(rated.length * dimension);
+  const rows: Float32Array[] = [];
   const weights = new Float64Array(rated.length);
   rated.forEach((movie, j) => {
     if (movie.vector.length !== dimension)
       throw new Error(`a ${movie.vector.length}-d embedding among ${dimension}-d ones`);
-    vectors.set(movie.vector, j * dimension);
+    rows.push(movie.vector);
     weights[j] = movie.rating - userMean;
   });
-  return { vectors, weights, count: rated.length, dimension };
+  return { rows, weights, count: rated.length, dimension };
 }
 
 /** x^p for a whole p ≥ 1 by repeated squaring (Math.pow is several times slower in this loop). */
@@ -92,13 +96,13 @@ export function neighbourScore(
 
 /** cos(candidate, rated movie j) as a dot product: both are unit length. */
 function candidateSimilarity(candidate: Float32Array, rated: RatedNeighbours): (j: number) => number {
-  const { vectors, dimension } = rated;
+  const { rows, dimension } = rated;
   if (candidate.length !== dimension)
     throw new Error(`a ${candidate.length}-d candidate against ${dimension}-d rated movies`);
   return (j) => {
     let dot = 0;
-    const offset = j * dimension;
-    for (let d = 0; d < dimension; d++) dot += candidate[d] * vectors[offset + d];
+    const row = rows[j];
+    for (let d = 0; d < dimension; d++) dot += candidate[d] * row[d];
     return dot;
   };
 }
@@ -178,7 +182,7 @@ export function neighbourVotesOf(
 ): Float64Array {
   checkDimensions(candidates, rated);
   const kernel = wasmSimilarityKernel();
-  const found = kernel?.similarities(candidates, rated.vectors, rated.count, rated.dimension);
+  const found = kernel?.similarities(candidates, rated.rows, rated.dimension);
   if (!found) return neighbourVotesInJs(candidates, rated, scoring);
   const { at } = found;
   const votes = new Float64Array(candidates.length);
@@ -204,7 +208,7 @@ export function neighbourVotesInJs(
   rated: RatedNeighbours,
   scoring: ContentScoring,
 ): Float64Array {
-  const { vectors, dimension, count } = rated;
+  const { rows, dimension, count } = rated;
   const votes = new Float64Array(candidates.length);
   const similarities = Array.from({ length: CANDIDATE_BLOCK }, () => new Float64Array(count));
   checkDimensions(candidates, rated);
@@ -217,13 +221,13 @@ export function neighbourVotesInJs(
     const c3 = size > 3 ? candidates[start + 3] : c0;
     const [s0, s1, s2, s3] = similarities;
     for (let j = 0; j < count; j++) {
-      const offset = j * dimension;
+      const row = rows[j];
       let d0 = 0;
       let d1 = 0;
       let d2 = 0;
       let d3 = 0;
       for (let d = 0; d < dimension; d++) {
-        const x = vectors[offset + d];
+        const x = row[d];
         d0 += c0[d] * x;
         d1 += c1[d] * x;
         d2 += c2[d] * x;

@@ -1,7 +1,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { describeError } from './embedders/errors';
 import { type ContentScoring, neighbourVotesOf, type RatedNeighbours } from './neighbour-score';
-import type { VoteReply, VoteRequest } from './vote-worker';
+import type { VoteReply, VoteRequest, VoteStore, VoteStoreRelease } from './vote-worker';
 import { workerEntry } from '../../worker-entry';
 
 /** Computes neighbourVotesOf, in this thread or elsewhere; the votes are the same bit for bit. */
@@ -67,6 +67,24 @@ interface VoteWorker {
   readonly pending: Map<number, PendingVote>;
   retired: boolean;
   answered: boolean;
+  /** The shared memories (by number) this worker holds a reference to. */
+  readonly stores: Set<number>;
+}
+
+/**
+ * The SharedArrayBuffer every vector is a view of, or null (a vector in ordinary memory, or two
+ * memories): then the call copies the vectors.
+ */
+function sharedBufferOf(
+  candidates: readonly Float32Array[],
+  rated: readonly Float32Array[],
+): SharedArrayBuffer | null {
+  if (typeof SharedArrayBuffer !== 'function' || candidates.length === 0) return null;
+  const buffer = candidates[0].buffer;
+  if (!(buffer instanceof SharedArrayBuffer)) return null;
+  for (const vector of candidates) if (vector.buffer !== buffer) return null;
+  for (const vector of rated) if (vector.buffer !== buffer) return null;
+  return buffer;
 }
 
 /** Votes the worker would have returned, computed here instead: a request never fails because of the pool. */
@@ -91,6 +109,10 @@ class VoteWorkerPool implements NeighbourVoter {
   private readonly entry = workerEntry(__dirname, 'vote-worker');
   private workersSpawned = 0;
   private callsSent = 0;
+  /** Shared memories the workers were given, by number; weak, so an index that is dropped can go. */
+  private readonly storeIds = new WeakMap<ArrayBufferLike, number>();
+  private storesSeen = 0;
+  private readonly storesReleased = new FinalizationRegistry<number>((store) => this.releaseStore(store));
   private failedStarts = 0;
   private disposal: Promise<void> | null = null;
 
@@ -117,30 +139,85 @@ class VoteWorkerPool implements NeighbourVoter {
       candidates.some((candidate) => candidate.length !== dimension)
     )
       return neighbourVotesOf(candidates, rated, scoring);
-    const packed = new Float32Array(candidates.length * dimension);
-    candidates.forEach((candidate, i) => packed.set(candidate, i * dimension));
-    const request: VoteRequest = {
-      id: ++this.callsSent,
-      candidates: packed,
-      candidateCount: candidates.length,
-      vectors: rated.vectors,
-      weights: rated.weights,
-      count,
-      dimension,
-      scoring: { ...scoring },
-    };
+    const request = this.requestFor(worker, candidates, rated, scoring);
     return new Promise<Float64Array>((resolve, reject) => {
       if (worker.pending.size === 0) worker.thread.ref();
       worker.pending.set(request.id, { candidates, rated, scoring, resolve, reject });
       try {
-        // The rated vectors are copied (~600 kB for 300 × 512: 0.6 ms of main thread measured with the
-        // packing, against 22 ms of voting), so the worker keeps no per-user state; the
-        // candidates were packed for this call, so their buffer moves.
-        worker.thread.postMessage(request, [packed.buffer]);
+        if (request.kind === 'copied')
+          worker.thread.postMessage(request, [request.candidates.buffer as ArrayBuffer]);
+        else worker.thread.postMessage(request);
       } catch (error) {
         this.retire(worker, `could not be sent a call (${describeError(error)})`);
       }
     });
+  }
+
+  /**
+   * The call as the worker gets it: positions in a shared memory the worker holds when every vector
+   * is a view of one (the in-process search index's rows), else the vectors themselves. Copying them
+   * cost the API thread ~1.1 MB per first HYBRID list (a user's 300 latest rated movies and 250
+   * candidates at 512-d): the packing, the structured clone and the garbage they leave, which
+   * kept V8's collector threads busy.
+   */
+  private requestFor(
+    worker: VoteWorker,
+    candidates: readonly Float32Array[],
+    rated: RatedNeighbours,
+    scoring: ContentScoring,
+  ): VoteRequest {
+    const { dimension, count, weights } = rated;
+    const id = ++this.callsSent;
+    const buffer = sharedBufferOf(candidates, rated.rows);
+    if (buffer) {
+      let store = this.storeIds.get(buffer);
+      if (store === undefined) {
+        store = ++this.storesSeen;
+        this.storeIds.set(buffer, store);
+        // The worker lets go of its reference once this thread's does (an index replaced by another).
+        this.storesReleased.register(buffer, store);
+      }
+      if (!worker.stores.has(store)) {
+        worker.stores.add(store);
+        const share: VoteStore = { kind: 'store', store, buffer };
+        worker.thread.postMessage(share);
+      }
+      return {
+        kind: 'shared',
+        id,
+        store,
+        candidateOffsets: Int32Array.from(candidates, (vector) => vector.byteOffset / 4),
+        ratedOffsets: Int32Array.from(rated.rows, (vector) => vector.byteOffset / 4),
+        weights,
+        count,
+        dimension,
+        scoring: { ...scoring },
+      };
+    }
+    const packed = new Float32Array(candidates.length * dimension);
+    candidates.forEach((candidate, i) => packed.set(candidate, i * dimension));
+    const vectors = new Float32Array(count * dimension);
+    rated.rows.forEach((row, j) => vectors.set(row, j * dimension));
+    return {
+      kind: 'copied',
+      id,
+      candidates: packed,
+      candidateCount: candidates.length,
+      vectors,
+      weights,
+      count,
+      dimension,
+      scoring: { ...scoring },
+    };
+  }
+
+  /** Tells the workers holding `store` to drop it: nothing here can name it any more. */
+  private releaseStore(store: number): void {
+    for (const worker of this.slots) {
+      if (!worker || worker.retired || !worker.stores.delete(store)) continue;
+      const release: VoteStoreRelease = { kind: 'release', store };
+      worker.thread.postMessage(release);
+    }
   }
 
   dispose(): Promise<void> {
@@ -178,6 +255,7 @@ class VoteWorkerPool implements NeighbourVoter {
       pending: new Map(),
       retired: false,
       answered: false,
+      stores: new Set(),
     };
     let uncaught: string | null = null;
     thread.on('message', (reply: VoteReply) => this.handleReply(worker, reply));

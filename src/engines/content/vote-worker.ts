@@ -6,12 +6,14 @@ import { type MessagePort, parentPort } from 'node:worker_threads';
 import { describeError } from './embedders/errors';
 import { type ContentScoring, neighbourVotesOf } from './neighbour-score';
 
-export interface VoteRequest {
+/** The vectors, copied: candidates packed (their buffer transferred), then the rated movies. */
+export interface CopiedVoteRequest {
+  kind: 'copied';
   id: number;
   /** candidateCount × dimension, row-major: one buffer, transferred. */
   candidates: Float32Array;
   candidateCount: number;
-  /** RatedNeighbours, copied: count × dimension vectors and count weights. */
+  /** count × dimension rated vectors, row-major. */
   vectors: Float32Array;
   weights: Float64Array;
   count: number;
@@ -19,18 +21,70 @@ export interface VoteRequest {
   scoring: ContentScoring;
 }
 
+/** The vectors as positions (in float32 elements) of a shared memory this worker was given. */
+export interface SharedVoteRequest {
+  kind: 'shared';
+  id: number;
+  store: number;
+  candidateOffsets: Int32Array;
+  ratedOffsets: Int32Array;
+  weights: Float64Array;
+  count: number;
+  dimension: number;
+  scoring: ContentScoring;
+}
+
+export type VoteRequest = CopiedVoteRequest | SharedVoteRequest;
+
+/** A shared memory later requests name by `store`; sent once per worker, before the first such request. */
+export interface VoteStore {
+  kind: 'store';
+  store: number;
+  buffer: SharedArrayBuffer;
+}
+
+/** The main thread no longer names `store`: the worker drops its reference. */
+export interface VoteStoreRelease {
+  kind: 'release';
+  store: number;
+}
+
+export type VoteMessage = VoteRequest | VoteStore | VoteStoreRelease;
+
 export type VoteReply =
   { type: 'voted'; id: number; votes: Float64Array } | { type: 'vote-failed'; id: number; message: string };
 
+const stores = new Map<number, SharedArrayBuffer>();
+
+function rows(buffer: ArrayBufferLike, offsets: Int32Array, dimension: number): Float32Array[] {
+  return Array.from(offsets, (offset) => new Float32Array(buffer, offset * 4, dimension));
+}
+
+function vectorsOf(request: VoteRequest): { candidates: Float32Array[]; rated: Float32Array[] } {
+  const { dimension } = request;
+  if (request.kind === 'shared') {
+    const buffer = stores.get(request.store);
+    if (!buffer)
+      throw new Error(`call ${request.id} names shared memory ${request.store}, which it was not given`);
+    return {
+      candidates: rows(buffer, request.candidateOffsets, dimension),
+      rated: rows(buffer, request.ratedOffsets, dimension),
+    };
+  }
+  const slices = (packed: Float32Array, count: number) =>
+    Array.from({ length: count }, (_, i) => packed.subarray(i * dimension, (i + 1) * dimension));
+  return {
+    candidates: slices(request.candidates, request.candidateCount),
+    rated: slices(request.vectors, request.count),
+  };
+}
+
 function vote(port: MessagePort, request: VoteRequest): void {
   try {
-    const { candidates, candidateCount, dimension } = request;
-    const rows = Array.from({ length: candidateCount }, (_, i) =>
-      candidates.subarray(i * dimension, (i + 1) * dimension),
-    );
+    const { candidates, rated } = vectorsOf(request);
     const votes = neighbourVotesOf(
-      rows,
-      { vectors: request.vectors, weights: request.weights, count: request.count, dimension },
+      candidates,
+      { rows: rated, weights: request.weights, count: request.count, dimension: request.dimension },
       request.scoring,
     );
     const reply: VoteReply = { type: 'voted', id: request.id, votes };
@@ -43,4 +97,8 @@ function vote(port: MessagePort, request: VoteRequest): void {
 
 if (!parentPort) throw new Error('vote-worker runs inside a worker thread started by vote-pool.ts');
 const port = parentPort;
-port.on('message', (request: VoteRequest) => vote(port, request));
+port.on('message', (message: VoteMessage) => {
+  if (message.kind === 'store') stores.set(message.store, message.buffer);
+  else if (message.kind === 'release') stores.delete(message.store);
+  else vote(port, message);
+});

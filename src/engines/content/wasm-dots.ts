@@ -136,21 +136,32 @@ const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
 
 /**
  * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
- * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid).
+ * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid). With
+ * `shared`, the memory is a shared one of exactly the pages needed, so its buffer is a
+ * SharedArrayBuffer that worker threads read without a copy (the vote pool's workers read the rows).
  */
-function kernelModule(name: string, body: number[]) {
+function kernelModule(name: string, body: number[], options: { shared?: boolean } = {}) {
   let compiled: object | null | undefined;
-  return (bytes: number): { run: (...args: number[]) => void; buffer: ArrayBuffer } | null => {
+  return (bytes: number): { run: (...args: number[]) => void; buffer: ArrayBufferLike } | null => {
     if (compiled === undefined) {
       compiled = null;
       try {
-        if (webAssembly) compiled = new webAssembly.Module(singleFunctionModule(name, PARAMS, LOCALS, body));
+        if (webAssembly)
+          compiled = new webAssembly.Module(
+            singleFunctionModule(name, PARAMS, LOCALS, body, { sharedMemory: options.shared }),
+          );
       } catch {
-        // No SIMD in this engine: the JavaScript loop scores instead.
+        // No SIMD (or no shared memory) in this engine: the JavaScript loop scores instead.
       }
     }
     if (!compiled || !webAssembly || bytes > MAX_BYTES) return null;
     try {
+      if (options.shared) {
+        const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
+        const memory = new webAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+        const instance = new webAssembly.Instance(compiled, { env: { memory } });
+        return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
+      }
       const instance = new webAssembly.Instance(compiled, {});
       const memory = instance.exports.memory as WasmMemory;
       const have = memory.buffer.byteLength;
@@ -163,11 +174,18 @@ function kernelModule(name: string, body: number[]) {
   };
 }
 
-const dotsKernel = kernelModule('dots', BODY);
+// Shared: the vote pool's workers read the rows where they are (vote-pool.ts).
+const dotsKernel = kernelModule('dots', BODY, { shared: true });
+
+/** Memory other threads can read where SharedArrayBuffer exists, else plain memory. */
+function sharedOrPlainBuffer(bytes: number): ArrayBufferLike {
+  return typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
 
 /**
  * `rowCount` rows of `dimension` float32 components and the scores of a query against any run of
- * them. `rows` is where callers write the rows (once, before scoring).
+ * them. `rows` is where callers write the rows (once, before scoring); its buffer is a
+ * SharedArrayBuffer where the runtime has one.
  */
 export interface RowScorer {
   readonly rows: Float32Array;
@@ -186,7 +204,7 @@ class WasmRowScorer implements RowScorer {
 
   constructor(
     private readonly run: (...args: number[]) => void,
-    buffer: ArrayBuffer,
+    buffer: ArrayBufferLike,
     rowCount: number,
     private readonly dimension: number,
   ) {
@@ -218,7 +236,7 @@ class JsRowScorer implements RowScorer {
     rowCount: number,
     private readonly dimension: number,
   ) {
-    this.rows = new Float32Array(rowCount * dimension);
+    this.rows = new Float32Array(sharedOrPlainBuffer(rowCount * dimension * 4));
     this.out = new Float32Array(rowCount);
     this.query = new Float32Array(dimension);
   }

@@ -144,13 +144,12 @@ const MAX_BYTES = 1 << 30;
 /** The similarities of many candidates against a user's rated movies, as the vote needs them. */
 export interface SimilarityKernel {
   /**
-   * cos(candidate i, rated j) for every pair (rows of `rated` are `dimension` long); read
-   * candidate i's against rated j with `at(i, j)`. The view is valid until the next call.
+   * cos(candidate i, rated j) for every pair (every vector `dimension` long); read candidate i's
+   * against rated j with `at(i, j)`. The view is valid until the next call.
    */
   similarities(
     candidates: readonly Float32Array[],
-    rated: Float32Array,
-    count: number,
+    rated: readonly Float32Array[],
     dimension: number,
   ): { values: Float64Array; at: (i: number, j: number) => number } | null;
 }
@@ -161,7 +160,8 @@ class WasmSimilarityKernel implements SimilarityKernel {
     private readonly memory: WasmMemory,
   ) {}
 
-  similarities(candidates: readonly Float32Array[], rated: Float32Array, count: number, dimension: number) {
+  similarities(candidates: readonly Float32Array[], rated: readonly Float32Array[], dimension: number) {
+    const count = rated.length;
     const blocks = Math.ceil(candidates.length / WASM_BLOCK);
     if (blocks === 0 || count === 0 || dimension === 0) return null;
     const candidateBytes = blocks * WASM_BLOCK * dimension * 8;
@@ -187,7 +187,8 @@ class WasmSimilarityKernel implements SimilarityKernel {
       const base = (i - k) * dimension + k;
       for (let d = 0; d < dimension; d++) cand[base + d * WASM_BLOCK] = candidate[d];
     });
-    new Float64Array(buffer, candidateBytes, count * dimension).set(rated.subarray(0, count * dimension));
+    const ratedValues = new Float64Array(buffer, candidateBytes, count * dimension);
+    rated.forEach((row, j) => ratedValues.set(row, j * dimension));
     this.run(0, candidateBytes, candidateBytes + ratedBytes, blocks, count, dimension);
     const values = new Float64Array(buffer, candidateBytes + ratedBytes, outBytes / 8);
     return {

@@ -111,12 +111,7 @@ describe('the WebAssembly similarity kernel', () => {
       )!;
       // Near-duplicates of rated movies too, so large similarities (where s^16 matters) are covered.
       const candidates = Array.from({ length: shape.candidates }, (_, i) =>
-        i % 3 === 0
-          ? rated.vectors.slice(
-              (i % shape.rated) * shape.dimension,
-              ((i % shape.rated) + 1) * shape.dimension,
-            )
-          : unit(shape.dimension),
+        i % 3 === 0 ? rated.rows[i % shape.rated].slice() : unit(shape.dimension),
       );
       for (const scoring of [
         CONTENT_SCORING,

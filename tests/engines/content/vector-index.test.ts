@@ -80,6 +80,10 @@ describe('the in-process vector index', () => {
     for (const entry of entries.slice(0, 50))
       expect(vectorInIndex(index, entry.movieId)).toEqual(entry.vector);
     expect(vectorInIndex(index, 2)).toBeUndefined();
+    // Views of one shared memory, made once: the vote pool's workers read them where they are.
+    const view = vectorInIndex(index, entries[0].movieId)!;
+    expect(vectorInIndex(index, entries[0].movieId)).toBe(view);
+    expect(Object.prototype.toString.call(view.buffer)).toBe('[object SharedArrayBuffer]');
   });
 
   it('finds ≥ 95% of the exact top 10 and top 150 for single movies and taste-like sums at their budgets, with exclusions', () => {
@@ -178,6 +182,8 @@ describe('the row scorer', () => {
     const wasm = createRowScorer(100, 512);
     const js = createRowScorer(100, 512, { wasm: false });
     expect([wasm.simd, js.simd]).toEqual([true, false]);
+    for (const scorer of [wasm, js])
+      expect(Object.prototype.toString.call(scorer.rows.buffer)).toBe('[object SharedArrayBuffer]');
     for (let i = 0; i < wasm.rows.length; i++) wasm.rows[i] = random.nextGaussian();
     js.rows.set(wasm.rows);
     const query = Float32Array.from({ length: 512 }, () => random.nextGaussian());

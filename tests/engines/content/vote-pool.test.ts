@@ -58,18 +58,35 @@ function bits(votes: Float64Array): number[] {
 /** Spawns real workers and keeps them, so a test can see what the pool sent and kill them. */
 function spawnRecorder() {
   const threads: Worker[] = [];
-  let posted = 0;
+  const messages: { kind?: string }[] = [];
   const spawnWorker = (file: string, options: WorkerOptions): Worker => {
     const thread = new Worker(file, options);
     const post = thread.postMessage.bind(thread);
     thread.postMessage = (...args: Parameters<Worker['postMessage']>) => {
-      posted += 1;
+      messages.push(args[0] as { kind?: string });
       post(...args);
     };
     threads.push(thread);
     return thread;
   };
-  return { threads, spawnWorker, posted: () => posted };
+  return { threads, spawnWorker, messages, posted: () => messages.length };
+}
+
+/** The call's vectors copied into one SharedArrayBuffer (as the in-process index holds them), as views. */
+function inSharedMemory({ candidates, rated }: ReturnType<typeof randomCall>) {
+  const dimension = rated.dimension;
+  const all = [...rated.rows, ...candidates];
+  // Some slack before the first row, so positions are not all from zero.
+  const memory = new Float32Array(new SharedArrayBuffer((all.length + 3) * dimension * 4));
+  const views = all.map((vector, i) => {
+    const view = memory.subarray((i + 3) * dimension, (i + 4) * dimension);
+    view.set(vector);
+    return view;
+  });
+  return {
+    candidates: views.slice(rated.count),
+    rated: { ...rated, rows: views.slice(0, rated.count) },
+  };
 }
 
 describe('the vote pool', () => {
@@ -102,6 +119,60 @@ describe('the vote pool', () => {
       expect(votes).toHaveLength(candidateCount);
       expect(bits(votes)).toEqual(bits(neighbourVotesOf(candidates, rated, scoring)));
     }
+  });
+
+  it('sends positions, not vectors, when every vector is a view of one shared memory, and the memory once', async () => {
+    const recorder = spawnRecorder();
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: () => undefined });
+    const first = inSharedMemory(randomCall(21, 150, 300, 512));
+    const votes = await pool.votesOf(first.candidates, first.rated, CONTENT_SCORING);
+    expect(bits(votes)).toEqual(bits(neighbourVotesOf(first.candidates, first.rated, CONTENT_SCORING)));
+    expect(recorder.messages.map((message) => message.kind)).toEqual(['store', 'shared']);
+    const call = recorder.messages[1] as Record<string, unknown>;
+    expect(call.candidates).toBeUndefined();
+    expect(call.vectors).toBeUndefined();
+    expect((call.candidateOffsets as Int32Array)[0]).toBe((3 + 300) * 512);
+
+    // The same memory again: no second copy of the store; another memory: a store of its own.
+    const again = await pool.votesOf(first.candidates.slice(0, 40), first.rated, CONTENT_SCORING);
+    expect(bits(again)).toEqual(
+      bits(neighbourVotesOf(first.candidates.slice(0, 40), first.rated, CONTENT_SCORING)),
+    );
+    const second = inSharedMemory(randomCall(22, 30, 100, 512));
+    await pool.votesOf(second.candidates, second.rated, CONTENT_SCORING);
+    expect(recorder.messages.map((message) => message.kind)).toEqual([
+      'store',
+      'shared',
+      'shared',
+      'store',
+      'shared',
+    ]);
+  });
+
+  it('copies the vectors when they are not all views of one shared memory', async () => {
+    const recorder = spawnRecorder();
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: () => undefined });
+    const plain = randomCall(23, 40, 100, 512);
+    const shared = inSharedMemory(plain);
+    const mixed = { candidates: shared.candidates, rated: plain.rated };
+    const votes = await pool.votesOf(mixed.candidates, mixed.rated, CONTENT_SCORING);
+    expect(bits(votes)).toEqual(bits(neighbourVotesOf(plain.candidates, plain.rated, CONTENT_SCORING)));
+    expect(recorder.messages.map((message) => message.kind)).toEqual(['copied']);
+  });
+
+  it('gives a replacement worker the shared memory again', async () => {
+    const recorder = spawnRecorder();
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: () => undefined });
+    const { candidates, rated } = inSharedMemory(randomCall(24, 40, 100, 512));
+    const expected = bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING));
+    expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
+    const exited = once(recorder.threads[0], 'exit');
+    await recorder.threads[0].terminate();
+    await exited;
+    expect(recorder.threads).toHaveLength(2);
+    const before = recorder.posted();
+    expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
+    expect(recorder.messages.slice(before).map((message) => message.kind)).toEqual(['store', 'shared']);
   });
 
   it('answers calls in flight on several workers', async () => {

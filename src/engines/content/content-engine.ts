@@ -34,6 +34,7 @@ import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile'
 import { dot } from './vector-codec';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
 import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { yieldToRequests } from '../../slices';
 import type { Reads } from '../../db/read-routing';
 import { Logger, silentLogger } from '../../logger';
 import {
@@ -486,7 +487,7 @@ export class ContentEngine implements RecommendationEngine {
       // About 10 ms of work, then requests waiting on the event loop go first.
       const sliceEnd = performance.now() + 10;
       while (!step.done && performance.now() < sliceEnd) step = build.next();
-      if (!step.done) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!step.done) await yieldToRequests();
     }
     const index = step.value;
     if (this.memoryGeneration(modelId) !== generation) return null;

@@ -9,6 +9,7 @@ import {
 } from '../engine';
 import { CacheCounts, Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { sortInSlices, yieldToRequests } from '../../slices';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
 import { appeal, estimate, Prior, RatingAggregate } from './bayes';
 import {
@@ -173,6 +174,9 @@ function movieFilters(
   return { conditions, needsMovies };
 }
 
+/** Movies of the ranking snapshot processed between two yields to requests (a few ms of work). */
+const SNAPSHOT_SLICE_ROWS = 8192;
+
 /** A movie as personal lists rank it: by appeal (bayes.appeal), not by the Bayesian rating alone. */
 interface AppealingMovie extends BayesianRating {
   movieId: number;
@@ -321,21 +325,32 @@ export class StatisticalEngine implements RecommendationEngine {
          FROM movie_rating_stats AS x JOIN movies AS mv ON mv.id = x.movie_id
         WHERE x.votes > 0`,
     );
-    const entries = rows.map((row) => {
-      const rating = bayesianRatingOf(row, prior);
-      const movie: AppealingMovie = { ...rating, appeal: appeal(rating.weighted, rating.votes) };
-      return { movie, genres: row.genres === '' ? [] : row.genres.split('\u001f') };
-    });
-    entries.sort(
+    // In slices, with requests answered between them: at 25M (62K movies) the whole of it took
+    // ~225 ms of the event loop every globalStatsMaxAgeMs, and every request in flight waited.
+    const movies: AppealingMovie[] = [];
+    const genresOf: string[][] = [];
+    for (let start = 0; start < rows.length; start += SNAPSHOT_SLICE_ROWS) {
+      for (const row of rows.slice(start, start + SNAPSHOT_SLICE_ROWS)) {
+        const rating = bayesianRatingOf(row, prior);
+        movies.push({ ...rating, appeal: appeal(rating.weighted, rating.votes) });
+        genresOf.push(row.genres === '' ? [] : row.genres.split('\u001f'));
+      }
+      await yieldToRequests();
+    }
+    const order = await sortInSlices(
+      movies.length,
       (a, b) =>
-        b.movie.appeal - a.movie.appeal || b.movie.votes - a.movie.votes || a.movie.movieId - b.movie.movieId,
+        movies[b].appeal - movies[a].appeal ||
+        movies[b].votes - movies[a].votes ||
+        movies[a].movieId - movies[b].movieId,
     );
-    const ranked = entries.map((entry) => entry.movie);
-    return {
-      ranked,
-      genres: entries.map((entry) => entry.genres),
-      byId: new Map(ranked.map((movie) => [movie.movieId, movie])),
-    };
+    const ranked = Array.from(order, (i) => movies[i]);
+    const byId = new Map<number, AppealingMovie>();
+    for (let start = 0; start < ranked.length; start += SNAPSHOT_SLICE_ROWS) {
+      for (const movie of ranked.slice(start, start + SNAPSHOT_SLICE_ROWS)) byId.set(movie.movieId, movie);
+      await yieldToRequests();
+    }
+    return { ranked, genres: Array.from(order, (i) => genresOf[i]), byId };
   }
 
   /** The best movies of all time by Bayesian rating (or by its lower bound). */

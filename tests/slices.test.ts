@@ -1,0 +1,41 @@
+import { sortInSlices } from '../src/slices';
+
+/** Deterministic pseudo-random numbers (mulberry32). */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('sortInSlices', () => {
+  it('orders like one sort does, for lengths around the run size, with many ties broken by index', async () => {
+    const next = random(3);
+    for (const length of [0, 1, 2, 1023, 1024, 1025, 2049, 5000]) {
+      // Few distinct keys, so most comparisons are decided by the tie-break.
+      const keys = Float64Array.from({ length }, () => Math.floor(next() * 7));
+      const compare = (a: number, b: number) => keys[b] - keys[a] || a - b;
+      const expected = Array.from({ length }, (_, i) => i).sort(compare);
+      expect(Array.from(await sortInSlices(length, compare, 500))).toEqual(expected);
+    }
+  });
+
+  it('lets other callbacks run between its slices', async () => {
+    const keys = Float64Array.from({ length: 20_000 }, random(4));
+    let ticks = 0;
+    let ticking = true;
+    const tick = () => {
+      ticks += 1;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const order = await sortInSlices(keys.length, (a, b) => keys[a] - keys[b] || a - b, 5_000);
+    ticking = false;
+    for (let i = 1; i < order.length; i++) expect(keys[order[i - 1]]).toBeLessThanOrEqual(keys[order[i]]);
+    // 20,000 keys take ~300,000 comparisons: about sixty slices of 5,000.
+    expect(ticks).toBeGreaterThan(20);
+  });
+});

@@ -135,13 +135,11 @@ interface UserTaste {
   /** The user's rated movies that vote on a candidate (CONTENT_SCORING); null when none is embedded. */
   voters: RatedNeighbours | null;
   /**
-   * Movies scored against this taste, by role and id: the same candidates come back request after
-   * request.
-   */
-  scored: Record<EngineRole, Map<number, ScoredMovie>>;
-  /**
    * The rated movies' vote on each movie scored so far, shared by both roles
    * (MERGED_CONTENT_SCORING only drops the prior): CONTENT then HYBRID votes once per candidate.
+   * Only the votes are kept, not the scored movies built from them (~75 kB a user at 25M, ~180
+   * candidates with their lazy explanations): with distinct users every one of those was promoted
+   * and collected later, and building them again costs a map lookup each.
    */
   votes: Map<number, number>;
 }
@@ -657,7 +655,6 @@ export class ContentEngine implements RecommendationEngine {
         counts: this.cacheCounts.neighbours,
       }),
       voters,
-      scored: { alone: new Map(), merged: new Map() },
       votes: new Map(),
     };
   }
@@ -785,19 +782,11 @@ export class ContentEngine implements RecommendationEngine {
     if (movieIds.length === 0) return scores;
     const taste = await this.userTaste(userId, model);
     if (!taste) return scores;
-    const unscored: number[] = [];
-    for (const movieId of new Set(movieIds)) {
-      const known = taste.scored[role].get(movieId);
-      if (known) scores.set(movieId, known);
-      else unscored.push(movieId);
-    }
-    if (unscored.length === 0) return scores;
     const [vectors, popularity] = await Promise.all([
-      this.cachedVectors(unscored, model.modelId),
+      this.cachedVectors([...new Set(movieIds)], model.modelId),
       scoringFor(role).popularityWeight > 0 ? this.popularityCounts() : null,
     ]);
-    const candidates = [...vectors];
-    const unvoted = candidates.filter(([movieId]) => !taste.votes.has(movieId));
+    const unvoted = [...vectors].filter(([movieId]) => !taste.votes.has(movieId));
     if (taste.voters && unvoted.length > 0) {
       const votes = await this.voter.votesOf(
         unvoted.map(([, vector]) => vector),
@@ -806,16 +795,16 @@ export class ContentEngine implements RecommendationEngine {
       );
       unvoted.forEach(([movieId], i) => taste.votes.set(movieId, votes[i]));
     }
-    candidates.forEach(([movieId, vector]) => {
-      const scored = this.scored(
+    for (const [movieId, vector] of vectors)
+      scores.set(
         movieId,
-        this.scoreWithVote(movieId, taste.votes.get(movieId) ?? 0, popularity, role),
-        vector,
-        taste,
+        this.scored(
+          movieId,
+          this.scoreWithVote(movieId, taste.votes.get(movieId) ?? 0, popularity, role),
+          vector,
+          taste,
+        ),
       );
-      taste.scored[role].set(movieId, scored);
-      scores.set(movieId, scored);
-    });
     return scores;
   }
 }

@@ -1,15 +1,5 @@
+import { createRandom as random } from '../fixtures/synthetic';
 import { sortInSlices } from '../src/slices';
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('sortInSlices', () => {
   it('orders like one sort does, for lengths around the run size, with many ties broken by index', async () => {

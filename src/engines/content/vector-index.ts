@@ -185,8 +185,11 @@ export function* vectorIndexBuild(
   const random = new Mulberry32(options.seed ?? 1);
   const exact = n <= (options.exactBelow ?? DEFAULT_EXACT_BELOW);
   const numLists = exact ? 1 : Math.max(1, Math.min(n, options.lists ?? Math.round(Math.sqrt(n))));
-  // The taste-profile search of a 10-movie list (pool 50, three candidates per wanted movie).
-  const calibrationN = options.calibrationN ?? 150;
+  // The taste-profile search of a list of the default 20 (pool 60, three candidates per wanted
+  // movie). Calibrated at 150 (a 10-movie list's) and scaled to 180, a taste profile scanned 34,852
+  // movies at 25M; calibrated at 180, 29,747, with recall@180 against exact search 0.997 instead of
+  // 0.999 over 300 of the release's users (ml-latest-small: 4,863 → 4,214 movies, 0.992 → 0.989).
+  const calibrationN = options.calibrationN ?? 180;
 
   const entryInverse = new Float64Array(n);
   const positionOf = new Map<number, number>();

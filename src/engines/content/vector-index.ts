@@ -80,6 +80,15 @@ export interface VectorIndex {
   readonly scanBudget: number;
   /** The same per kind of query (a taste profile needs more than a movie's neighbours). */
   readonly scanBudgets: Readonly<Record<QueryKind, number>>;
+  /** The list lengths the budgets were calibrated at, ascending (the last is calibrationN). */
+  readonly calibratedLengths: Int32Array;
+  /**
+   * Per kind, the budget for each calibrated length: a search of `limit` scans the budget of the
+   * shortest calibrated length ≥ limit (a movie's 10 neighbours need 40% of what its 180 do at
+   * 25M). A text query's are all its largest: its calibration queries (a movie blurred by noise)
+   * only stand in for real searches, whose recall@10 at 25M was 0.960 with that budget.
+   */
+  readonly budgetsByLength: Readonly<Record<QueryKind, Int32Array>>;
   readonly calibrationN: number;
   /**
    * The lowest mean recall, over the kinds of calibration query and the lengths 10 and calibrationN,
@@ -187,8 +196,9 @@ export function* vectorIndexBuild(
   const numLists = exact ? 1 : Math.max(1, Math.min(n, options.lists ?? Math.round(Math.sqrt(n))));
   // The taste-profile search of a list of the default 20 (pool 60, three candidates per wanted
   // movie). Calibrated at 150 (a 10-movie list's) and scaled to 180, a taste profile scanned 34,852
-  // movies at 25M; calibrated at 180, 29,747, with recall@180 against exact search 0.997 instead of
-  // 0.999 over 300 of the release's users (ml-latest-small: 4,863 → 4,214 movies, 0.992 → 0.989).
+  // movies at 25M; calibrated at 180, 29,747 at the plain 97th percentile (recall@180 against exact
+  // search 0.997 over 300 of the release's users, against 0.999), 32,955 with upperQuantileIndex's
+  // margin (`scripts/bench-content.ts`: recall@150 0.998).
   const calibrationN = options.calibrationN ?? 180;
 
   const entryInverse = new Float64Array(n);
@@ -280,6 +290,8 @@ export function* vectorIndexBuild(
     excludedScratch: new Uint8Array(n),
     scanBudget: 0,
     scanBudgets: { movie: 0, taste: 0, text: 0 },
+    calibratedLengths: new Int32Array(0),
+    budgetsByLength: { movie: new Int32Array(0), taste: new Int32Array(0), text: new Int32Array(0) },
     calibrationN,
     calibratedRecall: 1,
   };
@@ -325,7 +337,10 @@ function* calibrate(
   options: VectorIndexOptions,
 ): Generator<
   void,
-  { scanBudget: number; scanBudgets: Record<QueryKind, number>; calibratedRecall: number },
+  Pick<
+    VectorIndex,
+    'scanBudget' | 'scanBudgets' | 'calibratedLengths' | 'budgetsByLength' | 'calibratedRecall'
+  >,
   void
 > {
   const { size: n, numLists, listStart, inverseNorms, scorer } = index;
@@ -334,11 +349,13 @@ function* calibrate(
   const wanted = Math.min(index.calibrationN, n);
   const { listOf } = index;
   const scores = new Float64Array(n);
-  // Per kind of query and list length (10, as similarMovies and search are asked; calibrationN):
-  // how much had been scanned when the scan reached each exact top movie's list.
-  const lengths = [...new Set([Math.min(10, wanted), wanted])];
+  // Per kind of query and list length (10, as similarMovies and search are asked by default, up to
+  // calibrationN): how much had been scanned when the scan reached each exact top movie's list.
+  const lengths = Int32Array.from(
+    new Set([10, 20, 50, 100, wanted].map((length) => Math.min(length, wanted))),
+  );
   const metAt = Object.fromEntries(
-    QUERY_KINDS.map((kind) => [kind, lengths.map((): number[] => [])]),
+    QUERY_KINDS.map((kind) => [kind, Array.from(lengths, (): number[] => [])]),
   ) as Record<QueryKind, number[][]>;
   for (let q = 0; q < queries; q++) {
     const kind = QUERY_KINDS[q % QUERY_KINDS.length];
@@ -357,26 +374,54 @@ function* calibrate(
     });
     yield;
   }
-  // A movie is met when the scan starts its list: with budget B, every list starting below B. The
-  // budget of a kind is the largest either length needs (searches were 0.945 at 10 on
-  // ml-latest-small when one budget was calibrated on all kinds' mean).
+  // A movie is met when the scan starts its list: with budget B, every list starting below B. Each
+  // length's budget is the smallest that meets the target; a kind's overall budget (and a text
+  // query's at every length) is the largest of them (searches were 0.945 at 10 on ml-latest-small
+  // when one budget was calibrated on all kinds' mean).
+  const budgetsByLength = Object.fromEntries(
+    QUERY_KINDS.map((kind) => [
+      kind,
+      Int32Array.from(metAt[kind], (met) => {
+        met.sort((a, b) => a - b);
+        return met[upperQuantileIndex(met.length, targetRecall)] + 1;
+      }).map((_, l, needs) => Math.max(...needs.subarray(0, l + 1))),
+    ]),
+  ) as Record<QueryKind, Int32Array>;
   const scanBudgets = { movie: 1, taste: 1, text: 1 };
+  for (const kind of QUERY_KINDS) scanBudgets[kind] = Math.max(1, ...budgetsByLength[kind]);
+  budgetsByLength.text.fill(scanBudgets.text);
   let calibratedRecall = 1;
   for (const kind of QUERY_KINDS)
-    for (const met of metAt[kind]) {
-      met.sort((a, b) => a - b);
-      scanBudgets[kind] = Math.max(
-        scanBudgets[kind],
-        met[Math.max(0, Math.ceil(targetRecall * met.length) - 1)] + 1,
-      );
-    }
-  for (const kind of QUERY_KINDS)
-    for (const met of metAt[kind])
+    metAt[kind].forEach((met, l) => {
       calibratedRecall = Math.min(
         calibratedRecall,
-        met.filter((at) => at < scanBudgets[kind]).length / met.length,
+        met.filter((at) => at < budgetsByLength[kind][l]).length / met.length,
       );
-  return { scanBudget: Math.max(...Object.values(scanBudgets)), scanBudgets, calibratedRecall };
+    });
+  return {
+    scanBudget: Math.max(...Object.values(scanBudgets)),
+    scanBudgets,
+    calibratedLengths: lengths,
+    budgetsByLength,
+    calibratedRecall,
+  };
+}
+
+/**
+ * Which of m sorted samples to take for the `target` quantile, two standard errors above it: the
+ * shortest length has only a tenth of the samples of the longest (32 queries × 10 movies), and its
+ * plain 97th percentile served similar movies at recall@10 0.954 at 25M (100 movies, exact search).
+ */
+function upperQuantileIndex(m: number, target: number): number {
+  const margin = 2 * Math.sqrt(m * target * (1 - target));
+  return Math.min(m - 1, Math.max(0, Math.ceil(target * m + margin) - 1));
+}
+
+/** The scan budget of a search of `limit` of this kind (before scaling past calibrationN). */
+function budgetOf(index: VectorIndex, kind: QueryKind, limit: number): number {
+  const lengths = index.calibratedLengths;
+  for (let l = 0; l < lengths.length; l++) if (lengths[l] >= limit) return index.budgetsByLength[kind][l];
+  return index.scanBudgets[kind];
 }
 
 /** The k best (score, position) pairs seen: a min-heap on score, ties broken by a key (lower wins). */
@@ -561,7 +606,7 @@ export function searchVectorIndex(
         if (eligible(p)) heap.offer(dotAt(query, 0, vectors, p * d, d) * inverseNorms[p], p, ids[p]);
     } else if (index.scanBudget === 0) scan(0, index.size, 0);
     else {
-      const kindBudget = filter.kind ? index.scanBudgets[filter.kind] : index.scanBudget;
+      const kindBudget = filter.kind ? budgetOf(index, filter.kind, limit) : index.scanBudget;
       const budget = Math.ceil(kindBudget * Math.max(1, limit / index.calibrationN));
       let scanned = 0;
       for (const list of probeOrder(index)) {

@@ -75,6 +75,15 @@ describe('the in-process vector index', () => {
     expect(index.calibratedRecall).toBeGreaterThanOrEqual(0.97);
     // One budget per kind of query; without a kind, the largest.
     expect(index.scanBudget).toBe(Math.max(...Object.values(index.scanBudgets)));
+    // Per list length too, never less for a longer list; a text query's always its largest.
+    expect(Array.from(index.calibratedLengths)).toEqual([10, 20, 50, 100, 180]);
+    for (const kind of ['movie', 'taste'] as const) {
+      const budgets = Array.from(index.budgetsByLength[kind]);
+      expect(budgets).toEqual([...budgets].sort((a, b) => a - b));
+      expect(budgets[budgets.length - 1]).toBe(index.scanBudgets[kind]);
+    }
+    expect(index.budgetsByLength.movie[0]).toBeLessThan(index.scanBudgets.movie);
+    expect(new Set(index.budgetsByLength.text)).toEqual(new Set([index.scanBudgets.text]));
     expect(Math.min(...Object.values(index.scanBudgets))).toBeGreaterThan(0);
     expect(index.scorer.simd).toBe(true);
     for (const entry of entries.slice(0, 50))

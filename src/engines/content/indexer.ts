@@ -317,40 +317,47 @@ export class ContentIndexer implements IndexView {
       pendingWrite = null;
       if (outcome instanceof Error) throw outcome;
     };
-    for (let start = 0; start < stale.length; start += this.batchSize) {
-      const ids = stale.slice(start, start + this.batchSize).map((movie) => movie.movieId);
-      const sources = await this.store.movieTextSources({ ids });
-      const batch = sources.flatMap((source) => {
-        const text = this.textOf(source);
-        return text === null ? [] : [{ movieId: source.movieId, text }];
-      });
-      // Until the index is complete nothing is served from it, so no request waits on these vectors.
-      const background = !this.state.complete;
-      const vectors =
-        batch.length > 0
-          ? await embedder.embed(
-              batch.map((movie) => movie.text),
-              { background },
-            )
-          : [];
-      if (vectors.length !== batch.length)
-        throw new Error(`${model.modelId} returned ${vectors.length} vectors for ${batch.length} texts`);
-      await settle();
-      const rows = batch.map((movie, i) => ({
-        movieId: movie.movieId,
-        textHash: contentHash(movie.text),
-        vector: vectors[i],
-      }));
-      const batchSize = ids.length;
-      // Captured as a value, not left as a rejected promise: nothing awaits it until the next batch is embedded.
-      pendingWrite = this.store.upsert(model, rows).then(
-        (written) => {
-          embedded += written;
-          this.update({ done: this.state.done + batchSize, embedded });
-          reporter?.update(start + batchSize);
-        },
-        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
-      );
+    try {
+      for (let start = 0; start < stale.length; start += this.batchSize) {
+        const ids = stale.slice(start, start + this.batchSize).map((movie) => movie.movieId);
+        const sources = await this.store.movieTextSources({ ids });
+        const batch = sources.flatMap((source) => {
+          const text = this.textOf(source);
+          return text === null ? [] : [{ movieId: source.movieId, text }];
+        });
+        // Until the index is complete nothing is served from it, so no request waits on these vectors.
+        const background = !this.state.complete;
+        const vectors =
+          batch.length > 0
+            ? await embedder.embed(
+                batch.map((movie) => movie.text),
+                { background },
+              )
+            : [];
+        if (vectors.length !== batch.length)
+          throw new Error(`${model.modelId} returned ${vectors.length} vectors for ${batch.length} texts`);
+        await settle();
+        const rows = batch.map((movie, i) => ({
+          movieId: movie.movieId,
+          textHash: contentHash(movie.text),
+          vector: vectors[i],
+        }));
+        const batchSize = ids.length;
+        // Captured as a value, not left as a rejected promise: nothing awaits it until the next batch is embedded.
+        pendingWrite = this.store.upsert(model, rows).then(
+          (written) => {
+            embedded += written;
+            this.update({ done: this.state.done + batchSize, embedded });
+            reporter?.update(start + batchSize);
+          },
+          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        );
+      }
+    } catch (error) {
+      // The batch written while this one was embedded finishes first: a run that reports failure has
+      // no write of its own still in flight, which a resumed run would race (and embed again).
+      await pendingWrite;
+      throw error;
     }
     await settle();
     return embedded;

@@ -133,6 +133,32 @@ describe('ContentIndexer', () => {
     expect(embedder.embeddedTexts).toHaveLength(6);
   });
 
+  it('reports a failure only once the batch it was writing is written', async () => {
+    const failing = new HashingEmbedder();
+    failing.failOn(2);
+    // SHARE blocks the batch's INSERT, not the reads of the movies' texts.
+    const blocker = db.dataSource.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query('LOCK TABLE movie_embeddings IN SHARE MODE');
+    let settled = false;
+    const run = new ContentIndexer({ dataSource: db.dataSource, embedder: failing, batchSize: 4 })
+      .run()
+      .catch((error: unknown) => error)
+      .finally(() => (settled = true));
+    try {
+      await until(() => failing.calls.length === 2, 'the failing second call');
+      // The failure is known now; the first batch's write is still waiting for the lock.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(settled).toBe(false);
+    } finally {
+      await blocker.commitTransaction();
+      await blocker.release();
+    }
+    expect(String(await run)).toMatch('embedder failure on call 2');
+    expect(await embeddingRows(db.dataSource)).toHaveLength(4);
+  });
+
   it('reports progress while building; the engine is not ready and says how far the build is', async () => {
     const embedder = new HashingEmbedder();
     const seen: IndexProgress[] = [];

@@ -44,8 +44,18 @@ export const section = (id: number, body: number[]): number[] => [id, ...uleb(bo
 /** A name (an export's, an import's). */
 export const utf8 = (text: string): number[] => vector([...new TextEncoder().encode(text)].map((b) => [b]));
 
-/** The largest memory a module may import: 2 GiB, which keeps every byte offset a positive i32. */
+/** The largest memory a single-function module may import: 2 GiB, which keeps every byte offset a positive i32. */
 export const MAX_IMPORTED_PAGES = 32768;
+
+/** An import entry for a shared memory `env.memory` of at least one page and at most `maxPages`. */
+export const sharedMemoryImport = (maxPages: number): number[] => [
+  ...utf8('env'),
+  ...utf8('memory'),
+  0x02,
+  0x03,
+  ...uleb(1),
+  ...uleb(maxPages),
+];
 
 /**
  * A module of one function (no results) exported as `name`, and a memory exported as `memory`: by
@@ -62,12 +72,7 @@ export function singleFunctionModule(
 ): Uint8Array {
   const functionType = [0x60, ...vector(params.map((t) => [t])), ...vector([])];
   const code = [...vector(locals.map(([count, type]) => [...uleb(count), type])), ...body];
-  const memory = options.sharedMemory
-    ? section(
-        2,
-        vector([[...utf8('env'), ...utf8('memory'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_IMPORTED_PAGES)]]),
-      )
-    : [];
+  const memory = options.sharedMemory ? section(2, vector([sharedMemoryImport(MAX_IMPORTED_PAGES)])) : [];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector([functionType])),

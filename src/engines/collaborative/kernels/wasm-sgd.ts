@@ -1,6 +1,17 @@
 import type { BiasedMfParameters } from './biased-mf';
 import type { RatingTriples, RegularizationWeights, SgdRates } from './sgd';
-import { I32, F64, V128, VOID, uleb, sleb, vector, section, utf8 } from '../../wasm-encoding';
+import {
+  I32,
+  F64,
+  V128,
+  VOID,
+  uleb,
+  sleb,
+  vector,
+  section,
+  sharedMemoryImport,
+  utf8,
+} from '../../wasm-encoding';
 
 /**
  * The SGD sweep of sgd.ts as a WebAssembly SIMD function: four factors per instruction instead of
@@ -347,13 +358,12 @@ const MAX_PAGES = 65536;
 
 function sweepModuleBytes(): Uint8Array {
   const functionType = [0x60, ...vector(PARAMS.map((t) => [t])), ...vector([[F64]])];
-  const memoryImport = [...utf8('env'), ...utf8('memory'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)];
   const locals = vector(LOCALS.map(([count, type]) => [...uleb(count), type]));
   const body = [...locals, ...SWEEP_BODY];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vector([functionType])),
-    ...section(2, vector([memoryImport])),
+    ...section(2, vector([sharedMemoryImport(MAX_PAGES)])),
     ...section(3, vector([uleb(0)])),
     ...section(7, vector([[...utf8('sweep'), 0x00, ...uleb(0)]])),
     ...section(10, vector([[...uleb(body.length), ...body]])),

@@ -491,13 +491,10 @@ export class ContentEngine implements RecommendationEngine {
     if (this.memoryGeneration(modelId) !== generation) return null;
     const buildSeconds = (Date.now() - started) / 1000;
     this.memory = { generation, index, builtAt: new Date(), buildSeconds };
-    // The vote reads views of the index's rows: the vectors are held once.
-    const catalog = this.vectorCache.catalog();
-    const vectorGeneration = this.indexGeneration(modelId);
-    for (const entry of entries)
-      this.vectorCache.set(entry.movieId, vectorInIndex(index, entry.movieId)!, vectorGeneration, {
-        catalog,
-      });
+    // While the index is current, vectors are read from it (cachedVectors), and after any change
+    // the cache's entries are outdated too: the copies read for the build are let go, so the vectors
+    // are held once.
+    this.vectorCache.clear();
     this.logger.info(
       `content search index in memory: ${index.size} movies in ${index.numLists} lists, ` +
         `${index.scanBudget === 0 ? 'exact scans' : `scans ≥ ${index.scanBudgets.movie} / ${index.scanBudgets.taste} / ${index.scanBudgets.text} movies per similar-movies / taste-profile / text query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN})`}, ` +
@@ -564,7 +561,6 @@ export class ContentEngine implements RecommendationEngine {
     movieIds: readonly number[],
     modelId: string,
   ): Promise<Map<number, Float32Array>> {
-    const generation = this.indexGeneration(modelId);
     const found = new Map<number, Float32Array>();
     // The in-process index holds every vector of its generation: no cache entry to look up.
     if (this.memoryIsCurrent(modelId)) {
@@ -575,6 +571,7 @@ export class ContentEngine implements RecommendationEngine {
       }
       return found;
     }
+    const generation = this.indexGeneration(modelId);
     const missing: number[] = [];
     for (const id of movieIds) {
       const vector = this.vectorCache.get(id, generation);

@@ -642,7 +642,7 @@ export function vectorInIndex(index: VectorIndex, movieId: number): Float32Array
 const ROW_VIEW_BYTES = 72;
 
 /**
- * Bytes the index holds: the float32 rows (which the vector cache shares), their int8 copy, norms,
+ * Bytes the index holds: the float32 rows (which the content engine reads in place), their int8 copy, norms,
  * ids, genres, lists, the scan's scratch, and ~40 B a movie for the id → position map.
  */
 export function vectorIndexBytes(index: VectorIndex): number {

@@ -8,6 +8,19 @@ export function yieldToRequests(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/** Visits `items` in order, yielding to requests after every `sliceSize` of them. */
+export async function eachInSlices<T>(
+  items: readonly T[],
+  sliceSize: number,
+  visit: (item: T) => void,
+): Promise<void> {
+  for (let start = 0; start < items.length; start += sliceSize) {
+    const end = Math.min(items.length, start + sliceSize);
+    for (let i = start; i < end; i++) visit(items[i]);
+    await yieldToRequests();
+  }
+}
+
 /** Items sorted per run before the runs are merged. */
 const RUN = 1024;
 

@@ -1,5 +1,5 @@
 import { createRandom as random } from '../fixtures/synthetic';
-import { sortInSlices } from '../src/slices';
+import { eachInSlices, sortInSlices } from '../src/slices';
 
 describe('sortInSlices', () => {
   it('orders like one sort does, for lengths around the run size, with many ties broken by index', async () => {
@@ -27,5 +27,26 @@ describe('sortInSlices', () => {
     for (let i = 1; i < order.length; i++) expect(keys[order[i - 1]]).toBeLessThanOrEqual(keys[order[i]]);
     // 20,000 keys take ~300,000 comparisons: about sixty slices of 5,000.
     expect(ticks).toBeGreaterThan(20);
+  });
+
+  it('eachInSlices visits every item in order and lets other callbacks run after each slice', async () => {
+    const seen: number[] = [];
+    const ticksAt: number[] = [];
+    let ticking = true;
+    const tick = () => {
+      ticksAt.push(seen.length);
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await eachInSlices(
+      Array.from({ length: 10 }, (_, i) => i),
+      4,
+      (item) => seen.push(item),
+    );
+    ticking = false;
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // Never inside a slice: every tick saw a whole number of slices (0, 4, 8 or all 10 items).
+    for (const at of ticksAt) expect([0, 4, 8, 10]).toContain(at);
+    expect(new Set(ticksAt).size).toBeGreaterThan(1);
   });
 });

@@ -91,8 +91,8 @@ export interface VectorIndex {
   readonly budgetsByLength: Readonly<Record<QueryKind, Int32Array>>;
   readonly calibrationN: number;
   /**
-   * The lowest mean recall, over the kinds of calibration query and the lengths 10 and calibrationN,
-   * at that budget (1 for exact scans).
+   * The lowest mean recall, over the kinds of calibration query and the calibrated lengths, each at
+   * its own budget (1 for exact scans).
    */
   readonly calibratedRecall: number;
 }
@@ -197,7 +197,7 @@ export function* vectorIndexBuild(
   // The taste-profile search of a list of the default 20 (pool 60, three candidates per wanted
   // movie). Calibrated at 150 (a 10-movie list's) and scaled to 180, a taste profile scanned 34,852
   // movies at 25M; calibrated at 180, 29,747 at the plain 97th percentile (recall@180 against exact
-  // search 0.997 over 300 of the release's users, against 0.999), 32,955 with upperQuantileIndex's
+  // search 0.997 over 300 of the release's users, against 0.999), 32,955 with quantileIndex's
   // margin (`scripts/bench-content.ts`: recall@150 0.998).
   const calibrationN = options.calibrationN ?? 180;
 
@@ -384,16 +384,13 @@ function* calibrate(
   const budgetsByLength = Object.fromEntries(
     QUERY_KINDS.map((kind) => [
       kind,
-      Int32Array.from(metAt[kind], (met) => budgetAt(met, upperQuantileIndex(met.length, targetRecall))).map(
+      Int32Array.from(metAt[kind], (met) => budgetAt(met, quantileIndex(met.length, targetRecall, 2))).map(
         (_, l, needs) => Math.max(...needs.subarray(0, l + 1)),
       ),
     ]),
   ) as Record<QueryKind, Int32Array>;
   budgetsByLength.text.fill(
-    Math.max(
-      1,
-      ...metAt.text.map((met) => budgetAt(met, Math.max(0, Math.ceil(targetRecall * met.length) - 1))),
-    ),
+    Math.max(1, ...metAt.text.map((met) => budgetAt(met, quantileIndex(met.length, targetRecall, 0)))),
   );
   const scanBudgets = { movie: 1, taste: 1, text: 1 };
   for (const kind of QUERY_KINDS) scanBudgets[kind] = Math.max(1, ...budgetsByLength[kind]);
@@ -415,12 +412,13 @@ function* calibrate(
 }
 
 /**
- * Which of m sorted samples to take for the `target` quantile, two standard errors above it: the
- * shortest length has only a tenth of the samples of the longest (32 queries × 10 movies), and its
- * plain 97th percentile served similar movies at recall@10 0.954 at 25M (100 movies, exact search).
+ * Which of m sorted samples to take for the `target` quantile, `standardErrors` above it. Movie and
+ * taste queries take two: the shortest length has only a tenth of the samples of the longest (32
+ * queries × 10 movies), and its plain 97th percentile served similar movies at recall@10 0.954 at
+ * 25M (100 movies, exact search).
  */
-function upperQuantileIndex(m: number, target: number): number {
-  const margin = 2 * Math.sqrt(m * target * (1 - target));
+function quantileIndex(m: number, target: number, standardErrors: number): number {
+  const margin = standardErrors * Math.sqrt(m * target * (1 - target));
   return Math.min(m - 1, Math.max(0, Math.ceil(target * m + margin) - 1));
 }
 

@@ -9,7 +9,7 @@ import {
 } from '../engine';
 import { CacheCounts, Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
-import { sortInSlices, yieldToRequests } from '../../slices';
+import { eachInSlices, sortInSlices } from '../../slices';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
 import { appeal, estimate, Prior, RatingAggregate } from './bayes';
 import {
@@ -329,14 +329,11 @@ export class StatisticalEngine implements RecommendationEngine {
     // ~225 ms of the event loop every globalStatsMaxAgeMs, and every request in flight waited.
     const movies: AppealingMovie[] = [];
     const genresOf: string[][] = [];
-    for (let start = 0; start < rows.length; start += SNAPSHOT_SLICE_ROWS) {
-      for (const row of rows.slice(start, start + SNAPSHOT_SLICE_ROWS)) {
-        const rating = bayesianRatingOf(row, prior);
-        movies.push({ ...rating, appeal: appeal(rating.weighted, rating.votes) });
-        genresOf.push(row.genres === '' ? [] : row.genres.split('\u001f'));
-      }
-      await yieldToRequests();
-    }
+    await eachInSlices(rows, SNAPSHOT_SLICE_ROWS, (row) => {
+      const rating = bayesianRatingOf(row, prior);
+      movies.push({ ...rating, appeal: appeal(rating.weighted, rating.votes) });
+      genresOf.push(row.genres === '' ? [] : row.genres.split('\u001f'));
+    });
     const order = await sortInSlices(
       movies.length,
       (a, b) =>
@@ -346,10 +343,7 @@ export class StatisticalEngine implements RecommendationEngine {
     );
     const ranked = Array.from(order, (i) => movies[i]);
     const byId = new Map<number, AppealingMovie>();
-    for (let start = 0; start < ranked.length; start += SNAPSHOT_SLICE_ROWS) {
-      for (const movie of ranked.slice(start, start + SNAPSHOT_SLICE_ROWS)) byId.set(movie.movieId, movie);
-      await yieldToRequests();
-    }
+    await eachInSlices(ranked, SNAPSHOT_SLICE_ROWS, (movie) => byId.set(movie.movieId, movie));
     return { ranked, genres: Array.from(order, (i) => genresOf[i]), byId };
   }
 

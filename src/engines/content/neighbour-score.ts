@@ -24,11 +24,10 @@ export const NEIGHBOUR_EXPONENT = 8;
  * the vote pool sends a worker their positions instead of their values.
  */
 export interface RatedNeighbours {
-  /** count vectors of `dimension` components, each unit length. */
+  /** Vectors of `dimension` components, each unit length. */
   readonly rows: readonly Float32Array[];
   /** rating − user mean, per row. */
   readonly weights: Float64Array;
-  readonly count: number;
   readonly dimension: number;
 }
 
@@ -46,7 +45,7 @@ export function packRatedNeighbours(
     rows.push(movie.vector);
     weights[j] = movie.rating - userMean;
   });
-  return { rows, weights, count: rated.length, dimension };
+  return { rows, weights, dimension };
 }
 
 /** x^p for a whole p ≥ 1 by repeated squaring (Math.pow is several times slower in this loop). */
@@ -208,7 +207,8 @@ export function neighbourVotesInJs(
   rated: RatedNeighbours,
   scoring: ContentScoring,
 ): Float64Array {
-  const { rows, dimension, count } = rated;
+  const { rows, dimension } = rated;
+  const count = rows.length;
   const votes = new Float64Array(candidates.length);
   const similarities = Array.from({ length: CANDIDATE_BLOCK }, () => new Float64Array(count));
   checkDimensions(candidates, rated);

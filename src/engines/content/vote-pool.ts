@@ -130,7 +130,8 @@ class VoteWorkerPool implements NeighbourVoter {
     rated: RatedNeighbours,
     scoring: ContentScoring,
   ): Promise<Float64Array> {
-    const { dimension, count } = rated;
+    const { dimension } = rated;
+    const count = rated.rows.length;
     const worker = this.leastBusyWorker();
     if (
       !worker ||
@@ -166,7 +167,7 @@ class VoteWorkerPool implements NeighbourVoter {
     rated: RatedNeighbours,
     scoring: ContentScoring,
   ): VoteRequest {
-    const { dimension, count, weights } = rated;
+    const { dimension, weights } = rated;
     const id = ++this.callsSent;
     const buffer = sharedBufferOf(candidates, rated.rows);
     if (buffer) {
@@ -189,13 +190,13 @@ class VoteWorkerPool implements NeighbourVoter {
         candidateOffsets: Int32Array.from(candidates, (vector) => vector.byteOffset / 4),
         ratedOffsets: Int32Array.from(rated.rows, (vector) => vector.byteOffset / 4),
         weights,
-        count,
         dimension,
         scoring: { ...scoring },
       };
     }
     const packed = new Float32Array(candidates.length * dimension);
     candidates.forEach((candidate, i) => packed.set(candidate, i * dimension));
+    const count = rated.rows.length;
     const vectors = new Float32Array(count * dimension);
     rated.rows.forEach((row, j) => vectors.set(row, j * dimension));
     return {

@@ -29,7 +29,6 @@ export interface SharedVoteRequest {
   candidateOffsets: Int32Array;
   ratedOffsets: Int32Array;
   weights: Float64Array;
-  count: number;
   dimension: number;
   scoring: ContentScoring;
 }
@@ -84,7 +83,7 @@ function vote(port: MessagePort, request: VoteRequest): void {
     const { candidates, rated } = vectorsOf(request);
     const votes = neighbourVotesOf(
       candidates,
-      { rows: rated, weights: request.weights, count: request.count, dimension: request.dimension },
+      { rows: rated, weights: request.weights, dimension: request.dimension },
       request.scoring,
     );
     const reply: VoteReply = { type: 'voted', id: request.id, votes };

@@ -84,8 +84,8 @@ function inSharedMemory({ candidates, rated }: ReturnType<typeof randomCall>) {
     return view;
   });
   return {
-    candidates: views.slice(rated.count),
-    rated: { ...rated, rows: views.slice(0, rated.count) },
+    candidates: views.slice(rated.rows.length),
+    rated: { ...rated, rows: views.slice(0, rated.rows.length) },
   };
 }
 

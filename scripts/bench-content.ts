@@ -331,8 +331,8 @@ async function main(): Promise<void> {
     const index = await memoryEngine.prepareMemoryIndex();
     if (!index) throw new Error('the in-process index was not built');
     console.log(
-      `\nin-process index (CONTENT_SEARCH=memory): ${index.size} movies, ${index.numLists} lists, scan budget ` +
-        `${index.scanBudgets.movie} / ${index.scanBudgets.taste} / ${index.scanBudgets.text} for movie / taste / text queries (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN}), ` +
+      `\nin-process index (CONTENT_SEARCH=memory): ${index.size} movies, first pass on ${index.projectedDimension} directions (${(100 * index.capturedEnergy).toFixed(1)}% of the energy), ` +
+        `${index.candidates.movie} / ${index.candidates.taste} / ${index.candidates.text} candidates for movie / taste / text queries (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN}), ` +
         `built in ${((performance.now() - built) / 1000).toFixed(1)} s (vectors read included), SIMD ${index.scorer.simd}`,
     );
     const memoryRecall = (queries: NeighbourQuery[], exact: Neighbour[][], kind: QueryKind) => {

@@ -98,8 +98,10 @@ export interface ContentSearchState {
   /** The in-process index last built (null before the first); `current`: it holds the current generation. */
   index: {
     movies: number;
-    lists: number;
-    scanBudgets: Record<QueryKind, number>;
+    /** Principal directions a search's first pass scores on (0: every query compared exactly). */
+    projectedDimensions: number;
+    /** Candidates the first pass keeps per kind of query, for 180 results. */
+    candidates: Record<QueryKind, number>;
     mebibytes: number;
     builtAt: string;
     buildSeconds: number;
@@ -414,8 +416,8 @@ export class ContentEngine implements RecommendationEngine {
       index: built
         ? {
             movies: built.index.size,
-            lists: built.index.numLists,
-            scanBudgets: { ...built.index.scanBudgets },
+            projectedDimensions: built.index.projectedDimension,
+            candidates: { ...built.index.candidates },
             mebibytes: Math.round(vectorIndexBytes(built.index) / 2 ** 20),
             builtAt: built.builtAt.toISOString(),
             buildSeconds: Number(built.buildSeconds.toFixed(1)),
@@ -496,8 +498,8 @@ export class ContentEngine implements RecommendationEngine {
     // are held once.
     this.vectorCache.clear();
     this.logger.info(
-      `content search index in memory: ${index.size} movies in ${index.numLists} lists, ` +
-        `${index.scanBudget === 0 ? 'exact scans' : `scans ≥ ${index.scanBudgets.movie} / ${index.scanBudgets.taste} / ${index.scanBudgets.text} movies per similar-movies / taste-profile / text query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN})`}, ` +
+      `content search index in memory: ${index.size} movies, ` +
+        `${index.projected === null ? 'exact scans' : `a first pass on ${index.projectedDimension} directions (${(100 * index.capturedEnergy).toFixed(1)}% of the rows' energy) keeping ${index.candidates.movie} / ${index.candidates.taste} / ${index.candidates.text} candidates per similar-movies / taste-profile / text query (calibrated: recall ≥ ${index.calibratedRecall.toFixed(3)} at 10 and ${index.calibrationN})`}, ` +
         `${Math.round(vectorIndexBytes(index) / 2 ** 20)} MiB, built in ${buildSeconds.toFixed(1)} s`,
     );
     return index;

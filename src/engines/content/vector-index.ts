@@ -1,25 +1,34 @@
 /**
- * The content engine's nearest-neighbour search in process: an inverted file (IVF) over the movie
- * vectors the engine already holds, so a taste profile, a similar-movies or a search query costs no
- * round trip and no PostgreSQL CPU. Why: at 25M (62K movies, 16 connections) the HNSW search was
- * 166 of 178 active statements sampled under HYBRID load, and PostgreSQL shared the two cores with
- * the API.
+ * The content engine's nearest-neighbour search in process, so a taste profile, a similar-movies or
+ * a search query costs no round trip and no PostgreSQL CPU. Why: at 25M (62K movies, 16 connections)
+ * pgvector's HNSW search was 166 of 178 active statements sampled under HYBRID load, and PostgreSQL
+ * shared the two cores with the API.
  *
  * Similarity is cosine, as pgvector's `<=>` is: rows keep the stored vectors (the vote reads the
- * same arrays) with the inverse of their norm beside them. Movies are grouped by spherical k-means;
- * a query ranks the lists by the cosine of their centroids, scans them whole in that order, and stops
- * once it has scanned a calibrated number of eligible movies (filters and exclusions count only what
- * they let through). The number is calibrated when the index is built: queries shaped like the
- * engine's (single movies, as similarMovies asks; signed sums of rated movies, as a taste profile
- * is; movies blurred by noise, as a text search's embedding is) are answered exactly, and the budget
- * is the smallest at which each kind's mean recall of its exact top 10 and top `calibrationN`
- * reaches `targetRecall`. Small catalogs are scanned exactly.
+ * same arrays) with the inverse of their norm beside them. A search has two passes. The first scores
+ * every eligible movie on a few principal directions of the catalog (the top `projectedDimension`
+ * of the unit rows' second moment, d/8: 64 of 512), in int8 — an eighth of the bytes a full int8 row
+ * costs — and keeps a calibrated number of candidates; the second scores those candidates on their
+ * whole float32 rows, and the best are reported in float64. The number is calibrated when the index
+ * is built: queries shaped like the engine's (single movies, as similarMovies asks; signed sums of
+ * rated movies, as a taste profile is; movies blurred by noise, as a text search's embedding is) are
+ * answered exactly, and for each kind and list length the candidates kept are enough for the exact
+ * top movies to be among them at `targetRecall`. Small catalogs, and selective genre filters, are
+ * compared exactly.
+ *
+ * Why not the inverted file this replaced (k-means lists scanned whole in int8 at all 512
+ * dimensions, until a calibrated budget): text embeddings of movies cluster weakly, so a taste
+ * profile's lists held half the catalog (32,955 of 62,423 movies scanned at 25M, 3.3 ms a list). On
+ * ml-latest-small's embeddings, 64 directions keep 94.9% of the rows' second moment, and re-ranking
+ * 2× the wanted candidates of that first pass found 0.999 of a taste profile's exact top 180 (3×
+ * for a movie's top 10: 0.996), where the inverted file was calibrated to 0.97.
  *
  * The build is a generator of steps of about a millisecond of work, so that a server can run it
  * between requests.
  */
 import { Mulberry32 } from '../collaborative/kernels/prng';
 import { topK } from '../collaborative/kernels/top-k';
+import { DEFAULT_EXACT_FILTER_LIMIT } from './embedding-store';
 import { dotAt } from './vector-codec';
 import { createQuantizedScorer, createRowScorer, type QuantizedScorer, type RowScorer } from './wasm-dots';
 
@@ -30,12 +39,12 @@ export interface VectorIndexEntry {
 }
 
 export interface VectorIndexOptions {
-  /** k-means lists; default √movies. */
-  lists?: number;
-  /** Lloyd iterations; default 4. */
-  iterations?: number;
-  /** Movies k-means is fitted on (all are then assigned); default 48 per list. */
+  /** Principal directions the first pass scores on; default d/8 rounded to a multiple of 16 (≥ 16). */
+  projectedDimension?: number;
+  /** Movies the principal directions are estimated from; default 4,096. */
   sample?: number;
+  /** Subspace iterations; default 12. */
+  iterations?: number;
   seed?: number;
   targetRecall?: number;
   calibrationN?: number;
@@ -47,24 +56,25 @@ export interface VectorIndexOptions {
 export interface VectorIndex {
   readonly dimension: number;
   readonly size: number;
-  /** Movie ids, grouped by list. */
+  /** Movie ids, in the order of the entries the index was built from. */
   readonly ids: Int32Array;
   /** The stored vectors in the order of `ids` (callers may hold views of them: never written). */
   readonly vectors: Float32Array;
   /** Row p of `vectors` as a view, made once: the content engine reads a user's rated movies here. */
   readonly rows: readonly Float32Array[];
-  /** Holds `vectors`, then the centroids as rows size … size + numLists − 1. */
+  /** Holds `vectors` (float32, in a shared memory the vote workers read). */
   readonly scorer: RowScorer;
-  /**
-   * The same rows in int8, which the list scans read (a quarter of the memory traffic, which bounds
-   * them: 6.5 against 19 ms for 62K rows here); null for exact scans.
-   */
-  readonly quantized: QuantizedScorer | null;
+  /** The principal directions as `projectedDimension` rows of `dimension`; null for exact scans. */
+  readonly projection: RowScorer | null;
+  /** Directions the first pass scores on (0 for exact scans). */
+  readonly projectedDimension: number;
+  /** The share of the unit rows' second moment the directions keep (1 for exact scans). */
+  readonly capturedEnergy: number;
+  /** Every unit row projected on the directions, in int8: what the first pass reads; null for exact scans. */
+  readonly projected: QuantizedScorer | null;
   /** 1 / |vector| (0 for an all-zero vector, which is then never similar to anything). */
   readonly inverseNorms: Float64Array;
   readonly positionOf: ReadonlyMap<number, number>;
-  /** The list of each position. */
-  readonly listOf: Int32Array;
   /** One byte per position, all zero between searches: a search flags its excluded movies here. */
   readonly excludedScratch: Uint8Array;
   /** Genre name → bit; a movie's bits are genreWords words of genreBits from position · genreWords. */
@@ -73,26 +83,23 @@ export interface VectorIndex {
   readonly genreBits: Uint32Array;
   /** Movies per genre, to tell a selective filter (scanned exactly) from a broad one. */
   readonly genreCounts: ReadonlyMap<string, number>;
-  readonly numLists: number;
-  /** List l is positions listStart[l] … listStart[l + 1] − 1. */
-  readonly listStart: Int32Array;
-  /** Eligible movies a query scans, at least, for calibrationN results (0: exact scans only): the largest kind's. */
-  readonly scanBudget: number;
-  /** The same per kind of query (a taste profile needs more than a movie's neighbours). */
-  readonly scanBudgets: Readonly<Record<QueryKind, number>>;
-  /** The list lengths the budgets were calibrated at, ascending (the last is calibrationN). */
+  /**
+   * Per kind of query, the candidates the first pass keeps for calibrationN results (the largest
+   * over the calibrated lengths); all 0 for exact scans.
+   */
+  readonly candidates: Readonly<Record<QueryKind, number>>;
+  /** The list lengths the candidates were calibrated at, ascending (the last is calibrationN). */
   readonly calibratedLengths: Int32Array;
   /**
-   * Per kind, the budget for each calibrated length: a search of `limit` scans the budget of the
-   * shortest calibrated length ≥ limit (a movie's 10 neighbours need 40% of what its 180 do at
-   * 25M). A text query's are all its largest plain percentile: its calibration queries (a movie
-   * blurred by noise) only stand in for real searches, whose recall@10 at 25M was 0.960 with it.
+   * Per kind, the candidates for each calibrated length: a search of `limit` keeps those of the
+   * shortest calibrated length ≥ limit. A text query's are all its largest plain percentile: its
+   * calibration queries (a movie blurred by noise) only stand in for real searches.
    */
-  readonly budgetsByLength: Readonly<Record<QueryKind, Int32Array>>;
+  readonly candidatesByLength: Readonly<Record<QueryKind, Int32Array>>;
   readonly calibrationN: number;
   /**
-   * The lowest mean recall, over the kinds of calibration query and the calibrated lengths, each at
-   * its own budget (1 for exact scans).
+   * The lowest mean recall, over the kinds of calibration query and the calibrated lengths, each with
+   * its own candidates (1 for exact scans).
    */
   readonly calibratedRecall: number;
 }
@@ -103,7 +110,7 @@ export interface VectorSearchFilter {
   exclude?: ReadonlySet<number>;
   /** A genre filter leaving at most this many movies is answered by an exact scan. */
   exactFilterLimit?: number;
-  /** What the query is, for its scan budget; absent: the largest budget. */
+  /** What the query is, for its candidates; absent: the largest kind's. */
   kind?: QueryKind;
 }
 
@@ -117,68 +124,93 @@ export interface VectorHit {
 const STEP_WORK = 1 << 22;
 
 const DEFAULT_EXACT_BELOW = 4096;
-const DEFAULT_FILTER_LIMIT = 1000;
 
-function argmax(scores: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
+/** d/8 rounded to a multiple of 16 (the int8 kernel's step), at least 16 and at most d. */
+export function defaultProjectedDimension(d: number): number {
+  return Math.min(d, Math.max(16, 16 * Math.round(d / 8 / 16)));
 }
 
-/** Spherical k-means centroids (unit length) of the sampled movies; the build's first phase. */
-function* fitCentroids(
-  entries: readonly VectorIndexEntry[],
+/**
+ * The unit rows' second moment Σ x xᵀ over the sampled positions (d × d, both triangles), then `r`
+ * orthonormal directions spanning its top eigenvectors by subspace iteration, and the share of
+ * the trace they keep. The directions need not be exact eigenvectors: the calibration measures
+ * what the first pass finds with whatever they are.
+ */
+function* principalDirections(
+  vectors: Float32Array,
   inverseNorms: Float64Array,
   d: number,
-  numLists: number,
+  r: number,
   sample: Int32Array,
   iterations: number,
   random: Mulberry32,
-): Generator<void, RowScorer, void> {
-  const centroids = createRowScorer(numLists, d);
-  const rows = centroids.rows;
-  const seedRow = (c: number, p: number) => {
-    const vector = entries[p].vector;
-    for (let i = 0; i < d; i++) rows[c * d + i] = vector[i] * inverseNorms[p];
-  };
-  for (let c = 0; c < numLists; c++) seedRow(c, sample[c]);
-  const sums = new Float64Array(numLists * d);
-  const counts = new Int32Array(numLists);
-  const stepRows = Math.max(1, Math.floor(STEP_WORK / (numLists * d)));
+): Generator<void, { directions: Float64Array; capturedEnergy: number }, void> {
+  const moment = new Float64Array(d * d);
+  const unit = new Float64Array(d);
+  const stepRows = Math.max(1, Math.floor(STEP_WORK / ((d * d) / 2)));
+  for (let s = 0; s < sample.length; s++) {
+    const p = sample[s];
+    for (let i = 0; i < d; i++) unit[i] = vectors[p * d + i] * inverseNorms[p];
+    for (let i = 0; i < d; i++) {
+      const xi = unit[i];
+      if (xi === 0) continue;
+      const row = i * d;
+      for (let j = i; j < d; j++) moment[row + j] += xi * unit[j];
+    }
+    if (s % stepRows === stepRows - 1) yield;
+  }
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) moment[i * d + j] = moment[j * d + i];
+  let trace = 0;
+  for (let i = 0; i < d; i++) trace += moment[i * d + i];
+
+  const directions = Float64Array.from({ length: r * d }, () => random.nextGaussian());
+  const product = new Float64Array(r * d);
+  orthonormalise(directions, r, d, random);
   for (let iteration = 0; iteration < iterations; iteration++) {
-    sums.fill(0);
-    counts.fill(0);
-    for (let s = 0; s < sample.length; s++) {
-      const p = sample[s];
-      const vector = entries[p].vector;
-      centroids.setQuery(vector);
-      const c = argmax(centroids.score(0, numLists));
-      counts[c]++;
-      const scale = inverseNorms[p];
-      for (let i = 0; i < d; i++) sums[c * d + i] += vector[i] * scale;
-      if (s % stepRows === stepRows - 1) yield;
-    }
-    for (let c = 0; c < numLists; c++) {
-      let length = 0;
-      for (let i = 0; i < d; i++) length += sums[c * d + i] * sums[c * d + i];
-      // An empty list takes a random sampled movie: no list is wasted.
-      if (counts[c] === 0 || length === 0) seedRow(c, sample[random.nextInt(sample.length)]);
-      else {
-        const scale = 1 / Math.sqrt(length);
-        for (let i = 0; i < d; i++) rows[c * d + i] = sums[c * d + i] * scale;
-      }
-    }
+    for (let t = 0; t < r; t++)
+      for (let i = 0; i < d; i++) product[t * d + i] = dotAt64(moment, i * d, directions, t * d, d);
+    directions.set(product);
+    orthonormalise(directions, r, d, random);
     yield;
   }
-  return centroids;
+  let kept = 0;
+  for (let t = 0; t < r; t++)
+    for (let i = 0; i < d; i++) kept += directions[t * d + i] * dotAt64(moment, i * d, directions, t * d, d);
+  return { directions, capturedEnergy: trace > 0 ? kept / trace : 1 };
 }
 
-/** The lists in the order a query probes them (the scorer's query set): most similar centroid first. */
-function probeOrder(index: VectorIndex): Int32Array {
-  const scores = index.scorer.score(index.size, index.numLists);
-  return Int32Array.from({ length: index.numLists }, (_, c) => c).sort(
-    (a, b) => scores[b] - scores[a] || a - b,
-  );
+function dotAt64(a: Float64Array, ao: number, b: Float64Array, bo: number, d: number): number {
+  let sum = 0;
+  for (let i = 0; i < d; i++) sum += a[ao + i] * b[bo + i];
+  return sum;
+}
+
+/**
+ * Modified Gram–Schmidt on `r` rows of `d`, in place; a row left without length (the rows span
+ * fewer than r directions, as a catalog of few distinct vectors does) is drawn again at random.
+ */
+function orthonormalise(rows: Float64Array, r: number, d: number, random: Mulberry32): void {
+  for (let t = 0; t < r; t++) {
+    for (let attempt = 0; ; attempt++) {
+      for (let u = 0; u < t; u++) {
+        const projection = dotAt64(rows, t * d, rows, u * d, d);
+        for (let i = 0; i < d; i++) rows[t * d + i] -= projection * rows[u * d + i];
+      }
+      const length = Math.sqrt(dotAt64(rows, t * d, rows, t * d, d));
+      if (length > 1e-9 || attempt >= 3) {
+        const scale = length > 0 ? 1 / length : 0;
+        for (let i = 0; i < d; i++) rows[t * d + i] *= scale;
+        break;
+      }
+      for (let i = 0; i < d; i++) rows[t * d + i] = random.nextGaussian();
+    }
+  }
+}
+
+/** The query on the directions (a view, valid until the projection's next call). */
+function project(projection: RowScorer, query: Float32Array, r: number): Float32Array {
+  projection.setQuery(query);
+  return projection.score(0, r);
 }
 
 /**
@@ -193,62 +225,13 @@ export function* vectorIndexBuild(
   const d = n > 0 ? entries[0].vector.length : 0;
   const random = new Mulberry32(options.seed ?? 1);
   const exact = n <= (options.exactBelow ?? DEFAULT_EXACT_BELOW);
-  const numLists = exact ? 1 : Math.max(1, Math.min(n, options.lists ?? Math.round(Math.sqrt(n))));
-  // The taste-profile search of a list of the default 20 (pool 60, three candidates per wanted
-  // movie). Calibrated at 150 (a 10-movie list's) and scaled to 180, a taste profile scanned 34,852
-  // movies at 25M; calibrated at 180, 29,747 at the plain 97th percentile (recall@180 against exact
-  // search 0.997 over 300 of the release's users, against 0.999), 32,955 with quantileIndex's
-  // margin (`scripts/bench-content.ts`: recall@150 0.998).
+  // The taste-profile search of a list of the default 20: pool 60, three candidates per wanted movie.
   const calibrationN = options.calibrationN ?? 180;
 
-  const entryInverse = new Float64Array(n);
-  const positionOf = new Map<number, number>();
-  entries.forEach((entry, p) => {
-    if (entry.vector.length !== d)
-      throw new RangeError(`movie ${entry.movieId} has ${entry.vector.length} dimensions, not ${d}`);
-    if (positionOf.has(entry.movieId)) throw new RangeError(`movie ${entry.movieId} appears twice`);
-    positionOf.set(entry.movieId, p);
-    const length = Math.sqrt(dotAt(entry.vector, 0, entry.vector, 0, d));
-    entryInverse[p] = length > 0 ? 1 / length : 0;
-  });
-  yield;
-
-  const assignment = new Int32Array(n);
-  const scorer = createRowScorer(n + numLists, d);
-  const quantized = exact ? null : createQuantizedScorer(n, d);
-  if (!exact) {
-    const sampleSize = Math.min(n, Math.max(numLists, options.sample ?? 48 * numLists));
-    const shuffled = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = 0; i < sampleSize; i++) {
-      const j = i + random.nextInt(n - i);
-      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
-    }
-    const centroids = yield* fitCentroids(
-      entries,
-      entryInverse,
-      d,
-      numLists,
-      shuffled.subarray(0, sampleSize),
-      options.iterations ?? 4,
-      random,
-    );
-    const stepRows = Math.max(1, Math.floor(STEP_WORK / (numLists * d)));
-    for (let p = 0; p < n; p++) {
-      centroids.setQuery(entries[p].vector);
-      assignment[p] = argmax(centroids.score(0, numLists));
-      if (p % stepRows === stepRows - 1) yield;
-    }
-    scorer.rows.set(centroids.rows, n * d);
-  }
-
-  const listStart = new Int32Array(numLists + 1);
-  for (let p = 0; p < n; p++) listStart[assignment[p] + 1]++;
-  for (let c = 0; c < numLists; c++) listStart[c + 1] += listStart[c];
-  const fill = listStart.slice(0, numLists);
-  const listOf = new Int32Array(n);
-  for (let c = 0; c < numLists; c++) listOf.fill(c, listStart[c], listStart[c + 1]);
   const ids = new Int32Array(n);
   const inverseNorms = new Float64Array(n);
+  const positionOf = new Map<number, number>();
+  const scorer = createRowScorer(n, d);
   const genreBit = new Map<string, number>();
   const genreCounts = new Map<string, number>();
   for (const entry of entries)
@@ -256,42 +239,78 @@ export function* vectorIndexBuild(
   const genreWords = Math.max(1, Math.ceil(genreBit.size / 32));
   const genreBits = new Uint32Array(n * genreWords);
   entries.forEach((entry, p) => {
-    const at = fill[assignment[p]]++;
-    ids[at] = entry.movieId;
-    positionOf.set(entry.movieId, at);
-    scorer.rows.set(entry.vector, at * d);
-    quantized?.setRow(at, entry.vector);
-    inverseNorms[at] = entryInverse[p];
+    if (entry.vector.length !== d)
+      throw new RangeError(`movie ${entry.movieId} has ${entry.vector.length} dimensions, not ${d}`);
+    if (positionOf.has(entry.movieId)) throw new RangeError(`movie ${entry.movieId} appears twice`);
+    positionOf.set(entry.movieId, p);
+    ids[p] = entry.movieId;
+    scorer.rows.set(entry.vector, p * d);
+    const length = Math.sqrt(dotAt(entry.vector, 0, entry.vector, 0, d));
+    inverseNorms[p] = length > 0 ? 1 / length : 0;
     for (const genre of new Set(entry.genres)) {
       const bit = genreBit.get(genre)!;
-      genreBits[at * genreWords + (bit >>> 5)] |= 1 << (bit & 31);
+      genreBits[p * genreWords + (bit >>> 5)] |= 1 << (bit & 31);
       genreCounts.set(genre, (genreCounts.get(genre) ?? 0) + 1);
     }
   });
   yield;
+  const vectors = scorer.rows.subarray(0, n * d);
+
+  let projection: RowScorer | null = null;
+  let projected: QuantizedScorer | null = null;
+  let capturedEnergy = 1;
+  const r = exact ? 0 : Math.min(d, options.projectedDimension ?? defaultProjectedDimension(d));
+  if (!exact) {
+    const sampleSize = Math.min(n, options.sample ?? 4096);
+    const shuffled = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < sampleSize; i++) {
+      const j = i + random.nextInt(n - i);
+      [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+    }
+    const principal = yield* principalDirections(
+      vectors,
+      inverseNorms,
+      d,
+      r,
+      shuffled.subarray(0, sampleSize),
+      options.iterations ?? 12,
+      random,
+    );
+    capturedEnergy = principal.capturedEnergy;
+    projection = createRowScorer(r, d);
+    projection.rows.set(principal.directions);
+    projected = createQuantizedScorer(n, r);
+    const unit = new Float32Array(r);
+    const stepRows = Math.max(1, Math.floor(STEP_WORK / (r * d)));
+    for (let p = 0; p < n; p++) {
+      const onDirections = project(projection, scorer.rows.subarray(p * d, (p + 1) * d), r);
+      for (let t = 0; t < r; t++) unit[t] = onDirections[t] * inverseNorms[p];
+      projected.setRow(p, unit);
+      if (p % stepRows === stepRows - 1) yield;
+    }
+  }
 
   const index: VectorIndex = {
     dimension: d,
     size: n,
     ids,
-    vectors: scorer.rows.subarray(0, n * d),
+    vectors,
     rows: Array.from({ length: n }, (_, p) => scorer.rows.subarray(p * d, (p + 1) * d)),
     scorer,
-    quantized,
+    projection,
+    projectedDimension: r,
+    capturedEnergy,
+    projected,
     inverseNorms,
     positionOf,
     genreBit,
     genreWords,
     genreBits,
     genreCounts,
-    numLists,
-    listStart,
-    listOf,
     excludedScratch: new Uint8Array(n),
-    scanBudget: 0,
-    scanBudgets: { movie: 0, taste: 0, text: 0 },
+    candidates: { movie: 0, taste: 0, text: 0 },
     calibratedLengths: new Int32Array(0),
-    budgetsByLength: { movie: new Int32Array(0), taste: new Int32Array(0), text: new Int32Array(0) },
+    candidatesByLength: { movie: new Int32Array(0), taste: new Int32Array(0), text: new Int32Array(0) },
     calibrationN,
     calibratedRecall: 1,
   };
@@ -327,9 +346,21 @@ function calibrationQuery(index: VectorIndex, random: Mulberry32, kind: QueryKin
   return query;
 }
 
+/** How many of the ascending `sorted` values are greater than `value`. */
+function countAbove(sorted: Float32Array, value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle] <= value) low = middle + 1;
+    else high = middle;
+  }
+  return sorted.length - low;
+}
+
 /**
- * Where, in each calibration query's probe order, its exact top-N movies are met, and the smallest
- * scan budget whose mean recall reaches the target.
+ * Where, in each calibration query's first-pass order, its exact top-N movies rank, and the
+ * candidates each kind and length keeps for its recall to reach the target.
  */
 function* calibrate(
   index: VectorIndex,
@@ -337,96 +368,84 @@ function* calibrate(
   options: VectorIndexOptions,
 ): Generator<
   void,
-  Pick<
-    VectorIndex,
-    'scanBudget' | 'scanBudgets' | 'calibratedLengths' | 'budgetsByLength' | 'calibratedRecall'
-  >,
+  Pick<VectorIndex, 'candidates' | 'calibratedLengths' | 'candidatesByLength' | 'calibratedRecall'>,
   void
 > {
-  const { size: n, numLists, listStart, inverseNorms, scorer } = index;
+  const { size: n, inverseNorms, scorer, projection, projected, projectedDimension } = index;
   const queries = options.calibrationQueries ?? 96;
-  const targetRecall = options.targetRecall ?? 0.97;
+  const targetRecall = options.targetRecall ?? 0.99;
   const wanted = Math.min(index.calibrationN, n);
-  const { listOf } = index;
   const scores = new Float64Array(n);
+  const sorted = new Float32Array(n);
   // Per kind of query and list length (10, as similarMovies and search are asked by default, up to
-  // calibrationN): how much had been scanned when the scan reached each exact top movie's list.
+  // calibrationN): the first-pass rank of each exact top movie (0: ranked first).
   const lengths = Int32Array.from(
     new Set([10, 20, 50, 100, wanted].map((length) => Math.min(length, wanted))),
   );
-  const metAt = Object.fromEntries(
+  const rankedAt = Object.fromEntries(
     QUERY_KINDS.map((kind) => [kind, Array.from(lengths, (): number[] => [])]),
   ) as Record<QueryKind, number[][]>;
   for (let q = 0; q < queries; q++) {
     const kind = QUERY_KINDS[q % QUERY_KINDS.length];
-    scorer.setQuery(calibrationQuery(index, random, kind));
+    const query = calibrationQuery(index, random, kind);
+    scorer.setQuery(query);
     const rowScores = scorer.score(0, n);
     for (let p = 0; p < n; p++) scores[p] = rowScores[p] * inverseNorms[p];
-    const order = probeOrder(index);
-    const scannedBefore = new Int32Array(numLists);
-    for (let k = 0, total = 0; k < numLists; k++) {
-      scannedBefore[order[k]] = total;
-      total += listStart[order[k] + 1] - listStart[order[k]];
-    }
+    projected!.setQuery(project(projection!, query, projectedDimension));
+    const firstPass = projected!.score(0, n);
+    sorted.set(firstPass);
+    sorted.sort();
     const top = topK(scores, wanted);
     lengths.forEach((length, l) => {
-      for (const p of top.subarray(0, length)) metAt[kind][l].push(scannedBefore[listOf[p]]);
+      for (const p of top.subarray(0, length)) rankedAt[kind][l].push(countAbove(sorted, firstPass[p]));
     });
     yield;
   }
-  // A movie is met when the scan starts its list: with budget B, every list starting below B. Each
-  // length's budget is the smallest that meets the target, with a margin for the sample's size. A
-  // text query's budget is, at every length, the largest plain one (searches were 0.945 at 10 on
-  // ml-latest-small when one budget was calibrated on all kinds' mean; with the margin too, search
-  // served 571–588 instead of 613–631 req/s at 25M for recall@10 0.970 instead of 0.960).
-  for (const kind of QUERY_KINDS) for (const met of metAt[kind]) met.sort((a, b) => a - b);
-  const budgetAt = (met: number[], index: number) => met[index] + 1;
-  const budgetsByLength = Object.fromEntries(
+  // A movie is found when the first pass keeps more candidates than rank above it. Each length's
+  // candidates are the fewest that meet the target, with a margin for the sample's size; a text
+  // query's are, at every length, the largest plain ones.
+  for (const kind of QUERY_KINDS) for (const ranks of rankedAt[kind]) ranks.sort((a, b) => a - b);
+  const keep = (ranks: number[], at: number) => ranks[at] + 1;
+  const candidatesByLength = Object.fromEntries(
     QUERY_KINDS.map((kind) => [
       kind,
-      Int32Array.from(metAt[kind], (met) => budgetAt(met, quantileIndex(met.length, targetRecall, 2))).map(
-        (_, l, needs) => Math.max(...needs.subarray(0, l + 1)),
-      ),
+      Int32Array.from(rankedAt[kind], (ranks) =>
+        keep(ranks, quantileIndex(ranks.length, targetRecall, 2)),
+      ).map((_, l, needs) => Math.max(...needs.subarray(0, l + 1))),
     ]),
   ) as Record<QueryKind, Int32Array>;
-  budgetsByLength.text.fill(
-    Math.max(1, ...metAt.text.map((met) => budgetAt(met, quantileIndex(met.length, targetRecall, 0)))),
+  candidatesByLength.text.fill(
+    Math.max(1, ...rankedAt.text.map((ranks) => keep(ranks, quantileIndex(ranks.length, targetRecall, 0)))),
   );
-  const scanBudgets = { movie: 1, taste: 1, text: 1 };
-  for (const kind of QUERY_KINDS) scanBudgets[kind] = Math.max(1, ...budgetsByLength[kind]);
+  const candidates = { movie: 1, taste: 1, text: 1 };
+  for (const kind of QUERY_KINDS) candidates[kind] = Math.max(1, ...candidatesByLength[kind]);
   let calibratedRecall = 1;
   for (const kind of QUERY_KINDS)
-    metAt[kind].forEach((met, l) => {
+    rankedAt[kind].forEach((ranks, l) => {
       calibratedRecall = Math.min(
         calibratedRecall,
-        met.filter((at) => at < budgetsByLength[kind][l]).length / met.length,
+        ranks.filter((rank) => rank < candidatesByLength[kind][l]).length / ranks.length,
       );
     });
-  return {
-    scanBudget: Math.max(...Object.values(scanBudgets)),
-    scanBudgets,
-    calibratedLengths: lengths,
-    budgetsByLength,
-    calibratedRecall,
-  };
+  return { candidates, calibratedLengths: lengths, candidatesByLength, calibratedRecall };
 }
 
 /**
  * Which of m sorted samples to take for the `target` quantile, `standardErrors` above it. Movie and
  * taste queries take two: the shortest length has only a tenth of the samples of the longest (32
  * queries × 10 movies), and its plain 97th percentile served similar movies at recall@10 0.954 at
- * 25M (100 movies, exact search).
+ * 25M (100 movies, exact search) with the inverted file this index replaced.
  */
 function quantileIndex(m: number, target: number, standardErrors: number): number {
   const margin = standardErrors * Math.sqrt(m * target * (1 - target));
   return Math.min(m - 1, Math.max(0, Math.ceil(target * m + margin) - 1));
 }
 
-/** The scan budget of a search of `limit` of this kind (before scaling past calibrationN). */
-function budgetOf(index: VectorIndex, kind: QueryKind, limit: number): number {
+/** The candidates a search of `limit` of this kind keeps (before scaling past calibrationN). */
+function candidatesOf(index: VectorIndex, kind: QueryKind, limit: number): number {
   const lengths = index.calibratedLengths;
-  for (let l = 0; l < lengths.length; l++) if (lengths[l] >= limit) return index.budgetsByLength[kind][l];
-  return index.scanBudgets[kind];
+  for (let l = 0; l < lengths.length; l++) if (lengths[l] >= limit) return index.candidatesByLength[kind][l];
+  return index.candidates[kind];
 }
 
 /** The k best (score, position) pairs seen: a min-heap on score, ties broken by a key (lower wins). */
@@ -436,7 +455,7 @@ class TopHeap {
   private readonly keys: Int32Array;
   size = 0;
 
-  constructor(private readonly capacity: number) {
+  constructor(readonly capacity: number) {
     this.scores = new Float64Array(capacity);
     this.positions = new Int32Array(capacity);
     this.keys = new Int32Array(capacity);
@@ -499,6 +518,11 @@ class TopHeap {
     return this.size >= this.capacity;
   }
 
+  /** The positions held, in no order (a view, valid until the next offer). */
+  held(): Int32Array {
+    return this.positions.subarray(0, this.size);
+  }
+
   /** The positions held, best first. */
   drain(): Int32Array {
     const order = Array.from({ length: this.size }, (_, i) => i).sort(
@@ -533,8 +557,8 @@ function filterMask(index: VectorIndex, genres: readonly string[] | undefined): 
 
 /**
  * The `limit` movies most similar to `query` (cosine) that pass the filter, best first; ties by
- * movie id. A broad filter is applied during the scan (the budget counts what it lets through); a
- * selective genre filter, or a small catalog, is answered by comparing every eligible movie.
+ * movie id. A broad filter is applied in the first pass; a selective genre filter, or a small
+ * catalog, is answered by comparing every eligible movie.
  */
 export function searchVectorIndex(
   index: VectorIndex,
@@ -542,9 +566,9 @@ export function searchVectorIndex(
   limit: number,
   filter: VectorSearchFilter = {},
 ): VectorHit[] {
-  const { dimension: d, ids, vectors, inverseNorms, genreBits, genreWords, listStart, scorer } = index;
+  const { dimension: d, size: n, ids, vectors, inverseNorms, genreBits, genreWords, scorer } = index;
   if (query.length !== d) throw new RangeError(`query has ${query.length} dimensions, not ${d}`);
-  if (!Number.isInteger(limit) || limit < 1 || index.size === 0) return [];
+  if (!Number.isInteger(limit) || limit < 1 || n === 0) return [];
   const queryNorm = Math.sqrt(dotAt(query, 0, query, 0, d));
   const mask = filterMask(index, filter.genres);
   const genreOk = (p: number): boolean => {
@@ -552,77 +576,61 @@ export function searchVectorIndex(
     for (let w = 0; w < genreWords; w++) if ((genreBits[p * genreWords + w] & mask[w]) !== 0) return true;
     return false;
   };
-  // Excluded movies flagged by position, and counted per list: the scan loop reads a byte instead
-  // of hashing every row's id (that lookup cost as much as the kernel at 25M).
+  // Excluded movies flagged by position: the scan reads a byte instead of hashing every row's id
+  // (that lookup cost as much as the kernel at 25M).
   const excluded = index.excludedScratch;
   const excludedPositions: number[] = [];
-  const excludedInList = new Map<number, number>();
   for (const movieId of filter.exclude ?? []) {
     const p = index.positionOf.get(movieId);
     if (p === undefined || excluded[p] === 1) continue;
     excluded[p] = 1;
     excludedPositions.push(p);
-    const list = index.listOf[p];
-    excludedInList.set(list, (excludedInList.get(list) ?? 0) + 1);
   }
   const eligible = (p: number): boolean => excluded[p] === 0 && genreOk(p);
-  // More than asked: the scan ranks approximately (int8, or float32 in an exact scan), and the
-  // movies at the edge of the list are put in order by their float64 similarity.
-  const { quantized } = index;
-  const heap = new TopHeap(
-    limit + (quantized ? Math.max(8, Math.ceil(limit / 4)) : Math.max(4, Math.ceil(limit / 16))),
-  );
+  // More than asked, ranked by float32 sums: the movies at the edge of the list are put in order by
+  // their float64 similarity.
+  const final = new TopHeap(limit + Math.max(4, Math.ceil(limit / 16)));
   scorer.setQuery(query);
-  quantized?.setQuery(query);
-  /** Scores the rows of list `list` in one kernel call; returns how many were eligible. */
-  const scan = (from: number, to: number, list: number): number => {
-    const scores = quantized ? quantized.score(from, to - from) : scorer.score(from, to - from);
-    let worst = heap.worst;
-    if (!mask) {
-      for (let p = from; p < to; p++) {
-        const score = scores[p - from] * inverseNorms[p];
-        // Most rows lose to the heap's worst: no eligibility check, no sift.
-        if (score >= worst && excluded[p] === 0) {
-          heap.offer(score, p, ids[p]);
-          worst = heap.worst;
-        }
-      }
-      return to - from - (excludedInList.get(list) ?? 0);
-    }
-    let scanned = 0;
-    for (let p = from; p < to; p++) {
-      if (!eligible(p)) continue;
-      scanned++;
-      const score = scores[p - from] * inverseNorms[p];
-      if (score >= worst) {
-        heap.offer(score, p, ids[p]);
-        worst = heap.worst;
-      }
-    }
-    return scanned;
+  const offerExactly = (p: number, rowScore: number) => {
+    const score = rowScore * inverseNorms[p];
+    if (score >= final.worst) final.offer(score, p, ids[p]);
   };
   try {
     const matching = mask
       ? [...new Set(filter.genres)].reduce((sum, genre) => sum + (index.genreCounts.get(genre) ?? 0), 0)
-      : index.size;
-    if (mask && matching <= (filter.exactFilterLimit ?? DEFAULT_FILTER_LIMIT)) {
+      : n;
+    const { projected, projection } = index;
+    if (mask && matching <= (filter.exactFilterLimit ?? DEFAULT_EXACT_FILTER_LIMIT)) {
       // Few movies pass: score just those.
-      for (let p = 0; p < index.size; p++)
-        if (eligible(p)) heap.offer(dotAt(query, 0, vectors, p * d, d) * inverseNorms[p], p, ids[p]);
-    } else if (index.scanBudget === 0) scan(0, index.size, 0);
-    else {
-      const kindBudget = filter.kind ? budgetOf(index, filter.kind, limit) : index.scanBudget;
-      const budget = Math.ceil(kindBudget * Math.max(1, limit / index.calibrationN));
-      let scanned = 0;
-      for (const list of probeOrder(index)) {
-        scanned += scan(listStart[list], listStart[list + 1], list);
-        if (scanned >= budget && heap.full) break;
+      for (let p = 0; p < n; p++)
+        if (eligible(p)) final.offer(dotAt(query, 0, vectors, p * d, d) * inverseNorms[p], p, ids[p]);
+    } else if (!projected || !projection) {
+      const scores = scorer.score(0, n);
+      for (let p = 0; p < n; p++) if (eligible(p)) offerExactly(p, scores[p]);
+    } else {
+      const kindCandidates = filter.kind
+        ? candidatesOf(index, filter.kind, limit)
+        : Math.max(...Object.values(index.candidates));
+      const firstPass = new TopHeap(
+        Math.max(final.capacity, Math.ceil(kindCandidates * Math.max(1, limit / index.calibrationN))),
+      );
+      projected.setQuery(project(projection, query, index.projectedDimension));
+      const approximate = projected.score(0, n);
+      let worst = -Infinity;
+      for (let p = 0; p < n; p++) {
+        const score = approximate[p];
+        // Most rows lose to the heap's worst: no eligibility check, no sift.
+        if (score >= worst && eligible(p)) {
+          firstPass.offer(score, p, ids[p]);
+          worst = firstPass.worst;
+        }
       }
+      for (const p of firstPass.held()) offerExactly(p, scorer.scoreRow(p));
     }
   } finally {
     for (const p of excludedPositions) excluded[p] = 0;
   }
-  return Array.from(heap.drain(), (p) => ({
+  return Array.from(final.drain(), (p) => ({
     movieId: ids[p],
     similarity: queryNorm > 0 ? (dotAt(query, 0, vectors, p * d, d) * inverseNorms[p]) / queryNorm : 0,
   }))
@@ -640,19 +648,18 @@ export function vectorInIndex(index: VectorIndex, movieId: number): Float32Array
 const ROW_VIEW_BYTES = 72;
 
 /**
- * Bytes the index holds: the float32 rows (which the content engine reads in place), their int8 copy, norms,
- * ids, genres, lists, the scan's scratch, and ~40 B a movie for the id → position map.
+ * Bytes the index holds: the float32 rows (which the content engine reads in place), their int8
+ * projections and the directions, norms, ids, genres, the scan's scratch, and ~40 B a movie for the
+ * id → position map.
  */
 export function vectorIndexBytes(index: VectorIndex): number {
   return (
     index.vectors.byteLength +
-    (index.quantized ? index.size * index.dimension : 0) +
+    index.size * index.projectedDimension +
+    index.projectedDimension * index.dimension * 4 +
     index.inverseNorms.byteLength +
     index.ids.byteLength +
     index.genreBits.byteLength +
-    index.numLists * index.dimension * 4 +
-    index.listStart.byteLength +
-    index.listOf.byteLength +
     index.excludedScratch.byteLength +
     index.size * (40 + ROW_VIEW_BYTES)
   );

@@ -194,6 +194,8 @@ export interface RowScorer {
   setQuery(query: Float32Array): void;
   /** Scores of rows first … first + count − 1; the view is valid until the next call. */
   score(first: number, count: number): Float32Array;
+  /** The score of row r alone (no view made: a search's second pass asks this per candidate). */
+  scoreRow(r: number): number;
 }
 
 class WasmRowScorer implements RowScorer {
@@ -224,6 +226,12 @@ class WasmRowScorer implements RowScorer {
     this.run(first * rowBytes, count, this.query.byteOffset, rowBytes, this.out.byteOffset);
     return this.out.subarray(0, count);
   }
+
+  scoreRow(r: number): number {
+    const rowBytes = this.dimension * 4;
+    this.run(r * rowBytes, 1, this.query.byteOffset, rowBytes, this.out.byteOffset);
+    return this.out[0];
+  }
 }
 
 class JsRowScorer implements RowScorer {
@@ -249,6 +257,11 @@ class JsRowScorer implements RowScorer {
     const d = this.dimension;
     for (let r = 0; r < count; r++) this.out[r] = dotAt(this.rows, (first + r) * d, this.query, 0, d);
     return this.out.subarray(0, count);
+  }
+
+  scoreRow(r: number): number {
+    const d = this.dimension;
+    return Math.fround(dotAt(this.rows, r * d, this.query, 0, d));
   }
 }
 

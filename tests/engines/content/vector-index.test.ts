@@ -7,6 +7,7 @@ import {
   type VectorIndex,
   type VectorIndexEntry,
 } from '../../../src/engines/content/vector-index';
+import { dotAt } from '../../../src/engines/content/vector-codec';
 import { createQuantizedScorer, createRowScorer } from '../../../src/engines/content/wasm-dots';
 
 const GENRES = ['Drama', 'Comedy', 'Horror', 'Western', 'Noir'];
@@ -66,25 +67,38 @@ describe('the in-process vector index', () => {
     index = buildVectorIndexNow(entries);
   });
 
-  it('groups the movies into lists and calibrates its scan budget to the target recall', () => {
+  it('projects the movies on their principal directions and calibrates its candidates to the target recall', () => {
     expect(index.size).toBe(8000);
-    expect(index.numLists).toBe(Math.round(Math.sqrt(8000)));
-    expect(index.listStart[index.numLists]).toBe(8000);
-    expect(index.scanBudget).toBeGreaterThan(0);
-    expect(index.scanBudget).toBeLessThan(8000);
+    // 64 dimensions: the first pass scores 16 directions, which keep most of 40 topics' energy.
+    expect(index.projectedDimension).toBe(16);
+    expect(index.projection!.rows).toHaveLength(16 * 64);
+    expect(index.capturedEnergy).toBeGreaterThan(0.5);
+    expect(index.capturedEnergy).toBeLessThan(1);
+    // The directions are orthonormal.
+    const directions = index.projection!.rows;
+    for (const [a, b] of [
+      [0, 0],
+      [0, 1],
+      [5, 15],
+      [15, 15],
+    ])
+      expect(dotAt(directions, a * 64, directions, b * 64, 64)).toBeCloseTo(a === b ? 1 : 0, 4);
     expect(index.calibratedRecall).toBeGreaterThanOrEqual(0.97);
-    // One budget per kind of query; without a kind, the largest.
-    expect(index.scanBudget).toBe(Math.max(...Object.values(index.scanBudgets)));
-    // Per list length too, never less for a longer list; a text query's always its largest.
+    // Per kind and list length, never fewer for a longer list; a text query's always its largest.
     expect(Array.from(index.calibratedLengths)).toEqual([10, 20, 50, 100, 180]);
     for (const kind of ['movie', 'taste'] as const) {
-      const budgets = Array.from(index.budgetsByLength[kind]);
-      expect(budgets).toEqual([...budgets].sort((a, b) => a - b));
-      expect(budgets[budgets.length - 1]).toBe(index.scanBudgets[kind]);
+      const kept = Array.from(index.candidatesByLength[kind]);
+      expect(kept).toEqual([...kept].sort((a, b) => a - b));
+      expect(kept[kept.length - 1]).toBe(index.candidates[kind]);
     }
-    expect(index.budgetsByLength.movie[0]).toBeLessThan(index.scanBudgets.movie);
-    expect(new Set(index.budgetsByLength.text)).toEqual(new Set([index.scanBudgets.text]));
-    expect(Math.min(...Object.values(index.scanBudgets))).toBeGreaterThan(0);
+    expect(index.candidatesByLength.movie[0]).toBeLessThan(index.candidates.movie);
+    expect(new Set(index.candidatesByLength.text)).toEqual(new Set([index.candidates.text]));
+    // A pruning first pass: fewer candidates than movies, at least as many as asked (16 directions
+    // keep less of 40 random topics than of real embeddings, where 64 of 512 keep 95%).
+    for (const kind of ['movie', 'taste', 'text'] as const) {
+      expect(index.candidates[kind]).toBeGreaterThanOrEqual(180);
+      expect(index.candidates[kind]).toBeLessThan(8000 / 2);
+    }
     expect(index.scorer.simd).toBe(true);
     for (const entry of entries.slice(0, 50))
       expect(vectorInIndex(index, entry.movieId)).toEqual(entry.vector);
@@ -95,7 +109,7 @@ describe('the in-process vector index', () => {
     expect(Object.prototype.toString.call(view.buffer)).toBe('[object SharedArrayBuffer]');
   });
 
-  it('finds ≥ 95% of the exact top 10 and top 150 for single movies and taste-like sums at their budgets, with exclusions', () => {
+  it('finds ≥ 95% of the exact top 10 and top 150 for single movies and taste-like sums with their candidates, with exclusions', () => {
     const random = new Mulberry32(11);
     for (const limit of [10, 150]) {
       let recall = 0;
@@ -160,7 +174,8 @@ describe('the in-process vector index', () => {
     const small = clusteredCatalog(300, 60, 3);
     small.push({ movieId: 100_000, vector: small[0].vector, genres: [] });
     const exact = buildVectorIndexNow(small);
-    expect(exact.scanBudget).toBe(0);
+    expect(exact.projected).toBeNull();
+    expect(exact.candidates).toEqual({ movie: 0, taste: 0, text: 0 });
     // 60 dimensions are not a multiple of 8: the JavaScript loop scores.
     expect(exact.scorer.simd).toBe(false);
     const found = searchVectorIndex(exact, small[0].vector, 300);
@@ -203,6 +218,11 @@ describe('the row scorer', () => {
     expect(fromWasm).toHaveLength(90);
     for (let r = 0; r < 90; r++) expect(Math.abs(fromWasm[r] - fromJs[r])).toBeLessThan(1e-3);
     expect(wasm.score(0, 0)).toHaveLength(0);
+    // One row alone, as a search's second pass scores its candidates: the same sums.
+    for (const r of [10, 57, 99]) {
+      expect(wasm.scoreRow(r)).toBe(fromWasm[r - 10]);
+      expect(js.scoreRow(r)).toBe(fromJs[r - 10]);
+    }
   });
 });
 

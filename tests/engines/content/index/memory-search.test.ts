@@ -48,7 +48,12 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
       answeredBy: 'memory',
       building: false,
       // Ten movies are compared exactly: no lists to budget.
-      index: { movies: 10, lists: 1, scanBudgets: { movie: 0, taste: 0, text: 0 }, current: true },
+      index: {
+        movies: 10,
+        projectedDimensions: 0,
+        candidates: { movie: 0, taste: 0, text: 0 },
+        current: true,
+      },
     });
     let fromMemory: typeof fromPostgres = [];
     expect(

@@ -365,6 +365,8 @@ export class ContentEngine implements RecommendationEngine {
       exclude,
       kind,
       exactFilterLimit: this.tuning.exactFilterLimit,
+      // Only the taste profile's candidates are not reported: the vote scores them.
+      float32Similarities: kind === 'taste',
     }).map((hit) => ({ movieId: hit.movieId, score: hit.similarity }));
   }
 

@@ -8,7 +8,7 @@ import {
   type VectorIndexEntry,
 } from '../../../src/engines/content/vector-index';
 import { dotAt } from '../../../src/engines/content/vector-codec';
-import { createQuantizedScorer, createRowScorer } from '../../../src/engines/content/wasm-dots';
+import { columnScales, createQuantizedScorer, createRowScorer } from '../../../src/engines/content/wasm-dots';
 
 const GENRES = ['Drama', 'Comedy', 'Horror', 'Western', 'Noir'];
 
@@ -143,6 +143,10 @@ describe('the in-process vector index', () => {
     }
     const similarities = found.map((hit) => hit.similarity);
     expect(similarities).toEqual([...similarities].sort((a, b) => b - a));
+    // For a caller that only wants the movies: the float32 sums' similarities, the same movies.
+    const fromFloat32 = searchVectorIndex(index, query, 20, { float32Similarities: true });
+    expect(fromFloat32.map((hit) => hit.movieId)).toEqual(found.map((hit) => hit.movieId));
+    fromFloat32.forEach((hit, i) => expect(hit.similarity).toBeCloseTo(found[i].similarity, 5));
   });
 
   it('answers a selective genre filter exactly and a broad one with only matching movies', () => {
@@ -227,13 +231,17 @@ describe('the row scorer', () => {
 });
 
 describe('the int8 scorer', () => {
-  it('approximates the float32 dot products, the same in WebAssembly SIMD as in JavaScript', () => {
+  it('approximates the float32 dot products up to the query factor, the same in WebAssembly SIMD as in JavaScript', () => {
     const random = new Mulberry32(8);
     const exact = createRowScorer(64, 512);
-    const wasm = createQuantizedScorer(64, 512);
-    const js = createQuantizedScorer(64, 512, { wasm: false });
+    // Columns of very different sizes, as projected rows have: a scale per column keeps the small ones.
+    for (let r = 0; r < 64; r++)
+      for (let k = 0; k < 512; k++) exact.rows[r * 512 + k] = random.nextGaussian() * (k < 16 ? 10 : 0.5);
+    const scales = columnScales(exact.rows, 64, 512);
+    expect(scales[0]).toBeGreaterThan(5 * scales[511]);
+    const wasm = createQuantizedScorer(64, 512, scales);
+    const js = createQuantizedScorer(64, 512, scales, { wasm: false });
     expect([wasm.simd, js.simd]).toEqual([true, false]);
-    for (let i = 0; i < exact.rows.length; i++) exact.rows[i] = random.nextGaussian();
     for (let r = 0; r < 64; r++) {
       wasm.setRow(r, exact.rows, r * 512);
       js.setRow(r, exact.rows, r * 512);
@@ -242,11 +250,17 @@ describe('the int8 scorer', () => {
     exact.setQuery(query);
     wasm.setQuery(query);
     js.setQuery(query);
+    expect(wasm.queryFactor).toBeGreaterThan(0);
+    expect(js.queryFactor).toBe(wasm.queryFactor);
     const reference = Float32Array.from(exact.score(0, 64));
     const fromWasm = Float32Array.from(wasm.score(0, 64));
+    // int32 sums of int8 × int16 products: exact, so both kernels agree bit for bit.
     expect(Array.from(js.score(0, 64))).toEqual(Array.from(fromWasm));
-    // |row| · |query| ≈ 512 here: the int8 error stays within 0.3% of it.
-    for (let r = 0; r < 64; r++) expect(Math.abs(fromWasm[r] - reference[r])).toBeLessThan(1.5);
-    expect(Math.max(...reference.map(Math.abs))).toBeGreaterThan(20);
+    expect(fromWasm.every(Number.isInteger)).toBe(true);
+    // |row| · |query| ≈ 1,000 here: the int8 error stays within ~0.5% of it.
+    for (let r = 0; r < 64; r++)
+      expect(Math.abs(fromWasm[r] * wasm.queryFactor - reference[r])).toBeLessThan(5);
+    expect(Math.max(...reference.map(Math.abs))).toBeGreaterThan(100);
+    expect(() => createQuantizedScorer(64, 512, new Float32Array(8))).toThrow(/column scales/);
   });
 });

@@ -20,7 +20,7 @@
  * the full pass (a user whose best scores are small against the norms, or a filter few movies
  * pass), and its build is a sort (~0.1–0.2 s at 62K), not 15–20 s of k-means in the server.
  */
-import { itemScore } from './linalg';
+import { createFactorRowScorer, type FactorRowScorer } from './wasm-factor-dots';
 
 export interface MipsIndex {
   readonly rank: number;
@@ -30,8 +30,10 @@ export interface MipsIndex {
   readonly order: Int32Array;
   /** |h_i| in `order`. */
   readonly norms: Float64Array;
-  /** Item factors in `order`, so the scan reads them contiguously. */
+  /** Item factors in `order`, so the scan reads them contiguously (the scorer's rows). */
   readonly vectors: Float32Array;
+  /** Scores SCAN_BLOCK consecutive rows of `vectors` per call, as itemScore does. */
+  readonly scorer: FactorRowScorer;
   /** The unit direction of the items' mean row: where popularity points. */
   readonly axis: Float64Array;
   /** h_i·axis in `order`. */
@@ -47,6 +49,13 @@ export interface MipsIndex {
  * (each off by ~rank·2⁻⁵³ relative), so the stop waits until the bound is clearly below.
  */
 const BOUND_SLACK = 1e-9;
+
+/**
+ * Rows scored per kernel call, ahead of the bounds: the rows the bounds would skip in a block are
+ * scored anyway (in SIMD that costs less than the call per row it saves), and at most a block
+ * past the stop.
+ */
+const SCAN_BLOCK = 64;
 
 /** Items with an all-zero row (unrated at training time) are left out: they are never ranked. */
 export function buildMipsIndex(factors: Float32Array, rank: number): MipsIndex {
@@ -70,7 +79,8 @@ export function buildMipsIndex(factors: Float32Array, rank: number): MipsIndex {
   const norms = new Float64Array(numItems);
   const along = new Float64Array(numItems);
   const across = new Float64Array(numItems);
-  const vectors = new Float32Array(numItems * rank);
+  const scorer = createFactorRowScorer(numItems, rank, SCAN_BLOCK);
+  const vectors = scorer.rows;
   order.forEach((item, at) => {
     const row = factors.subarray(item * rank, (item + 1) * rank);
     norms[at] = normOf[item];
@@ -84,6 +94,7 @@ export function buildMipsIndex(factors: Float32Array, rank: number): MipsIndex {
     order,
     norms,
     vectors,
+    scorer,
     axis,
     along,
     across,
@@ -102,7 +113,7 @@ export function searchMipsIndex(
   k: number,
   eligible: (item: number) => boolean = () => true,
 ): { items: Int32Array; scores: Float32Array; scanned: number } {
-  const { rank, order, norms, vectors, numItems, axis, along, across } = index;
+  const { rank, order, norms, numItems, axis, along, across } = index;
   const heapItems = new Int32Array(Math.max(0, k));
   const heapScores = new Float32Array(Math.max(0, k));
   let size = 0;
@@ -117,6 +128,10 @@ export function searchMipsIndex(
   const userAcross = Math.sqrt(Math.max(0, normSq - userAlong * userAlong));
   // "a ranks below b": lower score, or equal score and higher item index. The heap's root is its lowest.
   const below = (sa: number, ia: number, sb: number, ib: number) => sa < sb || (sa === sb && ia > ib);
+  const { scorer } = index;
+  scorer.setUser(userVector);
+  let scores = scorer.score(0, 0);
+  let blockStart = 0;
   for (let at = 0; at < numItems && k > 0; at++) {
     if (size === k) {
       const slack = BOUND_SLACK * userNorm * norms[at];
@@ -128,7 +143,11 @@ export function searchMipsIndex(
     const item = order[at];
     if (!eligible(item)) continue;
     scanned++;
-    const score = itemScore(userVector, vectors, at * rank, rank);
+    if (at >= blockStart + scores.length) {
+      blockStart = at;
+      scores = scorer.score(at, Math.min(SCAN_BLOCK, numItems - at));
+    }
+    const score = scores[at - blockStart];
     if (size < k) {
       let child = size++;
       while (child > 0) {

@@ -4,6 +4,7 @@ import { buildMipsIndex, searchMipsIndex } from '../../../../src/engines/collabo
 import { Mulberry32 } from '../../../../src/engines/collaborative/kernels/prng';
 import { topK } from '../../../../src/engines/collaborative/kernels/top-k';
 import { TopNScorer } from '../../../../src/engines/collaborative/kernels/top-n-model';
+import { createFactorRowScorer } from '../../../../src/engines/collaborative/kernels/wasm-factor-dots';
 
 /** PureSVD factors fitted to planted ratings: 6,000 movies, deterministic. */
 const catalog = mipsCatalog({ items: 6000, users: 2500, rank: 32, seed: 3 });
@@ -88,5 +89,45 @@ describe('top-N by descending factor norm', () => {
     const lazy = scorer.scoreUser(rated.items, rated.ratings);
     const single = [5, 50, 500].map((item) => lazy.score(item));
     expect(single).toEqual([5, 50, 500].map((item) => lazy.scores[item]));
+  });
+});
+
+describe('the factor row scorer', () => {
+  it('scores consecutive rows in WebAssembly SIMD exactly as itemScore does, bit for bit', () => {
+    const random = new Mulberry32(21);
+    for (const rankOf of [2, 32, 50]) {
+      const simd = createFactorRowScorer(300, rankOf, 64);
+      const js = createFactorRowScorer(300, rankOf, 64, { wasm: false });
+      expect([simd.simd, js.simd]).toEqual([true, false]);
+      for (let i = 0; i < simd.rows.length; i++)
+        simd.rows[i] = random.nextGaussian() * 10 ** random.nextInt(4);
+      js.rows.set(simd.rows);
+      const user = Float64Array.from({ length: rankOf }, () => random.nextGaussian() / 3);
+      simd.setUser(user);
+      js.setUser(user);
+      for (const [first, count] of [
+        [0, 64],
+        [17, 1],
+        [250, 50],
+      ]) {
+        const fromSimd = Array.from(simd.score(first, count));
+        expect(fromSimd).toEqual(Array.from(js.score(first, count)));
+        fromSimd.forEach((score, r) =>
+          expect(score).toBe(itemScore(user, simd.rows, (first + r) * rankOf, rankOf)),
+        );
+      }
+      expect(simd.score(5, 0)).toHaveLength(0);
+    }
+  });
+
+  it('scores an odd rank in JavaScript (the SIMD lanes are the even and odd factors)', () => {
+    const odd = createFactorRowScorer(10, 5, 4);
+    expect(odd.simd).toBe(false);
+    odd.rows.set(Float32Array.from({ length: 50 }, (_, i) => i / 7));
+    odd.setUser([1, -2, 3, -4, 5]);
+    expect(Array.from(odd.score(3, 2))).toEqual([
+      itemScore([1, -2, 3, -4, 5], odd.rows, 15, 5),
+      itemScore([1, -2, 3, -4, 5], odd.rows, 20, 5),
+    ]);
   });
 });

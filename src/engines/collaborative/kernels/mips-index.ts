@@ -14,7 +14,7 @@
  * movies with factors, 300 users read from the database; `scripts/bench-ann.ts --database`, CPU time,
  * load average 3.2–3.8), the IVF had to score 28,595 movies per query for a calibrated recall@100 of
  * 0.97 (2.3 ms); the norm order scores a mean 6,037 for the top 100 (p50 2,281, p90 16,763, p99
- * 50,790), 0.5–0.8 ms, with recall 1 (the second bound: 8,222 scored without it, ~12% more CPU). It
+ * 50,790), 0.5–0.8 ms (0.34–0.35 ms since the rows are scored in SIMD, wasm-factor-dots.ts), with recall 1 (the second bound: 8,222 scored without it, ~12% more CPU). It
  * is not better everywhere: on the planted catalogs of `fixtures/mips-catalog.ts` (flatter norms)
  * it scores a quarter of 62K movies (2.0 ms) where the IVF scored 3,550 (0.65 ms). Its worst case is
  * the full pass (a user whose best scores are small against the norms, or a filter few movies

@@ -2,6 +2,7 @@ import { Mulberry32 } from '../../../src/engines/collaborative/kernels/prng';
 import { cosineSimilarity } from '../../../src/engines/content/embedders/vectors';
 import {
   buildVectorIndexNow,
+  firstPassCandidates,
   searchVectorIndex,
   vectorInIndex,
   type VectorIndex,
@@ -201,6 +202,39 @@ describe('the in-process vector index', () => {
       expect.closeTo(1, 12),
       0,
     ]);
+  });
+});
+
+describe("the first pass's candidates", () => {
+  /** The reference: every eligible row ranked, best first, ties to the lower id, the first `keep`. */
+  const bestRows = (scores: Float32Array, keep: number, eligible: (p: number) => boolean, ids: Int32Array) =>
+    Array.from(scores.keys())
+      .filter(eligible)
+      .sort((a, b) => scores[b] - scores[a] || ids[a] - ids[b])
+      .slice(0, keep)
+      .sort((a, b) => a - b);
+
+  it('are the best eligible rows, ties to the lower id, whether the sampled threshold holds or not', () => {
+    const random = new Mulberry32(4);
+    const n = 20_000;
+    // Coarse scores: many ties.
+    const scores = Float32Array.from({ length: n }, () => Math.round(random.nextGaussian() * 40));
+    const ids = Int32Array.from({ length: n }, (_, p) => (p * 7919) % n);
+    const cases: [number, (p: number) => boolean][] = [
+      [364, () => true],
+      [50, (p) => p % 3 !== 0],
+      // Nothing eligible where the sample looks: no threshold.
+      [200, (p) => p % 16 !== 0 && scores[p] < 20],
+      // Eligible rows mostly where the sample looks: the threshold leaves too few, and every row is
+      // offered again.
+      [200, (p) => p % 16 === 0 || p % 997 === 5],
+      // Fewer eligible rows than wanted: all of them.
+      [300, (p) => p % 100 === 1],
+    ];
+    for (const [keep, eligible] of cases) {
+      const found = Array.from(firstPassCandidates(scores, keep, eligible, ids)).sort((a, b) => a - b);
+      expect(found).toEqual(bestRows(scores, keep, eligible, ids));
+    }
   });
 });
 

@@ -9,31 +9,16 @@
  * The rows live in the module's memory, allocated once for the index and never grown, so views of
  * them (the vectors the content engine votes with) stay valid as long as the index lives.
  */
-import { I32, V128, op, singleFunctionModule, webAssembly, type WasmMemory } from '../wasm-encoding';
+import { op } from '../wasm-encoding';
+import { ACC0, ACC1, Q, ROWS, rowKernel, rowLoopBody } from '../wasm-row-loop';
 import { dotAt } from './vector-codec';
 
-// dots(rows, count, query, rowBytes, out): byte offsets and sizes.
-const ROWS = 0;
-const COUNT = 1;
-const QUERY = 2;
-const ROW_BYTES = 3;
-const OUT = 4;
-const PARAMS = [I32, I32, I32, I32, I32];
-const END = 5;
-const ROW_END = 6;
-const Q = 7;
-const ACC0 = 8;
-const ACC1 = 9;
-const LOCALS: [number, number][] = [
-  [3, I32],
-  [2, V128],
-];
+// dots(rows, count, query, rowBytes, out): byte offsets and sizes (wasm-row-loop.ts).
 
 const f32x4Add = [0xfd, 0xe4, 0x01];
 const f32x4Mul = [0xfd, 0xe6, 0x01];
 const f32x4ExtractLane = (lane: number) => [0xfd, 0x1f, lane];
 const f32Add = [0x92];
-const f32Store = [0x38, 2, 0];
 
 /** acc += row[offset] · query[offset] for one 16-byte slice. */
 const madd = (acc: number, offset: number) => [
@@ -47,81 +32,10 @@ const madd = (acc: number, offset: number) => [
   ...op.set(acc),
 ];
 
-/**
- * The loop both kernels share: for each row, two accumulators over its bytes (`inner` consumes
- * `rowStep` bytes of the row and `queryStep` of the query), then their four lanes summed
- * (`addVectors`, `extractLane`, `addScalars`, and `toFloat` where the sum is not float32 already)
- * and stored as out[r] (float32). count ≥ 1; rowBytes a multiple of rowStep.
- */
-function rowLoopBody(kernel: {
-  inner: number[];
-  rowStep: number;
-  queryStep: number;
-  addVectors: number[];
-  extractLane: (lane: number) => number[];
-  addScalars: number[];
-  toFloat: number[];
-}): number[] {
-  const advance = (local: number, bytes: number) => [
-    ...op.get(local),
-    ...op.i32(bytes),
-    ...op.i32Add,
-    ...op.set(local),
-  ];
-  const lanes = [1, 2, 3].flatMap((lane) => [
-    ...op.get(ACC0),
-    ...kernel.extractLane(lane),
-    ...kernel.addScalars,
-  ]);
-  return [
-    ...op.get(ROWS),
-    ...op.get(COUNT),
-    ...op.get(ROW_BYTES),
-    ...op.i32Mul,
-    ...op.i32Add,
-    ...op.set(END),
-    ...op.loop,
-    ...op.v128Zero,
-    ...op.set(ACC0),
-    ...op.v128Zero,
-    ...op.set(ACC1),
-    ...op.get(QUERY),
-    ...op.set(Q),
-    ...op.get(ROWS),
-    ...op.get(ROW_BYTES),
-    ...op.i32Add,
-    ...op.set(ROW_END),
-    ...op.loop,
-    ...kernel.inner,
-    ...advance(ROWS, kernel.rowStep),
-    ...advance(Q, kernel.queryStep),
-    ...op.get(ROWS),
-    ...op.get(ROW_END),
-    ...op.i32LtU,
-    ...op.brIf(0),
-    ...op.end,
-    ...op.get(OUT),
-    ...op.get(ACC0),
-    ...op.get(ACC1),
-    ...kernel.addVectors,
-    ...op.tee(ACC0),
-    ...kernel.extractLane(0),
-    ...lanes,
-    ...kernel.toFloat,
-    ...f32Store,
-    ...advance(OUT, 4),
-    ...op.get(ROWS),
-    ...op.get(END),
-    ...op.i32LtU,
-    ...op.brIf(0),
-    ...op.end,
-    ...op.end,
-  ];
-}
-
 /** out[r] = Σ_k rows[r][k] · query[k] over float32 rows; rowBytes a multiple of 32. */
 const BODY = rowLoopBody({
   inner: [...madd(ACC0, 0), ...madd(ACC1, 16)],
+  lanes: 4,
   rowStep: 32,
   queryStep: 32,
   addVectors: f32x4Add,
@@ -130,52 +44,8 @@ const BODY = rowLoopBody({
   toFloat: [],
 });
 
-const PAGE_BYTES = 65536;
-/** Above this (2 GiB less a page) the rows stay in JavaScript memory. */
-const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
-
-/**
- * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
- * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid). With
- * `shared`, the memory is a shared one of exactly the pages needed, so its buffer is a
- * SharedArrayBuffer that worker threads read without a copy (the vote pool's workers read the rows).
- */
-function kernelModule(name: string, body: number[], options: { shared?: boolean } = {}) {
-  let compiled: object | null | undefined;
-  return (bytes: number): { run: (...args: number[]) => void; buffer: ArrayBufferLike } | null => {
-    if (compiled === undefined) {
-      compiled = null;
-      try {
-        if (webAssembly)
-          compiled = new webAssembly.Module(
-            singleFunctionModule(name, PARAMS, LOCALS, body, { sharedMemory: options.shared }),
-          );
-      } catch {
-        // No SIMD (or no shared memory) in this engine: the JavaScript loop scores instead.
-      }
-    }
-    if (!compiled || !webAssembly || bytes > MAX_BYTES) return null;
-    try {
-      if (options.shared) {
-        const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
-        const memory = new webAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-        const instance = new webAssembly.Instance(compiled, { env: { memory } });
-        return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
-      }
-      const instance = new webAssembly.Instance(compiled, {});
-      const memory = instance.exports.memory as WasmMemory;
-      const have = memory.buffer.byteLength;
-      if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-      return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
-    } catch {
-      // Out of address space: JavaScript memory instead.
-      return null;
-    }
-  };
-}
-
 // Shared: the vote pool's workers read the rows where they are (vote-pool.ts).
-const dotsKernel = kernelModule('dots', BODY, { shared: true });
+const dotsKernel = rowKernel('dots', BODY, { shared: true });
 
 /** Memory other threads can read where SharedArrayBuffer exists, else plain memory. */
 function sharedOrPlainBuffer(bytes: number): ArrayBufferLike {
@@ -305,6 +175,7 @@ const madd8 = (acc: number, extend: number[], offset: number) => [
 /** out[r] = Σ_k rows8[r][k] · query16[k]; rowBytes (= dimension) a multiple of 16. */
 const BODY8 = rowLoopBody({
   inner: [...madd8(ACC0, i16x8ExtendLowI8x16, 0), ...madd8(ACC1, i16x8ExtendHighI8x16, 16)],
+  lanes: 4,
   rowStep: 16,
   queryStep: 32,
   addVectors: i32x4Add,
@@ -313,7 +184,7 @@ const BODY8 = rowLoopBody({
   toFloat: f32ConvertI32,
 });
 
-const dots8Kernel = kernelModule('dots8', BODY8);
+const dots8Kernel = rowKernel('dots8', BODY8);
 
 /**
  * Rows quantized to int8 with one scale per column (component k of every row is divided by

@@ -12,115 +12,42 @@
  * The rows live in the module's own memory, allocated once (the index holds them there), followed by
  * the user's vector and a block of scores.
  */
-import { I32, V128, op, singleFunctionModule, webAssembly, type WasmMemory } from '../../wasm-encoding';
+import { op } from '../../wasm-encoding';
+import { ACC0, Q, ROWS, rowKernel, rowLoopBody } from '../../wasm-row-loop';
 import { itemScore } from './linalg';
-
-// rowScores(rows, count, user, rowBytes, out): byte offsets, a count and a row's size in bytes.
-const ROWS = 0;
-const COUNT = 1;
-const USER = 2;
-const ROW_BYTES = 3;
-const OUT = 4;
-const END = 5;
-const ROW_END = 6;
-const U = 7;
-const ACC = 8;
-const LOCALS: [number, number][] = [
-  [3, I32],
-  [1, V128],
-];
 
 const v128Load64Zero = [0xfd, 0x5d, 3, 0];
 const f64x2ExtractLane = (lane: number) => [0xfd, 0x21, lane];
 const f32DemoteF64 = [0xb6];
-const f32Store = [0x38, 2, 0];
 
-const advance = (local: number, bytes: number) => [
-  ...op.get(local),
-  ...op.i32(bytes),
-  ...op.i32Add,
-  ...op.set(local),
-];
+/**
+ * rowScores(rows, count, user, rowBytes, out), `rowLoopBody`'s loop with one accumulator:
+ * ACC0 += promote(row[f], row[f + 1]) · (user[f], user[f + 1]), two factors a step, so its lanes are
+ * the even and the odd sums in factor order. The loop's second accumulator stays zero, and adding
+ * it changes no sum (one that starts at +0 never becomes −0); then lane 0 + lane 1, to float32.
+ */
+const BODY = rowLoopBody({
+  inner: [
+    ...op.get(ACC0),
+    ...op.get(ROWS),
+    ...v128Load64Zero,
+    ...op.f64x2PromoteLowF32x4,
+    ...op.get(Q),
+    ...op.v128Load(0),
+    ...op.f64x2Mul,
+    ...op.f64x2Add,
+    ...op.set(ACC0),
+  ],
+  lanes: 2,
+  rowStep: 8,
+  queryStep: 16,
+  addVectors: op.f64x2Add,
+  extractLane: f64x2ExtractLane,
+  addScalars: op.f64Add,
+  toFloat: f32DemoteF64,
+});
 
-/** for each row: acc = (Σ even, Σ odd) of user[f]·promote(row[f]); out[r] = f32(acc.0 + acc.1). count ≥ 1. */
-const BODY: number[] = [
-  ...op.get(ROWS),
-  ...op.get(COUNT),
-  ...op.get(ROW_BYTES),
-  ...op.i32Mul,
-  ...op.i32Add,
-  ...op.set(END),
-  ...op.loop,
-  ...op.v128Zero,
-  ...op.set(ACC),
-  ...op.get(USER),
-  ...op.set(U),
-  ...op.get(ROWS),
-  ...op.get(ROW_BYTES),
-  ...op.i32Add,
-  ...op.set(ROW_END),
-  ...op.loop,
-  ...op.get(ACC),
-  ...op.get(ROWS),
-  ...v128Load64Zero,
-  ...op.f64x2PromoteLowF32x4,
-  ...op.get(U),
-  ...op.v128Load(0),
-  ...op.f64x2Mul,
-  ...op.f64x2Add,
-  ...op.set(ACC),
-  ...advance(ROWS, 8),
-  ...advance(U, 16),
-  ...op.get(ROWS),
-  ...op.get(ROW_END),
-  ...op.i32LtU,
-  ...op.brIf(0),
-  ...op.end,
-  ...op.get(OUT),
-  ...op.get(ACC),
-  ...f64x2ExtractLane(0),
-  ...op.get(ACC),
-  ...f64x2ExtractLane(1),
-  ...op.f64Add,
-  ...f32DemoteF64,
-  ...f32Store,
-  ...advance(OUT, 4),
-  ...op.get(ROWS),
-  ...op.get(END),
-  ...op.i32LtU,
-  ...op.brIf(0),
-  ...op.end,
-  ...op.end,
-];
-
-const PAGE_BYTES = 65536;
-
-let compiled: object | null | undefined;
-
-function kernel(bytes: number): { run: (...args: number[]) => void; buffer: ArrayBufferLike } | null {
-  if (compiled === undefined) {
-    compiled = null;
-    try {
-      if (webAssembly)
-        compiled = new webAssembly.Module(
-          singleFunctionModule('rowScores', [I32, I32, I32, I32, I32], LOCALS, BODY),
-        );
-    } catch {
-      // No SIMD in this engine: the JavaScript loop scores instead.
-    }
-  }
-  if (!compiled || !webAssembly) return null;
-  try {
-    const instance = new webAssembly.Instance(compiled, {});
-    const memory = instance.exports.memory as WasmMemory;
-    const have = memory.buffer.byteLength;
-    if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
-    return { run: instance.exports.rowScores as (...args: number[]) => void, buffer: memory.buffer };
-  } catch {
-    // Out of address space: JavaScript memory instead.
-    return null;
-  }
-}
+const kernel = rowKernel('rowScores', BODY);
 
 /** Factor rows scored against one user vector at a time, a block of consecutive rows per call. */
 export interface FactorRowScorer {

@@ -444,8 +444,9 @@ export class ContentEngine implements RecommendationEngine {
   /**
    * Builds the in-process index for the current generation (one build at a time; a build whose
    * generation moved on while it ran is dropped, and the next request starts another). The
-   * vectors are read through the vector cache, page by page, and the k-means and calibration run
-   * in slices between requests. Resolves to the index, or null when it could not be built.
+   * vectors are read through the vector cache, page by page, and the principal directions, the
+   * projections and the calibration run in slices between requests. Resolves to the index, or null
+   * when it could not be built.
    */
   prepareMemoryIndex(): Promise<VectorIndex | null> {
     this.memoryBuild ??= this.buildMemoryIndex()

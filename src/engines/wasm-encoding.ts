@@ -130,6 +130,15 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer;
   grow(pages: number): number;
 }
+
+/** A WebAssembly memory page. */
+export const WASM_PAGE_BYTES = 65536;
+
+/** Grows `memory` to hold at least `bytes` (throws where the address space or the engine refuses). */
+export function growMemoryTo(memory: WasmMemory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / WASM_PAGE_BYTES));
+}
 export interface WebAssemblyApi {
   Module: new (bytes: Uint8Array) => object;
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;

@@ -4,7 +4,16 @@
  * f(rows, count, query, rowBytes, out) in byte offsets, its locals, the loop over rows, and the
  * compiled module with instances of their own memory.
  */
-import { I32, V128, op, singleFunctionModule, webAssembly, type WasmMemory } from './wasm-encoding';
+import {
+  growMemoryTo,
+  I32,
+  op,
+  singleFunctionModule,
+  V128,
+  WASM_PAGE_BYTES,
+  webAssembly,
+  type WasmMemory,
+} from './wasm-encoding';
 
 // Parameters, then locals.
 export const ROWS = 0;
@@ -98,9 +107,8 @@ export function rowLoopBody(kernel: {
   ];
 }
 
-const PAGE_BYTES = 65536;
 /** Above this (2 GiB less a page) the rows stay in JavaScript memory. */
-const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
+const MAX_BYTES = 2 ** 31 - WASM_PAGE_BYTES;
 
 /**
  * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
@@ -127,15 +135,14 @@ export function rowKernel(name: string, body: number[], options: { shared?: bool
     if (!compiled || !webAssembly || bytes > MAX_BYTES) return null;
     try {
       if (options.shared) {
-        const pages = Math.max(1, Math.ceil(bytes / PAGE_BYTES));
+        const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
         const memory = new webAssembly.Memory({ initial: pages, maximum: pages, shared: true });
         const instance = new webAssembly.Instance(compiled, { env: { memory } });
         return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
       }
       const instance = new webAssembly.Instance(compiled, {});
       const memory = instance.exports.memory as WasmMemory;
-      const have = memory.buffer.byteLength;
-      if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+      growMemoryTo(memory, bytes);
       return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
     } catch {
       // Out of address space: JavaScript memory instead.

@@ -15,7 +15,15 @@
  * the repository has no WebAssembly toolchain.
  */
 
-import { I32, V128, op, singleFunctionModule, webAssembly, type WasmMemory } from '../wasm-encoding';
+import {
+  growMemoryTo,
+  I32,
+  V128,
+  op,
+  singleFunctionModule,
+  webAssembly,
+  type WasmMemory,
+} from '../wasm-encoding';
 
 /** Candidates per block: four f64x2 accumulators share each loaded rated component. */
 export const WASM_BLOCK = 8;
@@ -137,7 +145,6 @@ function moduleBytes(): Uint8Array {
   return singleFunctionModule('similarities', PARAMS, LOCALS, BODY);
 }
 
-const PAGE_BYTES = 65536;
 /** A call needing more memory than this (1 GiB) votes in JavaScript instead. */
 const MAX_BYTES = 1 << 30;
 
@@ -169,14 +176,11 @@ class WasmSimilarityKernel implements SimilarityKernel {
     const outBytes = blocks * count * WASM_BLOCK * 8;
     const total = candidateBytes + ratedBytes + outBytes;
     if (total > MAX_BYTES) return null;
-    const have = this.memory.buffer.byteLength;
-    if (total > have) {
-      try {
-        this.memory.grow(Math.ceil((total - have) / PAGE_BYTES));
-      } catch {
-        // The address space or the engine's limit: this call votes in JavaScript.
-        return null;
-      }
+    try {
+      growMemoryTo(this.memory, total);
+    } catch {
+      // The address space or the engine's limit: this call votes in JavaScript.
+      return null;
     }
     const buffer = this.memory.buffer;
     const cand = new Float64Array(buffer, 0, candidateBytes / 8);

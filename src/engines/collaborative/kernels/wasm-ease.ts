@@ -17,11 +17,13 @@ import { encodingMean } from './pure-svd';
 import { encodeRating } from './pure-svd';
 import {
   F64,
+  growMemoryTo,
   I32,
   V128,
   VOID,
   op,
   singleFunctionModule,
+  WASM_PAGE_BYTES,
   webAssembly,
   type WasmMemory,
 } from '../../wasm-encoding';
@@ -154,9 +156,8 @@ function moduleBytes(): Uint8Array {
   return singleFunctionModule('accumulate', [I32, I32, I32, I32, I32, I32], LOCALS, BODY);
 }
 
-const PAGE_BYTES = 65536;
 /** Models whose weights and scratch need more than this (2 GiB) are scored in JavaScript. */
-const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
+const MAX_BYTES = 2 ** 31 - WASM_PAGE_BYTES;
 
 let compiled: object | null | undefined;
 
@@ -211,8 +212,7 @@ export class WasmEaseScorer {
   }
 
   private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+    growMemoryTo(this.memory, bytes);
   }
 
   /**

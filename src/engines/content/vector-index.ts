@@ -26,6 +26,7 @@
  * The build is a generator of steps of about a millisecond of work, so that a server can run it
  * between requests.
  */
+import { orthonormalizeColumns } from '../collaborative/kernels/linalg';
 import { Mulberry32 } from '../collaborative/kernels/prng';
 import { topK } from '../collaborative/kernels/top-k';
 import { DEFAULT_EXACT_FILTER_LIMIT } from './embedding-store';
@@ -146,9 +147,11 @@ export function defaultProjectedDimension(d: number): number {
 
 /**
  * The unit rows' second moment Σ x xᵀ over the sampled positions (d × d, both triangles), then `r`
- * orthonormal directions spanning its top eigenvectors by subspace iteration, and the share of
- * the trace they keep. The directions need not be exact eigenvectors: the calibration measures
- * what the first pass finds with whatever they are.
+ * orthonormal directions spanning its top eigenvectors by subspace iteration (orthonormalised as
+ * the randomised SVD's are: a direction the moment leaves without length, where the rows span
+ * fewer than r, becomes zero and adds nothing), and the share of the trace they keep. The
+ * directions need not be exact eigenvectors: the calibration measures what the first pass finds
+ * with whatever they are.
  */
 function* principalDirections(
   vectors: Float32Array,
@@ -179,12 +182,12 @@ function* principalDirections(
 
   const directions = Float64Array.from({ length: r * d }, () => random.nextGaussian());
   const product = new Float64Array(r * d);
-  orthonormalise(directions, r, d, random);
+  orthonormalizeColumns(directions, d, r);
   for (let iteration = 0; iteration < iterations; iteration++) {
     for (let t = 0; t < r; t++)
       for (let i = 0; i < d; i++) product[t * d + i] = dotAt64(moment, i * d, directions, t * d, d);
     directions.set(product);
-    orthonormalise(directions, r, d, random);
+    orthonormalizeColumns(directions, d, r);
     yield;
   }
   let kept = 0;
@@ -197,28 +200,6 @@ function dotAt64(a: Float64Array, ao: number, b: Float64Array, bo: number, d: nu
   let sum = 0;
   for (let i = 0; i < d; i++) sum += a[ao + i] * b[bo + i];
   return sum;
-}
-
-/**
- * Modified Gram–Schmidt on `r` rows of `d`, in place; a row left without length (the rows span
- * fewer than r directions, as a catalog of few distinct vectors does) is drawn again at random.
- */
-function orthonormalise(rows: Float64Array, r: number, d: number, random: Mulberry32): void {
-  for (let t = 0; t < r; t++) {
-    for (let attempt = 0; ; attempt++) {
-      for (let u = 0; u < t; u++) {
-        const projection = dotAt64(rows, t * d, rows, u * d, d);
-        for (let i = 0; i < d; i++) rows[t * d + i] -= projection * rows[u * d + i];
-      }
-      const length = Math.sqrt(dotAt64(rows, t * d, rows, t * d, d));
-      if (length > 1e-9 || attempt >= 3) {
-        const scale = length > 0 ? 1 / length : 0;
-        for (let i = 0; i < d; i++) rows[t * d + i] *= scale;
-        break;
-      }
-      for (let i = 0; i < d; i++) rows[t * d + i] = random.nextGaussian();
-    }
-  }
 }
 
 /** The query on the directions (a view, valid until the projection's next call). */

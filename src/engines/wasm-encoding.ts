@@ -114,9 +114,14 @@ export const op = {
   f64Add: [0xa0],
   f64Mul: [0xa2],
   f64PromoteF32: [0xbb],
-  v128Load64Splat: [0xfd, 0x0a, 3, 0],
+  /** v128.load64_splat with a byte offset. */
+  v128Load64Splat: (offset: number) => [0xfd, 0x0a, 3, ...uleb(offset)],
+  /** v128.load32_splat with a byte offset. */
+  v128Load32Splat: (offset: number) => [0xfd, 0x09, 2, ...uleb(offset)],
   f64x2Splat: [0xfd, ...uleb(0x14)],
   f64x2PromoteLowF32x4: [0xfd, ...uleb(0x5f)],
+  f32x4Add: [0xfd, ...uleb(228)],
+  f32x4Mul: [0xfd, ...uleb(230)],
   f64x2Add: [0xfd, ...uleb(240)],
   f64x2Mul: [0xfd, ...uleb(242)],
   /** v128.load with a byte offset; alignment hint 16 bytes. */

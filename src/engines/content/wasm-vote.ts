@@ -1,15 +1,17 @@
 /**
  * The dot products of the content vote (neighbourVotesOf) as a WebAssembly SIMD function, equal to
- * the JavaScript loop bit for bit: each (candidate, rated movie) similarity is still one float64 sum
- * over d = 0 … dimension − 1 in that order, of float64 products of the two float32 components. The
- * SIMD lanes are different candidates, never different dimensions, so no sum is reassociated; the
- * product of two float32 values is exact in float64, and WebAssembly's f64x2.mul and f64x2.add round
- * like JavaScript's * and + (no fused multiply-add). What it saves is per element work: the loop
- * computes two candidates per instruction, with no float32 → float64 conversion (done once per call)
- * and no bounds checks.
+ * the JavaScript loop bit for bit: each (candidate, rated movie) similarity is one float32 sum over
+ * d = 0 … dimension − 1 in that order, of float32 products (`similarity32` in neighbour-score.ts).
+ * The SIMD lanes are different candidates, never different dimensions, so no sum is reassociated,
+ * and f32x4.mul and f32x4.add round like Math.fround of JavaScript's * and + (no fused multiply-add;
+ * the product and the sum of two float32 values rounded once from float64 are the float32 ones).
+ * What it saves is per element work: four candidates per instruction, no bounds checks.
  *
  * Why: the vote was the largest CPU cost of a user's first HYBRID list (its worker thread used
- * ~2.7× the API thread's CPU, /proc per-thread times, ml-latest-small, distinct users).
+ * ~2.7× the API thread's CPU, /proc per-thread times, ml-latest-small, distinct users). The sums were
+ * float64 (two lanes) until the arithmetic, not the loads, bounded the kernel: float32 lanes halve it,
+ * and a cosine's float32 rounding (~1e-7, against the ~1e-3 gaps that separate votes) changes no
+ * list the evaluation ranks (see the commit that made them float32).
  *
  * The module is assembled here byte by byte, like the SGD kernel (collaborative/kernels/wasm-sgd.ts):
  * the repository has no WebAssembly toolchain.
@@ -25,54 +27,72 @@ import {
   type WasmMemory,
 } from '../wasm-encoding';
 
-/** Candidates per block: four f64x2 accumulators share each loaded rated component. */
-export const WASM_BLOCK = 8;
+/** Candidates per block: four f32x4 accumulators per rated movie share each loaded rated component. */
+export const WASM_BLOCK = 16;
 
-// similarities(candidates, rated, out, blocks, count, dimension): byte offsets, then counts.
+/**
+ * Rated movies per pass of the inner loop: each loaded block of candidate components is multiplied
+ * by two rated components into eight accumulators, so a candidate load serves two sums and eight
+ * independent additions are in flight, where four waited on the addition's latency (float64 lanes,
+ * 290 candidates × 300 rated, one rated movie per pass → two, in one process: 4.84 → 4.37 ms).
+ */
+export const RATED_PER_PASS = 2;
+
+// similarities(candidates, rated, out, blocks, pairs, dimension): byte offsets, then counts.
 const CANDIDATES = 0;
 const RATED = 1;
 const OUT = 2;
 const BLOCKS = 3;
-const COUNT = 4;
+const PAIRS = 4;
 const DIMENSION = 5;
 const PARAMS = [I32, I32, I32, I32, I32, I32];
 const BLOCK = 6;
-const ROW = 7;
+const PAIR = 7;
 const C = 8;
 const R = 9;
 const R_END = 10;
-const ROW_BYTES = 11;
+const PAIR_BYTES = 11;
 const BLOCK_BYTES = 12;
-const X = 13;
-const A0 = 14;
+const X0 = 13;
+const X1 = 14;
+const V = 15;
+const A0 = 16;
 const LOCALS: [number, number][] = [
   [7, I32],
-  [5, V128],
+  [11, V128],
 ];
 
-/** a_k += c[k] · x for the four lane pairs of a block, c at the local C. */
+/** a_k += c[k] · x0 and a_(4+k) += c[k] · x1 for the four lane quads of a block, c at the local C. */
 const accumulate = [0, 1, 2, 3].flatMap((k) => [
-  ...op.get(A0 + k),
   ...op.get(C),
   ...op.v128Load(16 * k),
-  ...op.get(X),
-  ...op.f64x2Mul,
-  ...op.f64x2Add,
+  ...op.set(V),
+  ...op.get(A0 + k),
+  ...op.get(V),
+  ...op.get(X0),
+  ...op.f32x4Mul,
+  ...op.f32x4Add,
   ...op.set(A0 + k),
+  ...op.get(A0 + 4 + k),
+  ...op.get(V),
+  ...op.get(X1),
+  ...op.f32x4Mul,
+  ...op.f32x4Add,
+  ...op.set(A0 + 4 + k),
 ]);
 
 /*
- * Layouts (float64 throughout):
- *   candidates  block-interleaved: candidate b·8 + k, component d at [(b·dimension + d)·8 + k]
- *   rated       row-major: rated movie j, component d at [j·dimension + d]
- *   out         [(b·count + j)·8 + k] = Σ_d candidate(b·8 + k)[d] · rated(j)[d]
+ * Layouts (float32 throughout):
+ *   candidates  block-interleaved: candidate b·16 + k, component d at [(b·dimension + d)·16 + k]
+ *   rated       pair-interleaved: rated movie 2p + k, component d at [(p·dimension + d)·2 + k]
+ *   out         [(b·2·pairs + j)·16 + k] = Σ_d candidate(b·16 + k)[d] · rated(j)[d]
  */
 const BODY: number[] = [
-  // rowBytes = dimension · 8; blockBytes = rowBytes · 8
+  // pairBytes = dimension · 8; blockBytes = dimension · 64
   ...op.get(DIMENSION),
   ...op.i32(8),
   ...op.i32Mul,
-  ...op.tee(ROW_BYTES),
+  ...op.tee(PAIR_BYTES),
   ...op.i32(8),
   ...op.i32Mul,
   ...op.set(BLOCK_BYTES),
@@ -80,16 +100,16 @@ const BODY: number[] = [
   ...op.set(BLOCK),
   ...op.loop,
   ...op.i32(0),
-  ...op.set(ROW),
+  ...op.set(PAIR),
   ...op.loop,
-  // r = rated + row · rowBytes; rEnd = r + rowBytes; c = candidates + block · blockBytes
+  // r = rated + pair · pairBytes; rEnd = r + pairBytes; c = candidates + block · blockBytes
   ...op.get(RATED),
-  ...op.get(ROW),
-  ...op.get(ROW_BYTES),
+  ...op.get(PAIR),
+  ...op.get(PAIR_BYTES),
   ...op.i32Mul,
   ...op.i32Add,
   ...op.tee(R),
-  ...op.get(ROW_BYTES),
+  ...op.get(PAIR_BYTES),
   ...op.i32Add,
   ...op.set(R_END),
   ...op.get(CANDIDATES),
@@ -98,11 +118,14 @@ const BODY: number[] = [
   ...op.i32Mul,
   ...op.i32Add,
   ...op.set(C),
-  ...[0, 1, 2, 3].flatMap((k) => [...op.v128Zero, ...op.set(A0 + k)]),
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((k) => [...op.v128Zero, ...op.set(A0 + k)]),
   ...op.loop,
   ...op.get(R),
-  ...op.v128Load64Splat,
-  ...op.set(X),
+  ...op.v128Load32Splat(0),
+  ...op.set(X0),
+  ...op.get(R),
+  ...op.v128Load32Splat(4),
+  ...op.set(X1),
   ...accumulate,
   ...op.get(C),
   ...op.i32(64),
@@ -116,17 +139,17 @@ const BODY: number[] = [
   ...op.i32LtU,
   ...op.brIf(0),
   ...op.end,
-  // out[(block · count + row) · 8 …] = a0 … a3; out advances 64 bytes per (block, row), in that order
-  ...[0, 1, 2, 3].flatMap((k) => [...op.get(OUT), ...op.get(A0 + k), ...op.v128Store(16 * k)]),
+  // rated 2p at out[0 … 63], rated 2p + 1 at out[64 … 127]; out advances 128 bytes per (block, pair)
+  ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((k) => [...op.get(OUT), ...op.get(A0 + k), ...op.v128Store(16 * k)]),
   ...op.get(OUT),
-  ...op.i32(64),
+  ...op.i32(128),
   ...op.i32Add,
   ...op.set(OUT),
-  ...op.get(ROW),
+  ...op.get(PAIR),
   ...op.i32(1),
   ...op.i32Add,
-  ...op.tee(ROW),
-  ...op.get(COUNT),
+  ...op.tee(PAIR),
+  ...op.get(PAIRS),
   ...op.i32LtU,
   ...op.brIf(0),
   ...op.end,
@@ -151,14 +174,14 @@ const MAX_BYTES = 1 << 30;
 /** The similarities of many candidates against a user's rated movies, as the vote needs them. */
 export interface SimilarityKernel {
   /**
-   * cos(candidate i, rated j) for every pair (every vector `dimension` long); read candidate i's
-   * against rated j with `at(i, j)`. The view is valid until the next call.
+   * cos(candidate i, rated j) for every pair (every vector `dimension` long): candidate i's against
+   * rated j is `values[first(i) + j · step]`. The view is valid until the next call.
    */
   similarities(
     candidates: readonly Float32Array[],
     rated: readonly Float32Array[],
     dimension: number,
-  ): { values: Float64Array; at: (i: number, j: number) => number } | null;
+  ): { values: Float32Array; first: (i: number) => number; step: number } | null;
 }
 
 class WasmSimilarityKernel implements SimilarityKernel {
@@ -171,9 +194,11 @@ class WasmSimilarityKernel implements SimilarityKernel {
     const count = rated.length;
     const blocks = Math.ceil(candidates.length / WASM_BLOCK);
     if (blocks === 0 || count === 0 || dimension === 0) return null;
-    const candidateBytes = blocks * WASM_BLOCK * dimension * 8;
-    const ratedBytes = count * dimension * 8;
-    const outBytes = blocks * count * WASM_BLOCK * 8;
+    const pairs = Math.ceil(count / RATED_PER_PASS);
+    const padded = pairs * RATED_PER_PASS;
+    const candidateBytes = blocks * WASM_BLOCK * dimension * 4;
+    const ratedBytes = padded * dimension * 4;
+    const outBytes = blocks * padded * WASM_BLOCK * 4;
     const total = candidateBytes + ratedBytes + outBytes;
     if (total > MAX_BYTES) return null;
     try {
@@ -183,7 +208,7 @@ class WasmSimilarityKernel implements SimilarityKernel {
       return null;
     }
     const buffer = this.memory.buffer;
-    const cand = new Float64Array(buffer, 0, candidateBytes / 8);
+    const cand = new Float32Array(buffer, 0, candidateBytes / 4);
     // Lanes of a short last block stay zero; their sums are not read.
     cand.fill(0, (candidates.length - 1 - ((candidates.length - 1) % WASM_BLOCK)) * dimension);
     candidates.forEach((candidate, i) => {
@@ -191,16 +216,23 @@ class WasmSimilarityKernel implements SimilarityKernel {
       const base = (i - k) * dimension + k;
       for (let d = 0; d < dimension; d++) cand[base + d * WASM_BLOCK] = candidate[d];
     });
-    const ratedValues = new Float64Array(buffer, candidateBytes, count * dimension);
-    rated.forEach((row, j) => ratedValues.set(row, j * dimension));
-    this.run(0, candidateBytes, candidateBytes + ratedBytes, blocks, count, dimension);
-    const values = new Float64Array(buffer, candidateBytes + ratedBytes, outBytes / 8);
+    const ratedValues = new Float32Array(buffer, candidateBytes, padded * dimension);
+    // An odd count's last pair is completed by zeros; those sums are not read.
+    if (padded > count) ratedValues.fill(0, (padded - RATED_PER_PASS) * dimension);
+    rated.forEach((row, j) => {
+      const k = j % RATED_PER_PASS;
+      const base = (j - k) * dimension + k;
+      for (let d = 0; d < dimension; d++) ratedValues[base + d * RATED_PER_PASS] = row[d];
+    });
+    this.run(0, candidateBytes, candidateBytes + ratedBytes, blocks, pairs, dimension);
+    const values = new Float32Array(buffer, candidateBytes + ratedBytes, outBytes / 4);
     return {
       values,
-      at: (i: number, j: number) => {
+      first: (i: number) => {
         const k = i % WASM_BLOCK;
-        return values[(i - k) * count + j * WASM_BLOCK + k];
+        return (i - k) * padded + k;
       },
+      step: WASM_BLOCK,
     };
   }
 }

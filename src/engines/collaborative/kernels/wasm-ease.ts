@@ -105,7 +105,7 @@ const BODY: number[] = [
   ...op.get(O),
   ...op.v128Load(0),
   ...op.get(W),
-  ...op.v128Load64Splat,
+  ...op.v128Load64Splat(0),
   ...op.f64x2PromoteLowF32x4,
   ...op.get(VALUE2),
   ...op.f64x2Mul,

@@ -32,7 +32,7 @@ export interface VotePoolOptions {
  * 22 ms for 150 × 300 (23 M); the main thread's share of a worker call (packing, posting, copying
  * the rated vectors, the reply) 0.05, 0.13, 0.09 and 0.6 ms, and the call's latency 0.06–1 ms more
  * than in-thread. At 0.25 M the main thread already saves about half of its time. Those in-thread
- * times are the JavaScript loop's; the WebAssembly kernel (wasm-vote.ts) votes 3–6× faster, and voting
+ * times are the JavaScript loop's; the WebAssembly kernel (wasm-vote.ts) voted 3–6× faster (float64 lanes), and voting
  * whole first lists in-thread (CONTENT_VOTE_WORKERS=0) then served as many per second as the worker
  * (README, Performance), so the threshold and the default stay.
  */

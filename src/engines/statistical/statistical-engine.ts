@@ -334,12 +334,14 @@ export class StatisticalEngine implements RecommendationEngine {
       movies.push({ ...rating, appeal: appeal(rating.weighted, rating.votes) });
       genresOf.push(row.genres === '' ? [] : row.genres.split('\u001f'));
     });
+    // The keys in typed arrays: the comparator reading them from the movies' objects was ~3% of the
+    // API thread under HYBRID load at 25M (node --cpu-prof), most of the rebuild every 10 s.
+    const appealOf = Float64Array.from(movies, (movie) => movie.appeal);
+    const votesOf = Float64Array.from(movies, (movie) => movie.votes);
+    const idOf = Int32Array.from(movies, (movie) => movie.movieId);
     const order = await sortInSlices(
       movies.length,
-      (a, b) =>
-        movies[b].appeal - movies[a].appeal ||
-        movies[b].votes - movies[a].votes ||
-        movies[a].movieId - movies[b].movieId,
+      (a, b) => appealOf[b] - appealOf[a] || votesOf[b] - votesOf[a] || idOf[a] - idOf[b],
     );
     const ranked = Array.from(order, (i) => movies[i]);
     const byId = new Map<number, AppealingMovie>();

@@ -1,4 +1,5 @@
-import { computeTasteProfile } from '../../../../src/engines/content/taste-profile';
+import { unitVectors } from '../../../../fixtures/unit-vectors';
+import { computeTasteProfile, weightedSum } from '../../../../src/engines/content/taste-profile';
 
 const X = new Float32Array([1, 0, 0]);
 const Y = new Float32Array([0, 1, 0]);
@@ -60,6 +61,26 @@ describe('computeTasteProfile', () => {
     );
     expect(profile).toMatchObject({ method: 'liked-mean' });
     expect(Array.from(profile!.vector)).toEqual([1, 0, 0]);
+  });
+
+  it('sums row by row in the rated order: the same bits for any count, with zero weights among them', () => {
+    const unit = unitVectors(21);
+    // Weights that are not small integers, so float64 products and sums round and their order shows.
+    const weightOf = (movie: { rating: number }) => (movie.rating === 3 ? 0 : movie.rating - 3.17);
+    for (const count of [1, 3, 4, 5, 8, 11, 150]) {
+      const rated = Array.from({ length: count }, (_, j) => ({
+        movieId: j + 1,
+        rating: 1 + (j % 5),
+        vector: unit(512),
+      }));
+      const sum = new Float64Array(512);
+      for (const movie of rated) {
+        const weight = weightOf(movie);
+        if (weight !== 0) for (let i = 0; i < 512; i++) sum[i] += weight * movie.vector[i];
+      }
+      // toEqual on arrays of numbers compares with Object.is: every bit of every component.
+      expect(Array.from(weightedSum(rated, weightOf))).toEqual(Array.from(sum));
+    }
   });
 
   it('is null without rated embeddings', () => {

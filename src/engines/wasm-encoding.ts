@@ -139,6 +139,9 @@ export interface WasmMemory {
 /** A WebAssembly memory page. */
 export const WASM_PAGE_BYTES = 65536;
 
+/** The most memory a kernel instance asks for (2 GiB less a page); past it the work stays in JavaScript. */
+export const MAX_KERNEL_MEMORY_BYTES = 2 ** 31 - WASM_PAGE_BYTES;
+
 /** Grows `memory` to hold at least `bytes` (throws where the address space or the engine refuses). */
 export function growMemoryTo(memory: WasmMemory, bytes: number): void {
   const have = memory.buffer.byteLength;

@@ -7,6 +7,7 @@
 import {
   growMemoryTo,
   I32,
+  MAX_KERNEL_MEMORY_BYTES,
   op,
   singleFunctionModule,
   V128,
@@ -107,9 +108,6 @@ export function rowLoopBody(kernel: {
   ];
 }
 
-/** Above this (2 GiB less a page) the rows stay in JavaScript memory. */
-const MAX_BYTES = 2 ** 31 - WASM_PAGE_BYTES;
-
 /**
  * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
  * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid). With
@@ -132,7 +130,7 @@ export function rowKernel(name: string, body: number[], options: { shared?: bool
         // No SIMD (or no shared memory) in this engine: the JavaScript loop scores instead.
       }
     }
-    if (!compiled || !webAssembly || bytes > MAX_BYTES) return null;
+    if (!compiled || !webAssembly || bytes > MAX_KERNEL_MEMORY_BYTES) return null;
     try {
       if (options.shared) {
         const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));

@@ -19,11 +19,11 @@ import {
   F64,
   growMemoryTo,
   I32,
+  MAX_KERNEL_MEMORY_BYTES,
   V128,
   VOID,
   op,
   singleFunctionModule,
-  WASM_PAGE_BYTES,
   webAssembly,
   type WasmMemory,
 } from '../../wasm-encoding';
@@ -156,9 +156,6 @@ function moduleBytes(): Uint8Array {
   return singleFunctionModule('accumulate', [I32, I32, I32, I32, I32, I32], LOCALS, BODY);
 }
 
-/** Models whose weights and scratch need more than this (2 GiB) are scored in JavaScript. */
-const MAX_BYTES = 2 ** 31 - WASM_PAGE_BYTES;
-
 let compiled: object | null | undefined;
 
 function easeModule(): object | null {
@@ -197,7 +194,9 @@ export class WasmEaseScorer {
   static of(model: EaseModel): WasmEaseScorer | null {
     const compiledModule = easeModule();
     const n = model.columns.length;
-    if (!compiledModule || !webAssembly || n === 0 || n * n * 4 + n * 8 > MAX_BYTES / 2) return null;
+    // Weights and scratch past half the kernels' memory bound (~1 GiB) are scored in JavaScript.
+    if (!compiledModule || !webAssembly || n === 0 || n * n * 4 + n * 8 > MAX_KERNEL_MEMORY_BYTES / 2)
+      return null;
     try {
       const instance = new webAssembly.Instance(compiledModule, {});
       return new WasmEaseScorer(

@@ -29,7 +29,6 @@ const SEARCH_INDEX_WAIT_MS = 180_000;
  * they are configured to be (up to SEARCH_INDEX_WAIT_MS for that), writing to stderr what it still
  * waits for each time that changes. Fails when the server process exits first.
  */
-
 export async function waitUntilReady(
   base: string,
   child: ChildProcess,

@@ -108,15 +108,25 @@ export function rowLoopBody(kernel: {
   ];
 }
 
+/** An instance of a row kernel and the memory it runs in. */
+export interface RowKernelInstance {
+  run: (...args: number[]) => void;
+  buffer: ArrayBufferLike;
+  /** The shared memory itself, for another thread's instance (attach); null for a memory of its own. */
+  memory: WasmMemory | null;
+}
+
 /**
  * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
  * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid). With
  * `shared`, the memory is a shared one of exactly the pages needed, so its buffer is a
- * SharedArrayBuffer that worker threads read without a copy (the vote pool's workers read the rows).
+ * SharedArrayBuffer that worker threads read without a copy (the vote pool's workers read the rows),
+ * and `attach` makes an instance over a shared memory another thread created, which runs the same
+ * code on the same bytes.
  */
 export function rowKernel(name: string, body: number[], options: { shared?: boolean } = {}) {
   let compiled: object | null | undefined;
-  return (bytes: number): { run: (...args: number[]) => void; buffer: ArrayBufferLike } | null => {
+  const compile = (): object | null => {
     if (compiled === undefined) {
       compiled = null;
       try {
@@ -130,21 +140,42 @@ export function rowKernel(name: string, body: number[], options: { shared?: bool
         // No SIMD (or no shared memory) in this engine: the JavaScript loop scores instead.
       }
     }
-    if (!compiled || !webAssembly || bytes > MAX_KERNEL_MEMORY_BYTES) return null;
+    return compiled;
+  };
+  const instanceOver = (memory: WasmMemory): RowKernelInstance => {
+    const instance = new webAssembly!.Instance(compile()!, { env: { memory } });
+    return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer, memory };
+  };
+  /** `spareBytes`: how far a shared memory may later grow (for other threads' scratch, say). */
+  const create = (bytes: number, spareBytes = 0): RowKernelInstance | null => {
+    if (!compile() || !webAssembly || bytes + spareBytes > MAX_KERNEL_MEMORY_BYTES) return null;
     try {
       if (options.shared) {
         const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
-        const memory = new webAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-        const instance = new webAssembly.Instance(compiled, { env: { memory } });
-        return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
+        const maximum = pages + Math.ceil(spareBytes / WASM_PAGE_BYTES);
+        return instanceOver(new webAssembly.Memory({ initial: pages, maximum, shared: true }));
       }
-      const instance = new webAssembly.Instance(compiled, {});
+      const instance = new webAssembly.Instance(compiled!, {});
       const memory = instance.exports.memory as WasmMemory;
       growMemoryTo(memory, bytes);
-      return { run: instance.exports[name] as (...args: number[]) => void, buffer: memory.buffer };
+      return {
+        run: instance.exports[name] as (...args: number[]) => void,
+        buffer: memory.buffer,
+        memory: null,
+      };
     } catch {
       // Out of address space: JavaScript memory instead.
       return null;
     }
   };
+  /** An instance over `memory` (a shared memory one of this kernel's instances made); null if it cannot be. */
+  const attach = (memory: WasmMemory): RowKernelInstance | null => {
+    if (!options.shared || !compile() || !webAssembly) return null;
+    try {
+      return instanceOver(memory);
+    } catch {
+      return null;
+    }
+  };
+  return Object.assign(create, { attach });
 }

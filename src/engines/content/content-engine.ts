@@ -45,6 +45,7 @@ import {
   type QueryKind,
   type VectorIndex,
   type VectorIndexEntry,
+  type VectorSearchFilter,
 } from './vector-index';
 
 export interface ContentEngineOptions {
@@ -360,14 +361,19 @@ export class ContentEngine implements RecommendationEngine {
     genres: readonly string[] | undefined,
     exclude?: ReadonlySet<number>,
   ): ScoredMovie[] {
-    return searchVectorIndex(index, vector, limit, {
+    return searchVectorIndex(index, vector, limit, { ...this.memoryFilter(kind, genres), exclude }).map(
+      (hit) => ({ movieId: hit.movieId, score: hit.similarity }),
+    );
+  }
+
+  private memoryFilter(kind: QueryKind, genres: readonly string[] | undefined): VectorSearchFilter {
+    return {
       genres: cleanGenres(genres),
-      exclude,
       kind,
       exactFilterLimit: this.tuning.exactFilterLimit,
       // Only the taste profile's candidates are not reported: the vote scores them.
       float32Similarities: kind === 'taste',
-    }).map((hit) => ({ movieId: hit.movieId, score: hit.similarity }));
+    };
   }
 
   /** similarMovies from the in-process index; null when the movie is not in it. */
@@ -743,17 +749,14 @@ export class ContentEngine implements RecommendationEngine {
       const memory = this.memoryIndex(model.modelId);
       // Their order and distances are not needed: the vote scores each of them. Vectors are not
       // shipped back from PostgreSQL: the in-memory cache has them, and they are 2 kB a movie.
+      // In memory, on the vote pool's worker (the same hits; off the API thread).
       found = memory
-        ? Promise.resolve(
-            this.searchInMemory(
-              memory,
-              taste.profile.vector,
-              limit,
-              'taste',
-              genres,
-              extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet,
-            ).map((movie) => movie.movieId),
-          )
+        ? this.voter
+            .nearest(memory, taste.profile.vector, limit, {
+              ...this.memoryFilter('taste', genres),
+              exclude: extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet,
+            })
+            .then((hits) => hits.map((hit) => hit.movieId))
         : this.store.nearestIds(
             { model, vector: taste.profile.vector, limit, genres, excludeIds },
             this.tuning,

@@ -33,10 +33,13 @@ import { DEFAULT_EXACT_FILTER_LIMIT } from './embedding-store';
 import { dotAt } from './vector-codec';
 import {
   columnScales,
+  copyQuantizedScorer,
   createQuantizedScorer,
   createRowScorer,
   type QuantizedScorer,
   type RowScorer,
+  rowScorerFromShare,
+  type RowScorerShare,
 } from './wasm-dots';
 
 export interface VectorIndexEntry {
@@ -670,6 +673,111 @@ export function searchVectorIndex(
           : (dotAt(query, 0, vectors, p * d, d) * inverseNorms[p]) / queryNorm,
   }));
   return hits.sort((a, b) => b.similarity - a.similarity || a.movieId - b.movieId).slice(0, limit);
+}
+
+/**
+ * What another thread needs to search an index as this thread does: the float32 rows where they
+ * are (shared memory, with a room of that thread's own for its query and scores), copies of the
+ * rest (about 5 MB for 62K movies: the int8 projections, ids, norms, genres, the directions), and
+ * the calibration.
+ */
+export interface VectorIndexShare {
+  readonly size: number;
+  readonly rows: RowScorerShare;
+  readonly ids: Int32Array;
+  readonly inverseNorms: Float64Array;
+  /** The principal directions (projectedDimension rows of dimension); null for exact scans. */
+  readonly directions: Float32Array | null;
+  readonly projectedDimension: number;
+  readonly capturedEnergy: number;
+  readonly projected: { quantizedRows: Int8Array; scales: Float32Array } | null;
+  /** Genre names in the order of their bits. */
+  readonly genres: readonly string[];
+  readonly genreWords: number;
+  readonly genreBits: Uint32Array;
+  readonly genreCounts: readonly (readonly [string, number])[];
+  readonly candidates: Readonly<Record<QueryKind, number>>;
+  readonly calibratedLengths: Int32Array;
+  readonly candidatesByLength: Readonly<Record<QueryKind, Int32Array>>;
+  readonly calibrationN: number;
+  readonly calibratedRecall: number;
+}
+
+/**
+ * The index for another thread (see VectorIndexShare); null where its rows are not in shared
+ * WebAssembly memory or have no room left for another thread. Each call takes one room.
+ */
+export function shareVectorIndex(index: VectorIndex): VectorIndexShare | null {
+  const rows = index.scorer.share();
+  if (!rows) return null;
+  return {
+    size: index.size,
+    rows,
+    ids: index.ids.slice(),
+    inverseNorms: index.inverseNorms.slice(),
+    directions: index.projection ? index.projection.rows.slice() : null,
+    projectedDimension: index.projectedDimension,
+    capturedEnergy: index.capturedEnergy,
+    // Copies of exactly the values: a view would carry its whole WebAssembly memory along.
+    projected: index.projected
+      ? { quantizedRows: index.projected.quantizedRows.slice(), scales: index.projected.scales.slice() }
+      : null,
+    genres: [...index.genreBit.keys()],
+    genreWords: index.genreWords,
+    genreBits: index.genreBits.slice(),
+    genreCounts: [...index.genreCounts],
+    candidates: { ...index.candidates },
+    calibratedLengths: index.calibratedLengths.slice(),
+    candidatesByLength: {
+      movie: index.candidatesByLength.movie.slice(),
+      taste: index.candidatesByLength.taste.slice(),
+      text: index.candidatesByLength.text.slice(),
+    },
+    calibrationN: index.calibrationN,
+    calibratedRecall: index.calibratedRecall,
+  };
+}
+
+/**
+ * The index another thread shared, in this thread: searchVectorIndex answers here what it answers
+ * there, bit for bit (the same kernels over the same rows and projections). Null where this thread
+ * cannot attach to the rows' memory.
+ */
+export function vectorIndexFromShare(share: VectorIndexShare): VectorIndex | null {
+  const scorer = rowScorerFromShare(share.rows);
+  if (!scorer) return null;
+  const { size: n, rows: rowShare, projectedDimension: r } = share;
+  const d = rowShare.dimension;
+  let projection: RowScorer | null = null;
+  if (share.directions) {
+    projection = createRowScorer(r, d);
+    projection.rows.set(share.directions);
+  }
+  const vectors = scorer.rows.subarray(0, n * d);
+  return {
+    dimension: d,
+    size: n,
+    ids: share.ids,
+    vectors,
+    rows: Array.from({ length: n }, (_, p) => vectors.subarray(p * d, (p + 1) * d)),
+    scorer,
+    projection,
+    projectedDimension: r,
+    capturedEnergy: share.capturedEnergy,
+    projected: share.projected && copyQuantizedScorer(share.projected, n),
+    inverseNorms: share.inverseNorms,
+    positionOf: new Map(Array.from(share.ids, (id, p) => [id, p])),
+    excludedScratch: new Uint8Array(n),
+    genreBit: new Map(share.genres.map((genre, bit) => [genre, bit])),
+    genreWords: share.genreWords,
+    genreBits: share.genreBits,
+    genreCounts: new Map(share.genreCounts),
+    candidates: share.candidates,
+    calibratedLengths: share.calibratedLengths,
+    candidatesByLength: share.candidatesByLength,
+    calibrationN: share.calibrationN,
+    calibratedRecall: share.calibratedRecall,
+  };
 }
 
 /** The stored vector of a movie in the index (a view), or undefined. */

@@ -1,10 +1,18 @@
 /**
  * Worker-thread side of the vote pool (see vote-pool.ts): runs the same neighbourVotesOf the server
- * would run in-thread, on the same Float32 values, so the votes are equal bit for bit.
+ * would run in-thread, on the same Float32 values, so the votes are equal bit for bit; and the same
+ * searchVectorIndex on the in-process index's rows (shared) and copies of its projections.
  */
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { describeError } from './embedders/errors';
 import { type ContentScoring, neighbourVotesOf } from './neighbour-score';
+import {
+  searchVectorIndex,
+  type VectorIndex,
+  vectorIndexFromShare,
+  type VectorIndexShare,
+  type VectorSearchFilter,
+} from './vector-index';
 
 /** The vectors, copied: candidates packed (their buffer transferred), then the rated movies. */
 export interface CopiedVoteRequest {
@@ -35,6 +43,23 @@ export interface SharedVoteRequest {
 
 export type VoteRequest = CopiedVoteRequest | SharedVoteRequest;
 
+/** searchVectorIndex on the index shared as `store` (an IndexShare sent before). */
+export interface SearchRequest {
+  kind: 'search';
+  id: number;
+  store: number;
+  query: Float32Array;
+  limit: number;
+  filter: Omit<VectorSearchFilter, 'exclude'> & { exclude?: Int32Array };
+}
+
+/** The search index whose rows are the shared memory `store` (sent after that VoteStore, once). */
+export interface IndexShare {
+  kind: 'index';
+  store: number;
+  index: VectorIndexShare;
+}
+
 /** A shared memory later requests name by `store`; sent once per worker, before the first such request. */
 export interface VoteStore {
   kind: 'store';
@@ -48,12 +73,18 @@ export interface VoteStoreRelease {
   store: number;
 }
 
-export type VoteMessage = VoteRequest | VoteStore | VoteStoreRelease;
+export type VoteMessage = VoteRequest | SearchRequest | VoteStore | IndexShare | VoteStoreRelease;
 
 export type VoteReply =
-  { type: 'voted'; id: number; votes: Float64Array } | { type: 'vote-failed'; id: number; message: string };
+  | { type: 'voted'; id: number; votes: Float64Array }
+  | { type: 'found'; id: number; movieIds: Int32Array; similarities: Float64Array }
+  /** The index could not be attached here (its memory): search it in the main thread. */
+  | { type: 'unsearchable'; id: number; store: number }
+  | { type: 'vote-failed'; id: number; message: string };
 
 const stores = new Map<number, SharedArrayBuffer>();
+/** The search indexes by the store of their rows; null where this thread could not attach to them. */
+const indexes = new Map<number, VectorIndex | null>();
 
 function rows(buffer: ArrayBufferLike, offsets: Int32Array, dimension: number): Float32Array[] {
   return Array.from(offsets, (offset) => new Float32Array(buffer, offset * 4, dimension));
@@ -94,10 +125,49 @@ function vote(port: MessagePort, request: VoteRequest): void {
   }
 }
 
+function search(port: MessagePort, request: SearchRequest): void {
+  try {
+    const index = indexes.get(request.store);
+    if (index === undefined)
+      throw new Error(`call ${request.id} names search index ${request.store}, which it was not given`);
+    if (index === null) {
+      const reply: VoteReply = { type: 'unsearchable', id: request.id, store: request.store };
+      port.postMessage(reply);
+      return;
+    }
+    const { exclude, ...filter } = request.filter;
+    const hits = searchVectorIndex(index, request.query, request.limit, {
+      ...filter,
+      exclude: exclude && new Set(exclude),
+    });
+    const movieIds = Int32Array.from(hits, (hit) => hit.movieId);
+    const similarities = Float64Array.from(hits, (hit) => hit.similarity);
+    const reply: VoteReply = { type: 'found', id: request.id, movieIds, similarities };
+    port.postMessage(reply, [movieIds.buffer as ArrayBuffer, similarities.buffer as ArrayBuffer]);
+  } catch (error) {
+    const reply: VoteReply = { type: 'vote-failed', id: request.id, message: describeError(error) };
+    port.postMessage(reply);
+  }
+}
+
 if (!parentPort) throw new Error('vote-worker runs inside a worker thread started by vote-pool.ts');
 const port = parentPort;
 port.on('message', (message: VoteMessage) => {
-  if (message.kind === 'store') stores.set(message.store, message.buffer);
-  else if (message.kind === 'release') stores.delete(message.store);
-  else vote(port, message);
+  switch (message.kind) {
+    case 'store':
+      stores.set(message.store, message.buffer);
+      return;
+    case 'index':
+      indexes.set(message.store, vectorIndexFromShare(message.index));
+      return;
+    case 'release':
+      stores.delete(message.store);
+      indexes.delete(message.store);
+      return;
+    case 'search':
+      search(port, message);
+      return;
+    default:
+      vote(port, message);
+  }
 });

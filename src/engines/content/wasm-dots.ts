@@ -9,8 +9,8 @@
  * The rows live in the module's memory, allocated once for the index and never grown, so views of
  * them (the vectors the content engine votes with) stay valid as long as the index lives.
  */
-import { op } from '../wasm-encoding';
-import { ACC0, ACC1, Q, ROWS, rowKernel, rowLoopBody } from '../wasm-row-loop';
+import { op, WASM_PAGE_BYTES, type WasmMemory } from '../wasm-encoding';
+import { ACC0, ACC1, Q, ROWS, rowKernel, type RowKernelInstance, rowLoopBody } from '../wasm-row-loop';
 import { dotAt } from './vector-codec';
 
 // dots(rows, count, query, rowBytes, out): byte offsets and sizes (wasm-row-loop.ts).
@@ -66,7 +66,29 @@ export interface RowScorer {
   score(first: number, count: number): Float32Array;
   /** The score of row r alone (no view made: a search's second pass asks this per candidate). */
   scoreRow(r: number): number;
+  /**
+   * Room in the rows' shared memory for one more thread's query and scores, and what that thread
+   * needs to score the same rows (rowScorerFromShare); null where the rows are not in a shared
+   * WebAssembly memory or the room is used up.
+   */
+  share(): RowScorerShare | null;
 }
+
+/** Another thread's way to the rows of a RowScorer: their memory, and its own query and scores in it. */
+export interface RowScorerShare {
+  readonly memory: WasmMemory;
+  readonly rowCount: number;
+  readonly dimension: number;
+  /** Byte offsets of this thread's query and scores (room no other thread uses). */
+  readonly queryOffset: number;
+  readonly outOffset: number;
+}
+
+/**
+ * How many other threads' query and scores a shared scorer has room for: the memory's maximum is
+ * reserved address space, grown into one room at a time (a worker and its replacements).
+ */
+export const SHARED_SCORER_ROOMS = 8;
 
 class WasmRowScorer implements RowScorer {
   readonly simd = true;
@@ -75,15 +97,15 @@ class WasmRowScorer implements RowScorer {
   private readonly out: Float32Array;
 
   constructor(
-    private readonly run: (...args: number[]) => void,
-    buffer: ArrayBufferLike,
-    rowCount: number,
+    private readonly kernel: RowKernelInstance,
+    private readonly rowCount: number,
     private readonly dimension: number,
+    queryOffset: number,
+    outOffset: number,
   ) {
-    const rowFloats = rowCount * dimension;
-    this.rows = new Float32Array(buffer, 0, rowFloats);
-    this.query = new Float32Array(buffer, rowFloats * 4, dimension);
-    this.out = new Float32Array(buffer, (rowFloats + dimension) * 4, rowCount);
+    this.rows = new Float32Array(kernel.buffer, 0, rowCount * dimension);
+    this.query = new Float32Array(kernel.buffer, queryOffset, dimension);
+    this.out = new Float32Array(kernel.buffer, outOffset, rowCount);
   }
 
   setQuery(query: Float32Array): void {
@@ -93,15 +115,40 @@ class WasmRowScorer implements RowScorer {
   score(first: number, count: number): Float32Array {
     if (count === 0) return this.out.subarray(0, 0);
     const rowBytes = this.dimension * 4;
-    this.run(first * rowBytes, count, this.query.byteOffset, rowBytes, this.out.byteOffset);
+    this.kernel.run(first * rowBytes, count, this.query.byteOffset, rowBytes, this.out.byteOffset);
     return this.out.subarray(0, count);
   }
 
   scoreRow(r: number): number {
     const rowBytes = this.dimension * 4;
-    this.run(r * rowBytes, 1, this.query.byteOffset, rowBytes, this.out.byteOffset);
+    this.kernel.run(r * rowBytes, 1, this.query.byteOffset, rowBytes, this.out.byteOffset);
     return this.out[0];
   }
+
+  share(): RowScorerShare | null {
+    const { memory } = this.kernel;
+    if (!memory) return null;
+    const room = roomBytes(this.rowCount, this.dimension);
+    let start: number;
+    try {
+      // grow returns the old size in pages: the new room starts there, whoever else grows it.
+      start = memory.grow(room / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
+    } catch {
+      return null;
+    }
+    return {
+      memory,
+      rowCount: this.rowCount,
+      dimension: this.dimension,
+      queryOffset: start,
+      outOffset: start + this.dimension * 4,
+    };
+  }
+}
+
+/** One thread's query and scores, in whole pages (what share() grows the memory by). */
+function roomBytes(rowCount: number, dimension: number): number {
+  return Math.ceil(((dimension + rowCount) * 4) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES;
 }
 
 class JsRowScorer implements RowScorer {
@@ -133,6 +180,10 @@ class JsRowScorer implements RowScorer {
     const d = this.dimension;
     return Math.fround(dotAt(this.rows, r * d, this.query, 0, d));
   }
+
+  share(): null {
+    return null;
+  }
 }
 
 /**
@@ -144,10 +195,27 @@ export function createRowScorer(
   dimension: number,
   options: { wasm?: boolean } = {},
 ): RowScorer {
-  const bytes = (rowCount * dimension + dimension + rowCount) * 4;
-  const kernel = options.wasm === false || dimension % 8 !== 0 ? null : dotsKernel(bytes);
-  if (kernel) return new WasmRowScorer(kernel.run, kernel.buffer, rowCount, dimension);
+  const rowBytes = rowCount * dimension * 4;
+  const kernel =
+    options.wasm === false || dimension % 8 !== 0
+      ? null
+      : dotsKernel(
+          rowBytes + (dimension + rowCount) * 4,
+          SHARED_SCORER_ROOMS * roomBytes(rowCount, dimension),
+        );
+  if (kernel) return new WasmRowScorer(kernel, rowCount, dimension, rowBytes, rowBytes + dimension * 4);
   return new JsRowScorer(rowCount, dimension);
+}
+
+/**
+ * The rows of another thread's RowScorer, scored here by the same kernel (the same scores, bit for
+ * bit) into this thread's own room; null where WebAssembly cannot attach to the memory.
+ */
+export function rowScorerFromShare(share: RowScorerShare): RowScorer | null {
+  const kernel = dotsKernel.attach(share.memory);
+  return (
+    kernel && new WasmRowScorer(kernel, share.rowCount, share.dimension, share.queryOffset, share.outOffset)
+  );
 }
 
 // dots8(rows, count, query, rowBytes, out): int8 rows against an int16 query, the
@@ -199,6 +267,10 @@ export interface QuantizedScorer {
   readonly simd: boolean;
   /** Quantizes row r from a float32 row. */
   setRow(r: number, row: Float32Array, offset?: number): void;
+  /** The quantized rows (a view; copyQuantizedScorer makes another thread's scorer from them). */
+  readonly quantizedRows: Int8Array;
+  /** The column scales the rows were quantized with. */
+  readonly scales: Float32Array;
   setQuery(query: Float32Array): void;
   /** What the scores are to be multiplied by for the dot products, for the last query set. */
   readonly queryFactor: number;
@@ -225,11 +297,11 @@ class Quantized implements QuantizedScorer {
 
   constructor(
     readonly simd: boolean,
-    private readonly rows8: Int8Array,
+    readonly quantizedRows: Int8Array,
     private readonly query16: Int16Array,
     private readonly out: Float32Array,
     private readonly dimension: number,
-    private readonly scales: Float32Array,
+    readonly scales: Float32Array,
     private readonly run: ((...args: number[]) => void) | null,
   ) {
     this.inverseScales = scales.map((scale) => (scale > 0 ? 1 / scale : 0));
@@ -239,7 +311,7 @@ class Quantized implements QuantizedScorer {
   setRow(r: number, row: Float32Array, offset = 0): void {
     const d = this.dimension;
     for (let k = 0; k < d; k++)
-      this.rows8[r * d + k] = Math.max(
+      this.quantizedRows[r * d + k] = Math.max(
         -127,
         Math.min(127, Math.round(row[offset + k] * this.inverseScales[k])),
       );
@@ -267,12 +339,12 @@ class Quantized implements QuantizedScorer {
     if (count === 0) return out;
     const d = this.dimension;
     if (this.run)
-      this.run(this.rows8.byteOffset + first * d, count, this.query16.byteOffset, d, out.byteOffset);
+      this.run(this.quantizedRows.byteOffset + first * d, count, this.query16.byteOffset, d, out.byteOffset);
     else
       for (let r = 0; r < count; r++) {
         let sum = 0;
         const offset = (first + r) * d;
-        for (let k = 0; k < d; k++) sum += this.rows8[offset + k] * this.query16[k];
+        for (let k = 0; k < d; k++) sum += this.quantizedRows[offset + k] * this.query16[k];
         out[r] = sum;
       }
     return out;
@@ -315,4 +387,22 @@ export function createQuantizedScorer(
     scales,
     null,
   );
+}
+
+/**
+ * A scorer over a copy of `source`'s quantized rows, for another thread (the rows are an eighth of a
+ * float32 row each: 4 MB for 62K movies on 64 directions, copied once per index): the same kernel
+ * on the same bytes, so the same scores.
+ */
+export function copyQuantizedScorer(
+  source: { quantizedRows: Int8Array; scales: Float32Array },
+  rowCount: number,
+  options: { wasm?: boolean } = {},
+): QuantizedScorer {
+  const dimension = source.scales.length;
+  if (source.quantizedRows.length !== rowCount * dimension)
+    throw new RangeError(`${source.quantizedRows.length} quantized values for ${rowCount} × ${dimension}`);
+  const copy = createQuantizedScorer(rowCount, dimension, source.scales, options);
+  copy.quantizedRows.set(source.quantizedRows);
+  return copy;
 }

@@ -4,12 +4,22 @@ import {
   buildVectorIndexNow,
   firstPassCandidates,
   searchVectorIndex,
+  shareVectorIndex,
   vectorInIndex,
+  type VectorHit,
   type VectorIndex,
+  vectorIndexFromShare,
   type VectorIndexEntry,
 } from '../../../src/engines/content/vector-index';
 import { dotAt } from '../../../src/engines/content/vector-codec';
-import { columnScales, createQuantizedScorer, createRowScorer } from '../../../src/engines/content/wasm-dots';
+import {
+  columnScales,
+  copyQuantizedScorer,
+  createQuantizedScorer,
+  createRowScorer,
+  rowScorerFromShare,
+  SHARED_SCORER_ROOMS,
+} from '../../../src/engines/content/wasm-dots';
 
 const GENRES = ['Drama', 'Comedy', 'Horror', 'Western', 'Noir'];
 
@@ -202,6 +212,92 @@ describe('the in-process vector index', () => {
       expect.closeTo(1, 12),
       0,
     ]);
+  });
+});
+
+/** Movie ids and the bytes of each similarity: equal bit for bit. */
+function hitBits(hits: readonly VectorHit[]): [number[], number[]] {
+  const similarities = Float64Array.from(hits, (hit) => hit.similarity);
+  return [hits.map((hit) => hit.movieId), Array.from(new Uint8Array(similarities.buffer))];
+}
+
+describe('an index shared with another thread', () => {
+  it('answers every kind of search as the index it was shared from, bit for bit, projected or exact', () => {
+    const random = new Mulberry32(31);
+    for (const [entries, options] of [
+      [clusteredCatalog(3000, 64, 3), { exactBelow: 1000 }],
+      [clusteredCatalog(400, 64, 4), {}],
+    ] as const) {
+      const index = buildVectorIndexNow(entries, options);
+      const share = shareVectorIndex(index)!;
+      const copy = vectorIndexFromShare(share)!;
+      expect(copy.projectedDimension).toBe(index.projectedDimension);
+      // The rows are the same memory, not a copy.
+      const saved = index.vectors[5];
+      index.vectors[5] = 123.5;
+      expect(copy.vectors[5]).toBe(123.5);
+      index.vectors[5] = saved;
+      expect(Array.from(copy.rows[7])).toEqual(Array.from(index.rows[7]));
+      const queries = [
+        { query: tasteLike(entries, random), kind: 'taste' as const },
+        { query: entries[11].vector, kind: 'movie' as const },
+        { query: Float32Array.from({ length: 64 }, () => random.nextGaussian()), kind: 'text' as const },
+      ];
+      const exclude = new Set(entries.slice(0, 150).map((entry) => entry.movieId));
+      for (const { query, kind } of queries)
+        for (const filter of [
+          { kind },
+          { kind, exclude, float32Similarities: true },
+          { kind, genres: ['Comedy', 'Western'] },
+          { kind, genres: ['Noir'], exclude },
+        ]) {
+          const expected = hitBits(searchVectorIndex(index, query, 60, filter));
+          // Interleaved: each thread's query and scores have their own room in the shared memory.
+          const copied = hitBits(searchVectorIndex(copy, query, 60, filter));
+          expect(hitBits(searchVectorIndex(index, query, 60, filter))).toEqual(expected);
+          expect(copied).toEqual(expected);
+          expect(copied[0].length).toBeGreaterThan(0);
+        }
+    }
+  });
+
+  it("gives each thread a room of its own for its query and scores, until the memory's reserve is used", () => {
+    const random = new Mulberry32(6);
+    const scorer = createRowScorer(300, 32);
+    for (let i = 0; i < scorer.rows.length; i++) scorer.rows[i] = random.nextGaussian();
+    const queries = Array.from({ length: 3 }, () =>
+      Float32Array.from({ length: 32 }, () => random.nextGaussian()),
+    );
+    const others = Array.from({ length: SHARED_SCORER_ROOMS }, () => rowScorerFromShare(scorer.share()!)!);
+    expect(scorer.share()).toBeNull();
+    const expected = queries.map((query) => {
+      scorer.setQuery(query);
+      return Array.from(scorer.score(0, 300));
+    });
+    scorer.setQuery(queries[0]);
+    others[0].setQuery(queries[1]);
+    others[SHARED_SCORER_ROOMS - 1].setQuery(queries[2]);
+    expect(Array.from(others[0].score(0, 300))).toEqual(expected[1]);
+    expect(Array.from(scorer.score(0, 300))).toEqual(expected[0]);
+    expect(Array.from(others[SHARED_SCORER_ROOMS - 1].score(0, 300))).toEqual(expected[2]);
+    expect(others[0].scoreRow(299)).toBe(expected[1][299]);
+    // JavaScript rows (no SIMD for 12 components) have no room to give.
+    expect(createRowScorer(10, 12).share()).toBeNull();
+  });
+
+  it('copies the int8 rows into a scorer of its own that scores the same', () => {
+    const random = new Mulberry32(12);
+    const rows = Float32Array.from({ length: 50 * 32 }, () => random.nextGaussian());
+    const scales = columnScales(rows, 50, 32);
+    const source = createQuantizedScorer(50, 32, scales);
+    for (let r = 0; r < 50; r++) source.setRow(r, rows, r * 32);
+    const copy = copyQuantizedScorer(source, 50);
+    const query = Float32Array.from({ length: 32 }, () => random.nextGaussian());
+    source.setQuery(query);
+    copy.setQuery(query);
+    expect(Array.from(copy.score(0, 50))).toEqual(Array.from(source.score(0, 50)));
+    expect(copy.queryFactor).toBe(source.queryFactor);
+    expect(() => copyQuantizedScorer(source, 49)).toThrow(RangeError);
   });
 });
 

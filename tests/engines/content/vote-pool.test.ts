@@ -8,6 +8,11 @@ import {
   type RatedNeighbours,
 } from '../../../src/engines/content/neighbour-score';
 import {
+  buildVectorIndexNow,
+  searchVectorIndex,
+  type VectorHit,
+} from '../../../src/engines/content/vector-index';
+import {
   createVotePool,
   inThreadVoter,
   MIN_WORKER_MULTIPLY_ADDS,
@@ -87,6 +92,29 @@ function inSharedMemory({ candidates, rated }: ReturnType<typeof randomCall>) {
     candidates: views.slice(rated.rows.length),
     rated: { ...rated, rows: views.slice(0, rated.rows.length) },
   };
+}
+
+/** Movie ids and the bytes of each similarity: equal bit for bit. */
+function hitBits(hits: readonly VectorHit[]): [number[], number[]] {
+  const similarities = Float64Array.from(hits, (hit) => hit.similarity);
+  return [hits.map((hit) => hit.movieId), Array.from(new Uint8Array(similarities.buffer))];
+}
+
+/** An in-process index of `size` random movies (projected past 200 movies), and some queries. */
+function searchCase(seed: number, size: number, dimension: number) {
+  const next = random(seed);
+  const genres = ['Drama', 'Comedy', 'Noir'];
+  const index = buildVectorIndexNow(
+    Array.from({ length: size }, (_, i) => ({
+      movieId: 5 * i + 2,
+      vector: unitVector(next, dimension),
+      genres: [genres[i % 3]],
+    })),
+    { exactBelow: 200 },
+  );
+  const queries = Array.from({ length: 3 }, () => unitVector(next, dimension));
+  const exclude = new Set(Array.from({ length: 40 }, (_, i) => 5 * i * 7 + 2));
+  return { index, queries, exclude };
 }
 
 describe('the vote pool', () => {
@@ -196,12 +224,14 @@ describe('the vote pool', () => {
     const expected = bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING));
     expect(bits(await pool.votesOf(candidates, rated, CONTENT_SCORING))).toEqual(expected);
 
-    // Killed with a call in flight: that call is voted in-thread.
+    // Killed with a call in flight: that call is answered in-thread.
     const inFlight = pool.votesOf(candidates, rated, CONTENT_SCORING);
     await recorder.threads[0].terminate();
     expect(bits(await inFlight)).toEqual(expected);
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toMatch(/vote worker 1 exited .*1 call\(s\) voted in-thread; starting a replacement/);
+    expect(logged[0]).toMatch(
+      /vote worker 1 exited .*1 call\(s\) answered in-thread; starting a replacement/,
+    );
 
     expect(recorder.threads).toHaveLength(2);
     const before = recorder.posted();
@@ -253,6 +283,72 @@ describe('the vote pool', () => {
       bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING)),
     );
     expect(recorder.posted()).toBe(before);
+  });
+
+  it('searches the in-process index on a worker, given the index once, with the in-thread hits bit for bit', async () => {
+    const recorder = spawnRecorder();
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: () => undefined });
+    const { index, queries, exclude } = searchCase(41, 1500, 64);
+    const filters = [
+      { kind: 'taste' as const, exclude, float32Similarities: true },
+      { kind: 'movie' as const, genres: ['Noir'] },
+      { kind: 'text' as const },
+    ];
+    for (const [i, filter] of filters.entries()) {
+      const hits = await pool.nearest(index, queries[i], 50, filter);
+      expect(hits).toHaveLength(50);
+      expect(hitBits(hits)).toEqual(hitBits(searchVectorIndex(index, queries[i], 50, filter)));
+    }
+    expect(recorder.messages.map((message) => message.kind)).toEqual([
+      'store',
+      'index',
+      'search',
+      'search',
+      'search',
+    ]);
+    // A vote on the same rows (to the worker: 900 × 10 × 64 multiply-adds) names the memory it holds.
+    const rated = packRatedNeighbours(
+      Array.from({ length: 10 }, (_, p) => ({ rating: 1 + (p % 5), vector: index.rows[p] })),
+      3,
+    ) as RatedNeighbours;
+    const candidates = index.rows.slice(100, 1000);
+    const votes = await pool.votesOf(candidates, rated, CONTENT_SCORING);
+    expect(bits(votes)).toEqual(bits(neighbourVotesOf(candidates, rated, CONTENT_SCORING)));
+    expect(recorder.messages.at(-1)?.kind).toBe('shared');
+    // A query of another dimension is refused as in-thread.
+    await expect(pool.nearest(index, new Float32Array(8), 10)).rejects.toThrow(/8 dimensions, not 64/);
+  });
+
+  it('searches in-thread when its worker dies with a search in flight, and gives the replacement the index again', async () => {
+    const recorder = spawnRecorder();
+    const logged: string[] = [];
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: (m) => logged.push(m) });
+    const { index, queries, exclude } = searchCase(43, 900, 64);
+    const filter = { kind: 'taste' as const, exclude };
+    const expected = hitBits(searchVectorIndex(index, queries[0], 30, filter));
+    expect(hitBits(await pool.nearest(index, queries[0], 30, filter))).toEqual(expected);
+    const inFlight = pool.nearest(index, queries[0], 30, filter);
+    await recorder.threads[0].terminate();
+    expect(hitBits(await inFlight)).toEqual(expected);
+    expect(logged[0]).toMatch(/1 call\(s\) answered in-thread; starting a replacement/);
+    const before = recorder.messages.length;
+    expect(hitBits(await pool.nearest(index, queries[0], 30, filter))).toEqual(expected);
+    expect(recorder.messages.slice(before).map((message) => message.kind)).toEqual([
+      'store',
+      'index',
+      'search',
+    ]);
+  });
+
+  it('searches in-thread an index whose rows cannot be shared (no SIMD for their dimension)', async () => {
+    const recorder = spawnRecorder();
+    pool = createVotePool({ workers: 1, spawnWorker: recorder.spawnWorker, logger: () => undefined });
+    const { index, queries } = searchCase(45, 300, 12);
+    const hits = await pool.nearest(index, queries[1], 20, { kind: 'movie' });
+    expect(hitBits(hits)).toEqual(hitBits(searchVectorIndex(index, queries[1], 20, { kind: 'movie' })));
+    expect(recorder.messages.map((message) => message.kind)).toEqual(['store']);
+    await pool.nearest(index, queries[2], 20, { kind: 'movie' });
+    expect(recorder.messages).toHaveLength(1);
   });
 
   it('votes in-thread for 0 workers and rejects a negative count', () => {

@@ -353,6 +353,7 @@ describe.each([
             voted.push(candidates.length);
             return inThreadVoter.votesOf(candidates, rated, scoring);
           },
+          nearest: inThreadVoter.nearest,
           dispose: async () => undefined,
         },
       });

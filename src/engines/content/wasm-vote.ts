@@ -54,12 +54,13 @@ const R = 9;
 const R_END = 10;
 const PAIR_BYTES = 11;
 const BLOCK_BYTES = 12;
-const X0 = 13;
-const X1 = 14;
-const V = 15;
-const A0 = 16;
+const ROW_BYTES = 13;
+const X0 = 14;
+const X1 = 15;
+const V = 16;
+const A0 = 17;
 const LOCALS: [number, number][] = [
-  [7, I32],
+  [8, I32],
   [11, V128],
 ];
 
@@ -85,13 +86,17 @@ const accumulate = [0, 1, 2, 3].flatMap((k) => [
 /*
  * Layouts (float32 throughout):
  *   candidates  block-interleaved: candidate b·16 + k, component d at [(b·dimension + d)·16 + k]
- *   rated       pair-interleaved: rated movie 2p + k, component d at [(p·dimension + d)·2 + k]
+ *   rated       row after row (an even count: a zero row completes an odd one): rated movie j,
+ *               component d at [j·dimension + d]; a pass reads rows 2p and 2p + 1 side by side
  *   out         [(b·2·pairs + j)·16 + k] = Σ_d candidate(b·16 + k)[d] · rated(j)[d]
  */
 const BODY: number[] = [
-  // pairBytes = dimension · 8; blockBytes = dimension · 64
+  // rowBytes = dimension · 4; pairBytes = dimension · 8; blockBytes = dimension · 64
   ...op.get(DIMENSION),
-  ...op.i32(8),
+  ...op.i32(4),
+  ...op.i32Mul,
+  ...op.tee(ROW_BYTES),
+  ...op.i32(2),
   ...op.i32Mul,
   ...op.tee(PAIR_BYTES),
   ...op.i32(8),
@@ -103,14 +108,14 @@ const BODY: number[] = [
   ...op.i32(0),
   ...op.set(PAIR),
   ...op.loop,
-  // r = rated + pair · pairBytes; rEnd = r + pairBytes; c = candidates + block · blockBytes
+  // r = rated + pair · pairBytes (row 2·pair); rEnd = r + rowBytes; c = candidates + block · blockBytes
   ...op.get(RATED),
   ...op.get(PAIR),
   ...op.get(PAIR_BYTES),
   ...op.i32Mul,
   ...op.i32Add,
   ...op.tee(R),
-  ...op.get(PAIR_BYTES),
+  ...op.get(ROW_BYTES),
   ...op.i32Add,
   ...op.set(R_END),
   ...op.get(CANDIDATES),
@@ -125,7 +130,9 @@ const BODY: number[] = [
   ...op.v128Load32Splat(0),
   ...op.set(X0),
   ...op.get(R),
-  ...op.v128Load32Splat(4),
+  ...op.get(ROW_BYTES),
+  ...op.i32Add,
+  ...op.v128Load32Splat(0),
   ...op.set(X1),
   ...accumulate,
   ...op.get(C),
@@ -133,7 +140,7 @@ const BODY: number[] = [
   ...op.i32Add,
   ...op.set(C),
   ...op.get(R),
-  ...op.i32(8),
+  ...op.i32(4),
   ...op.i32Add,
   ...op.tee(R),
   ...op.get(R_END),
@@ -228,12 +235,11 @@ class WasmSimilarityKernel implements SimilarityKernel {
     }
     const buffer = this.memory.buffer;
     interleave(new Float32Array(buffer, 0, candidateBytes / 4), candidates, WASM_BLOCK, dimension);
-    interleave(
-      new Float32Array(buffer, candidateBytes, padded * dimension),
-      rated,
-      RATED_PER_PASS,
-      dimension,
-    );
+    // Row after row, each copied whole: interleaving them in pairs, element by element, was about
+    // half of a call (60 candidates × 150 rated movies at 512-d: 0.35 of 0.66 ms).
+    const ratedRows = new Float32Array(buffer, candidateBytes, padded * dimension);
+    rated.forEach((row, j) => ratedRows.set(row, j * dimension));
+    if (padded > count) ratedRows.fill(0, count * dimension);
     this.run(0, candidateBytes, candidateBytes + ratedBytes, blocks, pairs, dimension);
     const values = new Float32Array(buffer, candidateBytes + ratedBytes, outBytes / 4);
     return {

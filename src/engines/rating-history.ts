@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { CacheCounts, Versions, VersionedCache } from '../cache';
+import { type NamedStatement, queryNamed } from '../db/prepared';
 import { primaryReads, Reads } from '../db/read-routing';
 import { WATCH_POSITIVE_FRACTION } from '../watch-rule';
 
@@ -75,6 +76,42 @@ export function exclusionsOf(history: RatingHistory): ReadonlySet<number> | null
   return excluded;
 }
 
+interface HistoryRow {
+  version: number;
+  kind: number | null;
+  movie_id: number | null;
+  rating: number | null;
+  at: number | null;
+}
+
+/**
+ * Ratings, watches and NOT_INTERESTED marks in one statement, so all are of the version read with
+ * them; the marks came from a statement of their own (FeedbackService.excludedOf) before: one of the
+ * three round trips of every first COLLABORATIVE list. Both feedback predicates imply
+ * feedback_events_excluded_idx's, so that (user_id, movie_id) index serves them. Prepared: every
+ * user's first request runs it, and its planning cost more than its execution.
+ */
+const HISTORY_STATEMENT: NamedStatement = {
+  name: 'cinegraph_rating_history',
+  text: `SELECT u.ratings_version::float8 AS version, x.kind, x.movie_id, x.rating, x.at
+       FROM users AS u
+       LEFT JOIN LATERAL (
+            SELECT ${RATED} AS kind, r.movie_id, r.rating, extract(epoch FROM r.rated_at)::float8 AS at
+              FROM ratings AS r WHERE r.user_id = u.id
+            UNION ALL
+            SELECT ${WATCHED}, f.movie_id, NULL, extract(epoch FROM max(f.occurred_at))::float8
+              FROM feedback_events AS f
+             WHERE f.user_id = u.id
+               AND f.type = 'WATCH' AND f.value >= ${WATCH_POSITIVE_FRACTION}
+             GROUP BY f.movie_id
+            UNION ALL
+            SELECT ${NOT_INTERESTED}, f.movie_id, NULL, NULL
+              FROM feedback_events AS f
+             WHERE f.user_id = u.id AND f.type = 'NOT_INTERESTED'
+             GROUP BY f.movie_id) AS x ON true
+      WHERE u.id = $1 ORDER BY x.kind, x.movie_id`,
+};
+
 /**
  * Straight from the ratings table, with the version read in the same statement: a user's own read
  * (Reads.ofUser), so right after their write it comes from the primary.
@@ -87,37 +124,8 @@ export class SqlRatingHistory implements RatingHistorySource {
   }
 
   async historyOf(userId: number): Promise<RatingHistory> {
-    // Ratings, watches and NOT_INTERESTED marks in one statement, so all are of the version read
-    // with them; the marks came from a statement of their own (FeedbackService.excludedOf) before:
-    // one of the three round trips of every first COLLABORATIVE list. Both feedback predicates imply
-    // feedback_events_excluded_idx's, so that (user_id, movie_id) index serves them.
-    const rows: {
-      version: number;
-      kind: number | null;
-      movie_id: number | null;
-      rating: number | null;
-      at: number | null;
-    }[] = await this.reads.ofUser(userId, (db) =>
-      db.query(
-        `SELECT u.ratings_version::float8 AS version, x.kind, x.movie_id, x.rating, x.at
-           FROM users AS u
-           LEFT JOIN LATERAL (
-                SELECT ${RATED} AS kind, r.movie_id, r.rating, extract(epoch FROM r.rated_at)::float8 AS at
-                  FROM ratings AS r WHERE r.user_id = u.id
-                UNION ALL
-                SELECT ${WATCHED}, f.movie_id, NULL, extract(epoch FROM max(f.occurred_at))::float8
-                  FROM feedback_events AS f
-                 WHERE f.user_id = u.id
-                   AND f.type = 'WATCH' AND f.value >= ${WATCH_POSITIVE_FRACTION}
-                 GROUP BY f.movie_id
-                UNION ALL
-                SELECT ${NOT_INTERESTED}, f.movie_id, NULL, NULL
-                  FROM feedback_events AS f
-                 WHERE f.user_id = u.id AND f.type = 'NOT_INTERESTED'
-                 GROUP BY f.movie_id) AS x ON true
-          WHERE u.id = $1 ORDER BY x.kind, x.movie_id`,
-        [userId],
-      ),
+    const rows = await this.reads.ofUser(userId, (db) =>
+      queryNamed<HistoryRow>(db, HISTORY_STATEMENT, [userId]),
     );
     const ratings: RatedMovie[] = [];
     const watched: WatchedMovie[] = [];

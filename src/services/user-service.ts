@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { transactionWithRetry } from '../db/transaction';
 import { CacheCounts, readMany, VersionedCache, Versions } from '../cache';
 import { errorCode } from '../db/errors';
+import { type NamedStatement, queryNamed } from '../db/prepared';
 import { ServiceError } from './errors';
 import { RatingService } from './rating-service';
 import { SERVICE_KEY_PREFIX, ServiceKeyPrincipal, ServiceKeyStore } from './service-keys';
@@ -45,6 +46,12 @@ export interface OnboardResult {
 }
 
 const TOKEN_PREFIX = 'cg_';
+
+/** Every user's first request asks it (prepared: planned once per connection). */
+const ACCESS_STATEMENT: NamedStatement = {
+  name: 'cinegraph_user_access',
+  text: `SELECT id, is_private, external_id FROM users WHERE id = ANY($1::int[])`,
+};
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -189,8 +196,9 @@ export class UserService {
    */
   async existing(userIds: readonly number[]): Promise<Map<number, UserAccess>> {
     const found = await readMany(userIds, this.known, 0, async (ids) => {
-      const rows: { id: number; is_private: boolean; external_id: string | null }[] = await this.db.query(
-        `SELECT id, is_private, external_id FROM users WHERE id = ANY($1::int[])`,
+      const rows = await queryNamed<{ id: number; is_private: boolean; external_id: string | null }>(
+        this.db,
+        ACCESS_STATEMENT,
         [ids],
       );
       return rows.map((row) => ({ id: row.id, isPrivate: row.is_private, externalId: row.external_id }));

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { CacheCounts, readMany, VersionedCache, Versions } from '../cache';
 import { Movie } from '../db/entities';
+import { type NamedStatement, queryNamed } from '../db/prepared';
 import { primaryReads, Reads } from '../db/read-routing';
 
 export interface MovieFilter {
@@ -33,6 +34,12 @@ interface MovieRow {
 const MAX_CACHED_MOVIES = 200_000;
 
 const MOVIE_COLUMNS = 'id, title, year, genres, imdb_id, tmdb_id, overview';
+
+/** Every list reads the movies it has not seen yet (prepared: planned once per connection). */
+const MOVIES_BY_ID: NamedStatement = {
+  name: 'cinegraph_movies_by_id',
+  text: `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,
+};
 
 function toMovie(row: MovieRow): Movie {
   return Object.assign(new Movie(), {
@@ -75,9 +82,7 @@ export class MovieCatalog {
 
   async findByIds(ids: readonly number[]): Promise<Movie[]> {
     return readMany(ids, this.movies, 0, async (missing) => {
-      const rows: MovieRow[] = await this.reads.shared((db) =>
-        db.query(`SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`, [missing]),
-      );
+      const rows = await this.reads.shared((db) => queryNamed<MovieRow>(db, MOVIES_BY_ID, [missing]));
       return rows.map(toMovie);
     });
   }

@@ -119,7 +119,8 @@ export interface RowKernelInstance {
 /**
  * One kernel, compiled on first use (null where WebAssembly SIMD is missing), and instances of it
  * with their own memory of at least `bytes`, never grown afterwards (views of it stay valid). With
- * `shared`, the memory is a shared one of exactly the pages needed, so its buffer is a
+ * `shared`, the memory is a shared one of the pages needed, with `spareBytes` of address space
+ * reserved to grow into (a shared memory never moves: views stay valid), so its buffer is a
  * SharedArrayBuffer that worker threads read without a copy (the vote pool's workers read the rows),
  * and `attach` makes an instance over a shared memory another thread created, which runs the same
  * code on the same bytes.

@@ -6,8 +6,10 @@
  * Why: a 512-d dot product cost 0.8–1.3 µs in the JavaScript loop here (62K rows: 50–80 ms a full
  * scan), too slow for a search to beat PostgreSQL's HNSW (4.6–6.6 ms at 25M).
  *
- * The rows live in the module's memory, allocated once for the index and never grown, so views of
- * them (the vectors the content engine votes with) stay valid as long as the index lives.
+ * The rows live in the module's memory, allocated once for the index; it is a shared memory, which
+ * only grows (by another thread's room for its query and scores, RowScorer.share) and never moves,
+ * so views of the rows (the vectors the content engine votes with) stay valid as long as the index
+ * lives.
  */
 import { op, WASM_PAGE_BYTES, type WasmMemory } from '../wasm-encoding';
 import { ACC0, ACC1, Q, ROWS, rowKernel, type RowKernelInstance, rowLoopBody } from '../wasm-row-loop';

@@ -35,7 +35,7 @@ const MAX_CACHED_MOVIES = 200_000;
 
 const MOVIE_COLUMNS = 'id, title, year, genres, imdb_id, tmdb_id, overview';
 
-/** Every list reads the movies it has not seen yet (prepared: planned once per connection). */
+/** Every list reads the movies it has not seen yet (prepared: parsed once per connection; planned per call). */
 const MOVIES_BY_ID: NamedStatement = {
   name: 'cinegraph_movies_by_id',
   text: `SELECT ${MOVIE_COLUMNS} FROM movies WHERE id = ANY($1::int[])`,

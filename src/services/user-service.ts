@@ -47,7 +47,7 @@ export interface OnboardResult {
 
 const TOKEN_PREFIX = 'cg_';
 
-/** Every user's first request asks it (prepared: planned once per connection). */
+/** Every user's first request asks it (prepared: parsed once per connection; `= ANY` is planned per call). */
 const ACCESS_STATEMENT: NamedStatement = {
   name: 'cinegraph_user_access',
   text: `SELECT id, is_private, external_id FROM users WHERE id = ANY($1::int[])`,

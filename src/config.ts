@@ -31,7 +31,10 @@ export interface Config {
   embeddingWorkers: number | 'auto';
   /** CONTENT_ENGINE=false skips the embedding index (and the content engine) entirely. */
   contentEngine: boolean;
-  /** Worker threads for the content engine's neighbour vote (vote-pool.ts); 0 = on the API's thread. */
+  /**
+   * Worker threads for the content engine's neighbour vote and taste-profile search (vote-pool.ts);
+   * 0 = on the API's thread.
+   */
   contentVoteWorkers: number;
   /**
    * CONTENT_SEARCH: `memory` (default) answers the content engine's searches from an index of the

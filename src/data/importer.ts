@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { allowLongStatements } from '../db/guarded-pool';
+import { pgPoolOf } from '../db/pg-pool';
 import { bumpCatalogVersion } from '../db/versions';
-import type { Pool, PoolClient } from 'pg';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from '../logger';
 import { ProgressReporter, type ProgressReporterOptions } from '../progress';
@@ -271,9 +271,8 @@ export async function importRelease(
 
 /** A connection of the DataSource's own pg pool: COPY needs the raw client, not a TypeORM query runner. */
 async function connect(dataSource: DataSource): Promise<PoolClient> {
-  const pool = (dataSource.driver as PostgresDriver).master as Pool | undefined;
-  if (typeof pool?.connect !== 'function')
-    throw new Error('importRelease needs a DataSource of type postgres');
+  const pool = pgPoolOf(dataSource);
+  if (!pool) throw new Error('importRelease needs a DataSource of type postgres');
   return pool.connect();
 }
 

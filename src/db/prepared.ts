@@ -1,6 +1,5 @@
-import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import { pgPoolOf } from './pg-pool';
 
 /**
  * A statement the server parses once per connection (pg's named prepared statements) and, when its
@@ -26,9 +25,8 @@ export async function queryNamed<T>(
   statement: NamedStatement,
   values: unknown[],
 ): Promise<T[]> {
-  const pool = (db.driver as PostgresDriver).master as Pool | undefined;
-  if (db.options.type !== 'postgres' || typeof pool?.query !== 'function')
-    return db.query(statement.text, values);
+  const pool = pgPoolOf(db);
+  if (!pool) return db.query(statement.text, values);
   // Logged as TypeORM logs what it sends (its `logging` option, and the tests that count statements).
   db.logger.logQuery(statement.text, values);
   try {

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { pgPoolOf } from '../db/pg-pool';
 import type { CollaborativeEngine } from '../engines/collaborative/collaborative-engine';
 import type { ContentEngine, IndexView } from '../engines/content';
 import type { EngineStatus } from '../engines/engine';
@@ -39,9 +40,9 @@ interface PgPool {
   waitingCount: number;
 }
 
-/** The `pg` pool under TypeORM's postgres driver (its `master`), when there is one. */
+/** The DataSource's pg pool (pgPoolOf), when its counts can be read. */
 function poolOf(dataSource: DataSource | undefined): PgPool | null {
-  const pool = (dataSource?.driver as { master?: PgPool } | undefined)?.master;
+  const pool: PgPool | null = pgPoolOf(dataSource);
   return pool && typeof pool.totalCount === 'number' ? pool : null;
 }
 

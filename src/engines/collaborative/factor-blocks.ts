@@ -1,8 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type { DataSource, EntityManager } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { allowLongStatements } from '../../db/guarded-pool';
+import { pgPoolOf } from '../../db/pg-pool';
 
 /**
  * A model version's typed arrays as bytea blocks (migration BinaryModelFactors): written and read as
@@ -150,9 +150,9 @@ const copyCapable = new WeakMap<DataSource, Promise<Pool | null>>();
 function copyPool(db: DataSource): Promise<Pool | null> {
   let found = copyCapable.get(db);
   if (!found) {
-    const pool = (db.driver as PostgresDriver).master as Pool | undefined;
+    const pool = pgPoolOf(db);
     found =
-      db.options.type !== 'postgres' || typeof pool?.connect !== 'function'
+      pool === null
         ? Promise.resolve(null)
         : db
             .query(`SELECT version() AS version`)

@@ -6,12 +6,12 @@ import {
   searchVectorIndex,
   shareVectorIndex,
   vectorInIndex,
-  type VectorHit,
   type VectorIndex,
   vectorIndexFromShare,
   type VectorIndexEntry,
 } from '../../../src/engines/content/vector-index';
 import { dotAt } from '../../../src/engines/content/vector-codec';
+import { hitBits } from '../../helpers/bits';
 import {
   columnScales,
   copyQuantizedScorer,
@@ -214,12 +214,6 @@ describe('the in-process vector index', () => {
     ]);
   });
 });
-
-/** Movie ids and the bytes of each similarity: equal bit for bit. */
-function hitBits(hits: readonly VectorHit[]): [number[], number[]] {
-  const similarities = Float64Array.from(hits, (hit) => hit.similarity);
-  return [hits.map((hit) => hit.movieId), Array.from(new Uint8Array(similarities.buffer))];
-}
 
 describe('an index shared with another thread', () => {
   it('answers every kind of search as the index it was shared from, bit for bit, projected or exact', () => {

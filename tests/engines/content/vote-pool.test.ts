@@ -7,17 +7,14 @@ import {
   packRatedNeighbours,
   type RatedNeighbours,
 } from '../../../src/engines/content/neighbour-score';
-import {
-  buildVectorIndexNow,
-  searchVectorIndex,
-  type VectorHit,
-} from '../../../src/engines/content/vector-index';
+import { buildVectorIndexNow, searchVectorIndex } from '../../../src/engines/content/vector-index';
 import {
   createVotePool,
   inThreadVoter,
   MIN_WORKER_MULTIPLY_ADDS,
   type NeighbourVoter,
 } from '../../../src/engines/content/vote-pool';
+import { bits, hitBits } from '../../helpers/bits';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure can be reproduced. */
 function random(seed: number): () => number {
@@ -55,11 +52,6 @@ function randomCall(seed: number, candidateCount: number, ratedCount: number, di
   return { candidates, rated };
 }
 
-/** The bytes of each vote: equal bit for bit, including the sign of zero. */
-function bits(votes: Float64Array): number[] {
-  return Array.from(new Uint8Array(votes.buffer, votes.byteOffset, votes.byteLength));
-}
-
 /** Spawns real workers and keeps them, so a test can see what the pool sent and kill them. */
 function spawnRecorder() {
   const threads: Worker[] = [];
@@ -92,12 +84,6 @@ function inSharedMemory({ candidates, rated }: ReturnType<typeof randomCall>) {
     candidates: views.slice(rated.rows.length),
     rated: { ...rated, rows: views.slice(0, rated.rows.length) },
   };
-}
-
-/** Movie ids and the bytes of each similarity: equal bit for bit. */
-function hitBits(hits: readonly VectorHit[]): [number[], number[]] {
-  const similarities = Float64Array.from(hits, (hit) => hit.similarity);
-  return [hits.map((hit) => hit.movieId), Array.from(new Uint8Array(similarities.buffer))];
 }
 
 /** An in-process index of `size` random movies (projected past 200 movies), and some queries. */

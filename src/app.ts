@@ -6,7 +6,7 @@ import { createDataSource, DatabaseConnectError, openDatabase } from './db/datas
 import { primaryReads, Reads, ReplicaReads } from './db/read-routing';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
 import { RecommendationEngine } from './engines/engine';
-import { VersionedCache, VersionFeed, Versions } from './cache';
+import { VersionFeed, Versions } from './cache';
 import type { Services } from './composition/services';
 import {
   CachedRatingHistory,
@@ -257,22 +257,15 @@ export function createServices(
     warn: (message) => logger?.warn(message),
   });
   const history = engines.history ?? new SqlRatingHistory(dataSource, reads);
-  // The orchestrator's view of a user's ratings, built once per ratings version.
-  const ratingMaps = new VersionedCache<number, ReadonlyMap<number, number>>({ max: 10_000, versions });
   const structuredLogger = logger ? structured(logger) : null;
   const orchestrator = new Orchestrator(
     metrics ? engines.all.map((engine) => instrumentEngine(engine, metrics, structuredLogger)) : engines.all,
     {
       ratingsOf: async (userId) => {
         const rated = await history.historyOf(userId);
-        let ratings = ratingMaps.get(userId, rated.version);
-        if (!ratings) {
-          ratings = new Map(rated.ratings.map((r) => [r.movieId, r.rating]));
-          ratingMaps.set(userId, ratings, rated.version);
-        }
         // The history's statement carries the watches and NOT_INTERESTED marks of its version, so
         // the exclusions cost no round trip of their own.
-        return { version: rated.version, ratings, excluded: exclusionsOf(rated) ?? undefined };
+        return { version: rated.version, ratings: rated.ratings, excluded: exclusionsOf(rated) ?? undefined };
       },
       moviesByIds: (ids) => catalog.findByIds(ids),
       excludedOf: (userId, version) => feedback.excludedOf(userId, version),

@@ -8,6 +8,7 @@ import {
   ScoredMovie,
 } from '../engines/engine';
 import { CacheCounts, Versions, VersionedCache } from '../cache';
+import type { RatedLookup } from '../engines/rating-history';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, mergeScores } from './merge';
@@ -28,10 +29,10 @@ const ENGINE_OF: Record<Exclude<Strategy, 'HYBRID'>, EngineName> = {
   STATISTICAL: 'statistical',
 };
 
-/** A user's ratings (movieId → rating) and their version: one version is one set of ratings. */
+/** The movies a user rated and their version: one version is one set of ratings. */
 export interface UserRatings {
   version: number;
-  ratings: ReadonlyMap<number, number>;
+  ratings: RatedLookup;
   /**
    * The movies to leave out beyond the rated ones as of this version, when they were read with the
    * ratings; absent: the orchestrator asks OrchestratorCatalog.excludedOf.
@@ -257,7 +258,7 @@ export class Orchestrator {
   private async buildList(
     options: RecommendOptions,
     diversity: number,
-    history: ReadonlyMap<number, number>,
+    history: RatedLookup,
     excluded: ReadonlySet<number>,
     strategyUsed: Strategy,
     requested: readonly EngineName[],

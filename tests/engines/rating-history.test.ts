@@ -2,6 +2,7 @@ import { Versions } from '../../src/cache';
 import {
   CachedRatingHistory,
   RatedMovie,
+  RatedMovies,
   RatingHistory,
   RatingHistorySource,
 } from '../../src/engines/rating-history';
@@ -22,7 +23,7 @@ class ScriptedSource implements RatingHistorySource {
       this.failNext = false;
       throw new Error('connection reset');
     }
-    return { version: answer.version, ratings: [...answer.ratings] };
+    return { version: answer.version, ratings: RatedMovies.of(answer.ratings) };
   }
 }
 
@@ -43,13 +44,13 @@ describe('CachedRatingHistory', () => {
     // Written elsewhere: until the notice arrives the cached ratings answer, then never again.
     source.ratings.set(7, {
       version: 5,
-      ratings: [...first.ratings, { movieId: 2, rating: 5, ratedAt: 200 }],
+      ratings: [...first.ratings.toArray(), { movieId: 2, rating: 5, ratedAt: 200 }],
     });
     expect(await history.historyOf(7)).toBe(first);
     versions.observe({ kind: 'user', userId: 7, version: 5 });
     const fresh = await history.historyOf(7);
     expect(fresh.version).toBe(5);
-    expect(fresh.ratings.map((r) => r.movieId)).toEqual([1, 2]);
+    expect(Array.from(fresh.ratings.movieIds)).toEqual([1, 2]);
     expect(source.reads).toBe(2);
     expect(history.cacheCounts).toEqual({ hits: 3, misses: 2 });
   });
@@ -107,7 +108,41 @@ describe('CachedRatingHistory', () => {
     const history = new CachedRatingHistory(source);
     source.failNext = true;
     await expect(history.historyOf(3)).rejects.toThrow('connection reset');
-    expect(await history.historyOf(3)).toEqual({ version: 0, ratings: [] });
+    expect(await history.historyOf(3)).toEqual({ version: 0, ratings: RatedMovies.none });
     expect(source.reads).toBe(2);
+  });
+});
+
+describe('RatedMovies', () => {
+  const rated: RatedMovie[] = [
+    { movieId: 3, rating: 4.5, ratedAt: 1_700_000_000.25 },
+    { movieId: 10, rating: 2, ratedAt: 1_600_000_000 },
+    { movieId: 42, rating: 0.5, ratedAt: 1_500_000_000 },
+  ];
+
+  it('keeps every rating as given, in order', () => {
+    const movies = RatedMovies.of(rated);
+    expect(movies.length).toBe(3);
+    expect(movies.size).toBe(3);
+    expect(movies.toArray()).toEqual(rated);
+    expect([...movies.keys()]).toEqual([3, 10, 42]);
+    expect(movies.starSum()).toBe(4.5 + 2 + 0.5);
+  });
+
+  it('answers has() for ascending ids by search and for any order alike', () => {
+    const ascending = RatedMovies.of(rated);
+    const shuffled = RatedMovies.of([rated[2], rated[0], rated[1]]);
+    for (const movies of [ascending, shuffled])
+      for (let id = 0; id <= 50; id++) expect(movies.has(id)).toBe(id === 3 || id === 10 || id === 42);
+    expect(RatedMovies.none.has(0)).toBe(false);
+    expect(RatedMovies.none.size).toBe(0);
+  });
+
+  it('answers the orchestrator as the Map of ratings it replaces did', () => {
+    const movies = RatedMovies.of(rated);
+    const map = new Map(rated.map((r) => [r.movieId, r.rating]));
+    expect(movies.size).toBe(map.size);
+    expect([...movies.keys()]).toEqual([...map.keys()]);
+    for (const id of [0, 3, 4, 10, 42, 43]) expect(movies.has(id)).toBe(map.has(id));
   });
 });

@@ -1,6 +1,6 @@
 import { topK, TopNScorer } from '../../src/engines/collaborative/kernels';
 import { DEFAULT_IMPLICIT_RULE } from '../../src/engines/implicit-rating';
-import { exclusionsOf, SqlRatingHistory } from '../../src/engines/rating-history';
+import { exclusionsOf, RatedMovies, SqlRatingHistory } from '../../src/engines/rating-history';
 import { graphql } from '../helpers/api';
 import { recordStatements } from '../helpers/database';
 import { FullStack, startFullStack } from '../helpers/full-stack';
@@ -322,11 +322,20 @@ describe('implicit feedback: listId on every list, recordEvents, NOT_INTERESTED'
 
     const history = await new SqlRatingHistory(db()).historyOf(userId);
     expect(history.ratings).toHaveLength(10);
+    // The ratings as stored, by movieId (the order engines sum them in), with their times.
+    const stored: { movie_id: number; rating: number; at: number }[] = await db().query(
+      `SELECT movie_id, rating, extract(epoch FROM rated_at)::float8 AS at FROM ratings
+        WHERE user_id = $1 ORDER BY movie_id`,
+      [userId],
+    );
+    expect(history.ratings.toArray()).toEqual(
+      stored.map((r) => ({ movieId: r.movie_id, rating: r.rating, ratedAt: r.at })),
+    );
     expect(history.watched?.map((w) => w.movieId)).toEqual([seen]);
     expect(history.notInterested).toEqual([dismissed]);
     expect(new Set(exclusionsOf(history))).toEqual(new Set([dismissed, seen]));
     // A source that does not read the marks says so, and the orchestrator asks FeedbackService.
-    expect(exclusionsOf({ version: 1, ratings: [] })).toBeNull();
+    expect(exclusionsOf({ version: 1, ratings: RatedMovies.none })).toBeNull();
 
     let list: Item[] = [];
     const statements = await recordStatements(db(), async () => {

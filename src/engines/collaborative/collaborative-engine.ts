@@ -26,7 +26,7 @@ import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cac
 import { implicitRatingValue } from '../implicit-rating';
 import {
   MAX_USER_STATES,
-  RatedMovie,
+  RatedMovies,
   RatingHistory,
   RatingHistorySource,
   SqlRatingHistory,
@@ -261,23 +261,24 @@ export class CollaborativeEngine implements RecommendationEngine {
    */
   private userRatings(
     snapshot: Snapshot,
-    history: readonly RatedMovie[],
+    history: RatedMovies,
     watched: readonly WatchedMovie[] = [],
   ): UserRatings {
     const items: number[] = [];
     const ratings: number[] = [];
     const timestamps: number[] = [];
-    for (const rated of history) {
-      const item = snapshot.itemIndex.get(rated.movieId);
+    const { movieIds, stars: given, ratedAt } = history;
+    for (let n = 0; n < movieIds.length; n++) {
+      const item = snapshot.itemIndex.get(movieIds[n]);
       if (item === undefined) continue;
       items.push(item);
-      ratings.push(rated.rating);
-      timestamps.push(rated.ratedAt);
+      ratings.push(given[n]);
+      timestamps.push(ratedAt[n]);
     }
     const stars = ratings.length;
     // Over every star rating, as training's mean was over the user's ratings in its data.
-    const starMean = history.length ? history.reduce((sum, r) => sum + r.rating, 0) / history.length : null;
-    const rated = new Set(history.map((r) => r.movieId));
+    const starMean = history.length ? history.starSum() / history.length : null;
+    const rated = new Set(movieIds);
     if (watched.length > 0) {
       const value = implicitRatingValue(starMean, snapshot.model.biased.mu);
       for (const watch of watched) {

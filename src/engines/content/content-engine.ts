@@ -33,7 +33,7 @@ import { inThreadVoter, type NeighbourVoter } from './vote-pool';
 import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
-import { MAX_USER_STATES, RatedMovie, RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { MAX_USER_STATES, RatedMovies, RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { yieldToRequests } from '../../slices';
 import type { Reads } from '../../db/read-routing';
 import { Logger, silentLogger } from '../../logger';
@@ -623,7 +623,7 @@ export class ContentEngine implements RecommendationEngine {
    */
   private async computeUserTaste(
     userId: number,
-    history: readonly RatedMovie[],
+    history: RatedMovies,
     model: EmbeddingModel,
   ): Promise<UserTaste | null> {
     if (history.length === 0) {
@@ -631,16 +631,14 @@ export class ContentEngine implements RecommendationEngine {
         throw new EngineInputError(`user ${userId} does not exist`, 'NOT_FOUND');
       return null;
     }
-    const vectors = await this.cachedVectors(
-      history.map((rated) => rated.movieId),
-      model.modelId,
-    );
-    const userMean = history.reduce((sum, rated) => sum + rated.rating, 0) / history.length;
+    const { movieIds, stars, ratedAt } = history;
+    const ratedIds = Array.from(movieIds);
+    const vectors = await this.cachedVectors(ratedIds, model.modelId);
+    const userMean = history.starSum() / history.length;
     const embedded: (RatedVector & { ratedAt: number })[] = [];
-    for (const rated of history) {
-      const vector = vectors.get(rated.movieId);
-      if (vector)
-        embedded.push({ movieId: rated.movieId, rating: rated.rating, ratedAt: rated.ratedAt, vector });
+    for (let n = 0; n < movieIds.length; n++) {
+      const vector = vectors.get(movieIds[n]);
+      if (vector) embedded.push({ movieId: movieIds[n], rating: stars[n], ratedAt: ratedAt[n], vector });
     }
     const profile = computeTasteProfile(embedded, userMean);
     if (!profile) return null;
@@ -655,8 +653,8 @@ export class ContentEngine implements RecommendationEngine {
     const liked = best.filter((movie) => movie.rating > userMean);
     return {
       profile,
-      ratedIds: history.map((rated) => rated.movieId),
-      ratedSet: new Set(history.map((rated) => rated.movieId)),
+      ratedIds,
+      ratedSet: new Set(ratedIds),
       evidencePool: liked.length > 0 ? liked : best,
       neighbours: new VersionedCache({
         max: REMEMBERED_SHAPES_PER_USER,

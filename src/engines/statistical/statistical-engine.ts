@@ -275,7 +275,7 @@ export class StatisticalEngine implements RecommendationEngine {
     );
     const [ranking, history] = await Promise.all([this.rankingSnapshot(), this.history.historyOf(userId)]);
     const skip = new Set<number>(filters.exclude);
-    for (const rated of history.ratings) skip.add(rated.movieId);
+    for (const movieId of history.ratings.movieIds) skip.add(movieId);
     const wanted = filters.genres ? new Set(filters.genres) : null;
     const found: ScoredMovie[] = [];
     for (let i = 0; i < ranking.ranked.length && found.length < filters.limit; i++) {

@@ -34,6 +34,12 @@ export interface VersionedCacheOptions {
   now?: () => number;
   /** Shared by caches of one kind (one per user state) so they count as one in /metrics. */
   counts?: CacheCounts;
+  /**
+   * For caches read with `get` only, which never answer an entry past its age: each `set` drops
+   * such entries from the least recently used end, so under distinct keys the cache holds what the
+   * last maxAgeMs stored rather than `max` entries, most of them dead.
+   */
+  forgetAged?: boolean;
 }
 
 interface Entry<V> {
@@ -50,6 +56,7 @@ export class VersionedCache<K extends NonNullable<unknown>, V> {
   private readonly versions: Versions | null;
   private readonly maxAgeMs: number;
   private readonly now: () => number;
+  private readonly forgetAged: boolean;
   readonly counts: CacheCounts;
 
   constructor(options: VersionedCacheOptions) {
@@ -58,6 +65,7 @@ export class VersionedCache<K extends NonNullable<unknown>, V> {
     this.maxAgeMs = options.maxAgeMs ?? Infinity;
     this.now = options.now ?? (() => performance.now());
     this.counts = options.counts ?? newCacheCounts();
+    this.forgetAged = options.forgetAged ?? false;
   }
 
   /** The catalog version an entry computed from now would carry; take it before reading. */
@@ -86,13 +94,29 @@ export class VersionedCache<K extends NonNullable<unknown>, V> {
    * inputs were read (default: now); `maxAgeMs` overrides the cache's for this entry.
    */
   set(key: K, value: V, version: Version, options: { catalog?: number; maxAgeMs?: number } = {}): void {
+    const at = this.now();
+    if (this.forgetAged) this.dropAgedLeastRecent(at);
     this.entries.set(key, {
       value,
       version,
       catalog: options.catalog ?? this.catalog(),
-      at: this.now(),
+      at,
       maxAgeMs: options.maxAgeMs ?? this.maxAgeMs,
     });
+  }
+
+  /**
+   * Drops aged entries from the least recently used end, up to the first one still fresh: amortised
+   * one check per set (an entry aged behind a fresh one waits for its turn or for `max`).
+   */
+  private dropAgedLeastRecent(now: number): void {
+    for (;;) {
+      const key = this.entries.rkeys().next();
+      if (key.done) return;
+      const entry = this.entries.peek(key.value);
+      if (!entry || now - entry.at < entry.maxAgeMs) return;
+      this.entries.delete(key.value);
+    }
   }
 
   /**

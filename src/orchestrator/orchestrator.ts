@@ -169,6 +169,8 @@ export class Orchestrator {
             versions: options.versions,
             maxAgeMs: ttl,
             now: options.now,
+            // Lists past their age are never answered; with distinct users most of 20,000 would be.
+            forgetAged: true,
           })
         : null;
   }

@@ -58,6 +58,34 @@ describe('the freshness rule (VersionedCache)', () => {
     expect(forever.get('x', 0)).toBe(1);
   });
 
+  it('forgetAged: a set drops aged entries from the least recently used end, up to the first fresh one', () => {
+    let now = 0;
+    const make = (forgetAged: boolean) =>
+      new VersionedCache<number, number>({ max: 100, maxAgeMs: 100, now: () => now, forgetAged });
+    const forgetting = make(true);
+    const keeping = make(false);
+    for (const cache of [forgetting, keeping]) {
+      now = 0;
+      for (let key = 0; key < 10; key++) cache.set(key, key, 0);
+      // A longer age for key 10, placed behind the others by recency once 0..9 are read again.
+      cache.set(10, 10, 0, { maxAgeMs: 1000 });
+      now = 50;
+      for (let key = 0; key < 5; key++) expect(cache.get(key, 0)).toBe(key);
+      now = 150;
+      cache.set(11, 11, 0);
+    }
+    // Least recent first: 5..9 (aged, dropped), then 10 (fresh: the drop stops there), then 0..4
+    // (aged, kept until their turn), then 11.
+    expect(forgetting.size).toBe(7);
+    expect(keeping.size).toBe(12);
+    expect(forgetting.get(10, 0)).toBe(10);
+    expect(forgetting.get(11, 0)).toBe(11);
+    for (let key = 0; key < 10; key++) expect(forgetting.get(key, 0)).toBeUndefined();
+    now = 2000;
+    forgetting.set(12, 12, 0);
+    expect(forgetting.size).toBe(1);
+  });
+
   it('shares one load per key and version, forgets failures, and drops a load cleared meanwhile', async () => {
     const cache = new VersionedCache<string, number>({ max: 10 });
     let loads = 0;

@@ -27,6 +27,11 @@ export interface StatisticalEngineOptions {
   /** How long globalStats() (C, σ², the default m) may be reused; 10 s. 0 queries them every time. */
   globalStatsMaxAgeMs?: number;
   /**
+   * How long the global statistics and the ranking snapshot are kept past globalStatsMaxAgeMs while
+   * this instance knows of no rating written since (src/cache/unchanged-reuse.ts); 5 min.
+   */
+  unchangedStatsMaxAgeMs?: number;
+  /**
    * How long a trending answer may be reused (TRENDING_CACHE_MAX_AGE_MS); 10 s. 0 computes every
    * request (identical requests in flight at once still share one computation).
    */
@@ -46,6 +51,7 @@ export interface ResolvedEngineOptions {
   trendingHalfLifeDays: number | null;
   maxLimit: number;
   globalStatsMaxAgeMs: number;
+  unchangedStatsMaxAgeMs: number;
   trendingCacheMaxAgeMs: number;
   trendingCacheEntries: number;
   clock: () => Date;
@@ -138,6 +144,12 @@ export function resolveEngineOptions(options: StatisticalEngineOptions = {}): Re
     globalStatsMaxAgeMs: integerBetween(
       options.globalStatsMaxAgeMs ?? 10_000,
       'globalStatsMaxAgeMs',
+      0,
+      86_400_000,
+    ),
+    unchangedStatsMaxAgeMs: integerBetween(
+      options.unchangedStatsMaxAgeMs ?? 300_000,
+      'unchangedStatsMaxAgeMs',
       0,
       86_400_000,
     ),

@@ -7,7 +7,7 @@ import {
   ScoredMovie,
   withLazyDetails,
 } from '../engine';
-import { CacheCounts, Versions, VersionedCache } from '../../cache';
+import { CacheCounts, UnchangedReuse, Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
 import { eachInSlices, sortInSlices } from '../../slices';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
@@ -219,6 +219,9 @@ export class StatisticalEngine implements RecommendationEngine {
    * (trendingCacheMaxAgeMs) and depend on the catalog version (genre and year filters join movies).
    */
   private readonly trendingCache: VersionedCache<string, TrendingResult>;
+  /** What the two caches above reload from while no rating was written since (UnchangedReuse). */
+  private readonly unchangedStats: UnchangedReuse<GlobalRatingStats>;
+  private readonly unchangedRanking: UnchangedReuse<RankingSnapshot>;
   private readonly history: RatingHistorySource;
 
   constructor(
@@ -240,6 +243,11 @@ export class StatisticalEngine implements RecommendationEngine {
     };
     this.globalStatsCache = new VersionedCache(aging);
     this.rankingCache = new VersionedCache(aging);
+    // globalStatsMaxAgeMs 0 means every read queries: nothing is kept then either.
+    const stamps = this.options.globalStatsMaxAgeMs > 0 ? versions : null;
+    const unchangedMaxAgeMs = this.options.unchangedStatsMaxAgeMs;
+    this.unchangedStats = new UnchangedReuse(stamps, unchangedMaxAgeMs, aging.now);
+    this.unchangedRanking = new UnchangedReuse(stamps, unchangedMaxAgeMs, aging.now);
     this.trendingCache = new VersionedCache({
       ...aging,
       max: this.options.trendingCacheEntries,
@@ -310,7 +318,8 @@ export class StatisticalEngine implements RecommendationEngine {
    * loads in the background); exact figures (topRated, bayesianRatings) still come from SQL.
    */
   private rankingSnapshot(): Promise<RankingSnapshot> {
-    return this.rankingCache.getOrLoad('all', 0, () => this.loadRankingSnapshot(), {
+    const load = () => this.unchangedRanking.get(() => this.loadRankingSnapshot());
+    return this.rankingCache.getOrLoad('all', 0, load, {
       staleWhileRevalidate: this.options.globalStatsMaxAgeMs > 0,
     });
   }
@@ -484,7 +493,9 @@ export class StatisticalEngine implements RecommendationEngine {
    * be the larger part of each ranking's cost. Per-movie figures are never cached.
    */
   async globalStats(): Promise<GlobalRatingStats> {
-    return this.globalStatsCache.getOrLoad('all', 0, () => this.queryGlobalStats());
+    return this.globalStatsCache.getOrLoad('all', 0, () =>
+      this.unchangedStats.get(() => this.queryGlobalStats()),
+    );
   }
 
   private async queryGlobalStats(): Promise<GlobalRatingStats> {
@@ -562,6 +573,8 @@ export class StatisticalEngine implements RecommendationEngine {
     this.globalStatsCache.clear();
     this.rankingCache.clear();
     this.trendingCache.clear();
+    this.unchangedStats.forget();
+    this.unchangedRanking.forget();
   }
 
   private allTimePrior(global: GlobalRatingStats, configured: number | null, z = this.options.z) {

@@ -1,5 +1,6 @@
 import { EngineInputError, ScoredMovie } from '../../../src/engines/engine';
 import { estimate, percentile } from '../../../src/engines/statistical/bayes';
+import { Versions } from '../../../src/cache';
 import { StatisticalEngine } from '../../../src/engines/statistical/statistical-engine';
 import { createTestDatabase, TestDatabase } from '../../helpers/database';
 import { insertMovies, insertRatings, RatingSpec, seededRandom } from './dataset';
@@ -379,5 +380,48 @@ describe('StatisticalEngine global statistics cache', () => {
     await db.dataSource.query(`DELETE FROM ratings WHERE user_id = 3`);
     engine.invalidateGlobalStats();
     expect(await list()).toEqual([1]);
+  });
+
+  it('with versions, keeps the snapshot past its age until a rating is known to be written', async () => {
+    let now = new Date('2025-01-01T00:00:00Z');
+    const versions = new Versions();
+    const engine = new StatisticalEngine(
+      db.dataSource,
+      { clock: () => now, globalStatsMaxAgeMs: 10_000, unchangedStatsMaxAgeMs: 60_000 },
+      undefined,
+      versions,
+    );
+    const list = async () => ids(await engine.recommend({ userId: 9, limit: 5 }));
+    const settled = async (expected: number[]) => {
+      let answer = await list();
+      for (let wait = 0; wait < 100 && answer.join() !== expected.join(); wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        answer = await list();
+      }
+      return answer;
+    };
+    expect(await list()).toEqual([1]);
+    expect((await engine.globalStats()).votes).toBe(1);
+    // Written behind the service's back: no notice, so the aged snapshot and statistics are kept.
+    await insertRatings(db.dataSource, [{ userId: 4, movieId: 2, rating: 5, ratedAt: RATED_AT }]);
+    now = new Date(now.getTime() + 10_000);
+    await list();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await list()).toEqual([1]);
+    expect((await engine.globalStats()).votes).toBe(1);
+    // The notice of a write (any user's) makes the next reload read again.
+    versions.observe({ kind: 'user', userId: 4, version: 1 });
+    now = new Date(now.getTime() + 10_000);
+    expect(await settled([2, 1])).toEqual([2, 1]);
+    expect((await engine.globalStats()).votes).toBe(2);
+    // Without any notice, at most unchangedStatsMaxAgeMs late.
+    await db.dataSource.query(`DELETE FROM ratings WHERE user_id = 4`);
+    now = new Date(now.getTime() + 30_000);
+    await list();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await list()).toEqual([2, 1]);
+    now = new Date(now.getTime() + 60_000);
+    expect(await settled([1])).toEqual([1]);
+    expect((await engine.globalStats()).votes).toBe(1);
   });
 });

@@ -53,6 +53,16 @@ const ACCESS_STATEMENT: NamedStatement = {
   text: `SELECT id, is_private, external_id FROM users WHERE id = ANY($1::int[])`,
 };
 
+/**
+ * The same for one user, what almost every request's batch holds: PostgreSQL keeps a generic plan
+ * for `id = $1` after five calls, where the array's custom plan was made each call (0.10 ms of its
+ * 0.20 a call, pg_stat_statements over 2,000 first HYBRID lists at 25M).
+ */
+const ONE_USER_ACCESS_STATEMENT: NamedStatement = {
+  name: 'cinegraph_one_user_access',
+  text: `SELECT id, is_private, external_id FROM users WHERE id = $1::int`,
+};
+
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -198,8 +208,8 @@ export class UserService {
     const found = await readMany(userIds, this.known, 0, async (ids) => {
       const rows = await queryNamed<{ id: number; is_private: boolean; external_id: string | null }>(
         this.db,
-        ACCESS_STATEMENT,
-        [ids],
+        ids.length === 1 ? ONE_USER_ACCESS_STATEMENT : ACCESS_STATEMENT,
+        ids.length === 1 ? [ids[0]] : [ids],
       );
       return rows.map((row) => ({ id: row.id, isPrivate: row.is_private, externalId: row.external_id }));
     });

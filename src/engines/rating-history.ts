@@ -28,7 +28,7 @@ export interface RatedLookup {
  * user), against 24 B a rating off the heap here, which the collector neither marks nor copies.
  */
 export class RatedMovies implements RatedLookup {
-  /** Ascending movieIds, for lookups (null when the ratings were given out of order: a Set then). */
+  /** Whether movieIds ascend: `has` searches them then, and builds a Set once otherwise. */
   private readonly ascending: boolean;
   private lookup: Set<number> | null = null;
 
@@ -52,10 +52,6 @@ export class RatedMovies implements RatedLookup {
   }
 
   static readonly none = new RatedMovies(new Int32Array(0), new Float64Array(0), new Float64Array(0));
-
-  get length(): number {
-    return this.movieIds.length;
-  }
 
   get size(): number {
     return this.movieIds.length;

@@ -277,7 +277,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     }
     const stars = ratings.length;
     // Over every star rating, as training's mean was over the user's ratings in its data.
-    const starMean = history.length ? history.starSum() / history.length : null;
+    const starMean = history.size ? history.starSum() / history.size : null;
     const rated = new Set(movieIds);
     if (watched.length > 0) {
       const value = implicitRatingValue(starMean, snapshot.model.biased.mu);

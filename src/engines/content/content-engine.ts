@@ -626,7 +626,7 @@ export class ContentEngine implements RecommendationEngine {
     history: RatedMovies,
     model: EmbeddingModel,
   ): Promise<UserTaste | null> {
-    if (history.length === 0) {
+    if (history.size === 0) {
       if (!(await this.store.userExists(userId)))
         throw new EngineInputError(`user ${userId} does not exist`, 'NOT_FOUND');
       return null;
@@ -634,7 +634,7 @@ export class ContentEngine implements RecommendationEngine {
     const { movieIds, stars, ratedAt } = history;
     const ratedIds = Array.from(movieIds);
     const vectors = await this.cachedVectors(ratedIds, model.modelId);
-    const userMean = history.starSum() / history.length;
+    const userMean = history.starSum() / history.size;
     const embedded: (RatedVector & { ratedAt: number })[] = [];
     for (let n = 0; n < movieIds.length; n++) {
       const vector = vectors.get(movieIds[n]);

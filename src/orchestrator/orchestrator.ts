@@ -11,7 +11,7 @@ import { CacheCounts, Versions, VersionedCache } from '../cache';
 import type { RatedLookup } from '../engines/rating-history';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
-import { EngineScores, mergeScores } from './merge';
+import { EngineScores, MergedCandidate, mergeScored } from './merge';
 import {
   DEFAULT_WEIGHTS,
   EngineWeights,
@@ -301,28 +301,23 @@ export class Orchestrator {
     };
     const found = await Promise.all(active.map((engine) => engine.recommend(request)));
     const scored = new Map<EngineName, Map<number, ScoredMovie>>();
+    const perEngine: Partial<Record<EngineName, Map<number, ScoredMovie>>> = {};
     active.forEach((engine, i) => {
-      scored.set(engine.name, new Map(found[i].map((s) => [s.movieId, s])));
+      const movies = new Map<number, ScoredMovie>();
+      for (const movie of found[i]) movies.set(movie.movieId, movie);
+      scored.set(engine.name, movies);
+      perEngine[engine.name] = movies;
     });
 
     if (active.length > 1) await this.scoreAcrossEngines(options.userId, active, scored);
 
-    const perEngine: Partial<Record<EngineName, Map<number, number>>> = {};
-    for (const [name, movies] of scored) {
-      perEngine[name] = new Map([...movies.values()].map((s) => [s.movieId, s.score]));
-    }
-    let merged = mergeScores(perEngine, weights).filter(
+    const merged = mergeScored(perEngine, weights).filter(
       (c) => !history.has(c.movieId) && !excluded.has(c.movieId),
     );
-
-    const movies = await this.catalog.moviesByIds(merged.map((c) => c.movieId));
-    const genresOf = new Map(movies.map((m) => [m.id, m.genres]));
-    if (options.genres?.length) {
-      const wanted = new Set(options.genres);
-      merged = merged.filter((c) => (genresOf.get(c.movieId) ?? []).some((g) => wanted.has(g)));
-    }
-    merged = merged.filter((c) => genresOf.has(c.movieId));
-    const chosen = mmrRerank(merged, options.first, diversity, genreSimilarity(genresOf));
+    const chosen =
+      diversity > 0 || options.genres?.length
+        ? await this.rerankByGenres(merged, options, diversity)
+        : await this.firstInCatalog(merged, options.first);
 
     // Each item is explained by the engine that contributed most to it; only that engine's
     // evidence is worked out (engines compute it on first read).
@@ -356,6 +351,48 @@ export class Orchestrator {
       items,
       skippedEngines,
     };
+  }
+
+  /**
+   * The genre filter and the diversity re-ranking read every candidate's genres; movies missing
+   * from the catalog (deleted since the engines last loaded) are left out.
+   */
+  private async rerankByGenres(
+    merged: readonly MergedCandidate[],
+    options: RecommendOptions,
+    diversity: number,
+  ): Promise<MergedCandidate[]> {
+    const movies = await this.catalog.moviesByIds(merged.map((c) => c.movieId));
+    const genresOf = new Map(movies.map((m) => [m.id, m.genres]));
+    let kept = merged.filter((c) => genresOf.has(c.movieId));
+    if (options.genres?.length) {
+      const wanted = new Set(options.genres);
+      kept = kept.filter((c) => (genresOf.get(c.movieId) as string[]).some((g) => wanted.has(g)));
+    }
+    return mmrRerank(kept, options.first, diversity, genreSimilarity(genresOf));
+  }
+
+  /**
+   * The first `count` candidates in merged order that the catalog still has: what rerankByGenres
+   * gives without genres or diversity, reading the catalog for those candidates only. Reading all
+   * of them (~150 for 20 items) was ~4% of the API thread per first HYBRID list at 25M (CPU
+   * profile: the catalog's cache lookups and copies).
+   */
+  private async firstInCatalog(
+    merged: readonly MergedCandidate[],
+    count: number,
+  ): Promise<MergedCandidate[]> {
+    const chosen: MergedCandidate[] = [];
+    let next = 0;
+    while (chosen.length < count && next < merged.length) {
+      const batch = merged.slice(next, next + count - chosen.length);
+      next += batch.length;
+      const inCatalog = new Set(
+        (await this.catalog.moviesByIds(batch.map((c) => c.movieId))).map((m) => m.id),
+      );
+      for (const candidate of batch) if (inCatalog.has(candidate.movieId)) chosen.push(candidate);
+    }
+    return chosen;
   }
 
   /** Every engine scores the candidates the others found, so the merge compares like with like. */

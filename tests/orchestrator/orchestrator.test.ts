@@ -8,7 +8,7 @@ import {
   ScoredMovie,
 } from '../../src/engines/engine';
 import { genreSimilarity, mmrRerank } from '../../src/orchestrator/diversity';
-import { mergeScores, minMaxNormalise } from '../../src/orchestrator/merge';
+import { mergeScored, mergeScores, minMaxNormalise } from '../../src/orchestrator/merge';
 import { Orchestrator, OrchestratorCatalog, ServedList } from '../../src/orchestrator/orchestrator';
 import {
   DEFAULT_WEIGHTS,
@@ -164,6 +164,55 @@ describe('merge', () => {
     expect(byId.get(3)?.score).toBeCloseTo(0.4);
     expect(byId.get(2)?.score).toBeCloseTo(0.3);
     expect(byId.get(3)?.engineScores).toEqual({ collaborative: 0, content: null, statistical: 1 });
+  });
+  it("merges the engines' scored movies to the same candidates, scores and order as their scores alone", () => {
+    // Ties, a constant engine, movies only one engine has, and scores with no short binary form.
+    const lists: Partial<Record<EngineName, [number, number][]>> = {
+      collaborative: [
+        [8, 0.1 + 0.2],
+        [3, 1 / 3],
+        [5, 0.3],
+        [9, -2.75],
+      ],
+      content: [
+        [5, 0.7],
+        [2, 0.7],
+      ],
+      statistical: [
+        [9, 4.1],
+        [1, 3.3],
+        [3, 3.9],
+        [8, 4.1],
+      ],
+    };
+    const weights = { collaborative: 0.5, content: 0.3, statistical: 0.2 };
+    const asScores = (name: EngineName) => new Map(lists[name]);
+    const asMovies = (name: EngineName) =>
+      new Map((lists[name] ?? []).map(([movieId, score]) => [movieId, { movieId, score }]));
+    const expected = mergeScores(
+      {
+        collaborative: asScores('collaborative'),
+        content: asScores('content'),
+        statistical: asScores('statistical'),
+      },
+      weights,
+    );
+    const merged = mergeScored(
+      {
+        collaborative: asMovies('collaborative'),
+        content: asMovies('content'),
+        statistical: asMovies('statistical'),
+      },
+      weights,
+    );
+    expect(merged).toEqual(expected);
+    // 5: 0.5·0.989 + 0.3 · 1 (content constant); 8: 0.5·0.989 + 0.2·1; 3: 0.5·1 + 0.2·0.75; 2: 0.3; 9: 0.2.
+    expect(merged.map((c) => c.movieId)).toEqual([5, 8, 3, 2, 9, 1]);
+    expect(merged[0].engineScores).toEqual({
+      collaborative: expect.any(Number),
+      content: 1,
+      statistical: null,
+    });
   });
 });
 
@@ -386,6 +435,47 @@ describe('Orchestrator', () => {
     });
     expect(list.items.map((i) => i.movieId)).toEqual([6, 3]);
   });
+  it('leaves out candidates the catalog no longer has, reading the catalog only for the ones it may list', async () => {
+    const asked: number[][] = [];
+    const catalog: OrchestratorCatalog = {
+      ratingsOf: async () => ({ version: 1, ratings: fiveRatings }),
+      moviesByIds: async (ids) => {
+        asked.push([...ids]);
+        return MOVIES.filter((m) => ids.includes(m.id));
+      },
+    };
+    const collaborative = new TableEngine(
+      'collaborative',
+      table([
+        [4, 5],
+        [98, 4.8],
+        [5, 4.5],
+        [99, 4.2],
+        [6, 4],
+        [7, 3.5],
+        [3, 3],
+      ]),
+    );
+    const orchestrator = new Orchestrator([collaborative], catalog);
+    const list = await orchestrator.recommend({ userId: 1, strategy: 'COLLABORATIVE', first: 3 });
+    // 98 and 99 were deleted from the catalog after the engine loaded them.
+    expect(list.items.map((i) => i.movieId)).toEqual([4, 5, 6]);
+    // One catalog read per shortfall: [99] for the one place left, then [6] for the place 99 left.
+    expect(asked.slice(0, 3)).toEqual([[4, 98, 5], [99], [6]]);
+    // With diversity the whole pool's genres are read, and the deleted movies are still left out.
+    asked.length = 0;
+    const diverse = await orchestrator.recommend({
+      userId: 1,
+      strategy: 'COLLABORATIVE',
+      first: 3,
+      diversity: 0.5,
+    });
+    expect(diverse.items.map((i) => i.movieId)).not.toContain(98);
+    expect(diverse.items.map((i) => i.movieId)).not.toContain(99);
+    expect(diverse.items).toHaveLength(3);
+    expect(asked[0]).toEqual([4, 98, 5, 99, 6, 7, 3]);
+  });
+
   it('reuses a finished list only for the same ratings Map, the same request and the same ready engines, for a while', async () => {
     let clock = 0;
     let ratings = { version: 1, ratings: new Map(fiveRatings) };

@@ -396,7 +396,8 @@ export class CollaborativeEngine implements RecommendationEngine {
         request.limit,
         (item) => !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g))),
       );
-      const list = Array.from(found.items, (i) => this.scoredItem(state, i));
+      const list: ScoredMovie[] = [];
+      for (const item of found.items) list.push(this.scoredItem(state, item));
       state.lists.set(key, list, 0);
       this.retrievals.indexed++;
       return list;

@@ -117,6 +117,17 @@ function sharedBufferOf(
   return buffer;
 }
 
+/**
+ * Each vector's offset in its shared memory, in floats. By index: Int32Array.from over an array
+ * walks it with the iterator protocol, an object per vector (two calls per first HYBRID list, ~430
+ * vectors).
+ */
+function offsetsOf(vectors: readonly Float32Array[]): Int32Array {
+  const offsets = new Int32Array(vectors.length);
+  for (let i = 0; i < vectors.length; i++) offsets[i] = vectors[i].byteOffset / 4;
+  return offsets;
+}
+
 /** What the worker would have returned, computed here instead: a request never fails because of the pool. */
 function settleInThread<T>(
   compute: () => T,
@@ -232,9 +243,10 @@ class VoteWorkerPool implements NeighbourVoter {
           if (answer.type !== 'found') return `answered search ${request.id} with ${answer.type}`;
           if (answer.movieIds.length !== answer.similarities.length || answer.movieIds.length > limit)
             return `sent ${answer.movieIds.length} movies and ${answer.similarities.length} similarities for ${limit}`;
-          resolve(
-            Array.from(answer.movieIds, (movieId, i) => ({ movieId, similarity: answer.similarities[i] })),
-          );
+          const hits: VectorHit[] = [];
+          for (let i = 0; i < answer.movieIds.length; i++)
+            hits.push({ movieId: answer.movieIds[i], similarity: answer.similarities[i] });
+          resolve(hits);
           return null;
         },
       });
@@ -307,8 +319,8 @@ class VoteWorkerPool implements NeighbourVoter {
         kind: 'shared',
         id,
         store: this.storeOf(worker, buffer),
-        candidateOffsets: Int32Array.from(candidates, (vector) => vector.byteOffset / 4),
-        ratedOffsets: Int32Array.from(rated.rows, (vector) => vector.byteOffset / 4),
+        candidateOffsets: offsetsOf(candidates),
+        ratedOffsets: offsetsOf(rated.rows),
         weights,
         dimension,
         scoring: { ...scoring },

@@ -181,9 +181,11 @@ export function searchMipsIndex(
   const ranked = Array.from({ length: size }, (_, i) => i).sort((a, b) =>
     below(heapScores[a], heapItems[a], heapScores[b], heapItems[b]) ? 1 : -1,
   );
-  return {
-    items: Int32Array.from(ranked, (i) => heapItems[i]),
-    scores: Float32Array.from(ranked, (i) => heapScores[i]),
-    scanned,
-  };
+  const items = new Int32Array(size);
+  const itemScores = new Float32Array(size);
+  for (let k = 0; k < size; k++) {
+    items[k] = heapItems[ranked[k]];
+    itemScores[k] = heapScores[ranked[k]];
+  }
+  return { items, scores: itemScores, scanned };
 }

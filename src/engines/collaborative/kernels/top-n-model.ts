@@ -151,7 +151,7 @@ export class TopNScorer {
         return out;
       },
       contributionsAt: (item: number, positions: readonly number[]) =>
-        Float64Array.from(positions, (n) => share(item, n)),
+        sharesAt(positions, (n) => share(item, n)),
     });
   }
 
@@ -204,4 +204,15 @@ export class TopNScorer {
         ),
     };
   }
+}
+
+/**
+ * Each position's share, by index: Float64Array.from over an array walks it with the iterator
+ * protocol, an object per element (a third of what explaining a first COLLABORATIVE list's items
+ * allocated at 25M, heap sampling).
+ */
+function sharesAt(positions: readonly number[], share: (n: number) => number): Float64Array {
+  const out = new Float64Array(positions.length);
+  for (let k = 0; k < positions.length; k++) out[k] = share(positions[k]);
+  return out;
 }

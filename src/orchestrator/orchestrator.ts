@@ -301,17 +301,15 @@ export class Orchestrator {
     };
     const found = await Promise.all(active.map((engine) => engine.recommend(request)));
     const scored = new Map<EngineName, Map<number, ScoredMovie>>();
-    const perEngine: Partial<Record<EngineName, Map<number, ScoredMovie>>> = {};
     active.forEach((engine, i) => {
       const movies = new Map<number, ScoredMovie>();
       for (const movie of found[i]) movies.set(movie.movieId, movie);
       scored.set(engine.name, movies);
-      perEngine[engine.name] = movies;
     });
 
     if (active.length > 1) await this.scoreAcrossEngines(options.userId, active, scored);
 
-    const merged = mergeScored(perEngine, weights).filter(
+    const merged = mergeScored(Object.fromEntries(scored), weights).filter(
       (c) => !history.has(c.movieId) && !excluded.has(c.movieId),
     );
     const chosen =

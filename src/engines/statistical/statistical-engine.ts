@@ -283,12 +283,12 @@ export class StatisticalEngine implements RecommendationEngine {
     );
     const [ranking, history] = await Promise.all([this.rankingSnapshot(), this.history.historyOf(userId)]);
     const skip = new Set<number>(filters.exclude);
-    for (const movieId of history.ratings.movieIds) skip.add(movieId);
+    const rated = history.ratings;
     const wanted = filters.genres ? new Set(filters.genres) : null;
     const found: ScoredMovie[] = [];
     for (let i = 0; i < ranking.ranked.length && found.length < filters.limit; i++) {
       const movie = ranking.ranked[i];
-      if (skip.has(movie.movieId)) continue;
+      if (skip.has(movie.movieId) || rated.has(movie.movieId)) continue;
       if (wanted && !ranking.genres[i].some((genre) => wanted.has(genre))) continue;
       found.push(scoredMovie(movie));
     }

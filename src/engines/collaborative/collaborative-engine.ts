@@ -23,6 +23,7 @@ import {
   type TopNUserScores,
 } from './kernels';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
+import { firstK } from '../first-k';
 import { implicitRatingValue } from '../implicit-rating';
 import {
   MAX_USER_STATES,
@@ -291,13 +292,13 @@ export class CollaborativeEngine implements RecommendationEngine {
         timestamps.push(watch.watchedAt);
       }
     }
-    const mean = stars ? ratings.slice(0, stars).reduce((sum, r) => sum + r, 0) / stars : 0;
-    const evidencePool = ratings
-      .slice(0, stars)
-      .map((_, n) => n)
-      .filter((n) => ratings[n] >= mean)
-      .sort((a, b) => ratings[b] - ratings[a])
-      .slice(0, EVIDENCE_POOL);
+    let starTotal = 0;
+    for (let n = 0; n < stars; n++) starTotal += ratings[n];
+    const mean = stars ? starTotal / stars : 0;
+    const atOrAboveMean: number[] = [];
+    for (let n = 0; n < stars; n++) if (ratings[n] >= mean) atOrAboveMean.push(n);
+    // Best first, earlier positions first among equal ratings (what a stable sort gave).
+    const evidencePool = firstK(atOrAboveMean, EVIDENCE_POOL, (a, b) => ratings[b] - ratings[a] || a - b);
     return {
       items: Int32Array.from(items),
       ratings: Float64Array.from(ratings),

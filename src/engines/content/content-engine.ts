@@ -12,6 +12,7 @@ import {
   RecommendationRequest,
   ScoredMovie,
 } from '../engine';
+import { firstK } from '../first-k';
 import type { Embedder } from './embedders/embedder';
 import {
   DEFAULT_EXACT_FILTER_LIMIT,
@@ -642,13 +643,17 @@ export class ContentEngine implements RecommendationEngine {
     }
     const profile = computeTasteProfile(embedded, userMean);
     if (!profile) return null;
-    const latest = [...embedded]
-      .sort((a, b) => b.ratedAt - a.ratedAt || a.movieId - b.movieId)
-      .slice(0, MAX_VOTING_RATINGS);
+    const latest = firstK(
+      embedded,
+      MAX_VOTING_RATINGS,
+      (a, b) => b.ratedAt - a.ratedAt || a.movieId - b.movieId,
+    );
     const voters = packRatedNeighbours(latest, userMean);
-    const best = embedded
-      .sort((a, b) => b.rating - a.rating || b.ratedAt - a.ratedAt || a.movieId - b.movieId)
-      .slice(0, this.evidencePoolSize);
+    const best = firstK(
+      embedded,
+      this.evidencePoolSize,
+      (a, b) => b.rating - a.rating || b.ratedAt - a.ratedAt || a.movieId - b.movieId,
+    );
     // Movies above the user's own mean are the ones they liked.
     const liked = best.filter((movie) => movie.rating > userMean);
     return {

@@ -3,6 +3,7 @@ import { cosineSimilarity } from '../../../src/engines/content/embedders/vectors
 import {
   buildVectorIndexNow,
   firstPassCandidates,
+  MoviePositions,
   searchVectorIndex,
   shareVectorIndex,
   vectorInIndex,
@@ -200,6 +201,25 @@ describe('the in-process vector index', () => {
     expect(found.slice(0, 2).map((hit) => hit.movieId)).toEqual(
       [small[0].movieId, 100_000].sort((a, b) => a - b),
     );
+  });
+
+  it("finds a movie's position by a table of ids, or by a Map where the ids are too far apart", () => {
+    const dense = new MoviePositions(Int32Array.from([5, 0, 292_757, 31]));
+    const sparse = new MoviePositions([5, 0, 2 ** 30, 31]);
+    const negative = new MoviePositions([5, -3]);
+    for (const positions of [dense, sparse]) {
+      expect([5, 0, 31].map((id) => positions.get(id))).toEqual([0, 1, 3]);
+      expect([1, 6, 32, -1, 2.5, NaN, 2 ** 31].map((id) => positions.get(id))).toEqual(
+        Array(7).fill(undefined),
+      );
+    }
+    expect(dense.get(292_757)).toBe(2);
+    expect(dense.bytes).toBe(4 * 292_758);
+    expect(sparse.get(2 ** 30)).toBe(2);
+    expect(sparse.bytes).toBe(40 * 4);
+    expect(negative.get(-3)).toBe(1);
+    expect(() => new MoviePositions([3, 8, 3])).toThrow(/movie 3 appears twice/);
+    expect(() => new MoviePositions([2 ** 30, 8, 2 ** 30])).toThrow(/appears twice/);
   });
 
   it('refuses duplicate movies, mixed dimensions and a query of another dimension', () => {

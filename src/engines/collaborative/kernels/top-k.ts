@@ -1,3 +1,5 @@
+import { pushIndex, replaceRoot } from '../../index-heap';
+
 /**
  * Indices of the `k` largest scores, best first, by a size-k min-heap (O(n log k), no full sort).
  * Entries equal to -Infinity (the caller's way of excluding items) or NaN are never selected. Ties
@@ -8,39 +10,12 @@ export function topK(scores: Float32Array | Float64Array, k: number): Int32Array
   let size = 0;
   // "a ranks below b": lower score, or equal score and higher index.
   const below = (a: number, b: number) => scores[a] < scores[b] || (scores[a] === scores[b] && a > b);
-  const siftDown = (from: number) => {
-    let parent = from;
-    for (;;) {
-      const left = 2 * parent + 1;
-      if (left >= size) return;
-      const right = left + 1;
-      const lowest = right < size && below(heap[right], heap[left]) ? right : left;
-      if (!below(heap[lowest], heap[parent])) return;
-      const held = heap[parent];
-      heap[parent] = heap[lowest];
-      heap[lowest] = held;
-      parent = lowest;
-    }
-  };
   for (let index = 0; index < scores.length; index++) {
     const score = scores[index];
     if (!(score > -Infinity)) continue;
-    if (size < k) {
-      let child = size++;
-      heap[child] = index;
-      while (child > 0) {
-        const parent = (child - 1) >> 1;
-        if (!below(heap[child], heap[parent])) break;
-        const held = heap[parent];
-        heap[parent] = heap[child];
-        heap[child] = held;
-        child = parent;
-      }
-    } else if (k > 0 && score > scores[heap[0]]) {
-      // Indices arrive in increasing order, so an equal score never displaces the root.
-      heap[0] = index;
-      siftDown(0);
-    }
+    if (size < k) pushIndex(heap, size++, index, below);
+    // Indices arrive in increasing order, so an equal score never displaces the root.
+    else if (k > 0 && score > scores[heap[0]]) replaceRoot(heap, size, index, below);
   }
   const result = heap.slice(0, size);
   result.sort((a, b) => scores[b] - scores[a] || a - b);

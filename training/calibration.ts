@@ -1,6 +1,7 @@
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
 import { Mulberry32 } from '../src/engines/collaborative/kernels/prng';
 import { topK } from '../src/engines/collaborative/kernels/top-k';
+import { normalisedIn } from '../src/orchestrator/merge';
 import { DEFAULT_WEIGHTS, type EngineWeights } from '../src/orchestrator/weights';
 import type { RatingsDataset } from './dataset';
 import { CUTOFF, RankingAccumulator, RELEVANCE_THRESHOLD } from './metrics';
@@ -64,8 +65,7 @@ export function mergeNormalised(
     // −∞ is "not scored" (a movie the engine cannot rank): 0 from that engine, as the orchestrator's
     // merge gives a movie an engine left out.
     for (const item of members)
-      if (Number.isFinite(values[item]))
-        out[item] += weights[engine] * (span > 0 ? (values[item] - min) / span : 1);
+      if (Number.isFinite(values[item])) out[item] += weights[engine] * normalisedIn(values[item], min, span);
   }
 }
 

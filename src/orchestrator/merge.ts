@@ -10,20 +10,37 @@ export interface MergedCandidate {
   engineScores: EngineScores;
 }
 
-/**
- * Min-max normalisation into [0, 1]. A constant list maps to 1: every candidate is equally the
- * engine's best, which is what a constant score says.
- */
-export function minMaxNormalise(scores: ReadonlyMap<number, number>): Map<number, number> {
+/** The lowest score and the distance to the highest, over an engine's scored movies. */
+interface ScoreRange {
+  min: number;
+  span: number;
+}
+
+function scoreRange<V>(values: Iterable<V>, scoreOf: (value: V) => number): ScoreRange {
   let min = Infinity;
   let max = -Infinity;
-  for (const value of scores.values()) {
-    if (value < min) min = value;
-    if (value > max) max = value;
+  for (const value of values) {
+    const score = scoreOf(value);
+    if (score < min) min = score;
+    if (score > max) max = score;
   }
-  const span = max - min;
+  return { min, span: max - min };
+}
+
+/**
+ * A score's place in [0, 1] between its engine's lowest (0) and highest (1). A constant list maps
+ * to 1: every candidate is equally the engine's best, which is what a constant score says. The one
+ * formula of the served merge and of training's typed-array merge (calibration.ts).
+ */
+export function normalisedIn(score: number, min: number, span: number): number {
+  return span > 0 ? (score - min) / span : 1;
+}
+
+/** Min-max normalisation into [0, 1] (normalisedIn over the engine's own range). */
+export function minMaxNormalise(scores: ReadonlyMap<number, number>): Map<number, number> {
+  const { min, span } = scoreRange(scores.values(), (score) => score);
   const normalised = new Map<number, number>();
-  for (const [id, value] of scores) normalised.set(id, span > 0 ? (value - min) / span : 1);
+  for (const [id, value] of scores) normalised.set(id, normalisedIn(value, min, span));
   return normalised;
 }
 
@@ -47,11 +64,9 @@ export function mergeScored(
   return mergeBy(perEngine, weights, (movie) => movie.score);
 }
 
-interface NormalisedEngine<V> {
+interface NormalisedEngine<V> extends ScoreRange {
   name: EngineName;
   scores: ReadonlyMap<number, V>;
-  min: number;
-  span: number;
 }
 
 /**
@@ -69,14 +84,7 @@ function mergeBy<V>(
   for (const name of ENGINE_NAMES) {
     const scores = perEngine[name];
     if (!scores || scores.size === 0) continue;
-    let min = Infinity;
-    let max = -Infinity;
-    for (const value of scores.values()) {
-      const score = scoreOf(value);
-      if (score < min) min = score;
-      if (score > max) max = score;
-    }
-    engines.push({ name, scores, min, span: max - min });
+    engines.push({ name, scores, ...scoreRange(scores.values(), scoreOf) });
   }
   const merged: MergedCandidate[] = [];
   for (let e = 0; e < engines.length; e++) {
@@ -89,7 +97,7 @@ function mergeBy<V>(
       for (const { name, scores, min, span } of engines) {
         const value = scores.get(movieId);
         if (value === undefined) continue;
-        const normalised = span > 0 ? (scoreOf(value) - min) / span : 1;
+        const normalised = normalisedIn(scoreOf(value), min, span);
         engineScores[name] = normalised;
         score += weights[name] * normalised;
       }

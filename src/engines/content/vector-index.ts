@@ -778,7 +778,6 @@ export function vectorIndexFromShare(share: VectorIndexShare): VectorIndex | nul
   };
 }
 
-/** The stored vector of a movie in the index (a view), or undefined. */
 /**
  * Movie id → position in the index. Looked up for every rated movie and every candidate of a list
  * (~450 a first HYBRID list, thousands for a heavy user): a table indexed by id where the ids are
@@ -831,6 +830,7 @@ export class MoviePositions {
 /** Ids up to this beyond 4 per movie still get a table (a few MB at most). */
 const DENSE_POSITIONS_SLACK = 1 << 20;
 
+/** The stored vector of a movie in the index (a view), or undefined. */
 export function vectorInIndex(index: VectorIndex, movieId: number): Float32Array | undefined {
   const p = index.positionOf.get(movieId);
   return p === undefined ? undefined : index.rows[p];

@@ -11,6 +11,8 @@ export interface ServerHealth {
   engines?: Record<string, { ready: boolean; reason?: string }>;
   jobs?: JobStatus[];
   model?: { versionId: number } | null;
+  /** Where the content engine's searches run (ContentSearchState); absent with it switched off. */
+  contentSearch?: { answeredBy: string; configured: string; building: boolean };
 }
 
 /** A run of a job as worker_job_runs holds it. */
@@ -55,13 +57,27 @@ export function firstModelState(
   return { state: 'waiting' };
 }
 
-/** Whether every engine is ready; failed when the server exited or the content index build failed. */
+/**
+ * Whether searches run where the server is configured to run them: with CONTENT_SEARCH=memory,
+ * PostgreSQL answers them (by HNSW, at several times a list's CPU) while the in-process index is
+ * built from the finished content index, and the cells would measure that transition.
+ */
+function searchesSettled(health: ServerHealth): boolean {
+  const search = health.contentSearch;
+  return !search || (search.answeredBy === search.configured && !search.building);
+}
+
+/**
+ * Whether every engine is ready and the content searches run where configured; failed when the
+ * server exited or the content index build failed.
+ */
 export function enginesState(
   health: ServerHealth | null,
   indexRun: JobRunRow | null,
   serverExit: string | null,
 ): Waited {
-  if (health?.engines && Object.values(health.engines).every((e) => e.ready)) return { state: 'done' };
+  if (health?.engines && Object.values(health.engines).every((e) => e.ready) && searchesSettled(health))
+    return { state: 'done' };
   if (serverExit)
     return { state: 'failed', reason: `the server exited (${serverExit}) before every engine was ready` };
   const failed = failedRun('the content index build', indexRun) ?? failedJob(health, CONTENT_INDEX_JOB);
@@ -83,10 +99,16 @@ export function describeJobs(health: ServerHealth | null): string {
   const waiting = Object.entries(health.engines ?? {})
     .filter(([, e]) => !e.ready)
     .map(([name, e]) => `${name}: ${e.reason ?? 'not ready'}`);
+  const search = health.contentSearch;
   return [
     ...jobs,
     health.model?.versionId ? `model version ${health.model.versionId} served` : 'no model served',
     ...waiting,
+    ...(search && !searchesSettled(health)
+      ? [
+          `content searches answered by ${search.answeredBy}${search.building ? ', in-process index building' : ''}`,
+        ]
+      : []),
   ].join('; ');
 }
 

@@ -432,9 +432,10 @@ async function benchSize(
       const [{ bytes }] = await db.query(`SELECT pg_database_size(current_database())::float8 AS bytes`);
       figures['database size'] = mib(bytes);
       users = (await db.query(`SELECT id FROM users ORDER BY id`)).map((r: { id: number }) => r.id);
+      // From the counts the ratings' triggers keep: grouping 32M ratings outlasted the statement timeout.
       movieIds = (
         await db.query(
-          `SELECT movie_id AS id FROM ratings GROUP BY movie_id ORDER BY count(*) DESC LIMIT 2000`,
+          `SELECT movie_id AS id FROM movie_rating_stats ORDER BY votes DESC, movie_id LIMIT 2000`,
         )
       ).map((r: { id: number }) => r.id);
     } finally {

@@ -95,6 +95,20 @@ describe('bench-scale: every engine', () => {
     building.engines.content = { ready: true };
     expect(enginesState(building, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'done' });
   });
+
+  it('waits for the in-process search index when searches are configured to run there', () => {
+    const ready = training({ state: 'idle' }, { model: { versionId: 1 } });
+    ready.engines = { collaborative: { ready: true }, content: { ready: true } };
+    ready.contentSearch = { answeredBy: 'postgres', configured: 'memory', building: true };
+    expect(enginesState(ready, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'waiting' });
+    expect(describeJobs(ready)).toContain('content searches answered by postgres, in-process index building');
+    ready.contentSearch = { answeredBy: 'memory', configured: 'memory', building: true };
+    expect(enginesState(ready, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'waiting' });
+    ready.contentSearch = { answeredBy: 'memory', configured: 'memory', building: false };
+    expect(enginesState(ready, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'done' });
+    ready.contentSearch = { answeredBy: 'postgres', configured: 'postgres', building: false };
+    expect(enginesState(ready, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'done' });
+  });
 });
 
 describe('bench-scale: what it prints', () => {

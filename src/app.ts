@@ -284,6 +284,7 @@ export function createServices(
     users,
     keys,
     orchestrator,
+    history: engines.history ?? null,
     feedback,
     servedLists,
     experiments: new ExperimentService(dataSource, {

@@ -1,4 +1,5 @@
 import type { ContentEngine } from '../engines/content';
+import type { RatingHistorySource } from '../engines/rating-history';
 import type { StatisticalEngine } from '../engines/statistical';
 import type { ExperimentService } from '../experiments/experiment-service';
 import type { ReadinessReport } from '../observability/readiness';
@@ -22,6 +23,11 @@ export interface Services {
   /** Service keys (npm run keys); requests authenticate through users.authenticate. */
   keys: ServiceKeyStore;
   orchestrator: Orchestrator;
+  /**
+   * The one source the orchestrator and every engine read users' ratings through (a cache, in a
+   * server), so a read ahead of them is no extra round trip; null when each reads its own.
+   */
+  history: RatingHistorySource | null;
   /** Feedback events (recordEvents) and each user's dismissed movies. */
   feedback: FeedbackService;
   /** Served lists, written in batches off the request path; stop() writes what is left. */

@@ -82,6 +82,28 @@ export async function resolveActingUser(
 }
 
 /**
+ * For fields that read the named user's ratings whatever they return (their lists): the ratings
+ * are read before the access check, and the statement that reads them reads the users row too,
+ * so the check that follows needs no round trip of its own (one of the two every first list made).
+ * Only the check decides what is answered: a private user's ratings read here stay in the
+ * server's cache and reach nobody who may not read them. Without a history the engines share
+ * (services.history null), reading ahead would be a read of its own, so nothing is.
+ */
+export async function readRatingsBeforeAccess(
+  context: GraphQLContext,
+  selector: UserSelector,
+): Promise<void> {
+  const { userId, externalId } = selector;
+  const { history, users } = context.services;
+  // Neither or both selectors: resolveActingUser says which.
+  if (!history || (userId == null) === (externalId == null)) return;
+  const id = userId ?? (await users.findByExternalId(externalId as string));
+  if (id === null) return;
+  const { owner } = await history.historyOf(id);
+  if (owner) users.remember({ id, ...owner });
+}
+
+/**
  * The user named, when the caller may read them (see canRead); null when unknown or private to
  * someone else. For fields that answer null rather than NOT_FOUND (`user`). A service key without
  * the `read` scope is FORBIDDEN; naming nobody is BAD_USER_INPUT.

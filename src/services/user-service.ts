@@ -200,6 +200,14 @@ export class UserService {
   }
 
   /**
+   * What another read of the users row found (their history's statement reads it too): the next
+   * `existing` for them is answered from memory.
+   */
+  remember(access: UserAccess): void {
+    this.known.set(access.id, access, 0, { catalog: this.known.catalog() });
+  }
+
+  /**
    * Which of these users exist, whether each is private, and their external id. Found users are
    * remembered: every read of a user's data asks, users
    * are never deleted and neither flag nor external id changes; an id not found is asked again.

@@ -5,7 +5,9 @@ import {
   RatedMovies,
   RatingHistory,
   RatingHistorySource,
+  SqlRatingHistory,
 } from '../../src/engines/rating-history';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
 /** A source whose answers (and versions) the test changes, counting the reads that reach it. */
 class ScriptedSource implements RatingHistorySource {
@@ -143,5 +145,64 @@ describe('RatedMovies', () => {
     expect(movies.size).toBe(map.size);
     expect([...movies.keys()]).toEqual([...map.keys()]);
     for (const id of [0, 3, 4, 10, 42, 43]) expect(movies.has(id)).toBe(map.has(id));
+  });
+});
+
+describe('SqlRatingHistory', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await db.dataSource.query(
+      `INSERT INTO users (id, is_private, external_id, ratings_version) VALUES
+         (1, false, NULL, 7), (2, true, 'crm-2', 9), (3, false, NULL, 0)`,
+    );
+    await db.dataSource.query(
+      `INSERT INTO movies (id, title) VALUES (10, 'a'), (20, 'b'), (30, 'c'), (40, 'd')`,
+    );
+    await db.dataSource.query(
+      `INSERT INTO ratings (user_id, movie_id, rating, rated_at) VALUES
+         (1, 30, 4.5, to_timestamp(300)), (1, 10, 2, to_timestamp(100)), (2, 20, 5, to_timestamp(200))`,
+    );
+    await db.dataSource.query(
+      `INSERT INTO feedback_events (user_id, client_event_id, movie_id, type, value, occurred_at) VALUES
+         (1, 'w1', 40, 'WATCH', 0.9, to_timestamp(400)),
+         (1, 'w2', 40, 'WATCH', 1, to_timestamp(500)),
+         (1, 'w3', 20, 'WATCH', 0.5, to_timestamp(500)),
+         (1, 'n1', 20, 'NOT_INTERESTED', NULL, to_timestamp(600))`,
+    );
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('reads ratings by movie, watches, marks, the version and the users row in one statement', async () => {
+    const history = await new SqlRatingHistory(db.dataSource).historyOf(1);
+    expect(history.version).toBe(7);
+    expect(history.ratings.toArray()).toEqual([
+      { movieId: 10, rating: 2, ratedAt: 100 },
+      { movieId: 30, rating: 4.5, ratedAt: 300 },
+    ]);
+    expect(history.watched).toEqual([{ movieId: 40, watchedAt: 500 }]);
+    expect(history.notInterested).toEqual([20]);
+    expect(history.owner).toEqual({ isPrivate: false, externalId: null });
+  });
+
+  it("tells a private user's flag and external id, a user without ratings from an unknown one", async () => {
+    const source = new SqlRatingHistory(db.dataSource);
+    const privateOne = await source.historyOf(2);
+    expect(privateOne.owner).toEqual({ isPrivate: true, externalId: 'crm-2' });
+    expect(privateOne.ratings.toArray()).toEqual([{ movieId: 20, rating: 5, ratedAt: 200 }]);
+    const none = await source.historyOf(3);
+    expect(none).toEqual({
+      version: 0,
+      ratings: RatedMovies.none,
+      watched: [],
+      notInterested: [],
+      owner: { isPrivate: false, externalId: null },
+    });
+    const unknown = await source.historyOf(99);
+    expect(unknown.owner).toBeUndefined();
+    expect(unknown.version).toBe(0);
+    expect(unknown.ratings.size).toBe(0);
   });
 });

@@ -86,6 +86,44 @@ describe('recommendations, onboarding and rating through GraphQL', () => {
     expect(unknown.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
+  it("a first list reads the user's ratings and access in one statement; a private user stays NOT_FOUND", async () => {
+    const statements = await recordStatements(stack.db.dataSource, async () => {
+      const result = await graphql<any>(url, RECOMMEND, { userId: 9, strategy: 'COLLABORATIVE', first: 5 });
+      expect(result.errors).toBeUndefined();
+      expect(result.data.recommendations).toHaveLength(5);
+    });
+    expect(statements.filter((sql) => /FROM users AS u/.test(sql))).toHaveLength(1);
+    expect(statements.filter((sql) => /FROM users WHERE id/.test(sql))).toEqual([]);
+
+    // By external id: the id's lookup, then the same one statement.
+    await stack.db.dataSource.query(`UPDATE users SET external_id = 'crm-10' WHERE id = 10`);
+    const byExternalId = await recordStatements(stack.db.dataSource, async () => {
+      const query = `{ recommendations(externalId: "crm-10", first: 5) { movie { id } } }`;
+      const result = await graphql<any>(url, query);
+      expect(result.errors).toBeUndefined();
+      expect(result.data.recommendations).toHaveLength(5);
+    });
+    expect(byExternalId.filter((sql) => /FROM users\b/.test(sql))).toEqual([
+      expect.stringMatching(/WHERE external_id = \$1/),
+      expect.stringMatching(/FROM users AS u/),
+    ]);
+
+    // Written behind the server's back, so nothing of them is cached: their ratings are read
+    // before the access check, and the check still answers as for an unknown id.
+    const [{ id }] = await stack.db.dataSource.query(
+      `INSERT INTO users (is_private, external_id) VALUES (true, 'never-asked') RETURNING id`,
+    );
+    await stack.db.dataSource.query(
+      `INSERT INTO ratings (user_id, movie_id, rating, rated_at) SELECT $1, id, 4, now() FROM movies LIMIT 6`,
+      [id],
+    );
+    for (const strategy of ['COLLABORATIVE', 'HYBRID']) {
+      const hidden = await graphql(url, RECOMMEND, { userId: id, strategy });
+      expect(hidden.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      expect(hidden.errors?.[0].message).toBe(`unknown user id ${id}`);
+    }
+  });
+
   it('onboards a cold user to STATISTICAL, then moves them to HYBRID once they reach 5 ratings', async () => {
     const movies = stack.catalog.movies.map((m) => m.movieId);
     const onboard = await graphql<any>(url, ONBOARD, {

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { effectiveSettings } from '../../experiments/precedence';
 import { Recommendation, RecommendationList } from '../../orchestrator/orchestrator';
-import { resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-user';
+import { readRatingsBeforeAccess, resolveActingUser, USER_ARGUMENT_DOCS } from '../acting-user';
 import { GraphQLContext } from '../context';
 import { checkPageSize, checkText } from '../errors';
 import { MovieType } from '../types/movie.type';
@@ -70,6 +70,7 @@ export class RecommendationResolver {
     @Arg('externalId', () => String, { nullable: true, description: USER_ARGUMENT_DOCS.readExternalId })
     externalId?: string | null,
   ): Promise<RecommendationType[]> {
+    await readRatingsBeforeAccess(context, { userId, externalId });
     const reader = await resolveActingUser(context, { userId, externalId }, 'read');
     return recommendFor(context, reader, args);
   }

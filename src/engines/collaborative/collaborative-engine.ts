@@ -20,6 +20,7 @@ import {
   topK,
   TopNScorer,
   userRecencyWeights,
+  type MipsIndex,
   type TopNUserScores,
 } from './kernels';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
@@ -130,8 +131,11 @@ export class CollaborativeEngine implements RecommendationEngine {
   /** A reload in progress, and whether another notice asked for one meanwhile. */
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
-  /** Lists computed (not remembered) by each path: scoring every movie, or the norm-ordered index. */
-  readonly retrievals = { fullPass: 0, indexed: 0 };
+  /**
+   * Lists computed (not remembered) by each path: scoring every movie, the norm-ordered index, or
+   * only the movies the model ranks (EASE's columns).
+   */
+  readonly retrievals = { fullPass: 0, indexed: 0, rankedOnly: 0 };
   private readonly candidateOptions: CandidateIndexOptions;
 
   constructor(
@@ -383,24 +387,35 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (remembered) return remembered;
     const wanted = genres.length > 0 ? new Set(genres) : null;
     const index = snapshot.candidates.ready();
-    if (index && state.ranking.vector) {
-      // Only the movies whose norm could still place them in the list are scored.
+    const { ranking } = state;
+    const ranked = index && ranking.vector ? null : ranking.rankedItems;
+    if ((index && ranking.vector) || ranked) {
       const excluded = new Set<number>(user.items);
       for (const id of extraExclusions) {
         const item = snapshot.itemIndex.get(id);
         if (item !== undefined) excluded.add(item);
       }
       const { itemGenres } = snapshot;
-      const found = searchMipsIndex(
-        index,
-        state.ranking.vector,
-        request.limit,
-        (item) => !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g))),
-      );
+      const eligible = (item: number) =>
+        !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
       const list: ScoredMovie[] = [];
-      for (const item of found.items) list.push(this.scoredItem(state, item));
+      if (ranked) {
+        // The few movies the model ranks (ascending, so ties still go to the lower item index).
+        for (const at of topK(ranked.scores, request.limit, (at) => eligible(ranked.items[at])))
+          list.push(this.scoredItem(state, ranked.items[at]));
+        this.retrievals.rankedOnly++;
+      } else {
+        // Only the movies whose norm could still place them in the list are scored.
+        const found = searchMipsIndex(
+          index as MipsIndex,
+          ranking.vector as Float64Array,
+          request.limit,
+          eligible,
+        );
+        for (const item of found.items) list.push(this.scoredItem(state, item));
+        this.retrievals.indexed++;
+      }
       state.lists.set(key, list, 0);
-      this.retrievals.indexed++;
       return list;
     }
     this.retrievals.fullPass++;

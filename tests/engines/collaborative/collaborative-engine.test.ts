@@ -216,7 +216,7 @@ describe('collaborative engine over Postgres', () => {
       const exactFiltered = await engine.recommend({ userId, limit: 5, genres: [genre] });
       expect(filtered.map((s) => s.movieId)).toEqual(exactFiltered.map((s) => s.movieId));
     }
-    expect(indexed.retrievals).toEqual({ fullPass: 0, indexed: 16 });
+    expect(indexed.retrievals).toEqual({ fullPass: 0, indexed: 16, rankedOnly: 0 });
     expect(engine.retrievals.indexed).toBe(0);
     // A new version gets an index of its own factors.
     const before = indexed.activeVersionId();

@@ -113,9 +113,23 @@ describe('serving the top-N model kind a version stores', () => {
       .filter((s) => !ratedIds.has(s.movieId))
       .sort((a, b) => b.score - a.score)
       .slice(0, 10);
+    const before = { ...engine.retrievals };
     const list = await engine.recommend({ userId, limit: 10 });
     expect(list.map((s) => s.movieId)).toEqual(expected.map((s) => s.movieId));
     expect(list[0].score).toBeCloseTo(expected[0].score, 5);
+    // Picked from the columns alone, with the catalog's filters: a genre, and movies asked to be left out.
+    expect(engine.retrievals).toEqual({ ...before, rankedOnly: before.rankedOnly + 1 });
+    const [genre] = catalog.movies[0].genres;
+    const inGenre = new Set(catalog.movies.filter((m) => m.genres.includes(genre)).map((m) => m.movieId));
+    const exclude = new Set([expected[0].movieId, expected[2].movieId]);
+    const filtered = await engine.recommend({ userId, limit: 5, genres: [genre], exclude });
+    const allScored = Array.from(columns, (item) => ids[item]).filter((id) => !ratedIds.has(id));
+    const scoredAll = await engine.scoreMovies(userId, allScored);
+    const filteredByHand = allScored
+      .filter((id) => inGenre.has(id) && !exclude.has(id))
+      .sort((a, b) => scoredAll.get(b)!.score - scoredAll.get(a)!.score || a - b)
+      .slice(0, 5);
+    expect(filtered.map((s) => s.movieId)).toEqual(filteredByHand);
     // Only movies with a column are ranked.
     for (const s of list) expect(columnOfId.has(s.movieId)).toBe(true);
     for (const e of list[0].evidence ?? []) expect(ratedIds.has(e.movieId)).toBe(true);

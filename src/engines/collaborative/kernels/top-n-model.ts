@@ -45,6 +45,12 @@ export interface TopNUserScores {
    * the catalog, which approximate retrieval avoids).
    */
   readonly scores: Float32Array;
+  /**
+   * Every item the model ranks, ascending, with the very scores `scores` holds for them; present
+   * when those are a small part of the catalog (EASE's columns: 3,000 of 62,423 movies at 25M), so
+   * a list is picked from them without a catalog-sized array per user.
+   */
+  readonly rankedItems?: { readonly items: Int32Array; readonly scores: Float32Array };
   /** One item's score, the very value `scores[item]` holds. */
   score(item: number): number;
   /** Per rating (in the order given), its additive share of `item`'s score. */
@@ -168,24 +174,35 @@ export class TopNScorer {
   ): TopNUserScores {
     const columnOf = this.easeColumns as Int32Array;
     const wasmEase = () => this.wasmEase();
+    let ranked: { items: Int32Array; scores: Float32Array } | null = null;
     let all: Float32Array | null = null;
     let mean: number | undefined;
+    const rankedItems = () => {
+      if (!ranked) {
+        const columnScores = new Float64Array(model.columns.length);
+        const scorer = wasmEase();
+        if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
+          easeColumnScores(model, columnOf, items, ratings, columnScores);
+        ranked = { items: model.columns, scores: new Float32Array(columnScores) };
+      }
+      return ranked;
+    };
     return {
       vector: null,
+      get rankedItems() {
+        return rankedItems();
+      },
       get scores(): Float32Array {
         if (!all) {
-          const columnScores = new Float64Array(model.columns.length);
-          const scorer = wasmEase();
-          if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
-            easeColumnScores(model, columnOf, items, ratings, columnScores);
+          const { items: columns, scores } = rankedItems();
           all = new Float32Array(model.numItems);
-          model.columns.forEach((item, column) => ((all as Float32Array)[item] = columnScores[column]));
+          for (let column = 0; column < columns.length; column++) all[columns[column]] = scores[column];
         }
         return all;
       },
       // One item: a term per rated movie, without scoring every column.
       score: (item: number) => {
-        if (all) return all[item];
+        if (ranked) return columnOf[item] < 0 ? 0 : ranked.scores[columnOf[item]];
         const shares = easeContributions(model, columnOf, items, ratings, item);
         let sum = 0;
         for (let n = 0; n < shares.length; n++) sum += shares[n];

@@ -111,6 +111,19 @@ describe('topK', () => {
       .slice(0, 25);
     expect(Array.from(topK(scores, 25))).toEqual(expected);
   });
+
+  it('leaves out what `eligible` refuses, exactly as masking it to -Infinity does', () => {
+    const rng = new Mulberry32(12);
+    const scores = Float32Array.from({ length: 1000 }, () => Math.round(rng.nextFloat() * 50));
+    const eligible = (index: number) => index % 3 !== 0 && scores[index] !== 49;
+    const masked = scores.map((score, index) => (eligible(index) ? score : -Infinity));
+    for (const k of [0, 1, 25, 1000])
+      expect(Array.from(topK(scores, k, eligible))).toEqual(Array.from(topK(masked, k)));
+    const asked: number[] = [];
+    topK(scores, 5, (index) => (asked.push(index), true));
+    // Only indices that could still enter the list are asked about.
+    expect(asked.length).toBeLessThan(200);
+  });
 });
 
 describe('linear algebra', () => {

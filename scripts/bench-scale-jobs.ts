@@ -126,3 +126,24 @@ export function describeTraining(run: JobRunRow | null): string {
       : 'peak RSS not reported';
   return `${seconds}, ${rss}`;
 }
+
+/** The served version's top-N model and the validation figures training chose it by. */
+export const ACTIVE_TOP_N_SQL = `SELECT topn_kind, metrics->'topNSelection' AS selection FROM model_versions WHERE status = 'active'`;
+
+export interface ActiveTopNRow {
+  topn_kind: string;
+  selection: { split?: string; validationNdcg10?: Record<string, number> } | null;
+}
+
+/**
+ * Which ranking model a size's lists came from: EASE ranks its columns only, the factor kinds go
+ * through the candidate index, so two sizes' COLLABORATIVE cells compare only with it in view (the
+ * 25M release's version chose EASE by 0.000007 of validation NDCG@10, the 32M release's PureSVD).
+ */
+export function describeTopN(row: ActiveTopNRow | undefined): string {
+  if (!row) return 'no active version';
+  const figures = Object.entries(row.selection?.validationNdcg10 ?? {});
+  if (figures.length === 0) return `${row.topn_kind} (no validation recorded)`;
+  const sorted = figures.sort(([, a], [, b]) => b - a).map(([kind, ndcg]) => `${kind} ${ndcg.toFixed(5)}`);
+  return `${row.topn_kind} (validation NDCG@10${row.selection?.split ? `, ${row.selection.split} split` : ''}: ${sorted.join(', ')})`;
+}

@@ -24,11 +24,14 @@ import { CONTENT_INDEX_JOB, TRAINING_JOB } from '../src/worker';
 import { BENCH_ADMIN_URL } from './bench-database';
 import { BENCH_SEARCHES, SERVER_NODE_FLAGS } from './bench-load';
 import {
+  ACTIVE_TOP_N_SQL,
   describeJobs,
+  describeTopN,
   describeTraining,
   enginesState,
   FIRST_RUN_SQL,
   firstModelState,
+  type ActiveTopNRow,
   type JobRunRow,
   type ServerHealth,
   type Waited,
@@ -482,6 +485,9 @@ async function benchSize(
       throw new Error(`first training: ${trained.reason}`);
     }
     figures['cold start to COLLABORATIVE served'] = `${seconds(started).toFixed(1)} s`;
+    figures['top-N model served'] = describeTopN(
+      (await jobsDb.query(ACTIVE_TOP_N_SQL)).rows[0] as ActiveTopNRow,
+    );
     log(`first model served: ${figures['first training']}; waiting for every engine`);
     const ready = await waitForJobs(
       'every engine',

@@ -1,5 +1,6 @@
 import {
   describeJobs,
+  describeTopN,
   describeTraining,
   enginesState,
   firstModelState,
@@ -137,5 +138,18 @@ describe('bench-scale: what it prints', () => {
       describeTraining(run({ outcome: 'failed', detail: { seconds: 80.04, error: 'out of memory' } })),
     ).toBe('failed after 80.0 s: out of memory');
     expect(describeTraining(null)).toBe('no training run recorded');
+  });
+});
+
+describe('bench-scale: the top-N model a size served', () => {
+  it('names the kind and the validation figures that chose it, best first', () => {
+    expect(
+      describeTopN({
+        topn_kind: 'ease',
+        selection: { split: 'temporal', validationNdcg10: { puresvd: 0.016851777, ease: 0.016858671 } },
+      }),
+    ).toBe('ease (validation NDCG@10, temporal split: ease 0.01686, puresvd 0.01685)');
+    expect(describeTopN({ topn_kind: 'puresvd', selection: null })).toBe('puresvd (no validation recorded)');
+    expect(describeTopN(undefined)).toBe('no active version');
   });
 });

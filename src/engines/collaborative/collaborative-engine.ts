@@ -20,7 +20,6 @@ import {
   topK,
   TopNScorer,
   userRecencyWeights,
-  type MipsIndex,
   type TopNUserScores,
 } from './kernels';
 import { CacheCounts, newCacheCounts, Versions, VersionedCache } from '../../cache';
@@ -386,35 +385,10 @@ export class CollaborativeEngine implements RecommendationEngine {
     const remembered = state.lists.get(key, 0);
     if (remembered) return remembered;
     const wanted = genres.length > 0 ? new Set(genres) : null;
-    const index = snapshot.candidates.ready();
-    const { ranking } = state;
-    const ranked = index && ranking.vector ? null : ranking.rankedItems;
-    if ((index && ranking.vector) || ranked) {
-      const excluded = new Set<number>(user.items);
-      for (const id of extraExclusions) {
-        const item = snapshot.itemIndex.get(id);
-        if (item !== undefined) excluded.add(item);
-      }
-      const { itemGenres } = snapshot;
-      const eligible = (item: number) =>
-        !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
+    const picked = this.pickWithoutFullPass(snapshot, state, request.limit, extraExclusions, wanted);
+    if (picked) {
       const list: ScoredMovie[] = [];
-      if (ranked) {
-        // The few movies the model ranks (ascending, so ties still go to the lower item index).
-        for (const at of topK(ranked.scores, request.limit, (at) => eligible(ranked.items[at])))
-          list.push(this.scoredItem(state, ranked.items[at]));
-        this.retrievals.rankedOnly++;
-      } else {
-        // Only the movies whose norm could still place them in the list are scored.
-        const found = searchMipsIndex(
-          index as MipsIndex,
-          ranking.vector as Float64Array,
-          request.limit,
-          eligible,
-        );
-        for (const item of found.items) list.push(this.scoredItem(state, item));
-        this.retrievals.indexed++;
-      }
+      for (const item of picked) list.push(this.scoredItem(state, item));
       state.lists.set(key, list, 0);
       return list;
     }
@@ -440,6 +414,43 @@ export class CollaborativeEngine implements RecommendationEngine {
     const list = Array.from(topK(scores, request.limit), (i) => this.scoredItem(state, i));
     state.lists.set(key, list, 0);
     return list;
+  }
+
+  /**
+   * The list's item indices without scoring the catalog, where the version allows it: from the
+   * candidate index (a factor model over a large catalog) or from the few movies the model ranks
+   * (EASE's columns). Null when only the full pass can tell.
+   */
+  private pickWithoutFullPass(
+    snapshot: Snapshot,
+    state: UserState,
+    limit: number,
+    extraExclusions: readonly number[],
+    wanted: ReadonlySet<string> | null,
+  ): Int32Array | null {
+    const eligible = () => {
+      const excluded = new Set<number>(state.user.items);
+      for (const id of extraExclusions) {
+        const item = snapshot.itemIndex.get(id);
+        if (item !== undefined) excluded.add(item);
+      }
+      const { itemGenres } = snapshot;
+      return (item: number) =>
+        !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
+    };
+    const index = snapshot.candidates.ready();
+    const { vector } = state.ranking;
+    if (index && vector) {
+      // Only the movies whose norm could still place them in the list are scored.
+      this.retrievals.indexed++;
+      return searchMipsIndex(index, vector, limit, eligible()).items;
+    }
+    const ranked = state.ranking.rankedItems;
+    if (!ranked) return null;
+    // The few movies the model ranks (ascending, so ties still go to the lower item index).
+    const allowed = eligible();
+    this.retrievals.rankedOnly++;
+    return topK(ranked.scores, limit, (at) => allowed(ranked.items[at])).map((at) => ranked.items[at]);
   }
 
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {

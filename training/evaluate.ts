@@ -4,7 +4,13 @@ import { topK } from '../src/engines/collaborative/kernels/top-k';
 import { datasetFromRows, idSpaceOf, ratingScaleOf, type RatingRecord, type RatingsDataset } from './dataset';
 import { CUTOFF, mae, RankingAccumulator, RELEVANCE_THRESHOLD, rmse, type RankingMetrics } from './metrics';
 import type { EvaluationFold, EvaluationPlan } from './protocols';
-import { createStrategy, type EvaluationStrategy, type StrategyContext } from './strategies';
+import { pairedBootstrap, type PairedBootstrapOptions, type PairedDifference } from './paired-bootstrap';
+import {
+  createStrategy,
+  strategyBlendsEngines,
+  type EvaluationStrategy,
+  type StrategyContext,
+} from './strategies';
 import { carveValidation, type ValidationSplitKind } from './validation-split';
 
 /** The metrics the harness reports, null where a strategy or fold has none. */
@@ -40,10 +46,22 @@ export interface StrategyResult extends EvaluationMetrics {
   readonly fitNotes?: string[];
 }
 
+/**
+ * A strategy that blends engines against the best single strategy of the same fold (by mean NDCG@10),
+ * user by user on the same test users: is the blend's lead or lag more than the test set's noise?
+ */
+export interface PairedComparison extends PairedDifference {
+  readonly fold: string;
+  readonly strategy: string;
+  readonly against: string;
+}
+
 export interface EvaluationReport {
   readonly dataset: string;
   readonly protocol: string;
   readonly results: StrategyResult[];
+  /** Absent in reports written before paired comparisons, and where nothing blends engines. */
+  readonly comparisons?: PairedComparison[];
 }
 
 /** The fold's ratings on one id space spanning train ∪ test (the catalog). */
@@ -120,7 +138,7 @@ export function rankingMetrics(
       for (let item = 0; item < train.numItems; item++)
         scores[item] = (predict as NonNullable<typeof predict>)(user, item);
     for (let e = rated.offsets[user]; e < rated.offsets[user + 1]; e++) scores[rated.columns[e]] = -Infinity;
-    accumulator.add(topK(scores, CUTOFF), relevantByUser.get(user) as Set<number>);
+    accumulator.add(topK(scores, CUTOFF), relevantByUser.get(user) as Set<number>, user);
   }
   return accumulator.result();
 }
@@ -130,6 +148,15 @@ export async function evaluateFold(
   strategy: EvaluationStrategy,
   prepared = prepareFold(fold),
 ): Promise<FoldResult> {
+  return (await evaluateFoldWithUsers(fold, strategy, prepared)).result;
+}
+
+/** evaluateFold, and each ranked user's NDCG@10 (null without ranking metrics) for paired comparisons. */
+async function evaluateFoldWithUsers(
+  fold: EvaluationFold,
+  strategy: EvaluationStrategy,
+  prepared: ReturnType<typeof prepareFold>,
+): Promise<{ result: FoldResult; ndcg10ByUser: ReadonlyMap<number, number> | null }> {
   const { train, test } = prepared;
   const fitStarted = performance.now();
   await strategy.fit(train);
@@ -137,7 +164,7 @@ export async function evaluateFold(
   const evaluateStarted = performance.now();
   const rating = fold.ratingMetrics ? ratingMetrics(strategy, train, test) : { rmse: null, mae: null };
   const ranking = fold.rankingMetrics ? rankingMetrics(strategy, train, test) : null;
-  return {
+  const result: FoldResult = {
     fold: fold.name,
     ...rating,
     ndcg10: ranking?.ndcg10 ?? null,
@@ -150,6 +177,7 @@ export async function evaluateFold(
     evaluateSeconds: (performance.now() - evaluateStarted) / 1000,
     fitNote: strategy.fitNote?.() ?? null,
   };
+  return { result, ndcg10ByUser: ranking?.ndcg10ByUser ?? null };
 }
 
 function meanOf(values: (number | null)[]): number | null {
@@ -183,16 +211,59 @@ export async function runEvaluation(
   for (const name of strategyNames) createStrategy(name, context);
   const prepared = plan.folds.map((fold) => prepareFold(fold));
   const results: StrategyResult[] = [];
+  const ranked: RankedFold[] = [];
   for (const name of strategyNames) {
     const folds: FoldResult[] = [];
     for (let f = 0; f < plan.folds.length; f++) {
-      const result = await evaluateFold(plan.folds[f], createStrategy(name, context), prepared[f]);
+      const { result, ndcg10ByUser } = await evaluateFoldWithUsers(
+        plan.folds[f],
+        createStrategy(name, context),
+        prepared[f],
+      );
       onFold?.(name, result);
       folds.push(result);
+      if (ndcg10ByUser && result.ndcg10 !== null)
+        ranked.push({ strategy: name, fold: result.fold, ndcg10: result.ndcg10, ndcg10ByUser });
     }
     results.push(summarize(name, folds));
   }
-  return { dataset: plan.dataset, protocol: plan.protocol, results };
+  const comparisons = compareBlends(ranked);
+  return {
+    dataset: plan.dataset,
+    protocol: plan.protocol,
+    results,
+    ...(comparisons.length > 0 ? { comparisons } : {}),
+  };
+}
+
+interface RankedFold {
+  readonly strategy: string;
+  readonly fold: string;
+  readonly ndcg10: number;
+  readonly ndcg10ByUser: ReadonlyMap<number, number>;
+}
+
+/** Per fold, each strategy that blends engines against the fold's best strategy that does not. */
+export function compareBlends(
+  ranked: readonly RankedFold[],
+  options?: PairedBootstrapOptions,
+): PairedComparison[] {
+  const comparisons: PairedComparison[] = [];
+  for (const fold of [...new Set(ranked.map((r) => r.fold))]) {
+    const inFold = ranked.filter((r) => r.fold === fold);
+    const best = inFold
+      .filter((r) => !strategyBlendsEngines(r.strategy))
+      .reduce<RankedFold | null>((top, r) => (top === null || r.ndcg10 > top.ndcg10 ? r : top), null);
+    if (!best) continue;
+    for (const blend of inFold.filter((r) => strategyBlendsEngines(r.strategy)))
+      comparisons.push({
+        fold,
+        strategy: blend.strategy,
+        against: best.strategy,
+        ...pairedBootstrap(blend.ndcg10ByUser, best.ndcg10ByUser, options),
+      });
+  }
+  return comparisons;
 }
 
 function cell(value: number | null, digits: number): string {
@@ -223,5 +294,28 @@ export function formatMarkdownTable(report: EvaluationReport): string {
       ...foldRows,
     );
   }
+  if (report.comparisons?.length) lines.push('', ...comparisonTable(report.comparisons));
   return lines.join('\n');
+}
+
+/** A difference with its sign, 4 decimals. */
+export const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(4)}`;
+
+/**
+ * The paired comparisons as a Markdown table; "within noise" where the interval holds zero, i.e.
+ * these test users cannot tell the two strategies apart.
+ */
+export function comparisonTable(comparisons: readonly PairedComparison[]): string[] {
+  const [first] = comparisons;
+  return [
+    `| fold | strategy | against (best unblended) | Δ NDCG@10 | ${Math.round(first.confidence * 100)}% interval | users | verdict |`,
+    '|---|---|---|---:|---|---:|---|',
+    ...comparisons.map(
+      (c) =>
+        `| ${c.fold} | ${c.strategy} | ${c.against} | ${signed(c.difference)} | [${signed(c.low)}, ${signed(c.high)}] | ` +
+        `${c.users} | ${c.low > 0 ? 'ahead' : c.high < 0 ? 'behind' : 'within noise'} |`,
+    ),
+    '',
+    `Paired bootstrap over the test users (${first.resamples.toLocaleString('en-US')} resamples, seed ${first.seed}).`,
+  ];
 }

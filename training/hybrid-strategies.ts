@@ -458,17 +458,20 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   });
   registerStrategy({
     name: 'hybrid',
+    blendsEngines: true,
     description:
       'production merge with the specified weights (0.5 the served top-N model, 0.3 content, 0.2 statistical), min-max over the candidate pool',
     create: hybrid('hybrid', 'candidate-pool'),
   });
   registerStrategy({
     name: 'hybrid-all-items',
+    blendsEngines: true,
     description: 'as hybrid, but min-max over every unrated item instead of the candidate pool',
     create: hybrid('hybrid-all-items', 'all-items'),
   });
   registerStrategy({
     name: 'hybrid-calibrated',
+    blendsEngines: true,
     description:
       'as hybrid, with weights chosen inside each training fold on a validation split (0.1 grid, NDCG@10)',
     create: (context) =>

@@ -72,6 +72,8 @@ export interface RankingMetrics {
   /** Distinct items over all users' top-k lists, divided by the catalog size. */
   readonly coverage: number;
   readonly users: number;
+  /** Each user's NDCG@k by the user given to add() (the order of adding where none was): for paired comparisons. */
+  readonly ndcg10ByUser: ReadonlyMap<number, number>;
 }
 
 /** Averages ranking metrics over users, one top-k list at a time. */
@@ -82,16 +84,20 @@ export class RankingAccumulator {
   private precision = 0;
   private hitRate = 0;
   private readonly recommended = new Set<number>();
+  private readonly ndcgByUser = new Map<number, number>();
 
   constructor(
     private readonly catalogSize: number,
     private readonly k = CUTOFF,
   ) {}
 
-  add(ranked: ArrayLike<number>, relevant: ReadonlySet<number>): void {
+  add(ranked: ArrayLike<number>, relevant: ReadonlySet<number>, user = this.users): void {
     if (relevant.size === 0) return;
+    if (this.ndcgByUser.has(user)) throw new Error(`user ${user} was already added`);
     this.users++;
-    this.ndcg += ndcgAtK(ranked, relevant, this.k);
+    const ndcg = ndcgAtK(ranked, relevant, this.k);
+    this.ndcgByUser.set(user, ndcg);
+    this.ndcg += ndcg;
     this.recall += recallAtK(ranked, relevant, this.k);
     this.precision += precisionAtK(ranked, relevant, this.k);
     this.hitRate += hitRateAtK(ranked, relevant, this.k);
@@ -107,6 +113,7 @@ export class RankingAccumulator {
       hitRate10: perUser(this.hitRate),
       coverage: this.catalogSize === 0 ? 0 : this.recommended.size / this.catalogSize,
       users: this.users,
+      ndcg10ByUser: new Map(this.ndcgByUser),
     };
   }
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EvaluationReport, StrategyResult } from './evaluate';
+import { comparisonTable, signed, type EvaluationReport, type StrategyResult } from './evaluate';
 
 /** One evaluation run as kept in the report directory: the results and where they were measured. */
 export interface QualityRun {
@@ -100,6 +100,7 @@ export function qualityMarkdown(runs: readonly QualityRun[]): string {
         `| ${strategy} | ${runs.map((run) => cell(resultOf(run, strategy)?.ndcg10 ?? null)).join(' | ')} |`,
     ),
     '',
+    ...blendSummary(runs),
     '## Every metric',
     '',
   ];
@@ -126,8 +127,41 @@ export function qualityMarkdown(runs: readonly QualityRun[]): string {
       (r.fitNotes ?? []).map((note) => `- ${r.strategy}: ${note}`),
     );
     if (notes.length > 0) lines.push('Chosen on validation inside the training data:', '', ...notes, '');
+    if (run.report.comparisons?.length)
+      lines.push(
+        'Each strategy that blends engines against the best one that does not, user by user on this test set:',
+        '',
+        ...comparisonTable(run.report.comparisons),
+        '',
+      );
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/**
+ * One row per blending strategy, one column per run: its paired difference from that run's best
+ * unblended strategy; empty where no run has comparisons (reports written before them).
+ */
+function blendSummary(runs: readonly QualityRun[]): string[] {
+  const blends = [...new Set(runs.flatMap((run) => (run.report.comparisons ?? []).map((c) => c.strategy)))];
+  if (blends.length === 0) return [];
+  const cellOf = (run: QualityRun, strategy: string) => {
+    const found = (run.report.comparisons ?? []).filter((c) => c.strategy === strategy);
+    return found.length === 1
+      ? `${signed(found[0].difference)} [${signed(found[0].low)}, ${signed(found[0].high)}] vs ${found[0].against}`
+      : '–';
+  };
+  return [
+    '## Blends against the best single strategy',
+    '',
+    'Δ NDCG@10 of each strategy that blends engines minus the best strategy that does not, on the same',
+    'test users, with a 95% paired bootstrap interval: where it holds zero, the test set cannot tell them apart.',
+    '',
+    `| strategy | ${runs.map(label).join(' | ')} |`,
+    `|---|${runs.map(() => '---').join('|')}|`,
+    ...blends.map((strategy) => `| ${strategy} | ${runs.map((run) => cellOf(run, strategy)).join(' | ')} |`),
+    '',
+  ];
 }
 
 const METRICS = [

@@ -34,6 +34,11 @@ export interface StrategyContext {
 export interface StrategyRegistration {
   readonly name: string;
   readonly description: string;
+  /**
+   * The strategy merges several engines (the hybrids): reports compare it, user by user, with the
+   * best strategy that does not.
+   */
+  readonly blendsEngines?: boolean;
   readonly create: (context: StrategyContext) => EvaluationStrategy;
 }
 
@@ -53,6 +58,10 @@ export function registerStrategy(registration: StrategyRegistration): void {
 
 export function registeredStrategies(): StrategyRegistration[] {
   return [...registry.values()];
+}
+
+export function strategyBlendsEngines(name: string): boolean {
+  return registry.get(name)?.blendsEngines === true;
 }
 
 export function createStrategy(name: string, context: StrategyContext): EvaluationStrategy {

@@ -12,6 +12,7 @@ import {
   type EvaluationReport,
 } from '../../training/evaluate';
 import { ProtocolError, temporalSplit, loadEvaluationPlan } from '../../training/protocols';
+import { qualityMarkdown } from '../../training/quality-report';
 import { registerStrategy, type EvaluationStrategy } from '../../training/strategies';
 import type { RatingRecord } from '../../training/dataset';
 
@@ -284,5 +285,39 @@ describe('evaluation end to end', () => {
     expect(constant.rmse).toBeGreaterThan(0);
     // Constant scores rank by index: still a valid (if poor) ranking.
     expect(constant.ndcg10).not.toBeNull();
+    expect(report.comparisons).toBeUndefined();
+  });
+
+  it('compares a strategy that blends engines with the best one that does not, on the page too', async () => {
+    // Scores items by index: a poor blend, so the interval must sit below zero.
+    registerStrategy({
+      name: 'test-blend-by-index',
+      blendsEngines: true,
+      description: 'ranks by item index',
+      create: () => ({
+        name: 'test-blend-by-index',
+        fit: () => undefined,
+        scoreAll: (_user, out) => out.forEach((_, item) => (out[item] = -item)),
+      }),
+    });
+    const plan = await loadEvaluationPlan('split', {
+      train: path.join(dir, 'train.base'),
+      test: path.join(dir, 'test.test'),
+    });
+    const report = await runEvaluation(plan, ['popularity', 'test-blend-by-index'], { seed: 1, threads: 1 });
+    const [popularity, blend] = report.results;
+    expect(report.comparisons).toHaveLength(1);
+    const [comparison] = report.comparisons ?? [];
+    expect(comparison).toMatchObject({ strategy: 'test-blend-by-index', against: 'popularity', users: 120 });
+    expect(comparison.difference).toBeCloseTo((blend.ndcg10 as number) - (popularity.ndcg10 as number), 12);
+    expect(comparison.high).toBeLessThan(0);
+    const page = qualityMarkdown([
+      { report, measuredAt: '2026-12-06T00:00:00.000Z', loadAverage: [1, 1, 1], cores: 2, arguments: [] },
+    ]);
+    expect(page).toContain('## Blends against the best single strategy');
+    expect(page).toMatch(/\| test-blend-by-index \| −0\.\d{4} \[−0\.\d{4}, −0\.\d{4}\] vs popularity \|/);
+    expect(page).toMatch(
+      /\| split \| test-blend-by-index \| popularity \| −0\.\d{4} \| .* \| 120 \| behind \|/,
+    );
   });
 });

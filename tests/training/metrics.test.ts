@@ -69,5 +69,18 @@ describe('ranking metrics at 10', () => {
     expect(result.precision10).toBeCloseTo(0.05, 12);
     expect(result.hitRate10).toBeCloseTo(0.5, 12);
     expect(result.coverage).toBeCloseTo(11 / 20, 12);
+    expect([...result.ndcg10ByUser]).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
+  });
+
+  it('keeps each user’s NDCG@10 under the user it was given, once per user', () => {
+    const accumulator = new RankingAccumulator(20);
+    accumulator.add([7, 1], new Set([1]), 42);
+    accumulator.add([1, 2], new Set([1]), 3);
+    expect(accumulator.result().ndcg10ByUser.get(42)).toBeCloseTo(1 / Math.log2(3), 12);
+    expect(accumulator.result().ndcg10ByUser.get(3)).toBe(1);
+    expect(() => accumulator.add([1], new Set([1]), 42)).toThrow('user 42 was already added');
   });
 });

@@ -236,7 +236,8 @@ export async function runEvaluation(
   };
 }
 
-interface RankedFold {
+/** One strategy on one fold: its mean NDCG@10 and each ranked user's. */
+export interface RankedFold {
   readonly strategy: string;
   readonly fold: string;
   readonly ndcg10: number;

@@ -490,15 +490,9 @@ async function benchSize(
       (await jobsDb.query(ACTIVE_TOP_N_SQL)).rows[0] as ActiveTopNRow,
     );
     log(`first model served: ${figures['first training']}; waiting for every engine`);
-    const ready = await waitForJobs(
-      'every engine',
-      cold,
-      jobsDb,
-      CONTENT_INDEX_JOB,
-      enginesState,
-      args.waitMs,
-      log,
-    );
+    const everyEngine = (what: string, on: Server) =>
+      waitForJobs(what, on, jobsDb, CONTENT_INDEX_JOB, enginesState, args.waitMs, log);
+    const ready = await everyEngine('every engine', cold);
     if (ready.state === 'failed') {
       figures['cold start to all engines ready'] = `failed: ${ready.reason}`;
       throw new Error(`engines: ${ready.reason}`);
@@ -647,15 +641,7 @@ async function benchSize(
     figures['server RSS after warm start'] = mib(memoryOf(warm.child.pid!).rss);
     // What an operator waits for after a restart: the content engine serves once this process has
     // checked the index (every text hash unchanged) and, where configured, built its in-process search.
-    const warmReady = await waitForJobs(
-      'every engine after the warm start',
-      warm,
-      jobsDb,
-      CONTENT_INDEX_JOB,
-      enginesState,
-      args.waitMs,
-      log,
-    );
+    const warmReady = await everyEngine('every engine after the warm start', warm);
     if (warmReady.state === 'failed') {
       figures['warm start to all engines ready'] = `failed: ${warmReady.reason}`;
       throw new Error(`warm start: ${warmReady.reason}`);

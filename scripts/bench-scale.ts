@@ -669,7 +669,9 @@ async function benchSize(
  * lists per second (README, Performance at scale).
  */
 async function databaseSettings(): Promise<string> {
-  const names = ['shared_buffers', 'effective_cache_size', 'work_mem', 'max_connections'];
+  // autovacuum: off on the machines these figures come from (their PostgreSQL's conf.d); on, a vacuum
+  // of the ratings table can share a cell's seconds.
+  const names = ['shared_buffers', 'effective_cache_size', 'work_mem', 'max_connections', 'autovacuum'];
   const rows: { name: string; setting: string }[] = (
     await admin((client) =>
       client.query(`SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name = ANY($1)`, [

@@ -143,19 +143,11 @@ export function rankingMetrics(
   return accumulator.result();
 }
 
+/** The fold's result, and each ranked user's NDCG@10 (null without ranking metrics) for paired comparisons. */
 export async function evaluateFold(
   fold: EvaluationFold,
   strategy: EvaluationStrategy,
   prepared = prepareFold(fold),
-): Promise<FoldResult> {
-  return (await evaluateFoldWithUsers(fold, strategy, prepared)).result;
-}
-
-/** evaluateFold, and each ranked user's NDCG@10 (null without ranking metrics) for paired comparisons. */
-async function evaluateFoldWithUsers(
-  fold: EvaluationFold,
-  strategy: EvaluationStrategy,
-  prepared: ReturnType<typeof prepareFold>,
 ): Promise<{ result: FoldResult; ndcg10ByUser: ReadonlyMap<number, number> | null }> {
   const { train, test } = prepared;
   const fitStarted = performance.now();
@@ -215,7 +207,7 @@ export async function runEvaluation(
   for (const name of strategyNames) {
     const folds: FoldResult[] = [];
     for (let f = 0; f < plan.folds.length; f++) {
-      const { result, ndcg10ByUser } = await evaluateFoldWithUsers(
+      const { result, ndcg10ByUser } = await evaluateFold(
         plan.folds[f],
         createStrategy(name, context),
         prepared[f],
@@ -302,6 +294,9 @@ export function formatMarkdownTable(report: EvaluationReport): string {
 /** A difference with its sign, 4 decimals. */
 export const signed = (value: number) => `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(4)}`;
 
+/** The comparison's interval as "[−0.0035, +0.0012]". */
+export const signedInterval = (c: PairedDifference) => `[${signed(c.low)}, ${signed(c.high)}]`;
+
 /**
  * The paired comparisons as a Markdown table; "within noise" where the interval holds zero, i.e.
  * these test users cannot tell the two strategies apart.
@@ -313,7 +308,7 @@ export function comparisonTable(comparisons: readonly PairedComparison[]): strin
     '|---|---|---|---:|---|---:|---|',
     ...comparisons.map(
       (c) =>
-        `| ${c.fold} | ${c.strategy} | ${c.against} | ${signed(c.difference)} | [${signed(c.low)}, ${signed(c.high)}] | ` +
+        `| ${c.fold} | ${c.strategy} | ${c.against} | ${signed(c.difference)} | ${signedInterval(c)} | ` +
         `${c.users} | ${c.low > 0 ? 'ahead' : c.high < 0 ? 'behind' : 'within noise'} |`,
     ),
     '',

@@ -42,14 +42,14 @@ export function pairedBootstrap(
   if (a.size !== b.size) throw new Error(`paired users differ: ${a.size} against ${b.size}`);
   const differences = new Float64Array(a.size);
   let n = 0;
+  let total = 0;
   for (const [user, value] of a) {
     const other = b.get(user);
     if (other === undefined) throw new Error(`paired users differ: user ${user} has no second value`);
-    differences[n++] = value - other;
+    differences[n] = value - other;
+    total += differences[n++];
   }
   if (n === 0) throw new Error('no users to compare');
-  let total = 0;
-  for (let i = 0; i < n; i++) total += differences[i];
   const random = new Mulberry32(seed);
   const means = new Float64Array(resamples);
   for (let r = 0; r < resamples; r++) {

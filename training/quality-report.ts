@@ -1,7 +1,13 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { comparisonTable, signed, type EvaluationReport, type StrategyResult } from './evaluate';
+import {
+  comparisonTable,
+  signed,
+  signedInterval,
+  type EvaluationReport,
+  type StrategyResult,
+} from './evaluate';
 
 /** One evaluation run as kept in the report directory: the results and where they were measured. */
 export interface QualityRun {
@@ -148,7 +154,7 @@ function blendSummary(runs: readonly QualityRun[]): string[] {
   const cellOf = (run: QualityRun, strategy: string) => {
     const found = (run.report.comparisons ?? []).filter((c) => c.strategy === strategy);
     return found.length === 1
-      ? `${signed(found[0].difference)} [${signed(found[0].low)}, ${signed(found[0].high)}] vs ${found[0].against}`
+      ? `${signed(found[0].difference)} ${signedInterval(found[0])} vs ${found[0].against}`
       : '–';
   };
   return [

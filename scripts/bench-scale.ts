@@ -490,14 +490,17 @@ async function benchSize(
       (await jobsDb.query(ACTIVE_TOP_N_SQL)).rows[0] as ActiveTopNRow,
     );
     log(`first model served: ${figures['first training']}; waiting for every engine`);
-    const everyEngine = (what: string, on: Server) =>
-      waitForJobs(what, on, jobsDb, CONTENT_INDEX_JOB, enginesState, args.waitMs, log);
-    const ready = await everyEngine('every engine', cold);
-    if (ready.state === 'failed') {
-      figures['cold start to all engines ready'] = `failed: ${ready.reason}`;
-      throw new Error(`engines: ${ready.reason}`);
-    }
-    figures['cold start to all engines ready'] = `${seconds(started).toFixed(1)} s`;
+    // Waits until `on` serves from every engine, then writes the seconds since `started` (or why not) as `figure`.
+    const everyEngine = async (what: string, on: Server, figure: string, failure: string) => {
+      const ready = await waitForJobs(what, on, jobsDb, CONTENT_INDEX_JOB, enginesState, args.waitMs, log);
+      if (ready.state === 'failed') {
+        figures[figure] = `failed: ${ready.reason}`;
+        throw new Error(`${failure}: ${ready.reason}`);
+      }
+      figures[figure] = `${seconds(started).toFixed(1)} s`;
+      return ready;
+    };
+    const ready = await everyEngine('every engine', cold, 'cold start to all engines ready', 'engines');
     const indexSeconds = ready.run?.detail.seconds;
     if (typeof indexSeconds === 'number')
       figures['content index build'] =
@@ -641,12 +644,12 @@ async function benchSize(
     figures['server RSS after warm start'] = mib(memoryOf(warm.child.pid!).rss);
     // What an operator waits for after a restart: the content engine serves once this process has
     // checked the index (every text hash unchanged) and, where configured, built its in-process search.
-    const warmReady = await everyEngine('every engine after the warm start', warm);
-    if (warmReady.state === 'failed') {
-      figures['warm start to all engines ready'] = `failed: ${warmReady.reason}`;
-      throw new Error(`warm start: ${warmReady.reason}`);
-    }
-    figures['warm start to all engines ready'] = `${seconds(started).toFixed(1)} s`;
+    await everyEngine(
+      'every engine after the warm start',
+      warm,
+      'warm start to all engines ready',
+      'warm start',
+    );
   } catch (error) {
     if (server?.exit())
       log(`the server exited (${server.exit()}); its last lines:\n${server.recent().join('\n')}`);

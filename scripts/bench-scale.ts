@@ -36,6 +36,7 @@ import {
   type ServerHealth,
   type Waited,
 } from './bench-scale-jobs';
+import { judgeTargets, TARGET_CONNECTIONS, verdictCell, type SizeMeasures } from './bench-scale-targets';
 
 const USAGE = `Usage: npm run bench:scale -- [--sizes 1M,5M,25M,32M] [options]
 
@@ -384,6 +385,8 @@ interface SizeResult {
   label: string;
   figures: Record<string, string>;
   cells: Cell[];
+  /** The figures issue #12's targets are judged by, as numbers. */
+  measures: Omit<SizeMeasures, 'completed'>;
   /** Why the size did not complete; null when it did. */
   failure: string | null;
 }
@@ -397,7 +400,7 @@ async function benchSize(
   result: SizeResult,
   logDir: string,
 ): Promise<void> {
-  const { figures, cells } = result;
+  const { figures, cells, measures } = result;
   const shapeName: ReleaseShapeName = size.ratings >= 30e6 ? 'ml-32m' : 'ml-25m';
   const scale = size.ratings / RELEASE_SHAPES[shapeName].ratings;
   const tag = `${size.label.toLowerCase().replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
@@ -481,6 +484,11 @@ async function benchSize(
       log,
     );
     figures['first training'] = describeTraining(trained.run);
+    if (trained.run?.outcome === 'succeeded') {
+      const { seconds: trainingSeconds, maxRssBytes } = trained.run.detail;
+      if (typeof trainingSeconds === 'number') measures.trainingSeconds = trainingSeconds;
+      if (typeof maxRssBytes === 'number') measures.trainingPeakBytes = maxRssBytes;
+    }
     if (trained.state === 'failed') {
       figures['first training'] = `failed: ${trained.reason}`;
       throw new Error(`first training: ${trained.reason}`);
@@ -502,6 +510,7 @@ async function benchSize(
     };
     const ready = await everyEngine('every engine', cold, 'cold start to all engines ready', 'engines');
     const indexSeconds = ready.run?.detail.seconds;
+    if (typeof indexSeconds === 'number') measures.indexSeconds = indexSeconds;
     if (typeof indexSeconds === 'number')
       figures['content index build'] =
         `${indexSeconds.toFixed(1)} s, ${String(ready.run?.detail.embedded ?? '?')} movies embedded`;
@@ -564,6 +573,7 @@ async function benchSize(
       }
     const memory = memoryOf(server.child.pid!);
     figures['server RSS after load (peak)'] = `${mib(memory.rss)} (${mib(memory.peak)})`;
+    measures.serverPeakBytes = memory.peak;
 
     // A new user rates; how long until their next list is a different list.
     const onboard = await graphql<{ onboard: { token: string; user: { id: number } } }>(
@@ -620,6 +630,7 @@ async function benchSize(
       if (after !== before) rateTimes.push(performance.now() - t);
     }
     rateTimes.sort((a, b) => a - b);
+    measures.rateToListMs = rateTimes.length ? percentile(rateTimes, 0.5) : null;
     figures['rate → changed HYBRID list (median of 5)'] = rateTimes.length
       ? `${percentile(rateTimes, 0.5).toFixed(0)} ms (${rateTimes.length}/5 changed)`
       : 'list never changed';
@@ -640,7 +651,8 @@ async function benchSize(
       600_000,
       warm,
     );
-    figures['warm start to serving (model loaded)'] = `${seconds(started).toFixed(1)} s`;
+    measures.warmStartSeconds = seconds(started);
+    figures['warm start to serving (model loaded)'] = `${measures.warmStartSeconds.toFixed(1)} s`;
     figures['server RSS after warm start'] = mib(memoryOf(warm.child.pid!).rss);
     // What an operator waits for after a restart: the content engine serves once this process has
     // checked the index (every text hash unchanged) and, where configured, built its in-process search.
@@ -709,6 +721,22 @@ function printTables(results: SizeResult[], startedAt: Date, settings: string): 
       '',
     );
   }
+  const verdicts = results.map((r) =>
+    judgeTargets({ ...r.measures, completed: r.failure === null }, r.cells),
+  );
+  if (verdicts.length > 0)
+    lines.push(
+      "Issue #12's targets (stated for 25M ratings; every size judged by the same bounds). At " +
+        `${TARGET_CONNECTIONS} connections ${TARGET_CONNECTIONS} requests are always in flight, so the mean ` +
+        `latency is ${TARGET_CONNECTIONS} / (req/s):`,
+      '',
+      `| target | ${results.map((r) => r.label).join(' | ')} |`,
+      `|---|${results.map(() => '---').join('|')}|`,
+      ...verdicts[0].map(
+        (first, i) => `| ${first.target} | ${verdicts.map((v) => verdictCell(v[i])).join(' | ')} |`,
+      ),
+      '',
+    );
   const errors = results.reduce((sum, r) => sum + r.cells.reduce((n, c) => n + c.errors, 0), 0);
   lines.push(
     `requests with errors: ${errors}; sizes failed: ${results.filter((r) => r.failure).length} of ${results.length}`,
@@ -740,7 +768,7 @@ async function main(): Promise<void> {
   const results: SizeResult[] = [];
   for (const size of args.sizes) {
     if (interrupted) break;
-    const result: SizeResult = { label: size.label, figures: {}, cells: [], failure: null };
+    const result: SizeResult = { label: size.label, figures: {}, cells: [], measures: {}, failure: null };
     results.push(result);
     try {
       await benchSize(args, size, result, logDir);

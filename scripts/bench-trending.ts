@@ -7,7 +7,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { answerHelp } from '../src/cli-help';
-import { drive, Outcome, percentile } from './bench-load';
+import { drive, Outcome, percentile, SERVER_NODE_FLAGS } from './bench-load';
 
 answerHelp(`Usage: npm run bench:trending -- --database NAME --old DIR [options]
 
@@ -55,7 +55,7 @@ function databaseUrl(): string {
 function start(build: Build): ChildProcess {
   return spawn(
     process.execPath,
-    ['--max-semi-space-size=128', '-r', '@swc-node/register', path.join(build.dir, 'src/main.ts')],
+    [...SERVER_NODE_FLAGS, '-r', '@swc-node/register', path.join(build.dir, 'src/main.ts')],
     {
       cwd: build.dir,
       env: {

@@ -29,6 +29,23 @@ function withApplicationName(url: string): string {
 /** V8 heap of the child: the ratings live in typed arrays outside it, row batches and metadata inside. */
 export const FIRST_MODEL_HEAP_MB = 2048;
 
+/**
+ * The training child's node flags: the server's, but its own heap limit, and without the heap
+ * growth the server runs with (SERVER_NODE_FLAGS), which trades memory for fewer full collections
+ * while serving; the training's memory is what its budget bounds.
+ */
+export function trainingChildFlags(parentFlags: readonly string[], isTypeScript: boolean): string[] {
+  return [
+    ...parentFlags.filter(
+      (arg) => !arg.startsWith('--max-old-space-size') && !arg.startsWith('--heap-growing-percent'),
+    ),
+    ...(isTypeScript && !parentFlags.some((arg) => arg.includes('@swc-node/register'))
+      ? ['-r', '@swc-node/register']
+      : []),
+    `--max-old-space-size=${FIRST_MODEL_HEAP_MB}`,
+  ];
+}
+
 export function trainFirstModelInChild(options: {
   databaseUrl: string;
   schema?: string;
@@ -38,15 +55,8 @@ export function trainFirstModelInChild(options: {
   /** How far the training is, 0..1 (from the child's progress lines). */
   onProgress?: (fraction: number) => void;
 }): FirstModelTraining {
-  const isTypeScript = __filename.endsWith('.ts');
   const file = path.join(__dirname, `train-database-cli${path.extname(__filename)}`);
-  const execArgv = [
-    ...process.execArgv.filter((arg) => !arg.startsWith('--max-old-space-size')),
-    ...(isTypeScript && !process.execArgv.some((arg) => arg.includes('@swc-node/register'))
-      ? ['-r', '@swc-node/register']
-      : []),
-    `--max-old-space-size=${FIRST_MODEL_HEAP_MB}`,
-  ];
+  const execArgv = trainingChildFlags(process.execArgv, __filename.endsWith('.ts'));
   const args = [
     ...(options.schema ? ['--schema', options.schema] : []),
     ...(options.budgetMb !== undefined ? ['--budget-mb', String(options.budgetMb)] : []),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SERVER_NODE_FLAGS } from '../../scripts/bench-load';
+import { FIRST_MODEL_HEAP_MB, trainingChildFlags } from '../../training/first-model';
 
 const ROOT = path.resolve(__dirname, '../..');
 const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -27,5 +28,27 @@ describe('the server is measured with the flags it is deployed with', () => {
       .filter((line) => line.startsWith('CMD '))
       .pop() as string;
     expect(v8Flags(JSON.parse(cmd.slice(4)) as string[])).toEqual(SERVER_NODE_FLAGS);
+  });
+});
+
+describe("the training child's flags", () => {
+  it('keep the serving flags but the heap growth, and set the heap limit the training is budgeted for', () => {
+    const flags = trainingChildFlags(
+      [...SERVER_NODE_FLAGS, '--max-old-space-size=8192', '-r', '@swc-node/register'],
+      true,
+    );
+    expect(flags).toEqual([
+      '--max-semi-space-size=128',
+      '-r',
+      '@swc-node/register',
+      `--max-old-space-size=${FIRST_MODEL_HEAP_MB}`,
+    ]);
+    // From compiled JavaScript, nothing to register; from TypeScript without it, registered.
+    expect(trainingChildFlags([], false)).toEqual([`--max-old-space-size=${FIRST_MODEL_HEAP_MB}`]);
+    expect(trainingChildFlags([], true)).toEqual([
+      '-r',
+      '@swc-node/register',
+      `--max-old-space-size=${FIRST_MODEL_HEAP_MB}`,
+    ]);
   });
 });

@@ -10,7 +10,7 @@ const run = promisify(execFile);
  * flags on never started, and the first model never came.
  */
 describe('SgdWorkerPool under heap flags', () => {
-  it('starts and closes in a process started with --max-old-space-size and --max-semi-space-size', async () => {
+  it('starts and closes in a process started with the server heap flags and --max-old-space-size', async () => {
     const root = path.resolve(__dirname, '../..');
     const script =
       "require('./training/sgd-workers').SgdWorkerPool.start(2)" +
@@ -18,7 +18,15 @@ describe('SgdWorkerPool under heap flags', () => {
       '.catch((error) => { console.error(error.code || error.message); process.exit(1); });';
     const { stdout } = await run(
       process.execPath,
-      ['--max-semi-space-size=128', '--max-old-space-size=2048', '-r', '@swc-node/register', '-e', script],
+      [
+        '--max-semi-space-size=128',
+        '--heap-growing-percent=100',
+        '--max-old-space-size=2048',
+        '-r',
+        '@swc-node/register',
+        '-e',
+        script,
+      ],
       { cwd: root, timeout: 60_000 },
     );
     expect(stdout.trim()).toBe('pool of 2');

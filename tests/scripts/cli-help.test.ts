@@ -27,6 +27,7 @@ const SCRIPT_MODULES = new Set([
   'scripts/bench-database.ts',
   'scripts/bench-load.ts',
   'scripts/bench-scale-jobs.ts',
+  'scripts/bench-scale-targets.ts',
 ]);
 
 /** Command-line scripts not wired to an npm script (found, not listed, so a new one cannot skip --help). */

@@ -76,25 +76,26 @@ function latencyVerdict(
 /** Every target of the issue against one size's measurements, in the issue's order. */
 export function judgeTargets(measures: SizeMeasures, cells: readonly MeasuredCell[]): TargetVerdict[] {
   const errors = cells.reduce((sum, c) => sum + c.errors, 0);
+  const trainingTarget = 'first training: ≤ 10 min, peak RSS ≤ 4 GiB';
+  const { trainingSeconds, trainingPeakBytes } = measures;
   const training: TargetVerdict =
-    measures.trainingSeconds === undefined || measures.trainingPeakBytes === undefined
-      ? { target: 'first training: ≤ 10 min, peak RSS ≤ 4 GiB', met: null, measured: 'not measured' }
+    trainingSeconds === undefined || trainingPeakBytes === undefined
+      ? { target: trainingTarget, met: null, measured: 'not measured' }
       : {
-          target: 'first training: ≤ 10 min, peak RSS ≤ 4 GiB',
-          met: measures.trainingSeconds <= 600 && measures.trainingPeakBytes <= 4 * GIB,
-          measured: `${measures.trainingSeconds.toFixed(0)} s, ${Math.round(measures.trainingPeakBytes / MIB)} MiB`,
+          target: trainingTarget,
+          met: trainingSeconds <= 600 && trainingPeakBytes <= 4 * GIB,
+          measured: `${trainingSeconds.toFixed(0)} s, ${Math.round(trainingPeakBytes / MIB)} MiB`,
         };
+  const rateTarget = 'a rating in the next list: ≤ 100 ms';
   const rate: TargetVerdict =
-    measures.rateToListMs === undefined
-      ? { target: 'a rating in the next list: ≤ 100 ms', met: null, measured: 'not measured' }
-      : measures.rateToListMs === null
-        ? { target: 'a rating in the next list: ≤ 100 ms', met: false, measured: 'the list never changed' }
-        : verdict(
-            'a rating in the next list: ≤ 100 ms',
-            measures.rateToListMs,
-            (ms) => ms <= 100,
-            (ms) => `${ms.toFixed(0)} ms`,
-          );
+    measures.rateToListMs === null
+      ? { target: rateTarget, met: false, measured: 'the list never changed' }
+      : verdict(
+          rateTarget,
+          measures.rateToListMs,
+          (ms) => ms <= 100,
+          (ms) => `${ms.toFixed(0)} ms`,
+        );
   return [
     training,
     verdict(

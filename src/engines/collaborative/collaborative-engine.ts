@@ -7,7 +7,7 @@ import {
   Evidence,
   RecommendationEngine,
   RecommendationRequest,
-  REMEMBERED_SHAPES_PER_USER,
+  ShapeMemory,
   requestShape,
   ScoredMovie,
   withLazyDetails,
@@ -84,10 +84,11 @@ interface UserState {
   snapshot: Snapshot;
   user: UserRatings;
   ranking: TopNUserScores;
-  /** Top-N lists by query shape (page size, genres, extra exclusions); they live and go with the state. */
-  lists: VersionedCache<string, ScoredMovie[]>;
-  /** Scored movies by item index, shared by lists and scoreMovies. */
-  scored: Map<number, ScoredMovie>;
+  /**
+   * Top-N lists by query shape (page size, genres, extra exclusions) as item indices, not scored
+   * movies: the state outlives young-generation collections (ShapeMemory says what that cost).
+   */
+  lists: ShapeMemory<Int32Array>;
 }
 
 /**
@@ -103,8 +104,13 @@ interface UserRatings {
   mean: number;
   /** Positions of the user's best star ratings (at or above their mean, best first, capped): explanation candidates. */
   evidencePool: number[];
-  /** movieIds the user rated or watched to the end, including movies the model does not know: never ranked. */
-  rated: Set<number>;
+  /**
+   * movieIds the user rated or watched to the end, including movies the model does not know: never
+   * ranked. Their history's own lookup (a search of its ascending ids), plus a set of the movies only
+   * watched: a Set of every rating was the largest part of a user's state (~5 kB of a first list's
+   * ~15 kB that survived young-generation collections at 1M ratings, heap sampling).
+   */
+  rated: { has(movieId: number): boolean };
 }
 
 /**
@@ -282,12 +288,14 @@ export class CollaborativeEngine implements RecommendationEngine {
     const stars = ratings.length;
     // Over every star rating, as training's mean was over the user's ratings in its data.
     const starMean = history.size ? history.starSum() / history.size : null;
-    const rated = new Set(movieIds);
+    let rated: UserRatings['rated'] = history;
     if (watched.length > 0) {
       const value = implicitRatingValue(starMean, snapshot.model.biased.mu);
+      const onlyWatched = new Set<number>();
+      rated = { has: (movieId) => history.has(movieId) || onlyWatched.has(movieId) };
       for (const watch of watched) {
         if (rated.has(watch.movieId)) continue;
-        rated.add(watch.movieId);
+        onlyWatched.add(watch.movieId);
         const item = snapshot.itemIndex.get(watch.movieId);
         if (item === undefined) continue;
         items.push(item);
@@ -334,8 +342,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       snapshot,
       user,
       ranking,
-      lists: new VersionedCache({ max: REMEMBERED_SHAPES_PER_USER, counts: this.cacheCounts.lists }),
-      scored: new Map(),
+      lists: new ShapeMemory(this.cacheCounts.lists),
     };
     this.recent.set(userId, state, version, { catalog });
     return state;
@@ -382,17 +389,26 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (user.items.length === 0) return [];
     const genres = [...new Set(request.genres ?? [])];
     const { key, extraExclusions } = requestShape(request, genres, user.rated);
-    const remembered = state.lists.get(key, 0);
-    if (remembered) return remembered;
+    const remembered = state.lists.get(key);
+    if (remembered) return this.scoredItems(state, remembered);
     const wanted = genres.length > 0 ? new Set(genres) : null;
-    const picked = this.pickWithoutFullPass(snapshot, state, request.limit, extraExclusions, wanted);
-    if (picked) {
-      const list: ScoredMovie[] = [];
-      for (const item of picked) list.push(this.scoredItem(state, item));
-      state.lists.set(key, list, 0);
-      return list;
-    }
+    const picked =
+      this.pickWithoutFullPass(snapshot, state, request.limit, extraExclusions, wanted) ??
+      this.fullPass(snapshot, state, request.limit, extraExclusions, wanted);
+    state.lists.set(key, picked);
+    return this.scoredItems(state, picked);
+  }
+
+  /** Every rankable movie scored, the list's item indices picked from all of them. */
+  private fullPass(
+    snapshot: Snapshot,
+    state: UserState,
+    limit: number,
+    extraExclusions: readonly number[],
+    wanted: ReadonlySet<string> | null,
+  ): Int32Array {
     this.retrievals.fullPass++;
+    const { user } = state;
 
     // Reused between calls (filled and read with no await between): a fresh copy per request
     // was a large share of the garbage a recommendation made.
@@ -411,9 +427,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     if (wanted)
       for (let i = 0; i < scores.length; i++)
         if (scores[i] !== -Infinity && !itemGenres[i].some((g) => wanted.has(g))) scores[i] = -Infinity;
-    const list = Array.from(topK(scores, request.limit), (i) => this.scoredItem(state, i));
-    state.lists.set(key, list, 0);
-    return list;
+    return topK(scores, limit);
   }
 
   /**
@@ -466,16 +480,18 @@ export class CollaborativeEngine implements RecommendationEngine {
     return result;
   }
 
+  private scoredItems(state: UserState, items: Int32Array): ScoredMovie[] {
+    const list: ScoredMovie[] = [];
+    for (const item of items) list.push(this.scoredItem(state, item));
+    return list;
+  }
+
+  /** Made per call, never kept with the state (UserState.lists says why). */
   private scoredItem(state: UserState, item: number): ScoredMovie {
-    let scored = state.scored.get(item);
-    if (!scored) {
-      scored = withLazyDetails(
-        { movieId: state.snapshot.model.topN.itemIds[item], score: state.ranking.score(item) },
-        () => ({ evidence: this.evidenceFor(state.snapshot, state, item) }),
-      );
-      state.scored.set(item, scored);
-    }
-    return scored;
+    return withLazyDetails(
+      { movieId: state.snapshot.model.topN.itemIds[item], score: state.ranking.score(item) },
+      () => ({ evidence: this.evidenceFor(state.snapshot, state, item) }),
+    );
   }
 
   /** The biased model's rating predictions, clipped to the rating scale; unknown movies are left out. */

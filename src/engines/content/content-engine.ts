@@ -3,7 +3,7 @@ import {
   EngineInputError,
   EngineNotReadyError,
   EngineRole,
-  REMEMBERED_SHAPES_PER_USER,
+  ShapeMemory,
   requestShape,
   withLazyDetails,
   EngineStatus,
@@ -135,7 +135,7 @@ interface UserTaste {
   /** The user's best rated embedded movies, best first: what explanations may point at. */
   evidencePool: RatedVector[];
   /** Nearest neighbours of the profile per query shape (movie ids), valid as long as the taste is. */
-  neighbours: VersionedCache<string, Promise<number[]>>;
+  neighbours: ShapeMemory<Promise<number[]>>;
   /** The user's rated movies that vote on a candidate (CONTENT_SCORING); null when none is embedded. */
   voters: RatedNeighbours | null;
   /**
@@ -145,7 +145,40 @@ interface UserTaste {
    * candidates with their lazy explanations): with distinct users every one of those was promoted
    * and collected later, and building them again costs a map lookup each.
    */
-  votes: Map<number, number>;
+  votes: VoteTable;
+}
+
+/**
+ * Votes by movie id: a Map from id to a slot in a Float64Array. A Map of the votes themselves holds
+ * each (a fraction) as a boxed number, one more object per candidate for the collector to copy and
+ * promote with the user's taste.
+ */
+export class VoteTable {
+  private readonly slots = new Map<number, number>();
+  private values = new Float64Array(64);
+
+  has(movieId: number): boolean {
+    return this.slots.has(movieId);
+  }
+
+  get(movieId: number): number | undefined {
+    const slot = this.slots.get(movieId);
+    return slot === undefined ? undefined : this.values[slot];
+  }
+
+  set(movieId: number, vote: number): void {
+    let slot = this.slots.get(movieId);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(movieId, slot);
+      if (slot === this.values.length) {
+        const grown = new Float64Array(2 * slot);
+        grown.set(this.values);
+        this.values = grown;
+      }
+    }
+    this.values[slot] = vote;
+  }
 }
 
 /**
@@ -661,12 +694,9 @@ export class ContentEngine implements RecommendationEngine {
       ratedIds,
       ratedSet: new Set(ratedIds),
       evidencePool: liked.length > 0 ? liked : best,
-      neighbours: new VersionedCache({
-        max: REMEMBERED_SHAPES_PER_USER,
-        counts: this.cacheCounts.neighbours,
-      }),
+      neighbours: new ShapeMemory(this.cacheCounts.neighbours),
       voters,
-      votes: new Map(),
+      votes: new VoteTable(),
     };
   }
 
@@ -746,7 +776,7 @@ export class ContentEngine implements RecommendationEngine {
     const genres = cleanGenres(request.genres);
     const { key, extraExclusions } = requestShape(request, genres, taste.ratedSet);
     const excludeIds = extraExclusions.length > 0 ? [...taste.ratedIds, ...extraExclusions] : taste.ratedIds;
-    let found = taste.neighbours.get(key, 0);
+    let found = taste.neighbours.get(key);
     if (!found) {
       const limit = Math.min(MAX_LIMIT, request.limit * CANDIDATES_PER_RESULT);
       const memory = this.memoryIndex(model.modelId);
@@ -764,7 +794,7 @@ export class ContentEngine implements RecommendationEngine {
             { model, vector: taste.profile.vector, limit, genres, excludeIds },
             this.tuning,
           );
-      taste.neighbours.set(key, found, 0);
+      taste.neighbours.set(key, found);
       found.catch(() => taste.neighbours.delete(key));
     }
     const ids = await found;

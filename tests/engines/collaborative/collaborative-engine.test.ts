@@ -105,6 +105,30 @@ describe('collaborative engine over Postgres', () => {
     expect([...scored.keys()].sort((a, b) => a - b)).toEqual(unseen.slice(0, 5).sort((a, b) => a - b));
   });
 
+  it('remembers a user’s lists per request shape, the least recently asked forgotten first', async () => {
+    const userId = 11;
+    const counts = engine.cacheCounts.lists;
+    const retrievals = () => Object.values(engine.retrievals).reduce((sum, n) => sum + n, 0);
+    const ask = (limit: number) => engine.recommend({ userId, limit });
+    const first = await ask(1);
+    const [hits, misses, picked] = [counts.hits, counts.misses, retrievals()];
+    // The same shape again: the same movies, scores and evidence, and nothing ranked again.
+    const again = await ask(1);
+    expect(again.map((m) => [m.movieId, m.score, m.evidence])).toEqual(
+      first.map((m) => [m.movieId, m.score, m.evidence]),
+    );
+    expect([counts.hits, counts.misses, retrievals()]).toEqual([hits + 1, misses, picked]);
+    // REMEMBERED_SHAPES_PER_USER (8) shapes: 1 is asked for again as the ninth comes, so 2 goes.
+    for (let limit = 2; limit <= 8; limit++) await ask(limit);
+    await ask(1);
+    await ask(9);
+    const before = retrievals();
+    await ask(1);
+    expect(retrievals()).toBe(before);
+    await ask(2);
+    expect(retrievals()).toBe(before + 1);
+  });
+
   it('folds in a new rating at once: predictions and rankings move, without retraining', async () => {
     const userId = 9;
     const versionBefore = engine.activeVersionId();

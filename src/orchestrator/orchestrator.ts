@@ -12,6 +12,7 @@ import type { RatedLookup } from '../engines/rating-history';
 import { genreSimilarity, mmrRerank } from './diversity';
 import { explain, Explanation, leadingEngine } from './explain';
 import { EngineScores, MergedCandidate, mergeScored } from './merge';
+import { PackedList, packList, unpackList } from './packed-list';
 import {
   DEFAULT_WEIGHTS,
   EngineWeights,
@@ -153,7 +154,8 @@ export class RecommendationInputError extends DomainError {
 
 export class Orchestrator {
   private readonly engines: Map<EngineName, RecommendationEngine>;
-  private readonly remembered: VersionedCache<string, RecommendationList> | null;
+  /** Packed (packed-list.ts says why): each reuse unpacks a list of its own. */
+  private readonly remembered: VersionedCache<string, PackedList> | null;
 
   constructor(
     engines: readonly RecommendationEngine[],
@@ -228,10 +230,10 @@ export class Orchestrator {
       }
       const key = `${listKey(options, diversity)}|${this.baseWeightsKey(strategyUsed)}`;
       const remembered = this.remembered.get(key, version);
-      if (remembered) return remembered;
+      if (remembered) return unpackList(remembered);
       list = await build();
       const ttl = this.options.listTtlMs ?? 0;
-      this.remembered.set(key, list, version, {
+      this.remembered.set(key, packList(list), version, {
         catalog: catalogVersion,
         maxAgeMs: ttl * (1 + Math.random()),
       });

@@ -258,6 +258,30 @@ export function easeContributions(
 }
 
 /**
+ * The sum of easeContributions for `item`, in the same order (so the same value as the column
+ * scores give it), without an array of them; `mean` is the encoding's user mean.
+ */
+export function easeScore(
+  model: EaseModel,
+  columnOf: Int32Array,
+  items: ArrayLike<number>,
+  ratings: ArrayLike<number>,
+  mean: number,
+  item: number,
+): number {
+  const target = columnOf[item];
+  if (target < 0) return 0;
+  const n = model.columns.length;
+  let sum = 0;
+  for (let r = 0; r < items.length; r++) {
+    const column = columnOf[items[r]];
+    if (column >= 0)
+      sum += encodeRating(model.encoding, ratings[r], mean) * model.weights[column * n + target];
+  }
+  return sum;
+}
+
+/**
  * easeContributions at `positions` only (in that order), with the encoding's user mean given: the
  * same products, so the same values.
  */

@@ -9,6 +9,7 @@ import {
   easeColumnOf,
   easeColumnScores,
   easeContributions,
+  easeScore,
   easeContributionsAt,
   type EaseModel,
 } from './ease';
@@ -174,18 +175,20 @@ export class TopNScorer {
   ): TopNUserScores {
     const columnOf = this.easeColumns as Int32Array;
     const wasmEase = () => this.wasmEase();
-    let ranked: { items: Int32Array; scores: Float32Array } | null = null;
     let all: Float32Array | null = null;
     let mean: number | undefined;
+    // Not kept: the user's state is, for up to MAX_USER_STATES users, and V8 starts a full
+    // collection each time 64 MB more of ArrayBuffers outlive young collections. With the columns'
+    // scores kept (12 kB a user at 3,000 columns) first COLLABORATIVE lists at 25M ratings set one
+    // off every ~3.4 s, "external memory pressure" (`--trace-incremental-marking`). A list is picked
+    // from them once per request shape (ShapeMemory keeps it), and a listed or merged movie's score
+    // is a term per rated movie (ease `score`).
     const rankedItems = () => {
-      if (!ranked) {
-        const columnScores = new Float64Array(model.columns.length);
-        const scorer = wasmEase();
-        if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
-          easeColumnScores(model, columnOf, items, ratings, columnScores);
-        ranked = { items: model.columns, scores: new Float32Array(columnScores) };
-      }
-      return ranked;
+      const columnScores = new Float64Array(model.columns.length);
+      const scorer = wasmEase();
+      if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
+        easeColumnScores(model, columnOf, items, ratings, columnScores);
+      return { items: model.columns, scores: new Float32Array(columnScores) };
     };
     return {
       vector: null,
@@ -201,13 +204,10 @@ export class TopNScorer {
         return all;
       },
       // One item: a term per rated movie, without scoring every column.
-      score: (item: number) => {
-        if (ranked) return columnOf[item] < 0 ? 0 : ranked.scores[columnOf[item]];
-        const shares = easeContributions(model, columnOf, items, ratings, item);
-        let sum = 0;
-        for (let n = 0; n < shares.length; n++) sum += shares[n];
-        return Math.fround(sum);
-      },
+      score: (item: number) =>
+        Math.fround(
+          easeScore(model, columnOf, items, ratings, (mean ??= encodingMean(model.encoding, ratings)), item),
+        ),
       contributions: (item: number) => easeContributions(model, columnOf, items, ratings, item),
       contributionsAt: (item: number, positions: readonly number[]) =>
         easeContributionsAt(

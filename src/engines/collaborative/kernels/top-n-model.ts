@@ -65,12 +65,49 @@ export interface TopNUserScores {
   contributionsAt?(item: number, positions: readonly number[]): Float64Array;
 }
 
+/**
+ * Users whose column scores stay at hand: enough for the requests in flight (a HYBRID request ranks,
+ * then scores the other engines' candidates), few enough that they die young (32 lists take ~45 ms
+ * at 700 first lists/s; a young collection comes every ~0.3 s).
+ */
+const RECENTLY_RANKED_USERS = 32;
+
+interface RankedColumns {
+  items: Int32Array;
+  scores: Float32Array;
+}
+
+/** A ring of the last `size` users' ranked columns, found by identity of their items array. */
+class RecentlyRanked {
+  private readonly keys: (object | null)[];
+  private readonly values: (RankedColumns | null)[];
+  private next = 0;
+
+  constructor(size: number) {
+    this.keys = new Array<object | null>(size).fill(null);
+    this.values = new Array<RankedColumns | null>(size).fill(null);
+  }
+
+  get(key: object): RankedColumns | null {
+    const at = this.keys.indexOf(key);
+    return at < 0 ? null : this.values[at];
+  }
+
+  set(key: object, value: RankedColumns): void {
+    this.keys[this.next] = key;
+    this.values[this.next] = value;
+    this.next = (this.next + 1) % this.keys.length;
+  }
+}
+
 /** Scores users under one top-N model; precomputes what every user shares (iALS's Gramian). */
 export class TopNScorer {
   private readonly itemGramian: Float64Array | null;
   private readonly easeColumns: Int32Array | null;
   /** Made on the first user scored (a copy of the weights), so models that only train never hold it. */
   private easeScorer: WasmEaseScorer | null | undefined;
+  /** EASE's column scores of the last users ranked, by their items array (scoreEaseUser says why). */
+  private readonly recentlyRanked = new RecentlyRanked(RECENTLY_RANKED_USERS);
 
   constructor(readonly model: TopNModel) {
     this.itemGramian =
@@ -177,18 +214,23 @@ export class TopNScorer {
     const wasmEase = () => this.wasmEase();
     let all: Float32Array | null = null;
     let mean: number | undefined;
-    // Not kept: the user's state is, for up to MAX_USER_STATES users, and V8 starts a full
-    // collection each time 64 MB more of ArrayBuffers outlive young collections. With the columns'
-    // scores kept (12 kB a user at 3,000 columns) first COLLABORATIVE lists at 25M ratings set one
-    // off every ~3.4 s, "external memory pressure" (`--trace-incremental-marking`). A list is picked
-    // from them once per request shape (ShapeMemory keeps it), and a listed or merged movie's score
-    // is a term per rated movie (ease `score`).
+    // Kept only among the last few users ranked (recentlyRanked), not with the user's state: the
+    // state lives for up to MAX_USER_STATES users, and V8 starts a full collection each time 64 MB
+    // more of ArrayBuffers outlive young collections. Kept with it (12 kB a user at 3,000 columns),
+    // first COLLABORATIVE lists at 25M ratings set one off every ~3.4 s for "external memory
+    // pressure" (`--trace-incremental-marking`). A HYBRID request scores the other engines'
+    // candidates within milliseconds of ranking, so they are still there; later, a movie's score is
+    // its term per rated movie (easeScore), the same value.
     const rankedItems = () => {
+      const recent = this.recentlyRanked.get(items);
+      if (recent) return recent;
       const columnScores = new Float64Array(model.columns.length);
       const scorer = wasmEase();
       if (!scorer?.columnScores(columnOf, items, ratings, columnScores))
         easeColumnScores(model, columnOf, items, ratings, columnScores);
-      return { items: model.columns, scores: new Float32Array(columnScores) };
+      const ranked = { items: model.columns, scores: new Float32Array(columnScores) };
+      this.recentlyRanked.set(items, ranked);
+      return ranked;
     };
     return {
       vector: null,
@@ -204,10 +246,13 @@ export class TopNScorer {
         return all;
       },
       // One item: a term per rated movie, without scoring every column.
-      score: (item: number) =>
-        Math.fround(
+      score: (item: number) => {
+        const recent = this.recentlyRanked.get(items);
+        if (recent) return columnOf[item] < 0 ? 0 : recent.scores[columnOf[item]];
+        return Math.fround(
           easeScore(model, columnOf, items, ratings, (mean ??= encodingMean(model.encoding, ratings)), item),
-        ),
+        );
+      },
       contributions: (item: number) => easeContributions(model, columnOf, items, ratings, item),
       contributionsAt: (item: number, positions: readonly number[]) =>
         easeContributionsAt(

@@ -257,21 +257,22 @@ export function easeContributions(
   return out;
 }
 
+/** A user's row as EASE scores it: model item indices, ratings, and the encoding's mean of them. */
+export interface EaseUserRow {
+  items: ArrayLike<number>;
+  ratings: ArrayLike<number>;
+  mean: number;
+}
+
 /**
  * The sum of easeContributions for `item`, in the same order (so the same value as the column
- * scores give it), without an array of them; `mean` is the encoding's user mean.
+ * scores give it), without an array of them.
  */
-export function easeScore(
-  model: EaseModel,
-  columnOf: Int32Array,
-  items: ArrayLike<number>,
-  ratings: ArrayLike<number>,
-  mean: number,
-  item: number,
-): number {
+export function easeScore(model: EaseModel, columnOf: Int32Array, user: EaseUserRow, item: number): number {
   const target = columnOf[item];
   if (target < 0) return 0;
   const n = model.columns.length;
+  const { items, ratings, mean } = user;
   let sum = 0;
   for (let r = 0; r < items.length; r++) {
     const column = columnOf[items[r]];

@@ -10,6 +10,7 @@ import {
   easeColumnScores,
   easeContributions,
   easeScore,
+  type EaseUserRow,
   easeContributionsAt,
   type EaseModel,
 } from './ease';
@@ -213,7 +214,8 @@ export class TopNScorer {
     const columnOf = this.easeColumns as Int32Array;
     const wasmEase = () => this.wasmEase();
     let all: Float32Array | null = null;
-    let mean: number | undefined;
+    let row: EaseUserRow | undefined;
+    const userRow = () => (row ??= { items, ratings, mean: encodingMean(model.encoding, ratings) });
     // Kept only among the last few users ranked (recentlyRanked), not with the user's state: the
     // state lives for up to MAX_USER_STATES users, and V8 starts a full collection each time 64 MB
     // more of ArrayBuffers outlive young collections. Kept with it (12 kB a user at 3,000 columns),
@@ -249,21 +251,11 @@ export class TopNScorer {
       score: (item: number) => {
         const recent = this.recentlyRanked.get(items);
         if (recent) return columnOf[item] < 0 ? 0 : recent.scores[columnOf[item]];
-        return Math.fround(
-          easeScore(model, columnOf, items, ratings, (mean ??= encodingMean(model.encoding, ratings)), item),
-        );
+        return Math.fround(easeScore(model, columnOf, userRow(), item));
       },
       contributions: (item: number) => easeContributions(model, columnOf, items, ratings, item),
       contributionsAt: (item: number, positions: readonly number[]) =>
-        easeContributionsAt(
-          model,
-          columnOf,
-          items,
-          ratings,
-          (mean ??= encodingMean(model.encoding, ratings)),
-          item,
-          positions,
-        ),
+        easeContributionsAt(model, columnOf, items, ratings, userRow().mean, item, positions),
     };
   }
 }

@@ -121,5 +121,10 @@ describe('EASE kernel', () => {
       expect(shares[3]).toBe(0); // a movie without a column contributes nothing
       expect(shares.reduce((s, v) => s + v, 0)).toBeCloseTo(user.scores[item], 5);
     }
+    // Ranked, then pushed out of the last users' column scores by 32 others: the same scores.
+    const ranked = scorer.scoreUser(items, ratings);
+    const listed = Array.from(ranked.rankedItems!.scores);
+    for (let other = 0; other < 32; other++) void scorer.scoreUser([columns[other % 25]], [4]).rankedItems;
+    columns.forEach((item, column) => expect(ranked.score(item)).toBe(listed[column]));
   });
 });

@@ -5,6 +5,7 @@
  * All score any user from their ratings alone, so a new rating changes the user's list at once;
  * this module hides the difference from the engine.
  */
+import { LRUCache } from 'lru-cache';
 import {
   easeColumnOf,
   easeColumnScores,
@@ -78,29 +79,6 @@ interface RankedColumns {
   scores: Float32Array;
 }
 
-/** A ring of the last `size` users' ranked columns, found by identity of their items array. */
-class RecentlyRanked {
-  private readonly keys: (object | null)[];
-  private readonly values: (RankedColumns | null)[];
-  private next = 0;
-
-  constructor(size: number) {
-    this.keys = new Array<object | null>(size).fill(null);
-    this.values = new Array<RankedColumns | null>(size).fill(null);
-  }
-
-  get(key: object): RankedColumns | null {
-    const at = this.keys.indexOf(key);
-    return at < 0 ? null : this.values[at];
-  }
-
-  set(key: object, value: RankedColumns): void {
-    this.keys[this.next] = key;
-    this.values[this.next] = value;
-    this.next = (this.next + 1) % this.keys.length;
-  }
-}
-
 /** Scores users under one top-N model; precomputes what every user shares (iALS's Gramian). */
 export class TopNScorer {
   private readonly itemGramian: Float64Array | null;
@@ -108,7 +86,7 @@ export class TopNScorer {
   /** Made on the first user scored (a copy of the weights), so models that only train never hold it. */
   private easeScorer: WasmEaseScorer | null | undefined;
   /** EASE's column scores of the last users ranked, by their items array (scoreEaseUser says why). */
-  private readonly recentlyRanked = new RecentlyRanked(RECENTLY_RANKED_USERS);
+  private readonly recentlyRanked = new LRUCache<object, RankedColumns>({ max: RECENTLY_RANKED_USERS });
 
   constructor(readonly model: TopNModel) {
     this.itemGramian =

@@ -107,8 +107,8 @@ interface UserRatings {
   /**
    * movieIds the user rated or watched to the end, including movies the model does not know: never
    * ranked. Their history's own lookup (a search of its ascending ids), plus a set of the movies only
-   * watched: a Set of every rating was the largest part of a user's state (~5 kB of a first list's
-   * ~15 kB that survived young-generation collections at 1M ratings, heap sampling).
+   * watched: a Set of every rating was the largest part left of a user's state (1M ratings,
+   * `--trace-gc-nvp`: without it 2.7 MB survived a young collection instead of 3.5, ~230 lists).
    */
   rated: { has(movieId: number): boolean };
 }

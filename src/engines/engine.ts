@@ -123,6 +123,11 @@ export class ShapeMemory<V> {
   }
 }
 
+/** Whether a user rated (or watched) a movie: a Set, or a history searching its own ids. */
+export interface RatedMovieIds {
+  has(movieId: number): boolean;
+}
+
 /**
  * A request's shape as a key for the results kept with one user's engine state: page size, genres
  * (as the engine normalised them) and the exclusions beyond the user's own ratings, which every
@@ -131,7 +136,7 @@ export class ShapeMemory<V> {
 export function requestShape(
   request: RecommendationRequest,
   genres: readonly string[],
-  rated: { has(movieId: number): boolean },
+  rated: RatedMovieIds,
 ): { key: string; extraExclusions: number[] } {
   const extraExclusions = [...(request.exclude ?? [])].filter((id) => !rated.has(id)).sort((a, b) => a - b);
   return {

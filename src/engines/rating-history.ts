@@ -3,6 +3,7 @@ import { CacheCounts, Versions, VersionedCache } from '../cache';
 import { type NamedStatement, queryNamed } from '../db/prepared';
 import { primaryReads, Reads } from '../db/read-routing';
 import { WATCH_POSITIVE_FRACTION } from '../watch-rule';
+import type { RatedMovieIds } from './engine';
 
 /** One of a user's ratings as the engines need it. */
 export interface RatedMovie {
@@ -13,9 +14,8 @@ export interface RatedMovie {
 }
 
 /** What the orchestrator asks of a user's ratings: a Map of movieId → rating answers it too. */
-export interface RatedLookup {
+export interface RatedLookup extends RatedMovieIds {
   readonly size: number;
-  has(movieId: number): boolean;
   keys(): Iterable<number>;
 }
 

@@ -5,6 +5,7 @@ import {
   EngineNotReadyError,
   EngineStatus,
   Evidence,
+  RatedMovieIds,
   RecommendationEngine,
   RecommendationRequest,
   ShapeMemory,
@@ -110,7 +111,7 @@ interface UserRatings {
    * watched: a Set of every rating was the largest part left of a user's state (1M ratings,
    * `--trace-gc-nvp`: without it 2.7 MB survived a young collection instead of 3.5, ~230 lists).
    */
-  rated: { has(movieId: number): boolean };
+  rated: RatedMovieIds;
 }
 
 /**

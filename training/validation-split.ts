@@ -42,6 +42,13 @@ export interface ValidationSplitOptions {
   readonly minUserRatings?: number;
   /** Only for 'random'. Default 'exact-share'. */
   readonly randomDraw?: RandomValidationDraw;
+  /**
+   * Only for the 'per-rating' draw: which of the floor(1/fraction) disjoint validation parts one seed
+   * carves. Each rating draws one uniform u; part k holds the ratings with k·fraction ≤ u <
+   * (k+1)·fraction, so part 0 is the split this draw always carved and the parts of one seed never
+   * share a rating. Default 0.
+   */
+  readonly part?: number;
 }
 
 export interface ValidationSplit {
@@ -65,9 +72,16 @@ export function carveValidation(
   if (!(fraction > 0 && fraction < 1)) throw new DatasetError(`fraction must be in (0, 1), got ${fraction}`);
   if (!(Number.isInteger(minUserRatings) && minUserRatings >= 1))
     throw new DatasetError(`minUserRatings must be a positive integer, got ${minUserRatings}`);
+  const part = options.part ?? 0;
+  if (part !== 0 && (kind !== 'random' || options.randomDraw !== 'per-rating'))
+    throw new DatasetError(`only the random per-rating draw carves validation parts, got part ${part}`);
+  if (!(Number.isInteger(part) && part >= 0 && part < validationParts(fraction)))
+    throw new DatasetError(
+      `part must be a whole number below ${validationParts(fraction)} for fraction ${fraction}, got ${part}`,
+    );
   if (kind === 'temporal') return temporalHoldout(dataset, fraction, minUserRatings);
   if ((options.randomDraw ?? 'exact-share') === 'per-rating')
-    return perRatingHoldout(dataset, fraction, minUserRatings, seed);
+    return perRatingHoldout(dataset, fraction, minUserRatings, seed, part);
   return exactShareHoldout(dataset, fraction, minUserRatings, seed);
 }
 
@@ -93,20 +107,31 @@ export function temporalHoldout(
   return byMask(dataset, held);
 }
 
+/** How many disjoint validation parts of `fraction` the per-rating draw can carve from one seed. */
+export function validationParts(fraction: number): number {
+  // The epsilon keeps 1/0.1 at 10 parts: it is 9.999… in floating point.
+  return Math.floor(1 / fraction + 1e-9);
+}
+
 function perRatingHoldout(
   dataset: RatingsDataset,
   fraction: number,
   minUserRatings: number,
   seed: number,
+  part: number,
 ): ValidationSplit {
+  const low = part * fraction;
+  const high = (part + 1) * fraction;
   const { offsets, grouped } = positionsByUser(dataset);
   const held = new Uint8Array(dataset.size);
   const rng = new Mulberry32(seed);
   for (let user = 0; user < dataset.numUsers; user++) {
     // A user left out draws nothing, so the draws of the others do not depend on them.
     if (offsets[user + 1] - offsets[user] < minUserRatings) continue;
-    for (let e = offsets[user]; e < offsets[user + 1]; e++)
-      if (rng.nextFloat() < fraction) held[grouped[e]] = 1;
+    for (let e = offsets[user]; e < offsets[user + 1]; e++) {
+      const draw = rng.nextFloat();
+      if (draw >= low && draw < high) held[grouped[e]] = 1;
+    }
   }
   return byMask(dataset, held);
 }

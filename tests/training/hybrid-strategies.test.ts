@@ -231,41 +231,71 @@ describe('hybrid strategy', () => {
     expect(fromTuned).toEqual(fromReference);
   });
 
-  it('calibration scores every weight triple as a HybridStrategy with those weights would, to the bit', async () => {
-    const train = syntheticTrain();
-    const { fit, validation } = calibrationValidationSplit(train, 'random', 11);
-    const relevantByUser = new Map<number, Set<number>>();
-    for (let n = 0; n < validation.size; n++)
-      if (validation.ratings[n] >= RELEVANCE_THRESHOLD)
-        relevantByUser.set(
-          validation.users[n],
-          (relevantByUser.get(validation.users[n]) ?? new Set()).add(validation.items[n]),
-        );
-    const users = [...relevantByUser.keys()].sort((a, b) => a - b);
-    expect(users.length).toBeGreaterThan(3);
-    const grid = weightGrid(4);
-    const expected: number[] = [];
-    const calibrated: number[] = [];
-    for (const weights of grid) {
-      const hybrid = new HybridStrategy('hybrid', createEngines(), 'candidate-pool', weights);
-      await hybrid.fit(fit);
-      const accumulator = new RankingAccumulator(fit.numItems, CUTOFF);
-      const scores = new Float32Array(fit.numItems);
-      for (const user of users) {
-        hybrid.scoreAll(user, scores);
-        for (let n = 0; n < fit.size; n++) if (fit.users[n] === user) scores[fit.items[n]] = -Infinity;
-        accumulator.add(topK(scores, CUTOFF), relevantByUser.get(user) as Set<number>);
-      }
-      expected.push(accumulator.result()?.ndcg10 ?? 0);
-      const chosen = await calibrateHybridWeights(train, createEngines, {
-        scheme: 'random',
-        seed: 11,
-        grid: [weights],
+  it.each([1, 3])(
+    'calibration on %i split(s) scores every weight triple as a HybridStrategy with those weights would over the same users, to the bit',
+    async (splits) => {
+      const train = syntheticTrain();
+      const parts = Array.from({ length: splits }, (_, part) => {
+        const { fit, validation } = calibrationValidationSplit(train, 'random', 11, part);
+        const relevantByUser = new Map<number, Set<number>>();
+        for (let n = 0; n < validation.size; n++)
+          if (validation.ratings[n] >= RELEVANCE_THRESHOLD)
+            relevantByUser.set(
+              validation.users[n],
+              (relevantByUser.get(validation.users[n]) ?? new Set()).add(validation.items[n]),
+            );
+        const users = [...relevantByUser.keys()].sort((a, b) => a - b);
+        expect(users.length).toBeGreaterThan(3);
+        return { fit, relevantByUser, users };
       });
-      calibrated.push(chosen.validationNdcg10);
-    }
-    expect(new Set(expected).size).toBeGreaterThan(2);
-    expect(calibrated).toEqual(expected);
+      const grid = weightGrid(4);
+      const expected: number[] = [];
+      const calibrated: number[] = [];
+      for (const weights of grid) {
+        // One accumulator over every part's users: a triple is judged on all of them together.
+        const accumulator = new RankingAccumulator(train.numItems, CUTOFF);
+        for (const { fit, relevantByUser, users } of parts) {
+          const hybrid = new HybridStrategy('hybrid', createEngines(), 'candidate-pool', weights);
+          await hybrid.fit(fit);
+          const scores = new Float32Array(fit.numItems);
+          for (const user of users) {
+            hybrid.scoreAll(user, scores);
+            for (let n = 0; n < fit.size; n++) if (fit.users[n] === user) scores[fit.items[n]] = -Infinity;
+            accumulator.add(topK(scores, CUTOFF), relevantByUser.get(user) as Set<number>);
+          }
+        }
+        expected.push(accumulator.result()?.ndcg10 ?? 0);
+        const chosen = await calibrateHybridWeights(train, createEngines, {
+          scheme: 'random',
+          seed: 11,
+          grid: [weights],
+          splits,
+        });
+        expect(chosen.splits).toBe(splits);
+        expect(chosen.validationUsers).toBe(parts.reduce((sum, part) => sum + part.users.length, 0));
+        calibrated.push(chosen.validationNdcg10);
+      }
+      expect(new Set(expected).size).toBeGreaterThan(2);
+      expect(calibrated).toEqual(expected);
+    },
+  );
+
+  it('calibrates temporal data on its one split and refuses several', async () => {
+    const train = syntheticTrain();
+    await expect(
+      calibrateHybridWeights(train, createEngines, {
+        scheme: 'temporal',
+        seed: 1,
+        splits: 2,
+        grid: weightGrid(2),
+      }),
+    ).rejects.toThrow(/only random calibration has several splits/);
+    const chosen = await calibrateHybridWeights(train, createEngines, {
+      scheme: 'temporal',
+      seed: 1,
+      grid: weightGrid(2),
+    });
+    expect(chosen.splits).toBe(1);
   });
 
   it('embeds the catalog once and reads the vectors back from the cache file', async () => {

@@ -145,6 +145,43 @@ describe('calibration’s validation split (carved by validation-split.ts with c
   });
 });
 
+describe('calibration’s disjoint random validation parts', () => {
+  it('part 0 is the split calibration always carved; the parts of one seed share no rating and each holds about 10%', () => {
+    expect(summary(calibrationValidationSplit(dataset, 'random', 7, 0))).toEqual(
+      summary(calibrationValidationSplit(dataset, 'random', 7)),
+    );
+    let eligible = 0;
+    for (const keys of ratingsPerUser.values())
+      if (keys.size >= MIN_RATINGS_FOR_VALIDATION) eligible += keys.size;
+    const seen = new Set<string>();
+    let held = 0;
+    for (let part = 0; part < 10; part++) {
+      const { fit, validation } = calibrationValidationSplit(dataset, 'random', 7, part);
+      expect(fit.size + validation.size).toBe(dataset.size);
+      expect(Math.abs(validation.size / eligible - RANDOM_VALIDATION_FRACTION)).toBeLessThan(0.03);
+      for (const [userId, keys] of keysByUser(validation))
+        for (const key of keys) {
+          const rating = `${userId}:${key}`;
+          expect(seen.has(rating)).toBe(false);
+          seen.add(rating);
+        }
+      held += validation.size;
+    }
+    // Ten parts of 10% cover every eligible rating exactly once.
+    expect(held).toBe(eligible);
+  });
+
+  it('refuses a part the draw cannot carve', () => {
+    expect(() => calibrationValidationSplit(dataset, 'random', 7, 10)).toThrow(
+      /part must be a whole number below 10/,
+    );
+    expect(() => calibrationValidationSplit(dataset, 'random', 7, 1.5)).toThrow(DatasetError);
+    expect(() => calibrationValidationSplit(dataset, 'temporal', 7, 1)).toThrow(
+      /only the random per-rating draw carves validation parts/,
+    );
+  });
+});
+
 describe('the shared carveValidation', () => {
   it('keeps the top-N model choice’s splits as they were (its defaults)', () => {
     // Digests recorded before calibration's split was merged in.

@@ -29,7 +29,7 @@ const overviews = process.env.TMDB_OVERVIEWS || undefined;
 /**
  * The temporal claims take over ten minutes (use-lite embeds all 9,742 movies, then a 9,742² cosine
  * matrix per fit), more than CI's whole budget: they run with QUALITY_TEMPORAL=1 and are skipped,
- * with a message, otherwise. The u1 claim (about three minutes) runs whenever ml-100k is there.
+ * with a message, otherwise. The u1 claim (three to six minutes) runs whenever ml-100k is there.
  */
 const temporalClaims = process.env.QUALITY_TEMPORAL === '1';
 const hasLatestSmall = temporalClaims && !!latestSmall && existsSync(path.join(latestSmall, 'ratings.csv'));

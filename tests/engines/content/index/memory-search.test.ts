@@ -1,5 +1,6 @@
 import { ContentEngine } from '../../../../src/engines/content/content-engine';
 import { ContentIndexer, type IndexView } from '../../../../src/engines/content/indexer';
+import { createVotePool, type NeighbourVoter } from '../../../../src/engines/content/vote-pool';
 import { createTestDatabase, recordStatements, TestDatabase } from '../../../helpers/database';
 import { insertMovies } from './helpers/catalog';
 import { HashingEmbedder } from './helpers/hashing-embedder';
@@ -94,6 +95,38 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
       }),
     ).toBe(0);
     expect(similar.map((movie) => movie.movieId)).toContain(20);
+  });
+
+  it('searches for similarMovies, their batch and search on the vote pool, with the in-thread answers', async () => {
+    const pool = createVotePool({ workers: 1, logger: () => undefined });
+    const searched: string[] = [];
+    const recording: NeighbourVoter = {
+      votesOf: (candidates, rated, scoring) => pool.votesOf(candidates, rated, scoring),
+      nearest: (index, query, limit, filter) => {
+        searched.push(filter?.kind ?? 'unknown');
+        return pool.nearest(index, query, limit, filter);
+      },
+      dispose: () => pool.dispose(),
+    };
+    try {
+      const pooled = new ContentEngine({
+        dataSource: db.dataSource,
+        indexer,
+        memorySearch: true,
+        voter: recording,
+      });
+      const inThread = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
+      expect(await pooled.prepareMemoryIndex()).not.toBeNull();
+      expect(await inThread.prepareMemoryIndex()).not.toBeNull();
+      expect(await pooled.similarMovies(1, 5)).toEqual(await inThread.similarMovies(1, 5));
+      const batch = await pooled.similarMoviesBatch([3, 1, 2, 3], 4);
+      expect([...batch.keys()]).toEqual([3, 1, 2]);
+      expect(batch).toEqual(await inThread.similarMoviesBatch([3, 1, 2, 3], 4));
+      expect(await pooled.search('space adventure', 5)).toEqual(await inThread.search('space adventure', 5));
+      expect(searched).toEqual(['movie', 'movie', 'movie', 'movie', 'text']);
+    } finally {
+      await recording.dispose();
+    }
   });
 
   it('is not built while the content index is incomplete, nor with CONTENT_SEARCH=postgres', async () => {

@@ -109,8 +109,7 @@ export function temporalHoldout(
 
 /** How many disjoint validation parts of `fraction` the per-rating draw can carve from one seed. */
 export function validationParts(fraction: number): number {
-  // The epsilon keeps 1/0.1 at 10 parts: it is 9.999… in floating point.
-  return Math.floor(1 / fraction + 1e-9);
+  return Math.floor(1 / fraction);
 }
 
 function perRatingHoldout(

@@ -349,15 +349,16 @@ export class ContentEngine implements RecommendationEngine {
     const { model } = this.requireReady();
     const memory = this.memoryIndex(model.modelId);
     if (memory) {
-      const found = new Map<number, ScoredMovie[]>();
-      await Promise.all(
-        [...new Set(movieIds)].map(async (movieId) => {
-          const similar = await this.similarInMemory(memory, movieId, limit, options.genres);
-          if (similar) found.set(movieId, similar);
-        }),
+      const distinct = [...new Set(movieIds)];
+      const similar = await Promise.all(
+        distinct.map((movieId) => this.similarInMemory(memory, movieId, limit, options.genres)),
       );
-      // In the order asked, as the loop that filled it in turn did.
-      return new Map(movieIds.filter((id) => found.has(id)).map((id) => [id, found.get(id)!]));
+      const found = new Map<number, ScoredMovie[]>();
+      distinct.forEach((movieId, n) => {
+        const list = similar[n];
+        if (list) found.set(movieId, list);
+      });
+      return found;
     }
     const neighbours = await this.store.nearestToMovies(
       { model, movieIds: [...new Set(movieIds)], limit, genres: cleanGenres(options.genres) },

@@ -168,7 +168,7 @@ interface Measurement {
 
 function measure(round: number, phase: Phase, outcomes: Outcome[]): Measurement {
   const sorted = outcomes.flatMap((o) => o.latencies).sort((a, b) => a - b);
-  const perInstance = outcomes.map((o) => o.latencies.length / o.seconds);
+  const perInstance = outcomes.map((o) => o.responses / o.seconds);
   return {
     round,
     phase,

@@ -90,9 +90,13 @@ export async function waitUntilReady(
 }
 
 export interface Outcome {
+  /** The measured requests' latencies, ms (not those of the requests that opened the connections). */
   latencies: number[];
   errors: number;
+  /** From the moment every connection had been opened to the last response (or the end of the load). */
   seconds: number;
+  /** Responses within those seconds: the rate is responses / seconds. */
+  responses: number;
 }
 
 /** One GraphQL request: its body, and the bearer token of the user it is for, if they have one. */
@@ -106,11 +110,22 @@ export interface RequestSource {
   next(random: () => number): LoadRequest;
 }
 
+/** What every connection sends first: answered without any engine, and not measured. */
+const CONNECTION_OPENER = JSON.stringify({ query: '{ __typename }' });
+
 /**
  * Closed-loop load from autocannon (its HTTP client costs far less CPU than fetch, which matters
  * when client and server share two cores): `connections` requests in flight at all times, for a
  * number of seconds or of requests. `source` draws from one random sequence seeded with `seed`.
  * A response counts as an error unless it is a 200 without GraphQL errors.
+ *
+ * Each connection first sends CONNECTION_OPENER, and only the requests after it are measured. Node
+ * 20's libuv accepts one connection per event-loop iteration (libuv#3696), and an iteration of a
+ * loaded server is tens of ms: a cell's 64 new connections to a server still busy with the previous
+ * cell were accepted over ~2.3 s, one every ~50 ms (the listening socket's accept queue held 57 at
+ * first, `ss -ltn`), and the first request on each waited that long, which made ml-latest-small's
+ * distinct-user HYBRID at 64 connections read p99 1.8–2.1 s where established connections see ~0.8 s
+ * (2026-12-07). The cell measures requests, as a client with a pool of open connections sends them.
  */
 export async function drive(
   url: string,
@@ -118,26 +133,41 @@ export async function drive(
   connections: number,
   length: { seconds: number } | { amount: number },
   seed = 42,
+  options: { timeoutSeconds?: number } = {},
 ): Promise<Outcome> {
   const random = createRandom(seed);
   const latencies: number[] = [];
   let errors = 0;
-  const started = performance.now();
+  let openersToSend = connections;
+  const opened = new Set<unknown>();
+  let allOpenedAt: number | null = null;
+  let responses = 0;
   // autocannon notices that a fixed amount of requests is done only at its next one-second tick:
   // timing until it returns counted up to a second of idling (600 requests in 5.04 s, where the last
   // answer came sooner), so the distinct-user cells came out low, in steps of 600/n. The cell ends
   // with its last response.
-  let lastResponseAt = started;
+  let lastResponseAt = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url,
         connections,
-        ...('seconds' in length ? { duration: length.seconds } : { amount: length.amount }),
+        ...(options.timeoutSeconds ? { timeout: options.timeoutSeconds } : {}),
+        ...('seconds' in length ? { duration: length.seconds } : { amount: length.amount + connections }),
         requests: [
           {
             method: 'POST',
+            // autocannon builds each connection's first request as it creates the connection, all
+            // before any other: the first `connections` built are the openers, one per connection.
             setupRequest: (request) => {
+              if (openersToSend > 0) {
+                openersToSend--;
+                return {
+                  ...request,
+                  headers: { 'content-type': 'application/json' },
+                  body: CONNECTION_OPENER,
+                };
+              }
               const { body, token } = source.next(random);
               return {
                 ...request,
@@ -156,16 +186,24 @@ export async function drive(
       },
       (error, finished) => (error ? reject(error) : resolve(finished)),
     );
-    instance.on('response', (_client, _status, _bytes, responseTime) => {
+    instance.on('response', (client, _status, _bytes, responseTime) => {
+      if (!opened.has(client)) {
+        opened.add(client);
+        if (opened.size === connections) allOpenedAt = performance.now();
+        return;
+      }
       latencies.push(responseTime);
       lastResponseAt = performance.now();
+      if (allOpenedAt !== null) responses++;
     });
   });
   const ended = 'amount' in length && latencies.length > 0 ? lastResponseAt : performance.now();
+  const from = allOpenedAt ?? ended;
   return {
     latencies,
     errors: errors + result.errors + result.timeouts,
-    seconds: (ended - started) / 1000,
+    seconds: Math.max(0, (ended - from) / 1000),
+    responses,
   };
 }
 

@@ -7,7 +7,6 @@
  *   npm run bench:scale -- --sizes 1M,5M,25M,32M [--connections 1,16,64] [--log-dir DIR] [--keep]
  */
 import 'reflect-metadata';
-import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +21,7 @@ import { generateRelease, RELEASE_SHAPES, type ReleaseShapeName } from '../src/d
 import { openDatabase } from '../src/db/datasource';
 import { CONTENT_INDEX_JOB, TRAINING_JOB } from '../src/worker';
 import { BENCH_ADMIN_URL } from './bench-database';
-import { BENCH_SEARCHES, SERVER_NODE_FLAGS } from './bench-load';
+import { BENCH_SEARCHES, drive, percentile, SERVER_NODE_FLAGS } from './bench-load';
 import {
   ACTIVE_TOP_N_SQL,
   describeJobs,
@@ -333,54 +332,34 @@ interface Cell {
   errors: number;
 }
 
-function percentile(sorted: number[], q: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
-/** Closed loop at `connections`, `amount` requests whose bodies come from `next()`; errors are non-200 or GraphQL errors. */
-async function drive(base: string, query: string, connections: number, amount: number, next: () => string) {
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  let lastResponse = started;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: `${base}/graphql`,
-        connections,
-        amount,
-        timeout: 60,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: next() }),
-            onResponse: (status, body) => {
-              if (status !== 200 || body.includes('"errors"')) errors++;
-            },
-          },
-        ],
-      },
-      (error, finished) => (error ? reject(error) : resolve(finished)),
-    );
-    instance.on('response', (_client, _status, _bytes, responseTime) => {
-      latencies.push(responseTime);
-      lastResponse = performance.now();
-    });
-  });
-  // Up to the last response, not to autocannon's callback: that comes on its next 1 s tick (a
-  // 60-request cell measured 60 req/s whatever its latencies).
-  const elapsed = (lastResponse - started) / 1000;
-  latencies.sort((a, b) => a - b);
+/** Closed loop at `connections`, `amount` requests whose bodies come from `next()` (bench-load's drive). */
+async function driveCell(
+  base: string,
+  query: string,
+  connections: number,
+  amount: number,
+  next: () => string,
+): Promise<Cell> {
+  const outcome = await drive(
+    `${base}/graphql`,
+    { next: () => ({ body: next() }) },
+    connections,
+    { amount },
+    42,
+    {
+      timeoutSeconds: 60,
+    },
+  );
+  const latencies = [...outcome.latencies].sort((a, b) => a - b);
   return {
     query,
     connections,
-    requestsPerSecond: latencies.length / elapsed,
+    requestsPerSecond: outcome.responses / outcome.seconds,
     p50: percentile(latencies, 0.5),
     p95: percentile(latencies, 0.95),
     p99: percentile(latencies, 0.99),
-    errors: errors + result.errors + result.timeouts,
-  } satisfies Cell;
+    errors: outcome.errors,
+  };
 }
 
 interface SizeResult {
@@ -536,7 +515,7 @@ async function benchSize(
         stopIfInterrupted(`${strategy} at ${connections} connections`);
         log(`${strategy} at ${connections} connections, ${perCell} new users`);
         cells.push(
-          await drive(server.base, strategy, connections, perCell, () =>
+          await driveCell(server.base, strategy, connections, perCell, () =>
             JSON.stringify({
               query: `query ($u: Int!) { recommendations(userId: $u, strategy: ${strategy}, first: 20) { rank score strategyUsed movie { id title } explanation { text } } }`,
               variables: { u: order[nextUser++ % order.length] },
@@ -572,7 +551,7 @@ async function benchSize(
       for (const connections of args.connections) {
         stopIfInterrupted(`${query} at ${connections} connections`);
         log(`${query} at ${connections} connections`);
-        cells.push(await drive(server.base, query, connections, args.maxRequests, body));
+        cells.push(await driveCell(server.base, query, connections, args.maxRequests, body));
       }
     const memory = memoryOf(server.child.pid!);
     figures['server RSS after load (peak)'] = `${mib(memory.rss)} (${mib(memory.peak)})`;

@@ -207,7 +207,7 @@ interface Row {
 
 function formatRow({ name, users, connections, outcome, eventsPerRequest }: Row): string {
   const sorted = [...outcome.latencies].sort((a, b) => a - b);
-  const perSecond = sorted.length / outcome.seconds;
+  const perSecond = outcome.responses / outcome.seconds;
   const events = eventsPerRequest ? ` (${(perSecond * eventsPerRequest).toFixed(0)} events/s)` : '';
   return (
     `| ${name} | ${users} | ${connections} | ${sorted.length} | ${perSecond.toFixed(0)}${events} | ` +

@@ -97,8 +97,9 @@ const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim();
 function summary(outcomes: Outcome[]): { perSecond: number; p50: number; p99: number; errors: number } {
   const latencies = outcomes.flatMap((o) => o.latencies).sort((a, b) => a - b);
   const seconds = outcomes.reduce((sum, o) => sum + o.seconds, 0);
+  const responses = outcomes.reduce((sum, o) => sum + o.responses, 0);
   return {
-    perSecond: latencies.length / seconds,
+    perSecond: responses / seconds,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     errors: outcomes.reduce((sum, o) => sum + o.errors, 0),

@@ -1,21 +1,12 @@
 import { generateSyntheticCatalog } from '../../fixtures/synthetic';
-import { Versions } from '../../src/cache';
-import { CollaborativeEngine } from '../../src/engines/collaborative/collaborative-engine';
-import { ModelStore } from '../../src/engines/collaborative/model-store';
-import { ContentEngine, ContentIndexer } from '../../src/engines/content';
 import type {
   EngineRole,
   RecommendationEngine,
   RecommendationRequest,
   ScoredMovie,
 } from '../../src/engines/engine';
-import { CachedRatingHistory, SqlRatingHistory } from '../../src/engines/rating-history';
-import { StatisticalEngine } from '../../src/engines/statistical';
-import { trainFromDatabase } from '../../training/database';
-import { DEFAULT_TRAIN_OPTIONS } from '../../training/train';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { importSyntheticCatalog } from '../helpers/synthetic-database';
-import { HashingEmbedder } from './content/index/helpers/hashing-embedder';
+import { startEngines } from '../helpers/engines';
 
 /**
  * What every engine promises the orchestrator, run against each of the three over one catalog (as
@@ -41,24 +32,10 @@ const engines = new Map<string, RecommendationEngine>();
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await importSyntheticCatalog(db.dataSource, catalog);
-  const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder() });
-  await indexer.run();
-  const store = new ModelStore(db.dataSource);
-  await trainFromDatabase(db.dataSource, store, {
-    biased: { ...DEFAULT_TRAIN_OPTIONS.biased, factors: 8, epochs: 15 },
-    topN: { ...DEFAULT_TRAIN_OPTIONS.topN, rank: 8 },
-  });
-  const versions = new Versions();
-  const history = new CachedRatingHistory(new SqlRatingHistory(db.dataSource), versions);
-  const collaborative = new CollaborativeEngine(db.dataSource, store, { history, versions });
-  await collaborative.reload();
+  const { collaborative, content, statistical } = await startEngines(db.dataSource, catalog);
   engines.set('collaborative', collaborative);
-  engines.set('content', new ContentEngine({ dataSource: db.dataSource, indexer, history, versions }));
-  engines.set(
-    'statistical',
-    new StatisticalEngine(db.dataSource, { globalStatsMaxAgeMs: 0 }, history, versions),
-  );
+  engines.set('content', content);
+  engines.set('statistical', statistical);
 }, 120_000);
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
+import { CANDIDATES_PER_RESULT, POPULAR_CANDIDATES } from '../src/engines/content/content-engine';
 import { buildMovieText, type TagFrequency } from '../src/engines/content/movie-text';
 import {
   CONTENT_SCORING,
@@ -277,6 +278,14 @@ export class ContentStrategy implements EvaluationStrategy {
       itemIds: Int32Array,
       vectors: readonly (Float32Array | null)[],
     ) => Float32Array = (_ids, vectors) => cosineMatrix(vectors),
+    /**
+     * Vote on the taste profile's this many nearest unrated items only, as the served engine does
+     * (ContentEngine.recommend: CANDIDATES_PER_RESULT per wanted movie); the others rank last.
+     * Absent: every item is voted on.
+     */
+    private readonly tasteCandidates?: number,
+    /** With tasteCandidates: this many of the most rated items the user has not rated are voted on too. */
+    private readonly popularCandidates = 0,
   ) {}
 
   private get vote(): ContentScoring | null {
@@ -315,8 +324,14 @@ export class ContentStrategy implements EvaluationStrategy {
       const similarities = this.similarities ?? notFitted(this.name);
       const weights = Float64Array.from(rated, (movie) => movie.rating - userMean);
       const n = vectors.length;
+      const voted =
+        this.tasteCandidates === undefined ? null : this.tasteNeighbours(rated, userMean, start, end);
       for (let item = 0; item < n; item++) {
         if (!vectors[item]) continue;
+        if (voted && !voted.has(item)) {
+          out[item] = NOT_A_CANDIDATE;
+          continue;
+        }
         const row = item * n;
         out[item] += neighbourVote((j) => similarities[row + rated[j].movieId], weights, vote);
       }
@@ -332,7 +347,36 @@ export class ContentStrategy implements EvaluationStrategy {
       out[item] = dot;
     }
   }
+
+  /** The taste profile's `tasteCandidates` nearest items among those the user has not rated. */
+  private tasteNeighbours(rated: RatedVector[], userMean: number, start: number, end: number): Set<number> {
+    const vectors = this.vectors ?? notFitted(this.name);
+    const byUser = this.byUser ?? notFitted(this.name);
+    const profile = computeTasteProfile(rated, userMean);
+    if (!profile) return new Set();
+    const own = new Set<number>();
+    for (let e = start; e < end; e++) own.add(byUser.columns[e]);
+    const near: { item: number; cosine: number }[] = [];
+    for (let item = 0; item < vectors.length; item++) {
+      const vector = vectors[item];
+      if (!vector || own.has(item)) continue;
+      let dot = 0;
+      for (let d = 0; d < vector.length; d++) dot += profile.vector[d] * vector[d];
+      near.push({ item, cosine: dot });
+    }
+    near.sort((a, b) => b.cosine - a.cosine || a.item - b.item);
+    const chosen = new Set(near.slice(0, this.tasteCandidates).map((n) => n.item));
+    if (this.popularCandidates > 0) {
+      const prior = this.prior ?? notFitted(this.name);
+      const popular = near.map((n) => n.item).sort((a, b) => prior[b] - prior[a] || a - b);
+      for (const item of popular.slice(0, this.popularCandidates)) chosen.add(item);
+    }
+    return chosen;
+  }
 }
+
+/** Below every score: an item the served engine would not have voted on ranks after all that it would. */
+const NOT_A_CANDIDATE = -1e30;
 
 /** Every pair's dot product (cosine of unit vectors), 0 where an item has no vector. */
 export function cosineMatrix(vectors: readonly (Float32Array | null)[]): Float32Array {
@@ -399,17 +443,27 @@ export const NEIGHBOUR_SCORING: ContentScoring = {
   popularityWeight: 0,
 };
 
+/**
+ * The taste profile's neighbours the served engine votes on for a list of up to 16: the orchestrator
+ * asks an engine for max(50, 3 × first) candidates and the engine fetches CANDIDATES_PER_RESULT per
+ * wanted movie.
+ */
+const SERVED_TASTE_CANDIDATES = 50 * CANDIDATES_PER_RESULT;
+
+function requireDirectory(options: HybridStrategyOptions): string {
+  if (!options.movieDirectory)
+    throw new Error('the content strategy needs the MovieLens directory (--data) for movie titles');
+  return options.movieDirectory;
+}
+
 function contentStrategyFor(
   options: HybridStrategyOptions,
   embed: EmbeddingSource,
   cosines: ConstructorParameters<typeof ContentStrategy>[2],
   scoring: ConstructorParameters<typeof ContentStrategy>[1] = CONTENT_SCORING,
 ): ContentStrategy {
-  const directory = options.movieDirectory;
-  if (!directory)
-    throw new Error('the content strategy needs the MovieLens directory (--data) for movie titles');
   return new ContentStrategy(
-    embeddedItemVectors(movieTextsFromRelease(directory, options.overviewsFile), embed),
+    embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
     scoring,
     scoring === 'taste-profile' ? undefined : cosines,
   );
@@ -443,8 +497,20 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'content',
     description:
-      'as served: neighbour vote Σ cos^16·(rating − user mean) over the rated movies + 10 × popularity prior',
+      'the served scoring on every movie: neighbour vote Σ cos^16·(rating − user mean) over the rated movies + 10 × popularity prior',
     create: () => contentStrategyFor(options, embed, cosines),
+  });
+  registerStrategy({
+    name: 'content-served',
+    description: `as content, voting only on what the engine votes on for a list of up to 16: the taste profile's ${SERVED_TASTE_CANDIDATES} nearest unrated movies and the ${POPULAR_CANDIDATES} most rated`,
+    create: () =>
+      new ContentStrategy(
+        embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
+        CONTENT_SCORING,
+        cosines,
+        SERVED_TASTE_CANDIDATES,
+        POPULAR_CANDIDATES,
+      ),
   });
   registerStrategy({
     name: 'content-taste-profile',

@@ -102,7 +102,11 @@ export class HybridStrategy implements EvaluationStrategy {
       if (!strategy.scoreAll) throw new Error(`${strategy.name} cannot rank`);
       strategy.scoreAll(user, scores[engine]);
     }
-    const members = mergeMembers(scores, byUser, user, out.length, this.scope);
+    const members = mergeMembers(scores, byUser, user, out.length, this.scope, {
+      collaborative: this.engines.collaborative.candidatesOf?.(user),
+      content: this.engines.content.candidatesOf?.(user),
+      statistical: this.engines.statistical.candidatesOf?.(user),
+    });
     out.fill(-Infinity);
     mergeNormalised(scores, this.weights, members, out);
   }
@@ -118,6 +122,8 @@ export function mergeMembers(
   user: number,
   numItems: number,
   scope: NormalisationScope,
+  /** Per engine, the items it brings itself (EvaluationStrategy.candidatesOf); absent: any item. */
+  candidates: Partial<Record<keyof EngineScoreArrays, ReadonlySet<number> | null>> = {},
 ): Int32Array {
   const rated = new Uint8Array(numItems);
   for (let e = byUser.offsets[user]; e < byUser.offsets[user + 1]; e++) rated[byUser.columns[e]] = 1;
@@ -127,7 +133,9 @@ export function mergeMembers(
   const masked = new Float32Array(numItems);
   for (const engine of ENGINES) {
     masked.set(scores[engine]);
-    for (let item = 0; item < numItems; item++) if (rated[item]) masked[item] = -Infinity;
+    const own = candidates[engine];
+    for (let item = 0; item < numItems; item++)
+      if (rated[item] || (own && !own.has(item))) masked[item] = -Infinity;
     for (const item of topK(masked, Math.min(CANDIDATE_POOL_SIZE, unrated.length)))
       if (Number.isFinite(masked[item])) union.add(item);
   }

@@ -279,13 +279,13 @@ export class ContentStrategy implements EvaluationStrategy {
       vectors: readonly (Float32Array | null)[],
     ) => Float32Array = (_ids, vectors) => cosineMatrix(vectors),
     /**
-     * Vote on the taste profile's this many nearest unrated items only, as the served engine does
-     * (ContentEngine.recommend: CANDIDATES_PER_RESULT per wanted movie); the others rank last.
-     * Absent: every item is voted on.
+     * What the served engine votes on: its taste profile's `taste` nearest unrated items
+     * (ContentEngine.recommend: CANDIDATES_PER_RESULT per wanted movie) and the `popular` most rated
+     * unrated ones. `listOnly`: the others rank last (the engine's own list); otherwise every item is
+     * scored and these are the candidates it brings to a merge (candidatesOf). Absent: every item is
+     * voted on and a candidate.
      */
-    private readonly tasteCandidates?: number,
-    /** With tasteCandidates: this many of the most rated items the user has not rated are voted on too. */
-    private readonly popularCandidates = 0,
+    private readonly served?: { taste: number; popular: number; listOnly: boolean },
   ) {}
 
   private get vote(): ContentScoring | null {
@@ -304,17 +304,7 @@ export class ContentStrategy implements EvaluationStrategy {
 
   scoreAll(user: number, out: Float32Array): void {
     const vectors = this.vectors ?? notFitted(this.name);
-    const byUser = this.byUser ?? notFitted(this.name);
-    const rated: RatedVector[] = [];
-    let sum = 0;
-    const start = byUser.offsets[user];
-    const end = byUser.offsets[user + 1];
-    for (let e = start; e < end; e++) {
-      sum += byUser.values[e];
-      const vector = vectors[byUser.columns[e]];
-      if (vector) rated.push({ movieId: byUser.columns[e], rating: byUser.values[e], vector });
-    }
-    const userMean = end > start ? sum / (end - start) : 0;
+    const { rated, userMean } = this.ratedOf(user);
     const vote = this.vote;
     const prior = this.prior ?? notFitted(this.name);
     const priorWeight = vote?.popularityWeight ?? 0;
@@ -324,8 +314,7 @@ export class ContentStrategy implements EvaluationStrategy {
       const similarities = this.similarities ?? notFitted(this.name);
       const weights = Float64Array.from(rated, (movie) => movie.rating - userMean);
       const n = vectors.length;
-      const voted =
-        this.tasteCandidates === undefined ? null : this.tasteNeighbours(rated, userMean, start, end);
+      const voted = this.served?.listOnly ? this.candidatesOf(user) : null;
       for (let item = 0; item < n; item++) {
         if (!vectors[item]) continue;
         if (voted && !voted.has(item)) {
@@ -348,14 +337,31 @@ export class ContentStrategy implements EvaluationStrategy {
     }
   }
 
-  /** The taste profile's `tasteCandidates` nearest items among those the user has not rated. */
-  private tasteNeighbours(rated: RatedVector[], userMean: number, start: number, end: number): Set<number> {
+  /** The user's rated items that have vectors, and the mean of all their ratings. */
+  private ratedOf(user: number): { rated: RatedVector[]; userMean: number; own: Set<number> } {
     const vectors = this.vectors ?? notFitted(this.name);
     const byUser = this.byUser ?? notFitted(this.name);
+    const rated: RatedVector[] = [];
+    const own = new Set<number>();
+    let sum = 0;
+    const start = byUser.offsets[user];
+    const end = byUser.offsets[user + 1];
+    for (let e = start; e < end; e++) {
+      sum += byUser.values[e];
+      own.add(byUser.columns[e]);
+      const vector = vectors[byUser.columns[e]];
+      if (vector) rated.push({ movieId: byUser.columns[e], rating: byUser.values[e], vector });
+    }
+    return { rated, userMean: end > start ? sum / (end - start) : 0, own };
+  }
+
+  /** What the served engine votes on for the user (see `served`); null when it is not set. */
+  candidatesOf(user: number): ReadonlySet<number> | null {
+    if (!this.served) return null;
+    const vectors = this.vectors ?? notFitted(this.name);
+    const { rated, userMean, own } = this.ratedOf(user);
     const profile = computeTasteProfile(rated, userMean);
     if (!profile) return new Set();
-    const own = new Set<number>();
-    for (let e = start; e < end; e++) own.add(byUser.columns[e]);
     const near: { item: number; cosine: number }[] = [];
     for (let item = 0; item < vectors.length; item++) {
       const vector = vectors[item];
@@ -365,11 +371,11 @@ export class ContentStrategy implements EvaluationStrategy {
       near.push({ item, cosine: dot });
     }
     near.sort((a, b) => b.cosine - a.cosine || a.item - b.item);
-    const chosen = new Set(near.slice(0, this.tasteCandidates).map((n) => n.item));
-    if (this.popularCandidates > 0) {
+    const chosen = new Set(near.slice(0, this.served.taste).map((n) => n.item));
+    if (this.served.popular > 0) {
       const prior = this.prior ?? notFitted(this.name);
       const popular = near.map((n) => n.item).sort((a, b) => prior[b] - prior[a] || a - b);
-      for (const item of popular.slice(0, this.popularCandidates)) chosen.add(item);
+      for (const item of popular.slice(0, this.served.popular)) chosen.add(item);
     }
     return chosen;
   }
@@ -488,6 +494,17 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   });
   const hybrid = (name: string, scope: NormalisationScope) => (context: StrategyContext) =>
     new HybridStrategy(name, engines(context.seed, context.validationSplit), scope);
+  // As served: content brings the best-voted of its taste profile's neighbours to the merge, not the
+  // best-voted of every movie (it still scores every candidate the others bring).
+  const servedEngines = (seed: number, split: ValidationSplitKind = 'random'): HybridEngines => ({
+    ...engines(seed, split),
+    content: new ContentStrategy(
+      embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
+      MERGED_CONTENT_SCORING,
+      cosines,
+      { taste: SERVED_TASTE_CANDIDATES, popular: 0, listOnly: false },
+    ),
+  });
   registerStrategy({
     name: 'statistical',
     description:
@@ -508,8 +525,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
         embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
         CONTENT_SCORING,
         cosines,
-        SERVED_TASTE_CANDIDATES,
-        POPULAR_CANDIDATES,
+        { taste: SERVED_TASTE_CANDIDATES, popular: POPULAR_CANDIDATES, listOnly: true },
       ),
   });
   registerStrategy({
@@ -528,6 +544,17 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     description:
       'production merge with the specified weights (0.5 the served top-N model, 0.3 content, 0.2 statistical), min-max over the candidate pool',
     create: hybrid('hybrid', 'candidate-pool'),
+  });
+  registerStrategy({
+    name: 'hybrid-served',
+    blendsEngines: true,
+    description: `as hybrid, with content bringing only the best-voted of its taste profile's ${SERVED_TASTE_CANDIDATES} nearest unrated movies, as the engine does`,
+    create: (context: StrategyContext) =>
+      new HybridStrategy(
+        'hybrid-served',
+        servedEngines(context.seed, context.validationSplit),
+        'candidate-pool',
+      ),
   });
   registerStrategy({
     name: 'hybrid-all-items',

@@ -16,6 +16,12 @@ export interface EvaluationStrategy {
    * by `predict`; with neither, the strategy has no ranking metrics.
    */
   scoreAll?(user: number, out: Float32Array): void;
+  /**
+   * The items the served engine would bring to a HYBRID merge itself, where it finds them
+   * approximately (the content engine: its taste profile's neighbours); the merge still asks it to
+   * score the others' candidates. Absent or null: its top items over every item.
+   */
+  candidatesOf?(user: number): ReadonlySet<number> | null;
   /** What fit() chose on validation (weights, a hyperparameter), for the report; absent: nothing. */
   fitNote?(): string | null;
 }

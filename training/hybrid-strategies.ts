@@ -4,6 +4,7 @@ import path from 'node:path';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
 import { CANDIDATES_PER_RESULT, POPULAR_CANDIDATES } from '../src/engines/content/content-engine';
 import { buildMovieText, type TagFrequency } from '../src/engines/content/movie-text';
+import { dot } from '../src/engines/content/vector-codec';
 import {
   CONTENT_SCORING,
   MERGED_CONTENT_SCORING,
@@ -314,7 +315,7 @@ export class ContentStrategy implements EvaluationStrategy {
       const similarities = this.similarities ?? notFitted(this.name);
       const weights = Float64Array.from(rated, (movie) => movie.rating - userMean);
       const n = vectors.length;
-      const voted = this.served?.listOnly ? this.candidatesOf(user) : null;
+      const voted = this.served?.listOnly ? this.servedCandidates(user, rated, userMean) : null;
       for (let item = 0; item < n; item++) {
         if (!vectors[item]) continue;
         if (voted && !voted.has(item)) {
@@ -330,52 +331,51 @@ export class ContentStrategy implements EvaluationStrategy {
     if (!profile) return;
     for (let item = 0; item < vectors.length; item++) {
       const vector = vectors[item];
-      if (!vector) continue;
-      let dot = 0;
-      for (let d = 0; d < vector.length; d++) dot += profile.vector[d] * vector[d];
-      out[item] = dot;
+      if (vector) out[item] = dot(profile.vector, vector);
     }
   }
 
   /** The user's rated items that have vectors, and the mean of all their ratings. */
-  private ratedOf(user: number): { rated: RatedVector[]; userMean: number; own: Set<number> } {
+  private ratedOf(user: number): { rated: RatedVector[]; userMean: number } {
     const vectors = this.vectors ?? notFitted(this.name);
     const byUser = this.byUser ?? notFitted(this.name);
     const rated: RatedVector[] = [];
-    const own = new Set<number>();
     let sum = 0;
     const start = byUser.offsets[user];
     const end = byUser.offsets[user + 1];
     for (let e = start; e < end; e++) {
       sum += byUser.values[e];
-      own.add(byUser.columns[e]);
       const vector = vectors[byUser.columns[e]];
       if (vector) rated.push({ movieId: byUser.columns[e], rating: byUser.values[e], vector });
     }
-    return { rated, userMean: end > start ? sum / (end - start) : 0, own };
+    return { rated, userMean: end > start ? sum / (end - start) : 0 };
   }
 
   /** What the served engine votes on for the user (see `served`); null when it is not set. */
   candidatesOf(user: number): ReadonlySet<number> | null {
     if (!this.served) return null;
+    const { rated, userMean } = this.ratedOf(user);
+    return this.servedCandidates(user, rated, userMean);
+  }
+
+  private servedCandidates(user: number, rated: readonly RatedVector[], userMean: number): Set<number> {
+    const served = this.served ?? notFitted(this.name);
     const vectors = this.vectors ?? notFitted(this.name);
-    const { rated, userMean, own } = this.ratedOf(user);
+    const byUser = this.byUser ?? notFitted(this.name);
     const profile = computeTasteProfile(rated, userMean);
     if (!profile) return new Set();
+    const own = new Set(byUser.columns.subarray(byUser.offsets[user], byUser.offsets[user + 1]));
     const near: { item: number; cosine: number }[] = [];
     for (let item = 0; item < vectors.length; item++) {
       const vector = vectors[item];
-      if (!vector || own.has(item)) continue;
-      let dot = 0;
-      for (let d = 0; d < vector.length; d++) dot += profile.vector[d] * vector[d];
-      near.push({ item, cosine: dot });
+      if (vector && !own.has(item)) near.push({ item, cosine: dot(profile.vector, vector) });
     }
     near.sort((a, b) => b.cosine - a.cosine || a.item - b.item);
-    const chosen = new Set(near.slice(0, this.served.taste).map((n) => n.item));
-    if (this.served.popular > 0) {
+    const chosen = new Set(near.slice(0, served.taste).map((n) => n.item));
+    if (served.popular > 0) {
       const prior = this.prior ?? notFitted(this.name);
       const popular = near.map((n) => n.item).sort((a, b) => prior[b] - prior[a] || a - b);
-      for (const item of popular.slice(0, this.served.popular)) chosen.add(item);
+      for (const item of popular.slice(0, served.popular)) chosen.add(item);
     }
     return chosen;
   }
@@ -456,22 +456,21 @@ export const NEIGHBOUR_SCORING: ContentScoring = {
  */
 const SERVED_TASTE_CANDIDATES = 50 * CANDIDATES_PER_RESULT;
 
-function requireDirectory(options: HybridStrategyOptions): string {
-  if (!options.movieDirectory)
-    throw new Error('the content strategy needs the MovieLens directory (--data) for movie titles');
-  return options.movieDirectory;
-}
-
 function contentStrategyFor(
   options: HybridStrategyOptions,
   embed: EmbeddingSource,
   cosines: ConstructorParameters<typeof ContentStrategy>[2],
   scoring: ConstructorParameters<typeof ContentStrategy>[1] = CONTENT_SCORING,
+  served?: ConstructorParameters<typeof ContentStrategy>[3],
 ): ContentStrategy {
+  const directory = options.movieDirectory;
+  if (!directory)
+    throw new Error('the content strategy needs the MovieLens directory (--data) for movie titles');
   return new ContentStrategy(
-    embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
+    embeddedItemVectors(movieTextsFromRelease(directory, options.overviewsFile), embed),
     scoring,
     scoring === 'taste-profile' ? undefined : cosines,
+    served,
   );
 }
 
@@ -498,12 +497,11 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   // best-voted of every movie (it still scores every candidate the others bring).
   const servedEngines = (seed: number, split: ValidationSplitKind = 'random'): HybridEngines => ({
     ...engines(seed, split),
-    content: new ContentStrategy(
-      embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
-      MERGED_CONTENT_SCORING,
-      cosines,
-      { taste: SERVED_TASTE_CANDIDATES, popular: 0, listOnly: false },
-    ),
+    content: contentStrategyFor(options, embed, cosines, MERGED_CONTENT_SCORING, {
+      taste: SERVED_TASTE_CANDIDATES,
+      popular: 0,
+      listOnly: false,
+    }),
   });
   registerStrategy({
     name: 'statistical',
@@ -521,12 +519,11 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     name: 'content-served',
     description: `as content, voting only on what the engine votes on for a list of up to 16: the taste profile's ${SERVED_TASTE_CANDIDATES} nearest unrated movies and the ${POPULAR_CANDIDATES} most rated`,
     create: () =>
-      new ContentStrategy(
-        embeddedItemVectors(movieTextsFromRelease(requireDirectory(options), options.overviewsFile), embed),
-        CONTENT_SCORING,
-        cosines,
-        { taste: SERVED_TASTE_CANDIDATES, popular: POPULAR_CANDIDATES, listOnly: true },
-      ),
+      contentStrategyFor(options, embed, cosines, CONTENT_SCORING, {
+        taste: SERVED_TASTE_CANDIDATES,
+        popular: POPULAR_CANDIDATES,
+        listOnly: true,
+      }),
   });
   registerStrategy({
     name: 'content-taste-profile',

@@ -2,9 +2,18 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildCsr, type CsrMatrix } from '../src/engines/collaborative/kernels/sparse';
-import { CANDIDATES_PER_RESULT, POPULAR_CANDIDATES } from '../src/engines/content/content-engine';
+import {
+  CANDIDATES_PER_RESULT,
+  NEIGHBOURS_PER_MOVIE,
+  POPULAR_CANDIDATES,
+} from '../src/engines/content/content-engine';
 import { buildMovieText, type TagFrequency } from '../src/engines/content/movie-text';
 import { dot } from '../src/engines/content/vector-codec';
+import {
+  type ContentNeighbourTable,
+  emptyNeighbourTable,
+  tableVoteCandidates,
+} from '../src/engines/content/neighbour-candidates';
 import {
   CONTENT_SCORING,
   MERGED_CONTENT_SCORING,
@@ -280,14 +289,24 @@ export class ContentStrategy implements EvaluationStrategy {
       vectors: readonly (Float32Array | null)[],
     ) => Float32Array = (_ids, vectors) => cosineMatrix(vectors),
     /**
-     * What the served engine votes on: its taste profile's `taste` nearest unrated items
-     * (ContentEngine.recommend: CANDIDATES_PER_RESULT per wanted movie) and the `popular` most rated
-     * unrated ones. `listOnly`: the others rank last (the engine's own list); otherwise every item is
-     * scored and these are the candidates it brings to a merge (candidatesOf). Absent: every item is
-     * voted on and a candidate.
+     * What the served engine votes on (ContentEngine.recommend: CANDIDATES_PER_RESULT per wanted
+     * movie): the `candidates` unrated items its vote reaches highest through each rated item's
+     * `neighboursPerMovie` nearest items (the engine's neighbour table, tableVoteCandidates), or
+     * without `neighboursPerMovie` its taste profile's `candidates` nearest unrated items (the
+     * engine before the table, and while it is built); and the `popular` most rated unrated ones.
+     * `listOnly`: the others rank last (the engine's own list); otherwise every item is scored and
+     * these are the candidates it brings to a merge (candidatesOf). Absent: every item is voted on
+     * and a candidate.
      */
-    private readonly served?: { taste: number; popular: number; listOnly: boolean },
+    private readonly served?: {
+      candidates: number;
+      popular: number;
+      listOnly: boolean;
+      neighboursPerMovie?: number;
+    },
   ) {}
+
+  private neighbourTable: ContentNeighbourTable | null = null;
 
   private get vote(): ContentScoring | null {
     return this.scoring === 'taste-profile' ? null : this.scoring;
@@ -297,6 +316,9 @@ export class ContentStrategy implements EvaluationStrategy {
     this.vectors = await this.itemVectors(train.itemIds);
     this.byUser = buildCsr(train.users, train.items, train.ratings, train.numUsers, train.numItems);
     this.similarities = this.vote ? this.cosines(train.itemIds, this.vectors) : null;
+    const perMovie = this.served?.neighboursPerMovie;
+    this.neighbourTable =
+      perMovie && this.similarities ? neighbourTableOf(this.similarities, this.vectors, perMovie) : null;
     const votes = new Float64Array(train.numItems);
     for (const item of train.items) votes[item]++;
     const maxVotes = votes.reduce((max, count) => Math.max(max, count), 0);
@@ -365,20 +387,58 @@ export class ContentStrategy implements EvaluationStrategy {
     const profile = computeTasteProfile(rated, userMean);
     if (!profile) return new Set();
     const own = new Set(byUser.columns.subarray(byUser.offsets[user], byUser.offsets[user + 1]));
+    const table = this.neighbourTable;
+    const chosen = table
+      ? new Set(
+          tableVoteCandidates(
+            table,
+            Int32Array.from(rated, (movie) => movie.movieId),
+            Float64Array.from(rated, (movie) => movie.rating - userMean),
+            (this.vote ?? notFitted(this.name)).exponent,
+            served.candidates,
+            (item) => own.has(item),
+          ),
+        )
+      : null;
     const near: { item: number; cosine: number }[] = [];
     for (let item = 0; item < vectors.length; item++) {
       const vector = vectors[item];
       if (vector && !own.has(item)) near.push({ item, cosine: dot(profile.vector, vector) });
     }
     near.sort((a, b) => b.cosine - a.cosine || a.item - b.item);
-    const chosen = new Set(near.slice(0, served.taste).map((n) => n.item));
+    const candidates = chosen ?? new Set(near.slice(0, served.candidates).map((n) => n.item));
     if (served.popular > 0) {
       const prior = this.prior ?? notFitted(this.name);
       const popular = near.map((n) => n.item).sort((a, b) => prior[b] - prior[a] || a - b);
-      for (const item of popular.slice(0, served.popular)) chosen.add(item);
+      for (const item of popular.slice(0, served.popular)) candidates.add(item);
     }
-    return chosen;
+    return candidates;
   }
+}
+
+/** Each item's `perMovie` most similar others (by the cosine matrix), as the engine's table holds them. */
+function neighbourTableOf(
+  similarities: Float32Array,
+  vectors: readonly (Float32Array | null)[],
+  perMovie: number,
+): ContentNeighbourTable {
+  const n = vectors.length;
+  const table = emptyNeighbourTable(n, perMovie);
+  const others: number[] = [];
+  for (let item = 0; item < n; item++) if (vectors[item]) others.push(item);
+  for (let item = 0; item < n; item++) {
+    if (!vectors[item]) continue;
+    const row = item * n;
+    const nearest = others
+      .filter((other) => other !== item)
+      .sort((a, b) => similarities[row + b] - similarities[row + a] || a - b)
+      .slice(0, perMovie);
+    nearest.forEach((other, slot) => {
+      table.neighbours[item * perMovie + slot] = other;
+      table.similarities[item * perMovie + slot] = similarities[row + other];
+    });
+  }
+  return table;
 }
 
 /** Below every score: an item the served engine would not have voted on ranks after all that it would. */
@@ -450,11 +510,11 @@ export const NEIGHBOUR_SCORING: ContentScoring = {
 };
 
 /**
- * The taste profile's neighbours the served engine votes on for a list of up to 16: the orchestrator
- * asks an engine for max(50, 3 × first) candidates and the engine fetches CANDIDATES_PER_RESULT per
- * wanted movie.
+ * The candidates the served engine votes on for a list of up to 16: the orchestrator asks an engine
+ * for max(50, 3 × first) movies and the engine finds CANDIDATES_PER_RESULT per wanted movie through
+ * its neighbour table.
  */
-const SERVED_TASTE_CANDIDATES = 50 * CANDIDATES_PER_RESULT;
+const SERVED_CANDIDATES = 50 * CANDIDATES_PER_RESULT;
 
 function contentStrategyFor(
   options: HybridStrategyOptions,
@@ -493,14 +553,15 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   });
   const hybrid = (name: string, scope: NormalisationScope) => (context: StrategyContext) =>
     new HybridStrategy(name, engines(context.seed, context.validationSplit), scope);
-  // As served: content brings the best-voted of its taste profile's neighbours to the merge, not the
-  // best-voted of every movie (it still scores every candidate the others bring).
+  // As served: content brings the best-voted of what its vote reaches through the neighbour table to
+  // the merge, not the best-voted of every movie (it still scores every candidate the others bring).
   const servedEngines = (seed: number, split: ValidationSplitKind = 'random'): HybridEngines => ({
     ...engines(seed, split),
     content: contentStrategyFor(options, embed, cosines, MERGED_CONTENT_SCORING, {
-      taste: SERVED_TASTE_CANDIDATES,
+      candidates: SERVED_CANDIDATES,
       popular: 0,
       listOnly: false,
+      neighboursPerMovie: NEIGHBOURS_PER_MOVIE,
     }),
   });
   registerStrategy({
@@ -517,12 +578,13 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   });
   registerStrategy({
     name: 'content-served',
-    description: `as content, voting only on what the engine votes on for a list of up to 16: the taste profile's ${SERVED_TASTE_CANDIDATES} nearest unrated movies and the ${POPULAR_CANDIDATES} most rated`,
+    description: `as content, voting only on what the engine votes on for a list of up to 16: the ${SERVED_CANDIDATES} unrated movies its vote reaches highest through each rated movie's ${NEIGHBOURS_PER_MOVIE} nearest, and the ${POPULAR_CANDIDATES} most rated`,
     create: () =>
       contentStrategyFor(options, embed, cosines, CONTENT_SCORING, {
-        taste: SERVED_TASTE_CANDIDATES,
+        candidates: SERVED_CANDIDATES,
         popular: POPULAR_CANDIDATES,
         listOnly: true,
+        neighboursPerMovie: NEIGHBOURS_PER_MOVIE,
       }),
   });
   registerStrategy({
@@ -545,7 +607,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'hybrid-served',
     blendsEngines: true,
-    description: `as hybrid, with content bringing only the best-voted of its taste profile's ${SERVED_TASTE_CANDIDATES} nearest unrated movies, as the engine does`,
+    description: `as hybrid, with content bringing only the best-voted of the ${SERVED_CANDIDATES} unrated movies its vote reaches highest through each rated movie's ${NEIGHBOURS_PER_MOVIE} nearest, as the engine does`,
     create: (context: StrategyContext) =>
       new HybridStrategy(
         'hybrid-served',

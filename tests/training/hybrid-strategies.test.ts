@@ -52,6 +52,12 @@ class LetterCountEmbedder implements Embedder {
   }
 }
 
+function dotOf(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let d = 0; d < a.length; d++) sum += a[d] * b[d];
+  return sum;
+}
+
 describe('statistical strategy', () => {
   it('predicts the Bayesian weighted rating (m at the 90th percentile of vote counts) and ranks by WR·ln(1 + votes)', () => {
     const train = datasetFromRows(
@@ -364,6 +370,60 @@ describe('content strategy', () => {
     profile.scoreAll(0, scores);
     // Profile (2, −2)/‖·‖ = (1, −1)/√2.
     expect(scores[2]).toBeCloseTo((0.6 - 0.8) / Math.SQRT2, 5);
+  });
+
+  it("as served through a neighbour table: with every pair in it, brings the vote's own best movies; with one a movie, only rated movies' nearest", async () => {
+    const items = 40;
+    let state = 7;
+    const next = () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31 - 0.5;
+    };
+    const vectors = Array.from({ length: items }, () => {
+      const vector = Float32Array.from({ length: 8 }, next);
+      const norm = Math.hypot(...vector);
+      return vector.map((value) => value / norm);
+    });
+    const vectorsOf = async (itemIds: Int32Array) => Array.from(itemIds, (id) => vectors[id - 100]);
+    const rated = [3, 9, 14, 22, 31, 38];
+    const train = datasetFromRows(
+      [...rated.map((item, n) => row(1, 100 + item, 1 + (n % 5))), row(2, 100, 4)],
+      { userIds: Int32Array.of(1, 2), itemIds: Int32Array.from({ length: items }, (_, i) => 100 + i) },
+    );
+    const everyMovie = new ContentStrategy(vectorsOf, MERGED_CONTENT_SCORING);
+    await everyMovie.fit(train);
+    const scores = new Float32Array(items);
+    everyMovie.scoreAll(0, scores);
+    const best = [...Array(items).keys()]
+      .filter((item) => !rated.includes(item))
+      .sort((a, b) => scores[b] - scores[a] || a - b)
+      .slice(0, 8);
+    const served = (neighboursPerMovie: number) =>
+      new ContentStrategy(vectorsOf, MERGED_CONTENT_SCORING, undefined, {
+        candidates: 8,
+        popular: 0,
+        listOnly: false,
+        neighboursPerMovie,
+      });
+    const complete = served(items - 1);
+    await complete.fit(train);
+    expect([...(complete.candidatesOf(0) ?? [])].sort((a, b) => a - b)).toEqual(best.sort((a, b) => a - b));
+
+    const nearestOnly = served(1);
+    await nearestOnly.fit(train);
+    const nearest = new Set(
+      rated.map((item) =>
+        [...Array(items).keys()]
+          .filter((other) => other !== item)
+          .reduce((a, b) => (dotOf(vectors[item], vectors[b]) > dotOf(vectors[item], vectors[a]) ? b : a)),
+      ),
+    );
+    const found = [...(nearestOnly.candidatesOf(0) ?? [])];
+    expect(found.length).toBeGreaterThan(0);
+    for (const item of found) {
+      expect(nearest.has(item)).toBe(true);
+      expect(rated).not.toContain(item);
+    }
   });
 
   it('as served: sums cos^p-weighted centred ratings and adds the weighted popularity prior', async () => {

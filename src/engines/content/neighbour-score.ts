@@ -47,7 +47,7 @@ export function packRatedNeighbours(
 }
 
 /** x^p for a whole p ≥ 1 by repeated squaring (Math.pow is several times slower in this loop). */
-function power(x: number, p: number): number {
+export function power(x: number, p: number): number {
   let result = 1;
   let base = x;
   let exponent = p;

@@ -5,6 +5,7 @@
  */
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { describeError } from './embedders/errors';
+import { nearestNeighbourRows } from './neighbour-candidates';
 import { type ContentScoring, neighbourVotesOf } from './neighbour-score';
 import {
   searchVectorIndex,
@@ -53,6 +54,16 @@ export interface SearchRequest {
   filter: Omit<VectorSearchFilter, 'exclude'> & { exclude?: Int32Array };
 }
 
+/** Rows `from` to `to` of the content neighbour table over the index shared as `store`. */
+export interface NeighbourRowsRequest {
+  kind: 'neighbour-rows';
+  id: number;
+  store: number;
+  from: number;
+  to: number;
+  perMovie: number;
+}
+
 /** The search index whose rows are the shared memory `store` (sent after that VoteStore, once). */
 export interface IndexShare {
   kind: 'index';
@@ -73,11 +84,13 @@ export interface VoteStoreRelease {
   store: number;
 }
 
-export type VoteMessage = VoteRequest | SearchRequest | VoteStore | IndexShare | VoteStoreRelease;
+export type VoteMessage =
+  VoteRequest | SearchRequest | NeighbourRowsRequest | VoteStore | IndexShare | VoteStoreRelease;
 
 export type VoteReply =
   | { type: 'voted'; id: number; votes: Float64Array }
   | { type: 'found'; id: number; movieIds: Int32Array; similarities: Float64Array }
+  | { type: 'neighbour-rows'; id: number; neighbours: Int32Array; similarities: Float32Array }
   /** The index could not be attached here (its memory): search it in the main thread. */
   | { type: 'unsearchable'; id: number; store: number }
   | { type: 'vote-failed'; id: number; message: string };
@@ -125,16 +138,40 @@ function vote(port: MessagePort, request: VoteRequest): void {
   }
 }
 
+/** The index the request names; null (after saying so) where this thread could not attach to it. */
+function indexFor(port: MessagePort, request: SearchRequest | NeighbourRowsRequest): VectorIndex | null {
+  const index = indexes.get(request.store);
+  if (index === undefined)
+    throw new Error(`call ${request.id} names search index ${request.store}, which it was not given`);
+  if (index === null) {
+    const reply: VoteReply = { type: 'unsearchable', id: request.id, store: request.store };
+    port.postMessage(reply);
+  }
+  return index;
+}
+
+function neighbourRows(port: MessagePort, request: NeighbourRowsRequest): void {
+  try {
+    const index = indexFor(port, request);
+    if (!index) return;
+    const { neighbours, similarities } = nearestNeighbourRows(
+      index,
+      request.from,
+      request.to,
+      request.perMovie,
+    );
+    const reply: VoteReply = { type: 'neighbour-rows', id: request.id, neighbours, similarities };
+    port.postMessage(reply, [neighbours.buffer as ArrayBuffer, similarities.buffer as ArrayBuffer]);
+  } catch (error) {
+    const reply: VoteReply = { type: 'vote-failed', id: request.id, message: describeError(error) };
+    port.postMessage(reply);
+  }
+}
+
 function search(port: MessagePort, request: SearchRequest): void {
   try {
-    const index = indexes.get(request.store);
-    if (index === undefined)
-      throw new Error(`call ${request.id} names search index ${request.store}, which it was not given`);
-    if (index === null) {
-      const reply: VoteReply = { type: 'unsearchable', id: request.id, store: request.store };
-      port.postMessage(reply);
-      return;
-    }
+    const index = indexFor(port, request);
+    if (!index) return;
     const { exclude, ...filter } = request.filter;
     const hits = searchVectorIndex(index, request.query, request.limit, {
       ...filter,
@@ -166,6 +203,9 @@ port.on('message', (message: VoteMessage) => {
       return;
     case 'search':
       search(port, message);
+      return;
+    case 'neighbour-rows':
+      neighbourRows(port, message);
       return;
     default:
       vote(port, message);

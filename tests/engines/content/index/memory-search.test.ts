@@ -106,6 +106,7 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
         searched.push(filter?.kind ?? 'unknown');
         return pool.nearest(index, query, limit, filter);
       },
+      neighbourRows: (index, from, to, perMovie) => pool.neighbourRows(index, from, to, perMovie),
       dispose: () => pool.dispose(),
     };
     try {

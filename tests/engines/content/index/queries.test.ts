@@ -354,6 +354,7 @@ describe.each([
             return inThreadVoter.votesOf(candidates, rated, scoring);
           },
           nearest: inThreadVoter.nearest,
+          neighbourRows: inThreadVoter.neighbourRows,
           dispose: async () => undefined,
         },
       });

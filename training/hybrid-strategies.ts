@@ -9,6 +9,7 @@ import {
 } from '../src/engines/content/content-engine';
 import { buildMovieText, type TagFrequency } from '../src/engines/content/movie-text';
 import { dot } from '../src/engines/content/vector-codec';
+import { firstK } from '../src/engines/first-k';
 import {
   type ContentNeighbourTable,
   emptyNeighbourTable,
@@ -429,10 +430,11 @@ function neighbourTableOf(
   for (let item = 0; item < n; item++) {
     if (!vectors[item]) continue;
     const row = item * n;
-    const nearest = others
-      .filter((other) => other !== item)
-      .sort((a, b) => similarities[row + b] - similarities[row + a] || a - b)
-      .slice(0, perMovie);
+    const nearest = firstK(
+      others.filter((other) => other !== item),
+      perMovie,
+      (a, b) => similarities[row + b] - similarities[row + a] || a - b,
+    );
     nearest.forEach((other, slot) => {
       table.neighbours[item * perMovie + slot] = other;
       table.similarities[item * perMovie + slot] = similarities[row + other];

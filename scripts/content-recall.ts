@@ -31,6 +31,7 @@ each. The content index must be complete; the in-process index and the table are
   --users <n>        users (default 60)
   --limit <n>        list length (default 50: what the orchestrator asks an engine for)
   --roles <list>     merged (HYBRID's), alone (CONTENT's); default both
+  --per-movie <n>    the table's neighbours a movie (default the engine's, NEIGHBOURS_PER_MOVIE)
   -h, --help         print this text`);
 
 const { values } = parseArgs({
@@ -39,6 +40,7 @@ const { values } = parseArgs({
     users: { type: 'string', default: '60' },
     limit: { type: 'string', default: '50' },
     roles: { type: 'string', default: 'merged,alone' },
+    'per-movie': { type: 'string' },
   },
 });
 
@@ -62,7 +64,13 @@ async function main(): Promise<void> {
     const indexed = await indexer.run();
     if (indexed.embedded > 0) console.log(`embedded ${indexed.embedded} movies first`);
     const engines = {
-      table: new ContentEngine({ dataSource, indexer, memorySearch: true, voter }),
+      table: new ContentEngine({
+        dataSource,
+        indexer,
+        memorySearch: true,
+        voter,
+        neighboursPerMovie: values['per-movie'] ? Number(values['per-movie']) : undefined,
+      }),
       taste: new ContentEngine({ dataSource, indexer, memorySearch: true, voter, neighbourTable: false }),
     };
     const started = Date.now();

@@ -95,6 +95,8 @@ export interface ContentEngineOptions {
    * Default true; false keeps the taste profile's neighbours (scripts/content-recall.ts compares).
    */
   neighbourTable?: boolean;
+  /** Each movie's nearest others the table keeps; default NEIGHBOURS_PER_MOVIE. */
+  neighboursPerMovie?: number;
   /** Where the in-process index reports its builds. */
   logger?: Logger;
 }
@@ -320,6 +322,7 @@ export class ContentEngine implements RecommendationEngine {
   private memoryRetryAt = 0;
   private readonly memorySearch: boolean;
   private readonly useNeighbourTable: boolean;
+  private readonly neighboursPerMovie: number;
   private readonly logger: Logger;
   /** Per-movie rating counts: everybody's ratings, so they age (POPULARITY_TTL_MS). */
   private readonly popularity: VersionedCache<'all', PopularityCounts>;
@@ -339,6 +342,7 @@ export class ContentEngine implements RecommendationEngine {
     this.voter = options.voter ?? inThreadVoter;
     this.memorySearch = options.memorySearch ?? false;
     this.useNeighbourTable = options.neighbourTable ?? true;
+    this.neighboursPerMovie = options.neighboursPerMovie ?? NEIGHBOURS_PER_MOVIE;
     this.logger = options.logger ?? silentLogger;
     const versions = this.versions;
     this.queryCache = new VersionedCache({ max: this.queryCacheSize });
@@ -647,19 +651,20 @@ export class ContentEngine implements RecommendationEngine {
   }
 
   /**
-   * Each movie's NEIGHBOURS_PER_MOVIE nearest others, searched on the vote worker a range at a
+   * Each movie's `neighboursPerMovie` nearest others, searched on the vote worker a range at a
    * time, and set on `memory` once complete; dropped when another index replaced it meanwhile.
    */
   private async buildNeighbourTable(memory: NonNullable<typeof this.memory>): Promise<void> {
     const { index } = memory;
     const started = Date.now();
-    const table = emptyNeighbourTable(index.size, NEIGHBOURS_PER_MOVIE);
+    const perMovie = this.neighboursPerMovie;
+    const table = emptyNeighbourTable(index.size, perMovie);
     for (let from = 0; from < index.size; from += NEIGHBOUR_ROWS_PER_CALL) {
       if (this.memory !== memory) return;
       const to = Math.min(index.size, from + NEIGHBOUR_ROWS_PER_CALL);
-      const rows = await this.voter.neighbourRows(index, from, to, NEIGHBOURS_PER_MOVIE);
-      table.neighbours.set(rows.neighbours, from * NEIGHBOURS_PER_MOVIE);
-      table.similarities.set(rows.similarities, from * NEIGHBOURS_PER_MOVIE);
+      const rows = await this.voter.neighbourRows(index, from, to, perMovie);
+      table.neighbours.set(rows.neighbours, from * perMovie);
+      table.similarities.set(rows.similarities, from * perMovie);
     }
     if (this.memory !== memory) return;
     const buildSeconds = (Date.now() - started) / 1000;
@@ -670,7 +675,7 @@ export class ContentEngine implements RecommendationEngine {
       buildSeconds,
     };
     this.logger.info(
-      `content neighbour table: ${index.size} movies × ${NEIGHBOURS_PER_MOVIE} neighbours, ` +
+      `content neighbour table: ${index.size} movies × ${perMovie} neighbours, ` +
         `${Math.round((table.neighbours.byteLength + table.similarities.byteLength) / 2 ** 20)} MiB, built in ${buildSeconds.toFixed(1)} s`,
     );
   }

@@ -28,7 +28,7 @@ export const BENCH_SEARCHES: readonly string[] = [
   'gritty crime drama in New York',
 ];
 
-/** How long a ready server is given to build its in-process content index before measuring anyway. */
+/** How long a ready server is given to build its in-process content index (and its neighbour table) before measuring anyway. */
 const SEARCH_INDEX_WAIT_MS = 180_000;
 
 /**
@@ -54,7 +54,7 @@ export async function waitUntilReady(
     try {
       const health = (await (await fetch(`${base}/health`)).json()) as {
         engines: Record<string, { ready: boolean; reason?: string }>;
-        contentSearch?: { answeredBy: string; configured: string };
+        contentSearch?: { answeredBy: string; configured: string; building?: boolean };
       };
       const waiting = Object.entries(health.engines)
         .map(([name, s]) => ({ name, ...s }))
@@ -62,18 +62,23 @@ export async function waitUntilReady(
       // The content engine is ready while its in-process index is still being built, and answers
       // from PostgreSQL meanwhile: lists measured or compared then are not the configured search's
       // (compare-lists found the first ~20 users' content lists differing between two runs of one build).
+      // Its neighbour table is built next, and lists take their content candidates there once it is.
       const search = health.contentSearch;
-      if (waiting.length === 0 && search && search.answeredBy !== search.configured) {
+      const searchPending = search && (search.answeredBy !== search.configured || search.building === true);
+      if (waiting.length === 0 && search && searchPending) {
         searchWaitUntil ??= Date.now() + SEARCH_INDEX_WAIT_MS;
         if (Date.now() < searchWaitUntil)
           waiting.push({
             name: 'content search',
             ready: false,
-            reason: `answered by ${search.answeredBy}, not ${search.configured} yet`,
+            reason:
+              search.answeredBy !== search.configured
+                ? `answered by ${search.answeredBy}, not ${search.configured} yet`
+                : 'the in-process index or its neighbour table building',
           });
         else if (last !== 'gave up') {
           process.stderr.write(
-            `${prefix}content search still answered by ${search.answeredBy}: measuring anyway\n`,
+            `${prefix}content search still answered by ${search.answeredBy}${search.building ? ' (building)' : ''}: measuring anyway\n`,
           );
           last = 'gave up';
         }

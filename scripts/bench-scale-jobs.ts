@@ -106,7 +106,7 @@ export function describeJobs(health: ServerHealth | null): string {
     ...waiting,
     ...(search && !searchesSettled(health)
       ? [
-          `content searches answered by ${search.answeredBy}${search.building ? ', in-process index building' : ''}`,
+          `content searches answered by ${search.answeredBy}${search.building ? ', in-process index or its neighbour table building' : ''}`,
         ]
       : []),
   ].join('; ');

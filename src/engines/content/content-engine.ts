@@ -224,8 +224,12 @@ export const CANDIDATES_PER_RESULT = 3;
  */
 export const NEIGHBOURS_PER_MOVIE = 10;
 
-/** Movies per call of the table's build on the vote worker: ~40 ms at 62K movies, so votes wait little. */
-const NEIGHBOUR_ROWS_PER_CALL = 64;
+/**
+ * Movies per call of the table's build: ~10 ms of search at 62K movies, so a vote queued behind a
+ * call on the worker waits little, and so does a request where the search runs in this thread (no
+ * worker: CONTENT_VOTE_WORKERS=0, or a pool that stopped).
+ */
+const NEIGHBOUR_ROWS_PER_CALL = 16;
 
 /**
  * The most rated movies a user has not rated, voted on beside the taste profile's neighbours when
@@ -665,6 +669,8 @@ export class ContentEngine implements RecommendationEngine {
       const rows = await this.voter.neighbourRows(index, from, to, perMovie);
       table.neighbours.set(rows.neighbours, from * perMovie);
       table.similarities.set(rows.similarities, from * perMovie);
+      // An in-thread answer resolves at once: without this the whole build would hold the event loop.
+      await yieldToRequests();
     }
     if (this.memory !== memory) return;
     const buildSeconds = (Date.now() - started) / 1000;

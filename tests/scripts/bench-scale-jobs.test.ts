@@ -102,7 +102,9 @@ describe('bench-scale: every engine', () => {
     ready.engines = { collaborative: { ready: true }, content: { ready: true } };
     ready.contentSearch = { answeredBy: 'postgres', configured: 'memory', building: true };
     expect(enginesState(ready, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'waiting' });
-    expect(describeJobs(ready)).toContain('content searches answered by postgres, in-process index or its neighbour table building');
+    expect(describeJobs(ready)).toContain(
+      'content searches answered by postgres, in-process index or its neighbour table building',
+    );
     ready.contentSearch = { answeredBy: 'memory', configured: 'memory', building: true };
     expect(enginesState(ready, run({ outcome: 'succeeded' }), null)).toEqual({ state: 'waiting' });
     ready.contentSearch = { answeredBy: 'memory', configured: 'memory', building: false };

@@ -732,6 +732,7 @@ export async function startCinegraph(
             ]);
           // After the drain (no list can be built any more), before the pool closes.
           await services.servedLists.stop();
+          await content?.stopBackgroundWork();
           await Promise.all([embedderDisposal?.dispose(), voter?.dispose()]);
           const disposed = lap();
           await versionFeed.stop();

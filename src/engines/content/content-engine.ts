@@ -324,6 +324,8 @@ export class ContentEngine implements RecommendationEngine {
   } | null = null;
   private memoryBuild: Promise<VectorIndex | null> | null = null;
   private neighbourBuild: Promise<void> | null = null;
+  /** Set by stopBackgroundWork: no build starts or goes on. */
+  private stopped = false;
   private memoryRetryAt = 0;
   private readonly memorySearch: boolean;
   private readonly useNeighbourTable: boolean;
@@ -571,7 +573,7 @@ export class ContentEngine implements RecommendationEngine {
    * searches, and by whatever learns that the index changed (the follower's poll, the indexer).
    */
   keepMemoryIndexCurrent(): void {
-    if (!this.memorySearch || this.memoryBuild || Date.now() < this.memoryRetryAt) return;
+    if (!this.memorySearch || this.stopped || this.memoryBuild || Date.now() < this.memoryRetryAt) return;
     const embedder = this.indexer.activeEmbedder();
     if (!embedder || !this.indexer.progress().complete || this.memoryIsCurrent(embedder.modelId)) return;
     void this.prepareMemoryIndex();
@@ -665,7 +667,7 @@ export class ContentEngine implements RecommendationEngine {
     const perMovie = this.neighboursPerMovie;
     const table = emptyNeighbourTable(index.size, perMovie);
     for (let from = 0; from < index.size; from += NEIGHBOUR_ROWS_PER_CALL) {
-      if (this.memory !== memory) return;
+      if (this.memory !== memory || this.stopped) return;
       const to = Math.min(index.size, from + NEIGHBOUR_ROWS_PER_CALL);
       const rows = await this.voter.neighbourRows(index, from, to, perMovie);
       table.neighbours.set(rows.neighbours, from * perMovie);
@@ -818,6 +820,17 @@ export class ContentEngine implements RecommendationEngine {
     for (let start = 0; start < ids.length; start += pageSize)
       await this.cachedVectors(ids.slice(start, start + pageSize), model.modelId);
     return this.vectorCache.size;
+  }
+
+  /**
+   * Stops the background builds (the in-process index is not started again, the neighbour table's
+   * build ends at its next call) and settles when the table's has: the service calls it on
+   * shutdown, before it disposes of the vote pool, whose calls would otherwise be answered in the
+   * API's thread for the rest of the build.
+   */
+  async stopBackgroundWork(): Promise<void> {
+    this.stopped = true;
+    await this.neighbourBuild;
   }
 
   /** Settles once the neighbour table of the current in-process index is built (or its build ends). */

@@ -16,11 +16,12 @@ describe('the content engine with its neighbour table', () => {
   const users = [3, 8, 15, 22, 31, 47, 58];
   let db: TestDatabase;
   let engine: ContentEngine;
+  let indexer: ContentIndexer;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     await importSyntheticCatalog(db.dataSource, catalog);
-    const indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder(64) });
+    indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder(64) });
     await indexer.run();
     engine = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
   }, 120_000);
@@ -66,6 +67,15 @@ describe('the content engine with its neighbour table', () => {
       building: false,
       index: { movies: 400, neighbourTable: { perMovie: 10 } },
     });
+  });
+
+  it('stops building when the service stops, and starts no other build', async () => {
+    const stopping = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
+    await stopping.prepareMemoryIndex();
+    await stopping.stopBackgroundWork();
+    expect(stopping.searchState()).toMatchObject({ building: false, index: { neighbourTable: null } });
+    await stopping.similarMovies(1, 3);
+    expect(stopping.searchState().building).toBe(false);
   });
 
   it("lists hold the vote's own best movies, in HYBRID and alone", async () => {

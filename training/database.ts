@@ -7,7 +7,7 @@ import { topNStrategy } from './topn-strategies';
 import type { EvaluationStrategy } from './strategies';
 import type { TopNKind } from '../src/engines/collaborative/kernels';
 import { calibrateHybridWeights } from './calibration';
-import { ContentStrategy, StatisticalStrategy } from './hybrid-strategies';
+import { ContentStrategy, SERVED_IN_HYBRID, StatisticalStrategy } from './hybrid-strategies';
 import type { RatingsDataset } from './dataset';
 import type { ItemMetadata, ItemMetadataById } from './item-prior';
 import type { ModelSink } from './model-files';
@@ -125,6 +125,8 @@ export async function calibrateWithVectors(
       content: new ContentStrategy(
         async (itemIds) => Array.from(itemIds, (id) => vectors.get(id) ?? null),
         MERGED_CONTENT_SCORING,
+        undefined,
+        SERVED_IN_HYBRID,
       ),
       statistical: new StatisticalStrategy(),
     }),

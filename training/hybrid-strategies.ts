@@ -14,6 +14,8 @@ import {
   type ContentNeighbourTable,
   emptyNeighbourTable,
   tableVoteCandidates,
+  tableVoteOf,
+  tableVotes,
 } from '../src/engines/content/neighbour-candidates';
 import {
   CONTENT_SCORING,
@@ -297,13 +299,15 @@ export class ContentStrategy implements EvaluationStrategy {
      * engine before the table, and while it is built); and the `popular` most rated unrated ones.
      * `listOnly`: the others rank last (the engine's own list); otherwise every item is scored and
      * these are the candidates it brings to a merge (candidatesOf). Absent: every item is voted on
-     * and a candidate.
+     * and a candidate. `voteThroughTable`: every item is scored by the vote through the table
+     * (tableVotes, 0 where it does not reach), as the engine scores once its table is built.
      */
     private readonly served?: {
       candidates: number;
       popular: number;
       listOnly: boolean;
       neighboursPerMovie?: number;
+      voteThroughTable?: boolean;
     },
   ) {}
 
@@ -334,6 +338,20 @@ export class ContentStrategy implements EvaluationStrategy {
     const priorWeight = vote?.popularityWeight ?? 0;
     for (let item = 0; item < out.length; item++) out[item] = priorWeight * prior[item];
     if (rated.length === 0) return;
+    if (vote && this.served?.voteThroughTable && this.neighbourTable) {
+      const votes = tableVotes(
+        this.neighbourTable,
+        Int32Array.from(rated, (movie) => movie.movieId),
+        Float64Array.from(rated, (movie) => movie.rating - userMean),
+        vote.exponent,
+      );
+      const voted = this.served.listOnly ? this.servedCandidates(user, rated, userMean) : null;
+      for (let item = 0; item < out.length; item++) {
+        if (!vectors[item]) continue;
+        out[item] = voted && !voted.has(item) ? NOT_A_CANDIDATE : out[item] + tableVoteOf(votes, item);
+      }
+      return;
+    }
     if (vote) {
       const similarities = this.similarities ?? notFitted(this.name);
       const weights = Float64Array.from(rated, (movie) => movie.rating - userMean);
@@ -518,6 +536,18 @@ export const NEIGHBOUR_SCORING: ContentScoring = {
  */
 const SERVED_CANDIDATES = 50 * CANDIDATES_PER_RESULT;
 
+/**
+ * What the engine votes on and how, as one of HYBRID's engines: the best of what its vote reaches
+ * through the neighbour table, scored by that vote (every candidate the other engines bring too).
+ */
+export const SERVED_IN_HYBRID = {
+  candidates: SERVED_CANDIDATES,
+  popular: 0,
+  listOnly: false,
+  neighboursPerMovie: NEIGHBOURS_PER_MOVIE,
+  voteThroughTable: true,
+} as const;
+
 function contentStrategyFor(
   options: HybridStrategyOptions,
   embed: EmbeddingSource,
@@ -559,12 +589,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   // the merge, not the best-voted of every movie (it still scores every candidate the others bring).
   const servedEngines = (seed: number, split: ValidationSplitKind = 'random'): HybridEngines => ({
     ...engines(seed, split),
-    content: contentStrategyFor(options, embed, cosines, MERGED_CONTENT_SCORING, {
-      candidates: SERVED_CANDIDATES,
-      popular: 0,
-      listOnly: false,
-      neighboursPerMovie: NEIGHBOURS_PER_MOVIE,
-    }),
+    content: contentStrategyFor(options, embed, cosines, MERGED_CONTENT_SCORING, SERVED_IN_HYBRID),
   });
   registerStrategy({
     name: 'statistical',
@@ -580,13 +605,14 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   });
   registerStrategy({
     name: 'content-served',
-    description: `as content, voting only on what the engine votes on for a list of up to 16: the ${SERVED_CANDIDATES} unrated movies its vote reaches highest through each rated movie's ${NEIGHBOURS_PER_MOVIE} nearest, and the ${POPULAR_CANDIDATES} most rated`,
+    description: `as the engine serves a list of up to 16: the vote counted through each rated movie's ${NEIGHBOURS_PER_MOVIE} nearest (+ the prior), over the ${SERVED_CANDIDATES} unrated movies it reaches highest and the ${POPULAR_CANDIDATES} most rated`,
     create: () =>
       contentStrategyFor(options, embed, cosines, CONTENT_SCORING, {
         candidates: SERVED_CANDIDATES,
         popular: POPULAR_CANDIDATES,
         listOnly: true,
         neighboursPerMovie: NEIGHBOURS_PER_MOVIE,
+        voteThroughTable: true,
       }),
   });
   registerStrategy({
@@ -609,7 +635,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
   registerStrategy({
     name: 'hybrid-served',
     blendsEngines: true,
-    description: `as hybrid, with content bringing only the best-voted of the ${SERVED_CANDIDATES} unrated movies its vote reaches highest through each rated movie's ${NEIGHBOURS_PER_MOVIE} nearest, as the engine does`,
+    description: `as hybrid, with content as the engine serves it: the vote counted through each rated movie's ${NEIGHBOURS_PER_MOVIE} nearest, bringing the ${SERVED_CANDIDATES} unrated movies it reaches highest`,
     create: (context: StrategyContext) =>
       new HybridStrategy(
         'hybrid-served',
@@ -628,7 +654,8 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     (context: StrategyContext): EvaluationStrategy =>
       new CalibratedHybridStrategy(
         name,
-        () => engines(context.seed, context.validationSplit),
+        // As production calibrates (training/database.ts): with the content engine as served.
+        () => servedEngines(context.seed, context.validationSplit),
         { scheme: context.validationSplit ?? 'random', seed: context.seed, splits },
         (chosen) =>
           process.stderr.write(
@@ -641,7 +668,7 @@ export function registerHybridStrategies(options: HybridStrategyOptions = {}): v
     name: 'hybrid-calibrated',
     blendsEngines: true,
     description:
-      'as hybrid, with weights chosen inside each training fold (0.1 grid, NDCG@10) on validation: 5 disjoint random splits pooled, or the temporal one',
+      'as hybrid-served, with weights chosen inside each training fold (0.1 grid, NDCG@10) on validation: 5 disjoint random splits pooled, or the temporal one',
     create: calibrated('hybrid-calibrated'),
   });
   registerStrategy({

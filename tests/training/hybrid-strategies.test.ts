@@ -409,6 +409,20 @@ describe('content strategy', () => {
     await complete.fit(train);
     expect([...(complete.candidatesOf(0) ?? [])].sort((a, b) => a - b)).toEqual(best.sort((a, b) => a - b));
 
+    // Scored through a table of every pair, the vote is the exact one (a rated movie's own term aside).
+    const throughTable = new ContentStrategy(vectorsOf, MERGED_CONTENT_SCORING, undefined, {
+      candidates: 8,
+      popular: 0,
+      listOnly: false,
+      neighboursPerMovie: items - 1,
+      voteThroughTable: true,
+    });
+    await throughTable.fit(train);
+    const tableScores = new Float32Array(items);
+    throughTable.scoreAll(0, tableScores);
+    for (let item = 0; item < items; item++)
+      if (!rated.includes(item)) expect(tableScores[item]).toBeCloseTo(scores[item], 5);
+
     const nearestOnly = served(1);
     await nearestOnly.fit(train);
     const nearest = new Set(

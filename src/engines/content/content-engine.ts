@@ -32,10 +32,13 @@ import {
 } from './neighbour-score';
 import { inThreadVoter, type NeighbourVoter } from './vote-pool';
 import {
+  bestByTableVote,
   CandidateScratch,
   type ContentNeighbourTable,
   emptyNeighbourTable,
-  tableVoteCandidates,
+  tableVoteOf,
+  tableVotes,
+  type TableVotes,
 } from './neighbour-candidates';
 import { computeTasteProfile, RatedVector, TasteProfile } from './taste-profile';
 import { dot } from './vector-codec';
@@ -157,6 +160,8 @@ interface UserTaste {
   voters: RatedNeighbours | null;
   /** The movie ids of `voters`' rows, in their order. */
   voterIds: Int32Array;
+  /** The voters' vote through the neighbour table last used (a few thousand movies, typed arrays). */
+  tableVotes: TableVotes | null;
   /**
    * The rated movies' vote on each movie scored so far, shared by both roles
    * (MERGED_CONTENT_SCORING only drops the prior): CONTENT then HYBRID votes once per candidate.
@@ -690,6 +695,39 @@ export class ContentEngine implements RecommendationEngine {
   }
 
   /**
+   * The user's vote through the current neighbour table, with the in-process index its positions
+   * are of; null while there is no table (the exact vote scores then).
+   */
+  private votesThroughTable(
+    modelId: string,
+    taste: UserTaste,
+  ): { index: VectorIndex; votes: TableVotes } | null {
+    const memory = this.memoryIsCurrent(modelId) ? this.memory : null;
+    const neighbours = memory?.neighbours;
+    const voters = taste.voters;
+    if (!memory || !neighbours || !voters) return null;
+    const { index } = memory;
+    if (taste.tableVotes?.table !== neighbours.table) {
+      const positions: number[] = [];
+      const weights: number[] = [];
+      taste.voterIds.forEach((movieId, j) => {
+        const position = index.positionOf.get(movieId);
+        if (position === undefined) return;
+        positions.push(position);
+        weights.push(voters.weights[j]);
+      });
+      taste.tableVotes = tableVotes(
+        neighbours.table,
+        positions,
+        weights,
+        CONTENT_SCORING.exponent,
+        neighbours.scratch,
+      );
+    }
+    return { index, votes: taste.tableVotes };
+  }
+
+  /**
    * The `limit` movies the user's vote reaches highest through the neighbour table (movie ids), or
    * null when there is no current table to ask.
    */
@@ -699,27 +737,14 @@ export class ContentEngine implements RecommendationEngine {
     limit: number,
     extraExclusions: readonly number[],
   ): number[] | null {
-    const memory = this.memoryIsCurrent(modelId) ? this.memory : null;
-    const neighbours = memory?.neighbours;
-    if (!memory || !neighbours || !taste.voters) return null;
-    const { index } = memory;
-    const positions: number[] = [];
-    const weights: number[] = [];
-    taste.voterIds.forEach((movieId, j) => {
-      const position = index.positionOf.get(movieId);
-      if (position === undefined) return;
-      positions.push(position);
-      weights.push(taste.voters!.weights[j]);
-    });
+    const through = this.votesThroughTable(modelId, taste);
+    if (!through) return null;
+    const { index, votes } = through;
     const extra = extraExclusions.length > 0 ? new Set(extraExclusions) : null;
-    const found = tableVoteCandidates(
-      neighbours.table,
-      positions,
-      weights,
-      CONTENT_SCORING.exponent,
+    const found = bestByTableVote(
+      votes,
       limit,
       (position) => taste.ratedSet.has(index.ids[position]) || (extra?.has(index.ids[position]) ?? false),
-      neighbours.scratch,
     );
     return Array.from(found, (position) => index.ids[position]);
   }
@@ -890,6 +915,7 @@ export class ContentEngine implements RecommendationEngine {
       neighbours: new ShapeMemory(this.cacheCounts.neighbours),
       voters,
       voterIds,
+      tableVotes: null,
       votes: new VoteTable(),
     };
   }
@@ -1050,13 +1076,23 @@ export class ContentEngine implements RecommendationEngine {
     if (movieIds.length === 0) return scores;
     const taste = await this.userTaste(userId, model);
     if (!taste) return scores;
+    const popularity = scoringFor(role).popularityWeight > 0 ? await this.popularityCounts() : null;
+    const through = this.votesThroughTable(model.modelId, taste);
+    if (through) {
+      // Through the neighbour table: a lookup per movie, no dot products (NEIGHBOURS_PER_MOVIE).
+      const { index, votes } = through;
+      for (const movieId of movieIds) {
+        const position = index.positionOf.get(movieId);
+        if (position === undefined || scores.has(movieId)) continue;
+        const score = this.scoreWithVote(movieId, tableVoteOf(votes, position), popularity, role);
+        scores.set(movieId, this.scored(movieId, score, index.rows[position], taste));
+      }
+      return scores;
+    }
     // The vectors come back once per movie, so a repeated id is scored once. Walked with forEach:
     // spreading the Map into [id, vector] pairs and filtering them was, with the iterator's objects,
     // the largest allocation of a first HYBRID list at 25M (heap sampling).
-    const [vectors, popularity] = await Promise.all([
-      this.cachedVectors(movieIds, model.modelId),
-      scoringFor(role).popularityWeight > 0 ? this.popularityCounts() : null,
-    ]);
+    const vectors = await this.cachedVectors(movieIds, model.modelId);
     const unvotedIds: number[] = [];
     const unvotedVectors: Float32Array[] = [];
     vectors.forEach((vector, movieId) => {

@@ -25,7 +25,7 @@ export function emptyNeighbourTable(size: number, perMovie: number): ContentNeig
   };
 }
 
-/** Per-position sums and marks tableVoteCandidates reuses between calls (one thread at a time). */
+/** Per-position sums and marks tableVotes reuses between calls (one thread at a time). */
 export class CandidateScratch {
   readonly sums: Float64Array;
   readonly seen: Uint8Array;
@@ -37,23 +37,27 @@ export class CandidateScratch {
 }
 
 /**
- * The `limit` positions with the largest vote counted over the table alone: Σ over the rated
- * movies j of max(0, s)^exponent · weights[j], for each movie among j's `perMovie` neighbours. The
- * vote (neighbour-score.ts) sums the same terms over every rated movie, and with exponent 16 a
- * cosine of 0.9 weighs 0.19, of 0.7 0.003: what a movie's vote is made of is almost all its
- * nearness to some rated movie, which the table holds. The exact vote then ranks these. Movies
- * `excluded` (rated, or asked not to appear), and those no rated movie reaches, are not candidates.
- * Ties by position. `scratch` (for table.size positions, all clear) is left all clear.
+ * A user's vote through the table: every movie it reaches, by position (ascending), with Σ over
+ * the rated movies j whose `perMovie` nearest include it of max(0, s)^exponent · weights[j]. The
+ * exact vote (neighbour-score.ts) sums the same terms over every rated movie; with exponent 16 a
+ * cosine of 0.9 weighs 0.19 and one of 0.7 0.003, so a movie's vote is almost all its nearness to
+ * some rated movie, which the table holds. Movies it does not reach have a vote of 0.
  */
-export function tableVoteCandidates(
+export interface TableVotes {
+  /** The table the positions are of: a user's votes are recomputed for another. */
+  readonly table: ContentNeighbourTable;
+  readonly positions: Int32Array;
+  readonly sums: Float64Array;
+}
+
+/** The vote through the table (TableVotes). `scratch` (all clear, for table.size positions) is left all clear. */
+export function tableVotes(
   table: ContentNeighbourTable,
   ratedPositions: ArrayLike<number>,
   weights: ArrayLike<number>,
   exponent: number,
-  limit: number,
-  excluded: (position: number) => boolean,
   scratch: CandidateScratch = new CandidateScratch(table.size),
-): Int32Array {
+): TableVotes {
   const { perMovie, neighbours, similarities } = table;
   const { sums, seen } = scratch;
   if (sums.length < table.size) throw new RangeError('the scratch is smaller than the table');
@@ -74,15 +78,60 @@ export function tableVoteCandidates(
       sums[position] += power(s, exponent) * weight;
     }
   }
-  const kept: number[] = [];
-  for (const position of reached) if (!excluded(position)) kept.push(position);
-  // A heavy user's 300 voters reach ~3,000 movies (10 each) for a list's 150: a heap, not a sort.
-  const best = firstK(kept, limit, (a, b) => sums[b] - sums[a] || a - b);
-  for (const position of reached) {
+  const positions = Int32Array.from(reached).sort();
+  const votes = new Float64Array(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    const position = positions[i];
+    votes[i] = sums[position];
     sums[position] = 0;
     seen[position] = 0;
   }
-  return Int32Array.from(best);
+  return { table, positions, sums: votes };
+}
+
+/** The vote of the movie at `position` (0 where the vote does not reach it). */
+export function tableVoteOf(votes: TableVotes, position: number): number {
+  const { positions } = votes;
+  let low = 0;
+  let high = positions.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const at = positions[middle];
+    if (at === position) return votes.sums[middle];
+    if (at < position) low = middle + 1;
+    else high = middle - 1;
+  }
+  return 0;
+}
+
+/**
+ * The `limit` positions the vote reaches highest, best first (ties by position), without those
+ * `excluded` (rated, or asked not to appear).
+ */
+export function bestByTableVote(
+  votes: TableVotes,
+  limit: number,
+  excluded: (position: number) => boolean,
+): Int32Array {
+  const { positions, sums } = votes;
+  const kept: number[] = [];
+  for (let i = 0; i < positions.length; i++) if (!excluded(positions[i])) kept.push(i);
+  // A heavy user's 300 voters reach ~3,000 movies (10 each) for a list's 150: a heap, not a sort.
+  const best = firstK(kept, limit, (a, b) => sums[b] - sums[a] || positions[a] - positions[b]);
+  return Int32Array.from(best, (i) => positions[i]);
+}
+
+/** bestByTableVote of tableVotes: a list's candidates. */
+export function tableVoteCandidates(
+  table: ContentNeighbourTable,
+  ratedPositions: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  exponent: number,
+  limit: number,
+  excluded: (position: number) => boolean,
+  scratch?: CandidateScratch,
+): Int32Array {
+  return bestByTableVote(tableVotes(table, ratedPositions, weights, exponent, scratch), limit, excluded);
 }
 
 /**

@@ -1,9 +1,33 @@
 import { generateSyntheticCatalog } from '../../../../fixtures/synthetic';
-import { ContentEngine } from '../../../../src/engines/content/content-engine';
+import {
+  ContentEngine,
+  MAX_VOTING_RATINGS,
+  NEIGHBOURS_PER_MOVIE,
+} from '../../../../src/engines/content/content-engine';
+import { EmbeddingStore } from '../../../../src/engines/content/embedding-store';
 import { ContentIndexer } from '../../../../src/engines/content/indexer';
 import { createTestDatabase, type TestDatabase } from '../../../helpers/database';
 import { importSyntheticCatalog } from '../../../helpers/synthetic-database';
 import { HashingEmbedder } from './helpers/hashing-embedder';
+
+/**
+ * Bag-of-words vectors, each moved a little in a direction seeded by its text: similar texts stay
+ * similar, and no two movies are equally near a third (bags of words often are, and which of a tie
+ * a search keeps is not what this test is about).
+ */
+class JitteredEmbedder extends HashingEmbedder {
+  override vectorOf(text: string): Float32Array {
+    const words = super.vectorOf(text);
+    let state = 7;
+    for (let i = 0; i < text.length; i++) state = (Math.imul(state, 31) + text.charCodeAt(i)) >>> 0;
+    const jittered = words.map((value) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return value + 0.05 * (state / 2 ** 32 - 0.5);
+    });
+    const norm = Math.hypot(...jittered);
+    return jittered.map((value) => value / norm);
+  }
+}
 
 /**
  * Lists find their candidates through the neighbour table once it is built: the movies each rated
@@ -17,11 +41,12 @@ describe('the content engine with its neighbour table', () => {
   let db: TestDatabase;
   let engine: ContentEngine;
   let indexer: ContentIndexer;
+  const embedder = new JitteredEmbedder(64, 'test/jittered-bag-of-words');
 
   beforeAll(async () => {
     db = await createTestDatabase();
     await importSyntheticCatalog(db.dataSource, catalog);
-    indexer = new ContentIndexer({ dataSource: db.dataSource, embedder: new HashingEmbedder(64) });
+    indexer = new ContentIndexer({ dataSource: db.dataSource, embedder });
     await indexer.run();
     engine = new ContentEngine({ dataSource: db.dataSource, indexer, memorySearch: true });
   }, 120_000);
@@ -76,6 +101,48 @@ describe('the content engine with its neighbour table', () => {
     expect(stopping.searchState()).toMatchObject({ building: false, index: { neighbourTable: null } });
     await stopping.similarMovies(1, 3);
     expect(stopping.searchState().building).toBe(false);
+  });
+
+  it("scores a movie by the vote through each rated movie's 10 nearest, as computed here from the vectors", async () => {
+    const ids = catalog.movies.map((movie) => movie.movieId);
+    const vectors = await new EmbeddingStore(db.dataSource).vectorsOf(ids, embedder.modelId);
+    const cosine = (a: number, b: number) => {
+      const [x, y] = [vectors.get(a)!, vectors.get(b)!];
+      let sum = 0;
+      for (let d = 0; d < x.length; d++) sum += x[d] * y[d];
+      return sum;
+    };
+    const nearest = new Map(
+      ids.map((id) => [
+        id,
+        new Set(
+          ids
+            .filter((other) => other !== id)
+            .sort((a, b) => cosine(id, b) - cosine(id, a) || a - b)
+            .slice(0, NEIGHBOURS_PER_MOVIE),
+        ),
+      ]),
+    );
+    for (const userId of [3, 22, 47]) {
+      const ratings = catalog.ratings.filter((r) => r.userId === userId);
+      const mean = ratings.reduce((sum, r) => sum + r.rating, 0) / ratings.length;
+      const voters = [...ratings]
+        .sort((a, b) => b.timestamp - a.timestamp || a.movieId - b.movieId)
+        .slice(0, MAX_VOTING_RATINGS);
+      const rated = new Set(ratings.map((r) => r.movieId));
+      const unrated = ids.filter((id) => !rated.has(id));
+      const scores = await engine.scoreMovies(userId, unrated, 'merged');
+      let reached = 0;
+      for (const movieId of unrated) {
+        let expected = 0;
+        for (const voter of voters)
+          if (nearest.get(voter.movieId)!.has(movieId))
+            expected += Math.max(0, cosine(movieId, voter.movieId)) ** 16 * (voter.rating - mean);
+        if (expected !== 0) reached++;
+        expect(scores.get(movieId)?.score).toBeCloseTo(expected, 6);
+      }
+      expect(reached).toBeGreaterThan(20);
+    }
   });
 
   it("lists hold the vote's own best movies, in HYBRID and alone", async () => {

@@ -1,8 +1,8 @@
 /**
  * How much of the content engine's own best movies its lists hold: for users spread over a
  * database's id range, the engine's list (as the orchestrator asks for it) against the top of its
- * own score over every unrated embedded movie, with the candidates found through the neighbour
- * table (served) and through the taste profile's neighbours (before), side by side.
+ * own score over every unrated embedded movie, with the neighbour table (served: candidates and
+ * votes through it) and without it (the taste profile's neighbours voted on exactly), side by side.
  *
  *   node -r @swc-node/register scripts/content-recall.ts --database postgres://…/db [--users 60]
  */
@@ -23,9 +23,10 @@ answerHelp(`Usage: node -r @swc-node/register scripts/content-recall.ts --databa
 For users spread over the database's id range (at least 5 ratings each), asks the content engine for
 a list as the orchestrator does (no genres) in each role, and compares it with the top of the
 engine's own score over every unrated embedded movie (scoreMovies in the same role): the share of
-that top the list holds (recall), with the list's candidates found through the neighbour table (what
-is served) and through the taste profile's neighbours (the engine before it), and the CPU per list of
-each. The content index must be complete; the in-process index and the table are built first.
+that top the list holds (recall), with the neighbour table (what is served: the candidates the vote
+through it reaches highest, scored by that vote) and without it (the taste profile's neighbours,
+scored by the exact vote: the engine before the table), and the CPU per list of each. The content
+index must be complete; the in-process index and the table are built first.
 
   --database <url>   the database (required)
   --users <n>        users (default 60)
@@ -108,19 +109,17 @@ async function main(): Promise<void> {
           cpu[source] += cpuMs(from);
           lists[source] = new Set(list.map((movie) => movie.movieId));
         }
-        const all = await engines.table.scoreMovies(
-          userId,
-          movieIds.filter((movieId) => !rated.has(movieId)),
-          role,
-        );
-        const exact = [...all.values()]
-          .sort((a, b) => b.score - a.score || a.movieId - b.movieId)
-          .slice(0, limit);
-        for (const source of ['table', 'taste'] as const)
-          held[source] += exact.filter((movie) => lists[source].has(movie.movieId)).length / exact.length;
+        const unrated = movieIds.filter((movieId) => !rated.has(movieId));
+        for (const source of ['table', 'taste'] as const) {
+          const all = await engines[source].scoreMovies(userId, unrated, role);
+          const best = [...all.values()]
+            .sort((a, b) => b.score - a.score || a.movieId - b.movieId)
+            .slice(0, limit);
+          held[source] += best.filter((movie) => lists[source].has(movie.movieId)).length / best.length;
+        }
       }
       console.log(
-        `${role}: ${picked.length} users, lists of ${limit}: recall of the exact top ${limit}: ` +
+        `${role}: ${picked.length} users, lists of ${limit}: recall of the engine's own top ${limit}: ` +
           `neighbour table ${(held.table / picked.length).toFixed(3)}, taste profile ${(held.taste / picked.length).toFixed(3)}; ` +
           `CPU per first list (the process, both threads) ${(cpu.table / picked.length).toFixed(2)} ms, ${(cpu.taste / picked.length).toFixed(2)} ms`,
       );

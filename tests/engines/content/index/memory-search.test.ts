@@ -45,6 +45,8 @@ describe('ContentEngine with CONTENT_SEARCH=memory', () => {
     ).toBeGreaterThan(0);
     const index = await engine.prepareMemoryIndex();
     expect(index?.size).toBe(10);
+    // The neighbour table is built after the index; `building` holds until it is.
+    await engine.neighbourTableBuilt();
     expect(engine.searchState()).toMatchObject({
       answeredBy: 'memory',
       building: false,

@@ -94,8 +94,9 @@ export interface ContentEngineOptions {
    */
   memorySearch?: boolean;
   /**
-   * Build the neighbour table beside the in-process index, and find lists' candidates there.
-   * Default true; false keeps the taste profile's neighbours (scripts/content-recall.ts compares).
+   * Build the neighbour table beside the in-process index, and count votes and find lists'
+   * candidates through it. Default true; false keeps the exact vote on the taste profile's
+   * neighbours (scripts/content-recall.ts compares the two).
    */
   neighbourTable?: boolean;
   /** Each movie's nearest others the table keeps; default NEIGHBOURS_PER_MOVIE. */

@@ -12,10 +12,11 @@ import { dot } from '../src/engines/content/vector-codec';
 import { firstK } from '../src/engines/first-k';
 import {
   type ContentNeighbourTable,
+  bestByTableVote,
   emptyNeighbourTable,
-  tableVoteCandidates,
   tableVoteOf,
   tableVotes,
+  type TableVotes,
 } from '../src/engines/content/neighbour-candidates';
 import {
   CONTENT_SCORING,
@@ -294,7 +295,7 @@ export class ContentStrategy implements EvaluationStrategy {
     /**
      * What the served engine votes on (ContentEngine.recommend: CANDIDATES_PER_RESULT per wanted
      * movie): the `candidates` unrated items its vote reaches highest through each rated item's
-     * `neighboursPerMovie` nearest items (the engine's neighbour table, tableVoteCandidates), or
+     * `neighboursPerMovie` nearest items (the engine's neighbour table: tableVotes, bestByTableVote), or
      * without `neighboursPerMovie` its taste profile's `candidates` nearest unrated items (the
      * engine before the table, and while it is built); and the `popular` most rated unrated ones.
      * `listOnly`: the others rank last (the engine's own list); otherwise every item is scored and
@@ -338,14 +339,10 @@ export class ContentStrategy implements EvaluationStrategy {
     const priorWeight = vote?.popularityWeight ?? 0;
     for (let item = 0; item < out.length; item++) out[item] = priorWeight * prior[item];
     if (rated.length === 0) return;
-    if (vote && this.served?.voteThroughTable && this.neighbourTable) {
-      const votes = tableVotes(
-        this.neighbourTable,
-        Int32Array.from(rated, (movie) => movie.movieId),
-        Float64Array.from(rated, (movie) => movie.rating - userMean),
-        vote.exponent,
-      );
-      const voted = this.served.listOnly ? this.servedCandidates(user, rated, userMean) : null;
+    const table = this.neighbourTable;
+    if (vote && this.served?.voteThroughTable && table) {
+      const votes = this.votesThrough(table, rated, userMean);
+      const voted = this.served.listOnly ? this.servedCandidates(user, rated, userMean, votes) : null;
       for (let item = 0; item < out.length; item++) {
         if (!vectors[item]) continue;
         out[item] = voted && !voted.has(item) ? NOT_A_CANDIDATE : out[item] + tableVoteOf(votes, item);
@@ -399,36 +396,49 @@ export class ContentStrategy implements EvaluationStrategy {
     return this.servedCandidates(user, rated, userMean);
   }
 
-  private servedCandidates(user: number, rated: readonly RatedVector[], userMean: number): Set<number> {
+  /** The user's vote through the table (tableVotes), item indices as positions. */
+  private votesThrough(
+    table: ContentNeighbourTable,
+    rated: readonly RatedVector[],
+    userMean: number,
+  ): TableVotes {
+    return tableVotes(
+      table,
+      Int32Array.from(rated, (movie) => movie.movieId),
+      Float64Array.from(rated, (movie) => movie.rating - userMean),
+      (this.vote ?? notFitted(this.name)).exponent,
+    );
+  }
+
+  /** `votes`: the user's vote through the table, where the caller has it already. */
+  private servedCandidates(
+    user: number,
+    rated: readonly RatedVector[],
+    userMean: number,
+    votes?: TableVotes,
+  ): Set<number> {
     const served = this.served ?? notFitted(this.name);
     const vectors = this.vectors ?? notFitted(this.name);
     const byUser = this.byUser ?? notFitted(this.name);
     const profile = computeTasteProfile(rated, userMean);
     if (!profile) return new Set();
     const own = new Set(byUser.columns.subarray(byUser.offsets[user], byUser.offsets[user + 1]));
+    const unrated: number[] = [];
+    for (let item = 0; item < vectors.length; item++) if (vectors[item] && !own.has(item)) unrated.push(item);
     const table = this.neighbourTable;
-    const chosen = table
-      ? new Set(
-          tableVoteCandidates(
-            table,
-            Int32Array.from(rated, (movie) => movie.movieId),
-            Float64Array.from(rated, (movie) => movie.rating - userMean),
-            (this.vote ?? notFitted(this.name)).exponent,
-            served.candidates,
-            (item) => own.has(item),
-          ),
-        )
-      : null;
-    const near: { item: number; cosine: number }[] = [];
-    for (let item = 0; item < vectors.length; item++) {
-      const vector = vectors[item];
-      if (vector && !own.has(item)) near.push({ item, cosine: dot(profile.vector, vector) });
+    let candidates: Set<number>;
+    if (table) {
+      const through = votes ?? this.votesThrough(table, rated, userMean);
+      candidates = new Set(bestByTableVote(through, served.candidates, (item) => own.has(item)));
+    } else {
+      // The taste profile's nearest: only without a table are the cosines to every item needed.
+      const cosines = new Map(unrated.map((item) => [item, dot(profile.vector, vectors[item]!)]));
+      const near = [...unrated].sort((a, b) => cosines.get(b)! - cosines.get(a)! || a - b);
+      candidates = new Set(near.slice(0, served.candidates));
     }
-    near.sort((a, b) => b.cosine - a.cosine || a.item - b.item);
-    const candidates = chosen ?? new Set(near.slice(0, served.candidates).map((n) => n.item));
     if (served.popular > 0) {
       const prior = this.prior ?? notFitted(this.name);
-      const popular = near.map((n) => n.item).sort((a, b) => prior[b] - prior[a] || a - b);
+      const popular = unrated.sort((a, b) => prior[b] - prior[a] || a - b);
       for (const item of popular.slice(0, served.popular)) candidates.add(item);
     }
     return candidates;

@@ -121,19 +121,6 @@ export function bestByTableVote(
   return Int32Array.from(best, (i) => positions[i]);
 }
 
-/** bestByTableVote of tableVotes: a list's candidates. */
-export function tableVoteCandidates(
-  table: ContentNeighbourTable,
-  ratedPositions: ArrayLike<number>,
-  weights: ArrayLike<number>,
-  exponent: number,
-  limit: number,
-  excluded: (position: number) => boolean,
-  scratch?: CandidateScratch,
-): Int32Array {
-  return bestByTableVote(tableVotes(table, ratedPositions, weights, exponent, scratch), limit, excluded);
-}
-
 /**
  * Rows `from` to `to` (exclusive) of a table over `index`: each movie's `perMovie` nearest others
  * by the index's similar-movies search (its calibrated first pass, as similarMovies answers them).

@@ -3,7 +3,8 @@ import {
   CandidateScratch,
   emptyNeighbourTable,
   nearestNeighbourRows,
-  tableVoteCandidates,
+  bestByTableVote,
+  tableVotes,
   type ContentNeighbourTable,
 } from '../../../src/engines/content/neighbour-candidates';
 import { CONTENT_SCORING, neighbourVote, similarity32 } from '../../../src/engines/content/neighbour-score';
@@ -41,6 +42,19 @@ function completeTable(vectors: Float32Array[]): ContentNeighbourTable {
     });
   }
   return table;
+}
+
+/** A list's candidates as the engine picks them: the best of the vote through the table. */
+function tableVoteCandidates(
+  table: ContentNeighbourTable,
+  rated: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  exponent: number,
+  limit: number,
+  excluded: (position: number) => boolean,
+  scratch?: CandidateScratch,
+): Int32Array {
+  return bestByTableVote(tableVotes(table, rated, weights, exponent, scratch), limit, excluded);
 }
 
 describe('candidates through the content neighbour table', () => {

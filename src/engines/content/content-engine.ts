@@ -150,7 +150,13 @@ interface ReadyModel {
 }
 
 interface UserTaste {
-  profile: TasteProfile;
+  /**
+   * Computed on first use and kept: only the taste profile's neighbours (genre-filtered lists, lists
+   * before the neighbour table is built, CONTENT_SEARCH=postgres) and the tasteProfile query read it.
+   * Lists through the table never did, and computing it for every user was ~6% of the API thread's
+   * CPU a first HYBRID list (CPU profile, ml-latest-small, 64 connections).
+   */
+  profile: () => Promise<TasteProfile | null>;
   ratedIds: number[];
   ratedSet: ReadonlySet<number>;
   /** The user's best rated embedded movies, best first: what explanations may point at. */
@@ -775,7 +781,7 @@ export class ContentEngine implements RecommendationEngine {
   async tasteProfile(userId: number): Promise<TasteProfile | null> {
     validateId('user', userId);
     const { model } = this.requireReady();
-    return (await this.userTaste(userId, model))?.profile ?? null;
+    return (await (await this.userTaste(userId, model))?.profile()) ?? null;
   }
 
   /**
@@ -904,8 +910,8 @@ export class ContentEngine implements RecommendationEngine {
       const vector = vectors.get(movieIds[n]);
       if (vector) embedded.push({ movieId: movieIds[n], rating: stars[n], ratedAt: ratedAt[n], vector });
     }
-    const profile = computeTasteProfile(embedded, userMean);
-    if (!profile) return null;
+    if (embedded.length === 0) return null;
+    let profile: Promise<TasteProfile | null> | null = null;
     const latest = firstK(
       embedded,
       MAX_VOTING_RATINGS,
@@ -921,7 +927,7 @@ export class ContentEngine implements RecommendationEngine {
     // Movies above the user's own mean are the ones they liked.
     const liked = best.filter((movie) => movie.rating > userMean);
     return {
-      profile,
+      profile: () => (profile ??= this.tasteProfileOf(ratedIds, history, userMean, model.modelId)),
       ratedIds,
       ratedSet: new Set(ratedIds),
       evidencePool: liked.length > 0 ? liked : best,
@@ -931,6 +937,22 @@ export class ContentEngine implements RecommendationEngine {
       tableVotes: null,
       votes: new VoteTable(),
     };
+  }
+
+  /** computeTasteProfile over the user's embedded rated movies. */
+  private async tasteProfileOf(
+    ratedIds: readonly number[],
+    history: RatedMovies,
+    userMean: number,
+    modelId: string,
+  ): Promise<TasteProfile | null> {
+    const vectors = await this.cachedVectors(ratedIds, modelId);
+    const rated: RatedVector[] = [];
+    for (let n = 0; n < history.size; n++) {
+      const vector = vectors.get(history.movieIds[n]);
+      if (vector) rated.push({ movieId: history.movieIds[n], rating: history.stars[n], vector });
+    }
+    return computeTasteProfile(rated, userMean);
   }
 
   /**
@@ -1050,17 +1072,19 @@ export class ContentEngine implements RecommendationEngine {
       // Their order and distances are not needed: the vote scores each of them. Vectors are not
       // shipped back from PostgreSQL: the in-memory cache has them, and they are 2 kB a movie.
       // In memory, on the vote pool's worker (the same hits; off the API thread).
-      found = memory
-        ? this.voter
-            .nearest(memory, taste.profile.vector, limit, {
-              ...this.memoryFilter('taste', genres),
-              exclude: extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet,
-            })
-            .then((hits) => hits.map((hit) => hit.movieId))
-        : this.store.nearestIds(
-            { model, vector: taste.profile.vector, limit, genres, excludeIds },
+      found = taste.profile().then(async (profile) => {
+        if (!profile) return [];
+        if (!memory)
+          return this.store.nearestIds(
+            { model, vector: profile.vector, limit, genres, excludeIds },
             this.tuning,
           );
+        const hits = await this.voter.nearest(memory, profile.vector, limit, {
+          ...this.memoryFilter('taste', genres),
+          exclude: extraExclusions.length > 0 ? new Set(excludeIds) : taste.ratedSet,
+        });
+        return hits.map((hit) => hit.movieId);
+      });
       taste.neighbours.set(key, found);
       found.catch(() => taste.neighbours.delete(key));
     }

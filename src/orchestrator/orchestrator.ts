@@ -299,21 +299,23 @@ export class Orchestrator {
       role: active.length > 1 ? 'merged' : 'alone',
       limit: pool,
       genres: options.genres,
-      exclude: excluded.size > 0 ? new Set([...history.keys(), ...excluded]) : new Set(history.keys()),
+      // Every engine leaves the user's rated movies out itself (RecommendationRequest.exclude); a set
+      // of them per request was a large share of a first list for users with thousands of ratings.
+      exclude: excluded,
     };
     const found = await Promise.all(active.map((engine) => engine.recommend(request)));
     const scored = new Map<EngineName, Map<number, ScoredMovie>>();
+    // An engine that returned a rated or excluded movie anyway must not stretch the normalisation.
     active.forEach((engine, i) => {
       const movies = new Map<number, ScoredMovie>();
-      for (const movie of found[i]) movies.set(movie.movieId, movie);
+      for (const movie of found[i])
+        if (!history.has(movie.movieId) && !excluded.has(movie.movieId)) movies.set(movie.movieId, movie);
       scored.set(engine.name, movies);
     });
 
     if (active.length > 1) await this.scoreAcrossEngines(options.userId, active, scored);
 
-    const merged = mergeScored(Object.fromEntries(scored), weights).filter(
-      (c) => !history.has(c.movieId) && !excluded.has(c.movieId),
-    );
+    const merged = mergeScored(Object.fromEntries(scored), weights);
     const chosen =
       diversity > 0 || options.genres?.length
         ? await this.rerankByGenres(merged, options, diversity)

@@ -134,6 +134,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   readonly cacheCounts: { userState: CacheCounts; lists: CacheCounts };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
+  private excludedMask = new Uint8Array(0);
   /** A reload in progress, and whether another notice asked for one meanwhile. */
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
@@ -443,29 +444,41 @@ export class CollaborativeEngine implements RecommendationEngine {
     extraExclusions: readonly number[],
     wanted: ReadonlySet<string> | null,
   ): Int32Array | null {
-    const eligible = () => {
-      const excluded = new Set<number>(state.user.items);
-      for (const id of extraExclusions) {
-        const item = snapshot.itemIndex.get(id);
-        if (item !== undefined) excluded.add(item);
-      }
-      const { itemGenres } = snapshot;
-      return (item: number) =>
-        !excluded.has(item) && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
-    };
     const index = snapshot.candidates.ready();
     const { vector } = state.ranking;
-    if (index && vector) {
-      // Only the movies whose norm could still place them in the list are scored.
-      this.retrievals.indexed++;
-      return searchMipsIndex(index, vector, limit, eligible()).items;
-    }
     const ranked = state.ranking.rankedItems;
-    if (!ranked) return null;
-    // The few movies the model ranks (ascending, so ties still go to the lower item index).
-    const allowed = eligible();
-    this.retrievals.rankedOnly++;
-    return topK(ranked.scores, limit, (at) => allowed(ranked.items[at])).map((at) => ranked.items[at]);
+    if (!(index && vector) && !ranked) return null;
+    // The user's items and exclusions marked in a catalog-sized mask kept between calls (set, read and
+    // cleared with no await between): a Set of them per list was a large share of a first list for
+    // users with thousands of ratings.
+    if (this.excludedMask.length !== snapshot.rankable.length)
+      this.excludedMask = new Uint8Array(snapshot.rankable.length);
+    const mask = this.excludedMask;
+    const { items: rated } = state.user;
+    const extra: number[] = [];
+    for (const id of extraExclusions) {
+      const item = snapshot.itemIndex.get(id);
+      if (item !== undefined) extra.push(item);
+    }
+    for (let n = 0; n < rated.length; n++) mask[rated[n]] = 1;
+    for (const item of extra) mask[item] = 1;
+    const { itemGenres } = snapshot;
+    const eligible = (item: number) =>
+      mask[item] === 0 && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
+    try {
+      if (index && vector) {
+        // Only the movies whose norm could still place them in the list are scored.
+        this.retrievals.indexed++;
+        return searchMipsIndex(index, vector, limit, eligible).items;
+      }
+      // The few movies the model ranks (ascending, so ties still go to the lower item index).
+      const { items, scores } = ranked!;
+      this.retrievals.rankedOnly++;
+      return topK(scores, limit, (at) => eligible(items[at])).map((at) => items[at]);
+    } finally {
+      for (let n = 0; n < rated.length; n++) mask[rated[n]] = 0;
+      for (const item of extra) mask[item] = 0;
+    }
   }
 
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {

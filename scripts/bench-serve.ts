@@ -254,13 +254,14 @@ async function main(): Promise<void> {
   );
   const db = new Client({ connectionString: databaseUrl });
   let onboarded: PoolUser[] = [];
-  let removed = false;
-  // The synthetic users were made for this run only: the benchmark database keeps the release as imported.
+  // The synthetic users were made for this run only: the benchmark database keeps the release as
+  // imported. Those of the distinct cells go once those cells are done, recordEvents' at the end.
   const removeSynthetic = async () => {
-    if (removed || onboarded.length === 0) return;
-    removed = true;
-    await db.query(`DELETE FROM users WHERE id = ANY($1::int[])`, [onboarded.map((u) => u.id)]);
-    process.stderr.write(`deleted the ${onboarded.length} synthetic users\n`);
+    const ids = onboarded.map((u) => u.id);
+    onboarded = [];
+    if (ids.length === 0) return;
+    await db.query(`DELETE FROM users WHERE id = ANY($1::int[])`, [ids]);
+    process.stderr.write(`deleted the ${ids.length} synthetic users\n`);
   };
   try {
     await waitUntilReady(base, child, { pollMilliseconds: 2000, nameServer: false });
@@ -380,8 +381,12 @@ async function main(): Promise<void> {
         },
       ].filter((s) => s.name.includes(ONLY)),
     ];
-    if ('recordEvents'.includes(ONLY) || ONLY.includes('recordEvents'))
-      scenarios.push(...(await feedbackScenarios(url, movieIds, pick)));
+    if ('recordEvents'.includes(ONLY) || ONLY.includes('recordEvents')) {
+      const feedback = await feedbackScenarios(url, movieIds, pick);
+      // Deleted with the distinct cells' users at the end: the database keeps the release as imported.
+      onboarded = [...onboarded, ...feedback.users];
+      scenarios.push(...feedback.scenarios);
+    }
     for (const scenario of scenarios) {
       await drive(url, scenario, 4, { seconds: 1 }); // warm-up
       for (const connections of CONNECTIONS)
@@ -429,8 +434,8 @@ async function feedbackScenarios(
   url: string,
   movieIds: readonly number[],
   pick: <T>(list: readonly T[], random: () => number) => T,
-): Promise<Scenario[]> {
-  const tokens: string[] = [];
+): Promise<{ scenarios: Scenario[]; users: PoolUser[] }> {
+  const users: PoolUser[] = [];
   for (let i = 0; i < 64; i++) {
     const ratings = Array.from({ length: 5 }, (_, k) => ({
       movieId: movieIds[(i + k * 7) % movieIds.length],
@@ -440,13 +445,16 @@ async function feedbackScenarios(
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        query: 'mutation ($r: [RatingInput!]!) { onboard(ratings: $r) { token } }',
+        query: 'mutation ($r: [RatingInput!]!) { onboard(ratings: $r) { token user { id } } }',
         variables: { r: ratings },
       }),
     });
-    const { data } = (await response.json()) as { data: { onboard: { token: string } } };
-    tokens.push(data.onboard.token);
+    const { data } = (await response.json()) as {
+      data: { onboard: { token: string; user: { id: number } } };
+    };
+    users.push({ id: data.onboard.user.id, token: data.onboard.token });
   }
+  const tokens = users.map((user) => user.token as string);
   const run = `${Date.now().toString(36)}-`;
   let counter = 0;
   const types = ['IMPRESSION', 'IMPRESSION', 'IMPRESSION', 'CLICK', 'WATCH', 'NOT_INTERESTED'];
@@ -471,7 +479,7 @@ async function feedbackScenarios(
       }),
     }),
   });
-  return [scenario(1), scenario(10)];
+  return { scenarios: [scenario(1), scenario(10)], users };
 }
 
 main().catch((error: unknown) => {

@@ -36,6 +36,7 @@ import {
 } from '../rating-history';
 import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
 import { CandidateIndex, type CandidateIndexOptions } from './candidate-index';
+import { MoviePositions } from '../movie-positions';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
@@ -50,14 +51,8 @@ interface Snapshot {
   model: ActiveModel;
   /** The version's ranking model (PureSVD or iALS), with what all users share precomputed. */
   topN: TopNScorer;
-  itemIndex: Map<number, number>;
-  /**
-   * itemIndex as an array by movie id (−1: unknown), where the ids are dense enough
-   * (DENSE_ITEM_INDEX_MAX_ID): reading a user's ratings looks up every one of them, and the map's
-   * lookups were most of that for users with thousands of ratings (29,523 movies: 0.58 → 0.14 ms,
-   * node micro-benchmark of the loop). Null otherwise.
-   */
-  itemOf: Int32Array | null;
+  /** Movie id → item index (a table by id where the ids allow: reading a user's ratings looks up each). */
+  itemIndex: MoviePositions;
   userIndex: Map<number, number>;
   /** Genres by item index, for the genre filter without a round trip. */
   itemGenres: string[][];
@@ -252,8 +247,7 @@ export class CollaborativeEngine implements RecommendationEngine {
     this.snapshot = {
       model,
       topN,
-      itemIndex: new Map(Array.from(model.biased.itemIds, (id, i) => [id, i])),
-      itemOf: denseItemIndex(model.biased.itemIds),
+      itemIndex: new MoviePositions(model.biased.itemIds),
       userIndex: new Map(Array.from(model.biased.userIds, (id, u) => [id, u])),
       itemGenres: Array.from(model.biased.itemIds, (id) => genresById.get(id) ?? []),
       rankable,
@@ -294,11 +288,10 @@ export class CollaborativeEngine implements RecommendationEngine {
     const ratings = new Float64Array(capacity);
     const timestamps = new Float64Array(capacity);
     let count = 0;
-    const { itemOf, itemIndex } = snapshot;
+    const { itemIndex } = snapshot;
     for (let n = 0; n < movieIds.length; n++) {
-      const id = movieIds[n];
-      const item = itemOf ? (id >= 0 && id < itemOf.length ? itemOf[id] : -1) : (itemIndex.get(id) ?? -1);
-      if (item < 0) continue;
+      const item = itemIndex.get(movieIds[n]);
+      if (item === undefined) continue;
       items[count] = item;
       ratings[count] = given[n];
       timestamps[count] = ratedAt[n];
@@ -594,19 +587,4 @@ export class CollaborativeEngine implements RecommendationEngine {
     predictAllItemsFor(biased, parameters.bias, parameters.factors, out);
     return out;
   }
-}
-
-/** Movie ids up to this (or 8 per movie, if more) get an array lookup (Snapshot.itemOf): 4 MB at most for a million. */
-const DENSE_ITEM_INDEX_MAX_ID = 1_000_000;
-
-function denseItemIndex(itemIds: ArrayLike<number>): Int32Array | null {
-  let maxId = -1;
-  for (let i = 0; i < itemIds.length; i++) {
-    if (!Number.isInteger(itemIds[i]) || itemIds[i] < 0) return null;
-    if (itemIds[i] > maxId) maxId = itemIds[i];
-  }
-  if (maxId > Math.max(DENSE_ITEM_INDEX_MAX_ID, 8 * itemIds.length)) return null;
-  const itemOf = new Int32Array(maxId + 1).fill(-1);
-  for (let i = 0; i < itemIds.length; i++) itemOf[itemIds[i]] = i;
-  return itemOf;
 }

@@ -3,7 +3,6 @@ import { cosineSimilarity } from '../../../src/engines/content/embedders/vectors
 import {
   buildVectorIndexNow,
   firstPassCandidates,
-  MoviePositions,
   searchVectorIndex,
   shareVectorIndex,
   vectorInIndex,
@@ -12,6 +11,7 @@ import {
   type VectorIndexEntry,
 } from '../../../src/engines/content/vector-index';
 import { dotAt } from '../../../src/engines/content/vector-codec';
+import { MoviePositions } from '../../../src/engines/movie-positions';
 import { hitBits } from '../../helpers/bits';
 import {
   columnScales,

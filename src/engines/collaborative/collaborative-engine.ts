@@ -37,6 +37,7 @@ import {
 import { ActiveModel, ModelStore, StoredHybridWeights } from './model-store';
 import { CandidateIndex, type CandidateIndexOptions } from './candidate-index';
 import { MoviePositions } from '../movie-positions';
+import { ReusedMarks } from '../reused-marks';
 
 /** How many of the user's best ratings are weighed as reasons for a recommendation. */
 const EVIDENCE_POOL = 60;
@@ -136,7 +137,7 @@ export class CollaborativeEngine implements RecommendationEngine {
   readonly cacheCounts: { userState: CacheCounts; lists: CacheCounts };
   private readonly history: RatingHistorySource;
   private scratch = new Float32Array(0);
-  private excludedMask = new Uint8Array(0);
+  private readonly excludedMarks = new ReusedMarks();
   /** A reload in progress, and whether another notice asked for one meanwhile. */
   private reloading: Promise<boolean> | null = null;
   private reloadAgain = false;
@@ -459,24 +460,16 @@ export class CollaborativeEngine implements RecommendationEngine {
     const { vector } = state.ranking;
     const ranked = state.ranking.rankedItems;
     if (!(index && vector) && !ranked) return null;
-    // The user's items and exclusions marked in a catalog-sized mask kept between calls (set, read and
-    // cleared with no await between): a Set of them per list was a large share of a first list for
-    // users with thousands of ratings.
-    if (this.excludedMask.length !== snapshot.rankable.length)
-      this.excludedMask = new Uint8Array(snapshot.rankable.length);
-    const mask = this.excludedMask;
-    const { items: rated } = state.user;
     const extra: number[] = [];
     for (const id of extraExclusions) {
       const item = snapshot.itemIndex.get(id);
       if (item !== undefined) extra.push(item);
     }
-    for (let n = 0; n < rated.length; n++) mask[rated[n]] = 1;
-    for (const item of extra) mask[item] = 1;
     const { itemGenres } = snapshot;
-    const eligible = (item: number) =>
-      mask[item] === 0 && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
-    try {
+    // The user's items and exclusions marked in a mask kept between calls (ReusedMarks says why).
+    return this.excludedMarks.within(snapshot.rankable.length, [state.user.items, extra], (marks) => {
+      const eligible = (item: number) =>
+        marks[item] === 0 && (!wanted || itemGenres[item].some((g) => wanted.has(g)));
       if (index && vector) {
         // Only the movies whose norm could still place them in the list are scored.
         this.retrievals.indexed++;
@@ -486,10 +479,7 @@ export class CollaborativeEngine implements RecommendationEngine {
       const { items, scores } = ranked!;
       this.retrievals.rankedOnly++;
       return topK(scores, limit, (at) => eligible(items[at])).map((at) => items[at]);
-    } finally {
-      for (let n = 0; n < rated.length; n++) mask[rated[n]] = 0;
-      for (const item of extra) mask[item] = 0;
-    }
+    });
   }
 
   async scoreMovies(userId: number, movieIds: readonly number[]): Promise<Map<number, ScoredMovie>> {

@@ -9,6 +9,7 @@ import {
 } from '../engine';
 import { CacheCounts, UnchangedReuse, Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { ReusedMarks } from '../reused-marks';
 import { eachInSlices, sortInSlices } from '../../slices';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
 import { appeal, estimate, Prior, RatingAggregate } from './bayes';
@@ -227,7 +228,7 @@ export class StatisticalEngine implements RecommendationEngine {
   private readonly unchangedStats: UnchangedReuse<GlobalRatingStats>;
   private readonly unchangedRanking: UnchangedReuse<RankingSnapshot>;
   private readonly history: RatingHistorySource;
-  private ratedMask = new Uint8Array(0);
+  private readonly ratedMarks = new ReusedMarks();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -289,27 +290,19 @@ export class StatisticalEngine implements RecommendationEngine {
     const [ranking, history] = await Promise.all([this.rankingSnapshot(), this.history.historyOf(userId)]);
     const skip = new Set<number>(filters.exclude);
     const wanted = filters.genres ? new Set(filters.genres) : null;
-    // The rated movies marked by id in a mask kept between calls (marked, read and cleared with no
-    // await between): a user who rated most popular movies walks far down the ranking, and a search
-    // of their ratings per movie walked was ~8% of the API thread on first HYBRID lists of users
-    // with over 5,000 ratings at 25M (CPU profile).
-    const { movieIds: rated } = history.ratings;
-    const { maxMovieId } = ranking;
-    if (this.ratedMask.length <= maxMovieId) this.ratedMask = new Uint8Array(maxMovieId + 1);
-    const mask = this.ratedMask;
-    for (let n = 0; n < rated.length; n++) if (rated[n] <= maxMovieId) mask[rated[n]] = 1;
+    // The rated movies marked by id (ReusedMarks): a user who rated most popular movies walks far
+    // down the ranking, and a search of their ratings per movie walked was ~8% of the API thread on
+    // first HYBRID lists of users with over 5,000 ratings at 25M (CPU profile).
     const found: ScoredMovie[] = [];
-    try {
+    this.ratedMarks.within(ranking.maxMovieId + 1, [history.ratings.movieIds], (rated) => {
       const { rankedIds } = ranking;
       for (let i = 0; i < rankedIds.length && found.length < filters.limit; i++) {
         const movieId = rankedIds[i];
-        if (mask[movieId] === 1 || skip.has(movieId)) continue;
+        if (rated[movieId] === 1 || skip.has(movieId)) continue;
         if (wanted && !ranking.genres[i].some((genre) => wanted.has(genre))) continue;
         found.push(scoredMovie(ranking.ranked[i]));
       }
-    } finally {
-      for (let n = 0; n < rated.length; n++) if (rated[n] <= maxMovieId) mask[rated[n]] = 0;
-    }
+    });
     return found;
   }
 

@@ -243,6 +243,9 @@ export class CollaborativeEngine implements RecommendationEngine {
     );
     const genresById = new Map(genres.map((g) => [g.id, g.genres]));
     const topN = new TopNScorer(model.topN);
+    // Before the version serves, so its first lists do not wait for it (src/app.ts, where the server
+    // starts, gives the measured reason).
+    topN.prepareForServing();
     const rankable = topN.rankable();
     const rankableCount = rankable.reduce((sum, r) => sum + r, 0);
     this.snapshot = {

@@ -322,6 +322,14 @@ export class StatisticalEngine implements RecommendationEngine {
   }
 
   /**
+   * Loads the ranking snapshot now rather than on the first list that needs it (the server calls it
+   * while starting; src/app.ts gives the measured reason).
+   */
+  async warm(): Promise<void> {
+    await this.rankingSnapshot();
+  }
+
+  /**
    * Every rated movie ranked once and reused for globalStatsMaxAgeMs, like the prior: a personal
    * list only filters it, where sorting the catalog in SQL took a query per request. One rating
    * moves a movie's Bayesian rating by a fraction of a star over a whole catalog of votes, so

@@ -382,6 +382,21 @@ describe('StatisticalEngine global statistics cache', () => {
     expect(await list()).toEqual([1]);
   });
 
+  it('loads the ranking snapshot on warm(), so the first list is answered from it', async () => {
+    const now = new Date('2025-01-01T00:00:00Z');
+    const warmed = new StatisticalEngine(db.dataSource, { clock: () => now, globalStatsMaxAgeMs: 10_000 });
+    const cold = new StatisticalEngine(db.dataSource, { clock: () => now, globalStatsMaxAgeMs: 10_000 });
+    await warmed.warm();
+    await insertRatings(db.dataSource, [{ userId: 5, movieId: 2, rating: 5, ratedAt: RATED_AT }]);
+    try {
+      // The warmed engine ranked before the rating; the other reads its snapshot on this first list.
+      expect(ids(await warmed.recommend({ userId: 9, limit: 5 }))).toEqual([1]);
+      expect(ids(await cold.recommend({ userId: 9, limit: 5 }))).toEqual([2, 1]);
+    } finally {
+      await db.dataSource.query(`DELETE FROM ratings WHERE user_id = 5`);
+    }
+  });
+
   it('with versions, keeps the snapshot past its age until a rating is known to be written', async () => {
     let now = new Date('2025-01-01T00:00:00Z');
     const versions = new Versions();

@@ -83,7 +83,10 @@ interface RankedColumns {
 export class TopNScorer {
   private readonly itemGramian: Float64Array | null;
   private readonly easeColumns: Int32Array | null;
-  /** Made on the first user scored (a copy of the weights), so models that only train never hold it. */
+  /**
+   * Made by prepareForServing or on the first user scored (a copy of the weights), so models that
+   * only train never hold it.
+   */
   private easeScorer: WasmEaseScorer | null | undefined;
   /** EASE's column scores of the last users ranked, by their items array (scoreEaseUser says why). */
   private readonly recentlyRanked = new LRUCache<object, RankedColumns>({ max: RECENTLY_RANKED_USERS });
@@ -176,6 +179,11 @@ export class TopNScorer {
       contributionsAt: (item: number, positions: readonly number[]) =>
         sharesAt(positions, (n) => share(item, n)),
     });
+  }
+
+  /** What serving needs that training does not, made now rather than on the first user scored. */
+  prepareForServing(): void {
+    this.wasmEase();
   }
 
   private wasmEase(): WasmEaseScorer | null {

@@ -5,6 +5,7 @@ import {
 } from '../../../../src/engines/collaborative/kernels/ease';
 import { Mulberry32 } from '../../../../src/engines/collaborative/kernels/prng';
 import type { RatingEncoding } from '../../../../src/engines/collaborative/kernels/pure-svd';
+import { TopNScorer } from '../../../../src/engines/collaborative/kernels/top-n-model';
 import { WasmEaseScorer } from '../../../../src/engines/collaborative/kernels/wasm-ease';
 
 /** A model over `numItems` items with `n` columns (every third item has none) and random weights. */
@@ -64,5 +65,34 @@ describe('WasmEaseScorer', () => {
     const actual = new Float64Array(33);
     expect(scorer.columnScores(columnOf, items, ratings, actual)).toBe(true);
     expect(Array.from(actual)).toEqual(Array.from(expected));
+  });
+});
+
+describe('TopNScorer and the WebAssembly EASE scorer', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('makes the scorer in prepareForServing, once, and scores users with it', () => {
+    const model = { ...randomModel(12, 'centered', 5), kind: 'ease' as const };
+    const made = jest.spyOn(WasmEaseScorer, 'of');
+    const serving = new TopNScorer(model);
+    expect(made).not.toHaveBeenCalled();
+    serving.prepareForServing();
+    expect(made).toHaveBeenCalledTimes(1);
+    const items = Int32Array.from([0, 4, 7]);
+    const ratings = Float64Array.from([5, 1.5, 4]);
+    const expected = new Float64Array(12);
+    easeColumnScores(model, easeColumnOf(model), items, ratings, expected);
+    const ranked = serving.scoreUser(items, ratings).rankedItems!;
+    expect(Array.from(ranked.scores)).toEqual(Array.from(Float32Array.from(expected)));
+    expect(made).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves a scorer used only by training without one until it scores a user', () => {
+    const made = jest.spyOn(WasmEaseScorer, 'of');
+    const training = new TopNScorer({ ...randomModel(5, 'binary', 6), kind: 'ease' });
+    expect(training.rankable().length).toBeGreaterThan(0);
+    expect(made).not.toHaveBeenCalled();
+    expect(training.scoreUser(Int32Array.from([1]), Float64Array.from([4])).rankedItems).toBeDefined();
+    expect(made).toHaveBeenCalledTimes(1);
   });
 });

@@ -531,29 +531,17 @@ async function benchSize(
     // ~1 s each before the engines made their parts while starting; JIT-compiled code settles over
     // the first few hundred).
     const first = Math.min(FIRST_LISTS_REPORTED, warmUp);
+    const { base } = server;
+    const hybridLists = (amount: number) =>
+      driveCell(base, 'HYBRID', TARGET_CONNECTIONS, amount, listOfNextUser('HYBRID'));
     if (first > 0) {
       log(
         `warm-up: ${warmUp} HYBRID lists at ${TARGET_CONNECTIONS} connections, the first ${first} reported`,
       );
-      const firstLists = await driveCell(
-        server.base,
-        'HYBRID',
-        TARGET_CONNECTIONS,
-        first,
-        listOfNextUser('HYBRID'),
-      );
+      const firstLists = await hybridLists(first);
       figures[`first ${first} HYBRID lists after the start (${TARGET_CONNECTIONS} conn.): p50 / p99`] =
         `${firstLists.p50.toFixed(0)} / ${firstLists.p99.toFixed(0)} ms`;
-      const rest =
-        warmUp > first
-          ? await driveCell(
-              server.base,
-              'HYBRID',
-              TARGET_CONNECTIONS,
-              warmUp - first,
-              listOfNextUser('HYBRID'),
-            )
-          : null;
+      const rest = warmUp > first ? await hybridLists(warmUp - first) : null;
       // Not a cell, but the same requests: an error there fails the size as one in a cell would.
       const warmUpErrors = firstLists.errors + (rest?.errors ?? 0);
       if (warmUpErrors > 0) throw new Error(`${warmUpErrors} of the ${warmUp} warm-up lists failed`);

@@ -9,6 +9,7 @@ import {
 } from '../engine';
 import { CacheCounts, UnchangedReuse, Versions, VersionedCache } from '../../cache';
 import { RatingHistorySource, SqlRatingHistory } from '../rating-history';
+import { MoviePositions } from '../movie-positions';
 import { ReusedMarks } from '../reused-marks';
 import { eachInSlices, sortInSlices } from '../../slices';
 import { refreshRatingStats, RefreshSummary } from './aggregates';
@@ -178,29 +179,50 @@ function movieFilters(
 /** Movies of the ranking snapshot processed between two yields to requests (a few ms of work). */
 const SNAPSHOT_SLICE_ROWS = 8192;
 
-/** A movie as personal lists rank it: by appeal (bayes.appeal), not by the Bayesian rating alone. */
-interface AppealingMovie extends BayesianRating {
-  movieId: number;
-  appeal: number;
-}
-
 /**
- * Every rated movie ranked by appeal, best first, with its genres: what personal recommendations
- * filter in memory instead of sorting the catalog in SQL per request.
+ * Every rated movie ranked by appeal (bayes.appeal: how well and how widely rated), best first:
+ * what personal recommendations filter in memory instead of sorting the catalog in SQL per request.
+ * Columns by ranked position rather than an object per movie: building 87,584 objects, a Map of
+ * them and the key arrays copied out of them held the event loop for ~130 ms of every reload at
+ * ML-32M's size (node --cpu-prof: the row loop, the collector, the copies), and a rating arriving
+ * meanwhile waited behind it (a rating in the next list 69–72 ms there against 8–18 ms up to 25M).
  */
 interface RankingSnapshot {
-  ranked: AppealingMovie[];
-  /** `ranked`'s movie ids: the walk past a user's rated movies reads these, not every movie's object. */
   rankedIds: Int32Array;
-  genres: string[][];
-  byId: Map<number, AppealingMovie>;
+  appeal: Float64Array;
+  /** The plain mean and the vote count, for the reason a list gives. */
+  mean: Float64Array;
+  votes: Float64Array;
+  /** Genres as PostgreSQL sent them, joined by U+001F: split only when a request filters by genre. */
+  genres: string[];
+  /** Movie id → ranked position. */
+  positions: MoviePositions;
   /** The largest movie id ranked (0 when none). */
   maxMovieId: number;
 }
 
-function scoredMovie(movie: AppealingMovie): ScoredMovie {
-  return withLazyDetails({ movieId: movie.movieId, score: movie.appeal }, () => ({
-    reason: `rated ${movie.mean.toFixed(1)}★ by ${movie.votes} ${movie.votes === 1 ? 'person' : 'people'}`,
+const GENRE_SEPARATOR = '\u001f';
+
+const EMPTY_RANKING: RankingSnapshot = {
+  rankedIds: new Int32Array(0),
+  appeal: new Float64Array(0),
+  mean: new Float64Array(0),
+  votes: new Float64Array(0),
+  genres: [],
+  positions: new MoviePositions([]),
+  maxMovieId: 0,
+};
+
+function hasWantedGenre(joined: string, wanted: ReadonlySet<string>): boolean {
+  return joined !== '' && joined.split(GENRE_SEPARATOR).some((genre) => wanted.has(genre));
+}
+
+function scoredMovie(ranking: RankingSnapshot, position: number): ScoredMovie {
+  const movieId = ranking.rankedIds[position];
+  const mean = ranking.mean[position];
+  const votes = ranking.votes[position];
+  return withLazyDetails({ movieId, score: ranking.appeal[position] }, () => ({
+    reason: `rated ${mean.toFixed(1)}★ by ${votes} ${votes === 1 ? 'person' : 'people'}`,
   }));
 }
 
@@ -299,8 +321,8 @@ export class StatisticalEngine implements RecommendationEngine {
       for (let i = 0; i < rankedIds.length && found.length < filters.limit; i++) {
         const movieId = rankedIds[i];
         if (rated[movieId] === 1 || skip.has(movieId)) continue;
-        if (wanted && !ranking.genres[i].some((genre) => wanted.has(genre))) continue;
-        found.push(scoredMovie(ranking.ranked[i]));
+        if (wanted && !hasWantedGenre(ranking.genres[i], wanted)) continue;
+        found.push(scoredMovie(ranking, i));
       }
     });
     return found;
@@ -315,8 +337,8 @@ export class StatisticalEngine implements RecommendationEngine {
     const ranking = await this.rankingSnapshot();
     const scores = new Map<number, ScoredMovie>();
     for (const movieId of movieIds) {
-      const movie = ranking.byId.get(movieId);
-      if (movie) scores.set(movieId, scoredMovie(movie));
+      const position = ranking.positions.get(movieId);
+      if (position !== undefined) scores.set(movieId, scoredMovie(ranking, position));
     }
     return scores;
   }
@@ -345,8 +367,7 @@ export class StatisticalEngine implements RecommendationEngine {
 
   private async loadRankingSnapshot(): Promise<RankingSnapshot> {
     const prior = this.allTimePrior(await this.globalStats(), this.options.priorWeight);
-    if (!prior)
-      return { ranked: [], rankedIds: new Int32Array(0), genres: [], byId: new Map(), maxMovieId: 0 };
+    if (!prior) return EMPTY_RANKING;
     // Genres as one delimited text: parsing ten thousand text[] values blocked the event loop.
     const rows: (AggregateRow & { genres: string })[] = await this.sharedQuery(
       `SELECT x.movie_id, x.votes::float8 AS n, x.rating_sum AS s, x.rating_sq_sum AS q,
@@ -356,34 +377,45 @@ export class StatisticalEngine implements RecommendationEngine {
     );
     // In slices, with requests answered between them: at 25M (62K movies) the whole of it took
     // ~225 ms of the event loop every globalStatsMaxAgeMs, and every request in flight waited.
-    const movies: AppealingMovie[] = [];
-    const genresOf: string[][] = [];
+    const count = rows.length;
+    const idOf = new Int32Array(count);
+    const appealOf = new Float64Array(count);
+    const meanOf = new Float64Array(count);
+    const votesOf = new Float64Array(count);
+    let at = 0;
     await eachInSlices(rows, SNAPSHOT_SLICE_ROWS, (row) => {
-      const rating = bayesianRatingOf(row, prior);
-      movies.push({ ...rating, appeal: appeal(rating.weighted, rating.votes) });
-      genresOf.push(row.genres === '' ? [] : row.genres.split('\u001f'));
+      const { weighted, mean, votes } = estimate(aggregateOf(row), prior, prior.z);
+      idOf[at] = row.movie_id;
+      appealOf[at] = appeal(weighted, votes);
+      meanOf[at] = mean;
+      votesOf[at] = votes;
+      at++;
     });
-    // The keys in typed arrays: the comparator reading them from the movies' objects was ~3% of the
-    // API thread under HYBRID load at 25M (node --cpu-prof), most of the rebuild every 10 s.
-    const appealOf = Float64Array.from(movies, (movie) => movie.appeal);
-    const votesOf = Float64Array.from(movies, (movie) => movie.votes);
-    const idOf = Int32Array.from(movies, (movie) => movie.movieId);
     const order = await sortInSlices(
-      movies.length,
+      count,
       (a, b) => appealOf[b] - appealOf[a] || votesOf[b] - votesOf[a] || idOf[a] - idOf[b],
     );
-    const ranked = Array.from(order, (i) => movies[i]);
-    const byId = new Map<number, AppealingMovie>();
-    await eachInSlices(ranked, SNAPSHOT_SLICE_ROWS, (movie) => byId.set(movie.movieId, movie));
-    let maxMovieId = 0;
-    for (const movieId of idOf) if (movieId > maxMovieId) maxMovieId = movieId;
-    return {
-      ranked,
-      rankedIds: Int32Array.from(order, (i) => idOf[i]),
-      genres: Array.from(order, (i) => genresOf[i]),
-      byId,
-      maxMovieId,
+    const rankedIds = new Int32Array(count);
+    const ranking: RankingSnapshot = {
+      rankedIds,
+      appeal: new Float64Array(count),
+      mean: new Float64Array(count),
+      votes: new Float64Array(count),
+      genres: new Array<string>(count),
+      positions: EMPTY_RANKING.positions,
+      maxMovieId: 0,
     };
+    for (let position = 0; position < count; position++) {
+      const i = order[position];
+      rankedIds[position] = idOf[i];
+      ranking.appeal[position] = appealOf[i];
+      ranking.mean[position] = meanOf[i];
+      ranking.votes[position] = votesOf[i];
+      ranking.genres[position] = rows[i].genres;
+      if (idOf[i] > ranking.maxMovieId) ranking.maxMovieId = idOf[i];
+    }
+    ranking.positions = new MoviePositions(rankedIds);
+    return ranking;
   }
 
   /** The best movies of all time by Bayesian rating (or by its lower bound). */

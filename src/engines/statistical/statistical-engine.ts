@@ -182,10 +182,10 @@ const SNAPSHOT_SLICE_ROWS = 8192;
 /**
  * Every rated movie ranked by appeal (bayes.appeal: how well and how widely rated), best first:
  * what personal recommendations filter in memory instead of sorting the catalog in SQL per request.
- * Columns by ranked position rather than an object per movie: building 87,584 objects, a Map of
- * them and the key arrays copied out of them held the event loop for ~130 ms of every reload at
- * ML-32M's size (node --cpu-prof: the row loop, the collector, the copies), and a rating arriving
- * meanwhile waited behind it (a rating in the next list 69–72 ms there against 8–18 ms up to 25M).
+ * Columns by ranked position rather than an object per movie: an object for each of 87,584 movies,
+ * a Map of them and the keys copied out of them made a reload at ML-32M's size cost 413–423 ms of
+ * CPU (156–158 ms as columns), and a rating arriving meanwhile waited behind it in its slices (a
+ * rating in the next list 69–72 ms there, 24 ms since; 8–18 ms up to 25M).
  */
 interface RankingSnapshot {
   rankedIds: Int32Array;
@@ -195,6 +195,8 @@ interface RankingSnapshot {
   votes: Float64Array;
   /** Genres as PostgreSQL sent them, joined by U+001F: split only when a request filters by genre. */
   genres: string[];
+  /** Those splits, made once per movie and snapshot (genresAt). */
+  splitGenres: (readonly string[] | undefined)[];
   /** Movie id → ranked position. */
   positions: MoviePositions;
   /** The largest movie id ranked (0 when none). */
@@ -209,12 +211,18 @@ const EMPTY_RANKING: RankingSnapshot = {
   mean: new Float64Array(0),
   votes: new Float64Array(0),
   genres: [],
+  splitGenres: [],
   positions: new MoviePositions([]),
   maxMovieId: 0,
 };
 
-function hasWantedGenre(joined: string, wanted: ReadonlySet<string>): boolean {
-  return joined !== '' && joined.split(GENRE_SEPARATOR).some((genre) => wanted.has(genre));
+function genresAt(ranking: RankingSnapshot, position: number): readonly string[] {
+  let genres = ranking.splitGenres[position];
+  if (genres === undefined) {
+    const joined = ranking.genres[position];
+    genres = ranking.splitGenres[position] = joined === '' ? [] : joined.split(GENRE_SEPARATOR);
+  }
+  return genres;
 }
 
 function scoredMovie(ranking: RankingSnapshot, position: number): ScoredMovie {
@@ -321,7 +329,7 @@ export class StatisticalEngine implements RecommendationEngine {
       for (let i = 0; i < rankedIds.length && found.length < filters.limit; i++) {
         const movieId = rankedIds[i];
         if (rated[movieId] === 1 || skip.has(movieId)) continue;
-        if (wanted && !hasWantedGenre(ranking.genres[i], wanted)) continue;
+        if (wanted && !genresAt(ranking, i).some((genre) => wanted.has(genre))) continue;
         found.push(scoredMovie(ranking, i));
       }
     });
@@ -395,27 +403,21 @@ export class StatisticalEngine implements RecommendationEngine {
       count,
       (a, b) => appealOf[b] - appealOf[a] || votesOf[b] - votesOf[a] || idOf[a] - idOf[b],
     );
-    const rankedIds = new Int32Array(count);
-    const ranking: RankingSnapshot = {
+    const byRank = <T extends Int32Array | Float64Array>(column: T): T =>
+      column.map((_, p) => column[order[p]]) as T;
+    const rankedIds = byRank(idOf);
+    let maxMovieId = 0;
+    for (const movieId of idOf) if (movieId > maxMovieId) maxMovieId = movieId;
+    return {
       rankedIds,
-      appeal: new Float64Array(count),
-      mean: new Float64Array(count),
-      votes: new Float64Array(count),
-      genres: new Array<string>(count),
-      positions: EMPTY_RANKING.positions,
-      maxMovieId: 0,
+      appeal: byRank(appealOf),
+      mean: byRank(meanOf),
+      votes: byRank(votesOf),
+      genres: Array.from(order, (i) => rows[i].genres),
+      splitGenres: new Array(count),
+      positions: new MoviePositions(rankedIds),
+      maxMovieId,
     };
-    for (let position = 0; position < count; position++) {
-      const i = order[position];
-      rankedIds[position] = idOf[i];
-      ranking.appeal[position] = appealOf[i];
-      ranking.mean[position] = meanOf[i];
-      ranking.votes[position] = votesOf[i];
-      ranking.genres[position] = rows[i].genres;
-      if (idOf[i] > ranking.maxMovieId) ranking.maxMovieId = idOf[i];
-    }
-    ranking.positions = new MoviePositions(rankedIds);
-    return ranking;
   }
 
   /** The best movies of all time by Bayesian rating (or by its lower bound). */

@@ -122,15 +122,22 @@ const CONNECTION_OPENER = JSON.stringify({ query: '{ __typename }' });
  * Closed-loop load from autocannon (its HTTP client costs far less CPU than fetch, which matters
  * when client and server share two cores): `connections` requests in flight at all times, for a
  * number of seconds or of requests. `source` draws from one random sequence seeded with `seed`.
- * A response counts as an error unless it is a 200 without GraphQL errors.
+ * A measured response counts as an error unless it is a 200 without GraphQL errors.
  *
- * Each connection first sends CONNECTION_OPENER, and only the requests after it are measured. Node
- * 20's libuv accepts one connection per event-loop iteration (libuv#3696), and an iteration of a
- * loaded server is tens of ms: a cell's 64 new connections to a server still busy with the previous
- * cell were accepted over ~2.3 s, one every ~50 ms (the listening socket's accept queue held 57 at
- * first, `ss -ltn`), and the first request on each waited that long, which made ml-latest-small's
- * distinct-user HYBRID at 64 connections read p99 1.8–2.1 s where established connections see ~0.8 s
- * (2026-12-07). The cell measures requests, as a client with a pool of open connections sends them.
+ * Nothing is measured until every connection is open, and until then each open connection sends
+ * only CONNECTION_OPENER. Node 20's libuv accepts one connection per event-loop iteration
+ * (libuv#3696), and an iteration of a loaded server is tens of ms: a cell's 64 new connections to a
+ * server still busy were accepted over ~2.3 s, one every ~50 ms (the listening socket's accept queue
+ * held 57 at first, `ss -ltn`), and the first request on each waited that long (2026-12-07). Until
+ * 2026-12-07 17:40 UTC the connections already open sent measured requests meanwhile: in
+ * ml-latest-small's distinct-user HYBRID cells of 600 requests at 64 connections, 320–499 of the
+ * 600 were answered before the last connection opened, at a fraction of the concurrency, so those
+ * cells' latencies were mostly those of ~20 connections (p50 21–46 ms at 830–1,062 lists/s, where
+ * 64 in flight at that rate means ~65 ms). autocannon's `amount` also gave each connection an equal
+ * share (amount / connections), so connections that opened early ran out early. Now the load is a
+ * pool of open connections, as a client with one sends it: fillers until the last opens, then
+ * measured requests on every connection until `amount` are built (or `seconds` have passed), then
+ * fillers again until the measured ones are answered.
  */
 export async function drive(
   url: string,
@@ -143,36 +150,43 @@ export async function drive(
   const random = createRandom(seed);
   const latencies: number[] = [];
   let errors = 0;
-  let openersToSend = connections;
   const opened = new Set<unknown>();
   let allOpenedAt: number | null = null;
-  let responses = 0;
-  // autocannon notices that a fixed amount of requests is done only at its next one-second tick:
-  // timing until it returns counted up to a second of idling (600 requests in 5.04 s, where the last
-  // answer came sooner), so the distinct-user cells came out low, in steps of 600/n. The cell ends
-  // with its last response.
+  let measuredUntil = Infinity;
+  let built = 0;
+  let pending = 0;
   let lastResponseAt = performance.now();
+  // onResponse (which sees the request's context) runs just before the client emits 'response'
+  // (which has its time), synchronously, in autocannon's httpClient: this carries one to the other.
+  let answeredWasMeasured = false;
+  const measuring = () =>
+    allOpenedAt !== null && ('amount' in length ? built < length.amount : performance.now() < measuredUntil);
+  const finishedMeasuring = () => allOpenedAt !== null && !measuring() && pending === 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
         url,
         connections,
+        // Stopped from here once the measured requests are answered; the duration only bounds a
+        // load that never gets its connections open.
+        duration: 'seconds' in length ? length.seconds + 120 : 3600,
+        sampleInt: 100,
         ...(options.timeoutSeconds ? { timeout: options.timeoutSeconds } : {}),
-        ...('seconds' in length ? { duration: length.seconds } : { amount: length.amount + connections }),
         requests: [
           {
             method: 'POST',
-            // autocannon builds each connection's first request as it creates the connection, all
-            // before any other: the first `connections` built are the openers, one per connection.
-            setupRequest: (request) => {
-              if (openersToSend > 0) {
-                openersToSend--;
+            setupRequest: (request, context: { measured?: boolean }) => {
+              if (!measuring()) {
+                context.measured = false;
                 return {
                   ...request,
                   headers: { 'content-type': 'application/json' },
                   body: CONNECTION_OPENER,
                 };
               }
+              context.measured = true;
+              built++;
+              pending++;
               const { body, token } = source.next(random);
               return {
                 ...request,
@@ -183,32 +197,47 @@ export async function drive(
                 body,
               };
             },
-            onResponse: (status, body) => {
-              if (status !== 200 || body.includes('"errors"')) errors++;
+            onResponse: (status, body, context: { measured?: boolean }) => {
+              answeredWasMeasured = context.measured === true;
+              if (answeredWasMeasured && (status !== 200 || body.includes('"errors"'))) errors++;
             },
           },
         ],
       },
       (error, finished) => (error ? reject(error) : resolve(finished)),
     );
-    instance.on('response', (client, _status, _bytes, responseTime) => {
+    const stopLoad = () => instance.stop();
+    // A measured request lost with its connection is never answered: the load ends anyway once
+    // the last one built has had its timeout (autocannon's default is 10 s) and a second more.
+    const lostAfterMs = ((options.timeoutSeconds ?? 10) + 1) * 1000;
+    let lostTimer: NodeJS.Timeout | undefined;
+    instance.on('response', (client: unknown, _status: number, _bytes: number, responseTime: number) => {
       if (!opened.has(client)) {
         opened.add(client);
-        if (opened.size === connections) allOpenedAt = performance.now();
-        return;
+        if (opened.size === connections) {
+          allOpenedAt = performance.now();
+          if ('seconds' in length) measuredUntil = allOpenedAt + length.seconds * 1000;
+        }
       }
+      if (!answeredWasMeasured) return;
+      answeredWasMeasured = false;
+      pending--;
       latencies.push(responseTime);
       lastResponseAt = performance.now();
-      if (allOpenedAt !== null) responses++;
+      if (finishedMeasuring()) {
+        clearTimeout(lostTimer);
+        stopLoad();
+      } else if (allOpenedAt !== null && !measuring() && lostTimer === undefined)
+        lostTimer = setTimeout(stopLoad, lostAfterMs);
     });
+    instance.on('done', () => clearTimeout(lostTimer));
   });
-  const ended = 'amount' in length && latencies.length > 0 ? lastResponseAt : performance.now();
-  const from = allOpenedAt ?? ended;
+  const from = allOpenedAt ?? lastResponseAt;
   return {
     latencies,
     errors: errors + result.errors + result.timeouts,
-    seconds: Math.max(0, (ended - from) / 1000),
-    responses,
+    seconds: Math.max(0, (lastResponseAt - from) / 1000),
+    responses: latencies.length,
   };
 }
 

@@ -2,16 +2,22 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { drive } from '../../scripts/bench-load';
 
+const OPENER = JSON.stringify({ query: '{ __typename }' });
+
 /**
  * A stand-in server: answers every POST with `{"data":{}}` (or a GraphQL error for bodies that ask
- * for one) and records, per connection, the bodies in the order they arrived.
+ * for one) and records, per connection, the bodies in the order they arrived, and when. The first
+ * request on the `slowSocket`-th connection to arrive is answered `slowMs` late: a connection that
+ * opens late.
  */
-async function recordingServer(): Promise<{
+async function recordingServer(options: { slowSocket?: number; slowMs?: number } = {}): Promise<{
   url: string;
   bodiesBySocket: Map<Socket, string[]>;
+  arrivals: { body: string; at: number }[];
   close(): Promise<void>;
 }> {
   const bodiesBySocket = new Map<Socket, string[]>();
+  const arrivals: { body: string; at: number }[] = [];
   const server = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -19,8 +25,13 @@ async function recordingServer(): Promise<{
       const seen = bodiesBySocket.get(request.socket) ?? [];
       seen.push(body);
       bodiesBySocket.set(request.socket, seen);
+      arrivals.push({ body, at: performance.now() });
       response.setHeader('content-type', 'application/json');
-      response.end(body.includes('fail') ? '{"errors":[{"message":"no"}]}' : '{"data":{}}');
+      const answer = () =>
+        response.end(body.includes('fail') ? '{"errors":[{"message":"no"}]}' : '{"data":{}}');
+      const late = seen.length === 1 && bodiesBySocket.size === options.slowSocket;
+      if (late) setTimeout(answer, options.slowMs ?? 0);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -28,6 +39,7 @@ async function recordingServer(): Promise<{
   return {
     url: `http://127.0.0.1:${port}/graphql`,
     bodiesBySocket,
+    arrivals,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -45,7 +57,7 @@ describe('drive: the benchmarks’ closed-loop load', () => {
     await server.close();
   });
 
-  it('opens every connection with one unmeasured request, then measures exactly the requests asked for', async () => {
+  it('opens every connection with an unmeasured request, then measures exactly the requests asked for', async () => {
     let made = 0;
     const outcome = await drive(
       server.url,
@@ -55,22 +67,47 @@ describe('drive: the benchmarks’ closed-loop load', () => {
     );
     expect(made).toBe(20);
     expect(outcome.latencies).toHaveLength(20);
+    expect(outcome.responses).toBe(20);
     expect(outcome.errors).toBe(0);
-    // Counted from the moment the last connection was open: never more than were measured.
-    expect(outcome.responses).toBeGreaterThan(0);
-    expect(outcome.responses).toBeLessThanOrEqual(20);
     expect(outcome.seconds).toBeGreaterThan(0);
     const sockets = [...server.bodiesBySocket.values()];
     expect(sockets).toHaveLength(4);
-    for (const bodies of sockets) {
-      // The opener first, on every connection, and nowhere else.
-      expect(JSON.parse(bodies[0])).toEqual({ query: '{ __typename }' });
-      expect(bodies.slice(1).every((body) => !body.includes('__typename'))).toBe(true);
-    }
-    const measured = sockets.flatMap((bodies) => bodies.slice(1));
+    // The opener first on every connection; whatever else is not measured is an opener too.
+    for (const bodies of sockets) expect(bodies[0]).toBe(OPENER);
+    const measured = sockets.flatMap((bodies) => bodies.filter((body) => body !== OPENER));
     expect(measured.sort()).toEqual(
       Array.from({ length: 20 }, (_, i) => JSON.stringify({ query: `{ n${i + 1} }` })).sort(),
     );
+  });
+
+  it('sends no measured request until the last connection is open, and then uses every connection', async () => {
+    await server.close();
+    server = await recordingServer({ slowSocket: 4, slowMs: 150 });
+    let made = 0;
+    const outcome = await drive(
+      server.url,
+      { next: () => ({ body: JSON.stringify({ query: `{ n${++made} }` }) }) },
+      4,
+      { amount: 40 },
+    );
+    expect(outcome.latencies).toHaveLength(40);
+    const slowOpenerAt = server.arrivals.filter((a) => a.body === OPENER)[3].at;
+    const firstMeasuredAt = Math.min(...server.arrivals.filter((a) => a.body !== OPENER).map((a) => a.at));
+    // The late connection's opener is answered 150 ms after it arrived; the others sent openers
+    // meanwhile, and nothing measured.
+    expect(firstMeasuredAt).toBeGreaterThanOrEqual(slowOpenerAt + 140);
+    for (const bodies of server.bodiesBySocket.values())
+      expect(bodies.filter((body) => body !== OPENER).length).toBeGreaterThan(0);
+  });
+
+  it('measures for the seconds asked for, from the moment every connection is open', async () => {
+    const outcome = await drive(server.url, { next: () => ({ body: '{"query":"{ ok }"}' }) }, 3, {
+      seconds: 0.3,
+    });
+    expect(outcome.responses).toBeGreaterThan(0);
+    expect(outcome.latencies).toHaveLength(outcome.responses);
+    expect(outcome.seconds).toBeGreaterThanOrEqual(0.25);
+    expect(outcome.seconds).toBeLessThan(1);
   });
 
   it('counts GraphQL errors among the measured requests', async () => {

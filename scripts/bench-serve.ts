@@ -103,8 +103,13 @@ for (const mode of MODES)
 const DISTINCT_REQUESTS = positiveInteger('distinct-requests', flag('distinct-requests', '300'));
 const ONBOARD = !process.argv.includes('--no-onboard');
 const SETTLE_SECONDS = Number(flag('settle', '0'));
-/** Requests for users of the distinct pool sent before the first distinct cell, not measured (JIT warm-up). */
-const DISTINCT_WARM_UP = 20;
+/**
+ * Requests for users of the distinct pool sent before the first distinct cell, not measured (JIT
+ * warm-up), as many as bench:scale sends. 20 left most of the warming in the first cell: on
+ * ml-latest-small, HYBRID at 64 connections after 300 of them, lists 251–750 of a cell of 4,000 ran
+ * at ~700/s and lists 1,751–2,000 at 990/s (2026-12-07 17:49 UTC, load average 1.4).
+ */
+const DISTINCT_WARM_UP = 300;
 
 function shuffled<T>(list: readonly T[], seed: number): T[] {
   const order = [...list];

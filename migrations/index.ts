@@ -13,6 +13,7 @@ import { DataVersions1764002300000 } from './1764002300000-DataVersions';
 import { WorkerJobs1764002400000 } from './1764002400000-WorkerJobs';
 import { Experiments1764002200000 } from './1764002200000-Experiments';
 import { EaseTopNModel1764002500000 } from './1764002500000-EaseTopNModel';
+import { UserFactorsFollowUsers1764002600000 } from './1764002600000-UserFactorsFollowUsers';
 
 /** Every migration, oldest first; listed explicitly so they load the same under ts and compiled js. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   DataVersions1764002300000,
   WorkerJobs1764002400000,
   EaseTopNModel1764002500000,
+  UserFactorsFollowUsers1764002600000,
 ];

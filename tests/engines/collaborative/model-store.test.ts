@@ -23,6 +23,8 @@ describe('ModelStore factors as binary blocks', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     store = new ModelStore(db.dataSource);
+    // Folded-in factors belong to users (a key with ON DELETE CASCADE); trained ones need no row.
+    await db.dataSource.query(`INSERT INTO users (id) VALUES (3), (4), (7)`);
   });
 
   afterAll(async () => {
@@ -73,6 +75,23 @@ describe('ModelStore factors as binary blocks', () => {
         saved.biased.userFactors.subarray(2 * k),
       ),
     ).toBe(true);
+  });
+
+  it('forgets a deleted user’s folded-in factors with the user', async () => {
+    const id = await store.save(models(4, 10, 2, 1));
+    await store.activate(id);
+    await db.dataSource.query(`INSERT INTO users (id) VALUES (20), (21)`);
+    await store.saveUserFactors(id, 20, 0.5, new Float32Array([1, 2]));
+    await store.saveUserFactors(id, 21, -0.5, new Float32Array([3, 4]));
+    await db.dataSource.query(`DELETE FROM users WHERE id = 20`);
+    const left = await db.dataSource.query(
+      `SELECT user_id FROM model_user_factors WHERE model_id = $1 ORDER BY user_id`,
+      [id],
+    );
+    expect(left).toEqual([{ user_id: 21 }]);
+    const loaded = (await store.loadActive())!;
+    expect(Array.from(loaded.biased.userIds.subarray(4))).toEqual([21]);
+    await expect(store.saveUserFactors(id, 99, 0, new Float32Array([0, 0]))).rejects.toThrow(/foreign key/);
   });
 
   it('still reads a version stored as real[] rows before the binary blocks', async () => {

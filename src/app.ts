@@ -641,6 +641,10 @@ export async function startCinegraph(
       experimentRefreshMs: config.experimentRefreshMs,
     });
     refreshOnRatings(services.ratings, { versions, history, content, collaborative, reads });
+    const catalogWarmed = services.catalog.preload().then(
+      (count) => logger.info(`movies in memory: ${count}`),
+      (error: unknown) => logger.warn(`loading the movie catalog ahead of requests failed: ${String(error)}`),
+    );
 
     let worker: Worker | null = null;
     let follower: Follower | null = null;
@@ -689,7 +693,7 @@ export async function startCinegraph(
       await follower.refresh();
     }
 
-    await rankingWarmed;
+    await Promise.all([rankingWarmed, catalogWarmed]);
     const server = await startApi(config, services, logger, {
       health: async () => ({
         database: database.embedded ? 'embedded' : 'postgres',

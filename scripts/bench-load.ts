@@ -129,11 +129,11 @@ const CONNECTION_OPENER = JSON.stringify({ query: '{ __typename }' });
  * (libuv#3696), and an iteration of a loaded server is tens of ms: a cell's 64 new connections to a
  * server still busy were accepted over ~2.3 s, one every ~50 ms (the listening socket's accept queue
  * held 57 at first, `ss -ltn`), and the first request on each waited that long (2026-12-07). Until
- * 2026-12-07 17:40 UTC the connections already open sent measured requests meanwhile: in
+ * 2026-12-07 18:00 UTC the connections already open sent measured requests meanwhile: in
  * ml-latest-small's distinct-user HYBRID cells of 600 requests at 64 connections, 320–499 of the
- * 600 were answered before the last connection opened, at a fraction of the concurrency, so those
- * cells' latencies were mostly those of ~20 connections (p50 21–46 ms at 830–1,062 lists/s, where
- * 64 in flight at that rate means ~65 ms). autocannon's `amount` also gave each connection an equal
+ * 600 were answered before the last connection opened, at a fraction of the concurrency, so three
+ * of four such cells read p50 21–46 ms at 910–1,062 lists/s, where 64 in flight at that rate means
+ * 60–70 ms. autocannon's `amount` also gave each connection an equal
  * share (amount / connections), so connections that opened early ran out early. Now the load is a
  * pool of open connections, as a client with one sends it: fillers until the last opens, then
  * measured requests on every connection until `amount` are built (or `seconds` have passed), then

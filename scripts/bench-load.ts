@@ -1,6 +1,7 @@
 /** Load against a running Cinegraph server, shared by the server benchmarks (bench-serve, bench-instances). */
 import autocannon from 'autocannon';
 import { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createRandom } from '../fixtures/synthetic';
 
@@ -245,4 +246,24 @@ export async function drive(
 export function percentile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+/**
+ * CPU seconds (user + system, every thread) the process `pid` has used so far, from
+ * /proc/PID/stat; null where there is no /proc (not Linux) or the process is gone. Unlike a rate,
+ * a server's CPU per request does not count the time other processes held its core, so builds
+ * compare on it across a noisy machine.
+ */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Fields after the command name, which is in parentheses and may itself hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of proc(5), in USER_HZ ticks: 100 on Linux's ABI.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

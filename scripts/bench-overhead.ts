@@ -11,7 +11,7 @@
  */
 import autocannon from 'autocannon';
 import { ChildProcess, spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -20,7 +20,7 @@ import { createLogger } from '../src/logger';
 import { ServiceMetrics } from '../src/observability';
 import { requestIdFrom } from '../src/observability/request-tracking';
 import { ensureBenchDatabase } from './bench-database';
-import { SERVER_NODE_FLAGS } from './bench-load';
+import { processCpuSeconds, SERVER_NODE_FLAGS } from './bench-load';
 
 const HELP = `usage: MOVIELENS_DIR=<ml-latest-small> npm run bench:overhead -- [options]
   --baseline DIR     also run the service of another checkout (its src/main.ts), e.g. ../main
@@ -52,11 +52,11 @@ interface Variant {
   rates: number[];
 }
 
-/** utime + stime of a process, in seconds (Linux /proc; clock ticks are 100 per second there). */
+/** utime + stime of a running server, in seconds (this benchmark needs Linux's /proc). */
 function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const seconds = processCpuSeconds(pid);
+  if (seconds === null) throw new Error(`no CPU time for process ${pid}: this benchmark reads Linux's /proc`);
+  return seconds;
 }
 
 async function waitUntilReady(variant: Variant): Promise<void> {

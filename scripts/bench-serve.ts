@@ -23,6 +23,7 @@ import {
   drive,
   Outcome,
   percentile,
+  processCpuSeconds,
   RequestSource,
   SERVER_NODE_FLAGS,
   waitUntilReady,
@@ -208,22 +209,24 @@ interface Row {
   connections: number;
   outcome: Outcome;
   eventsPerRequest?: number;
+  /** The server process's CPU ms (every thread) per measured request; null without /proc. */
+  serverCpuMs: number | null;
 }
 
-function formatRow({ name, users, connections, outcome, eventsPerRequest }: Row): string {
+function formatRow({ name, users, connections, outcome, eventsPerRequest, serverCpuMs }: Row): string {
   const sorted = [...outcome.latencies].sort((a, b) => a - b);
   const perSecond = outcome.responses / outcome.seconds;
   const events = eventsPerRequest ? ` (${(perSecond * eventsPerRequest).toFixed(0)} events/s)` : '';
   return (
     `| ${name} | ${users} | ${connections} | ${sorted.length} | ${perSecond.toFixed(0)}${events} | ` +
     `${percentile(sorted, 0.5).toFixed(1)} | ${percentile(sorted, 0.95).toFixed(1)} | ` +
-    `${percentile(sorted, 0.99).toFixed(1)} | ${outcome.errors} |`
+    `${percentile(sorted, 0.99).toFixed(1)} | ${outcome.errors} | ${serverCpuMs?.toFixed(2) ?? '–'} |`
   );
 }
 
 const TABLE_HEAD = [
-  '| query | users | connections | requests | requests/s | p50 ms | p95 ms | p99 ms | errors |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| query | users | connections | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/request |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 
 async function main(): Promise<void> {
@@ -257,6 +260,17 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
+  // The server's CPU per measured request (the few requests that open the connections count too).
+  const withServerCpu = async (load: () => Promise<Outcome>) => {
+    const before = processCpuSeconds(child.pid);
+    const outcome = await load();
+    const after = processCpuSeconds(child.pid);
+    const serverCpuMs =
+      before === null || after === null
+        ? null
+        : ((after - before) * 1000) / Math.max(1, outcome.latencies.length);
+    return { outcome, serverCpuMs };
+  };
   const db = new Client({ connectionString: databaseUrl });
   let onboarded: PoolUser[] = [];
   // The synthetic users were made for this run only: the benchmark database keeps the release as
@@ -345,7 +359,9 @@ async function main(): Promise<void> {
             name: `recommendations ${strategy}`,
             users: 'distinct',
             connections,
-            outcome: await drive(url, distinctOf(strategy), connections, { amount: perCell }),
+            ...(await withServerCpu(() =>
+              drive(url, distinctOf(strategy), connections, { amount: perCell }),
+            )),
           });
       // Their ratings are dated now: while they exist they sit in trending's window and the
       // statistical aggregates, so the cells below would measure a different release.
@@ -399,7 +415,7 @@ async function main(): Promise<void> {
           name: scenario.name,
           users: scenario.name.startsWith('recommendations') ? 'repeated' : '–',
           connections,
-          outcome: await drive(url, scenario, connections, { seconds: SECONDS }),
+          ...(await withServerCpu(() => drive(url, scenario, connections, { seconds: SECONDS }))),
           eventsPerRequest: scenario.eventsPerRequest,
         });
     }

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { drive } from '../../scripts/bench-load';
+import { drive, processCpuSeconds } from '../../scripts/bench-load';
 
 const OPENER = JSON.stringify({ query: '{ __typename }' });
 
@@ -120,5 +120,25 @@ describe('drive: the benchmarks’ closed-loop load', () => {
     );
     expect(outcome.latencies).toHaveLength(10);
     expect(outcome.errors).toBe(5);
+  });
+});
+
+describe('processCpuSeconds: a server’s CPU for its per-request figure', () => {
+  const linux = process.platform === 'linux' ? it : it.skip;
+
+  linux('grows by about the CPU a process spent, and is null for a process that is not there', () => {
+    const before = processCpuSeconds(process.pid) as number;
+    const started = process.cpuUsage();
+    let spent = 0;
+    while (spent < 300_000) {
+      const used = process.cpuUsage(started);
+      spent = used.user + used.system;
+    }
+    const after = processCpuSeconds(process.pid) as number;
+    // Ticks of 10 ms: 0.3 s of CPU reads 0.29–0.31 s, plus what other threads of this process ran.
+    expect(after - before).toBeGreaterThanOrEqual(0.27);
+    expect(after - before).toBeLessThan(1);
+    expect(processCpuSeconds(2 ** 22 + 1)).toBeNull();
+    expect(processCpuSeconds(undefined)).toBeNull();
   });
 });

@@ -63,6 +63,15 @@ const ONE_USER_ACCESS_STATEMENT: NamedStatement = {
   text: `SELECT id, is_private, external_id FROM users WHERE id = $1::int`,
 };
 
+/**
+ * Every request of an onboarded user runs it: prepared, PostgreSQL parses and plans it once per
+ * connection, and the API thread skips TypeORM's query runner.
+ */
+const TOKEN_USER_STATEMENT: NamedStatement = {
+  name: 'cinegraph_token_user',
+  text: `SELECT id FROM users WHERE token_hash = $1`,
+};
+
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
@@ -130,9 +139,7 @@ export class UserService {
         'UNAUTHENTICATED',
         'Authorization must be "Bearer <token>" with a token from onboard or rotateToken, or a service key',
       );
-    const rows: { id: number }[] = await this.db.query(`SELECT id FROM users WHERE token_hash = $1`, [
-      hashToken(credential),
-    ]);
+    const rows = await queryNamed<{ id: number }>(this.db, TOKEN_USER_STATEMENT, [hashToken(credential)]);
     if (rows.length === 0) throw new ServiceError('UNAUTHENTICATED', 'unknown or revoked token');
     return { kind: 'user', userId: rows[0].id };
   }

@@ -251,8 +251,8 @@ export function percentile(sorted: number[], q: number): number {
 /**
  * CPU seconds (user + system, every thread) the process `pid` has used so far, from
  * /proc/PID/stat; null where there is no /proc (not Linux) or the process is gone. Unlike a rate,
- * a server's CPU per request does not count the time other processes held its core, so builds
- * compare on it across a noisy machine.
+ * a server's CPU per request does not count the time other processes held its core; it still counts
+ * the collector's and compiler's threads and whatever else the server did meanwhile.
  */
 export function processCpuSeconds(pid: number | undefined): number | null {
   if (pid === undefined) return null;

@@ -5,6 +5,7 @@ import { ensureCatalog } from './data/first-run';
 import { createDataSource, DatabaseConnectError, openDatabase } from './db/datasource';
 import { primaryReads, Reads, ReplicaReads } from './db/read-routing';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './db/embedded';
+import { warnWithoutAutovacuum } from './db/maintenance-check';
 import { RecommendationEngine } from './engines/engine';
 import { VersionFeed, Versions } from './cache';
 import type { Services } from './composition/services';
@@ -510,6 +511,7 @@ export async function startCinegraph(
     log: (message) => logger.warn(message),
   });
   try {
+    if (!database.embedded) await warnWithoutAutovacuum((sql) => dataSource.query(sql), logger);
     await versionFeed.start();
     // A change made through another instance: that user's reads (and, after an import or a new
     // index, everybody's) stay on the primary until the replica has it.

@@ -16,4 +16,4 @@ EXPOSE 4000
 # On `docker stop` (SIGTERM) the process drains requests and exits within 5 s, inside Docker's 10 s grace.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s --retries=5 \
   CMD node -e "fetch('http://127.0.0.1:4000/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-CMD ["node", "--max-semi-space-size=128", "--heap-growing-percent=100", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=128", "--heap-growing-percent=100", "--interrupt-budget=8000", "dist/src/main.js"]

@@ -14,10 +14,20 @@ import { createRandom } from '../fixtures/synthetic';
  * factor let it grow by ~10% under distinct-user load, a full collection a second whose marking ran
  * on the API thread; at 25M, first COLLABORATIVE lists at 16 connections, p99 over 6,000 requests
  * 89.6, 84.2, 84.5, 86.1, 68.3 → 65.6, 68.3, 64.0, 64.3, 64.0 ms in turns, the server's RSS the same.
+ * V8 optimises a function once ~8 KB of its bytecode has run, not ~66 KB (Node 20's default), so
+ * the request path runs optimised code after a few hundred lists rather than a few thousand:
+ * ml-latest-small, the issue's 600 distinct-user HYBRID lists at 16 then 64 connections, five rounds
+ * in turns (2026-12-07 23:32–23:37 UTC, load average 0.5–3.8): the server's CPU a list at 16
+ * connections 2.07–2.13 → 1.68–1.77 ms, p99 at 64 connections 96, 94, 109, 100, 111 → 86, 90, 85,
+ * 89, 95 ms; 1M (`bench:scale --sizes 1M --connections 16`, two rounds each in turns, 00:22–00:29
+ * UTC): HYBRID 493, 491 → 561, 564 lists/s (p99 56, 54 → 48, 46 ms), the other cells alike, but the
+ * first 64 lists after the start p99 175, 176 → 277, 207 ms (more compiling while they run).
+ * Later cells of a warm server ran the same (16,64,64,64,64 connections, two rounds each).
  */
 export const SERVER_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=128',
   '--heap-growing-percent=100',
+  '--interrupt-budget=8000',
 ];
 
 /** The free-text searches the server benchmarks send (bench-serve, bench-scale, compare-lists). */

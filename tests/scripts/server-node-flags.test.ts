@@ -39,6 +39,7 @@ describe("the training child's flags", () => {
     );
     expect(flags).toEqual([
       '--max-semi-space-size=128',
+      '--interrupt-budget=8000',
       '-r',
       '@swc-node/register',
       `--max-old-space-size=${FIRST_MODEL_HEAP_MB}`,
